@@ -1,0 +1,370 @@
+"""``ragline.yaml``: the schema, loading, and the environment-variable registry.
+
+Precedence: CLI flags > environment variables (``RAGLINE_*``) > ``ragline.yaml`` >
+defaults. Nested keys in env vars use ``__``: ``RAGLINE_RETRIEVAL__K=8``. Values are
+parsed as YAML, so ``RAGLINE_TENANTS__ACME__LANGUAGES='[en]'`` works.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ragline.errors import ConfigError
+
+CONFIG_FILE = "ragline.yaml"
+ENV_PREFIX = "RAGLINE_"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DocTypeRule(_Strict):
+    """Assign ``doc_type`` to files whose path matches a glob (front-matter wins)."""
+
+    match: str = Field(description="glob on the path relative to the project, e.g. 'finance/**'")
+    doc_type: str
+
+
+class IngestSettings(_Strict):
+    chunk_size: int = Field(800, ge=100, le=20_000, description="target characters per chunk")
+    chunk_overlap: int = Field(120, ge=0, description="characters shared by neighbouring chunks")
+    max_file_mb: float = Field(50.0, gt=0, description="files larger than this are refused")
+    max_unpacked_mb: float = Field(
+        200.0, gt=0, description="refuse .docx files that unpack to more (zip bombs)"
+    )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en", "es", "fr", "de", "it", "pt", "nl"],
+        description="ISO 639-1 codes the language detector chooses between",
+    )
+    doc_types: list[DocTypeRule] = Field(default_factory=list)
+    batch_size: int = Field(64, ge=1, le=4096, description="texts per embedding batch")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> IngestSettings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
+class EmbedSettings(_Strict):
+    backend: Literal["auto", "torch", "onnx"] = Field(
+        "auto", description="how the bundled MiniLM runs; auto picks the measured-faster one"
+    )
+    base_url: str | None = Field(None, description="for openai:* embedders")
+    api_key_env: str = Field("OPENAI_API_KEY", description="env var holding the API key")
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class RetrievalSettings(_Strict):
+    k: int = Field(5, ge=1, le=1000, description="hits returned")
+    candidates: int = Field(50, ge=1, le=10_000, description="hits taken from each retriever")
+    mode: Literal["hybrid", "keyword", "dense"] = "hybrid"
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    keyword_weight: float = Field(0.5, ge=0, description="weighted fusion only")
+    dense_weight: float = Field(0.5, ge=0, description="weighted fusion only")
+    mmr: bool = Field(False, description="diversify hits with maximal marginal relevance")
+    mmr_lambda: float = Field(0.7, ge=0, le=1, description="1 = relevance only, 0 = diversity only")
+
+
+class AnswerSettings(_Strict):
+    max_sentences: int = Field(3, ge=1, le=20)
+    min_relevance: float = Field(
+        0.35,
+        ge=0,
+        le=1,
+        description="below this best-hit relevance the answer says the knowledge base "
+        "does not contain it (calibrated in bench/)",
+    )
+
+
+class TenantSettings(_Strict):
+    languages: list[str] | None = Field(
+        None, description="only retrieve chunks in these languages (e.g. [en])"
+    )
+    api_keys_env: str | None = None
+
+
+class RoutingWhen(_Strict):
+    query_matches: str = Field(description="regular expression searched in the query")
+
+    @field_validator("query_matches")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"not a valid regular expression: {e}") from None
+        return v
+
+
+class RoutingBoost(BaseModel):
+    """``{doc_type: finance, factor: 1.5}``: multiply matching hits' scores."""
+
+    model_config = ConfigDict(extra="allow")
+    factor: float = Field(1.5, gt=0)
+
+    @model_validator(mode="after")
+    def _one_field(self) -> RoutingBoost:
+        if not self.fields():
+            raise ValueError("name the metadata to boost, e.g. {doc_type: finance, factor: 1.5}")
+        return self
+
+    def fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class RoutingRule(_Strict):
+    name: str
+    when: RoutingWhen
+    boost: RoutingBoost | None = None
+    filter: dict[str, Any] | None = Field(None, description="metadata the hits must have")
+
+    @model_validator(mode="after")
+    def _has_action(self) -> RoutingRule:
+        if self.boost is None and not self.filter:
+            raise ValueError("a routing rule needs a 'boost' or a 'filter'")
+        return self
+
+
+class Settings(_Strict):
+    store: str = Field("sqlite:///ragline.db", description="sqlite:///file.db or memory://")
+    embedder: str = Field("minilm", description="minilm (bundled), hash, or openai:<model>")
+    model: str = Field("extractive", description="the answer model")
+    default_tenant: str = "default"
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    embedding: EmbedSettings = Field(default_factory=EmbedSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    tenants: dict[str, TenantSettings] = Field(default_factory=dict)
+    routing: list[RoutingRule] = Field(default_factory=list)
+
+    def tenant(self, name: str) -> TenantSettings:
+        return self.tenants.get(name) or TenantSettings()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
+    node = data
+    for key in path[:-1]:
+        nxt = node.get(key)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[key] = nxt
+        node = nxt
+    node[path[-1]] = value
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, tuple[list[str], Any]]:
+    """``RAGLINE_A__B=v`` → ``{"RAGLINE_A__B": (["a", "b"], parsed v)}``.
+
+    Only names that start with a top-level settings key are taken (so
+    ``RAGLINE_HOME`` and other process variables are ignored).
+    """
+    import yaml
+
+    top = set(Settings.model_fields)
+    out: dict[str, tuple[list[str], Any]] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if not path or path[0] not in top:
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            value = raw
+        out[name] = (path, value)
+    return out
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def load_settings(
+    project_dir: str | os.PathLike[str] = ".",
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """Load settings for a project; raise :class:`ConfigError` naming key and source.
+
+    ``overrides`` maps dotted keys (``"retrieval.k"``) to values, from CLI flags.
+    """
+    import yaml
+
+    environ = os.environ if environ is None else environ
+    path = Path(config_file) if config_file else Path(project_dir) / CONFIG_FILE
+    data: dict[str, Any] = {}
+    sources: dict[tuple[str, ...], str] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(
+                f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})",
+                hint="fix the syntax, or run `ragline init --force` for a fresh file",
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not valid UTF-8", hint="save it as UTF-8") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+        data = loaded
+    for name, (keys, value) in env_overrides(environ).items():
+        _set_path(data, keys, value)
+        sources[tuple(keys)] = f"environment variable {name}"
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        keys = dotted.split(".")
+        _set_path(data, keys, value)
+        sources[tuple(keys)] = f"command-line option for {dotted}"
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(str(x) for x in err["loc"])
+        source = str(path)
+        for n in range(len(loc), 0, -1):
+            if loc[:n] in sources:
+                source = sources[loc[:n]]
+                break
+        key = _format_loc(err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+            known = _known_keys(err["loc"][:-1])
+            hint = f"known keys here: {', '.join(known)}" if known else None
+        else:
+            got = err.get("input")
+            if not isinstance(got, (dict, list)):
+                msg = f"{msg} (got {got!r})"
+            hint = None
+        more = f" (and {len(e.errors()) - 1} more problem(s))" if len(e.errors()) > 1 else ""
+        raise ConfigError(f"{source}: {key}: {msg}{more}", hint=hint) from None
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: type[BaseModel] | None = Settings
+    for item in loc:
+        if model is None or isinstance(item, int):
+            continue
+        field = model.model_fields.get(str(item))
+        if field is None:
+            # dict values (tenants.<name>) keep the same model one level down
+            if model is Settings:
+                return []
+            continue
+        ann = field.annotation
+        model = _model_in(ann)
+        if model is None and str(item) == "tenants":
+            model = TenantSettings
+        elif model is None and str(item) == "routing":
+            model = RoutingRule
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _model_in(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in getattr(ann, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# --------------------------------------------------------------------------- init
+
+CONFIG_TEMPLATE = """\
+# ragline.yaml — project configuration.
+# Precedence: command-line flags > RAGLINE_* environment variables > this file.
+# Nested keys in env vars use "__", e.g. RAGLINE_RETRIEVAL__K=8.
+# Secrets are never written here: name the environment variable that holds them.
+
+# Where documents, chunks and vectors live: sqlite:///ragline.db (default) or memory://
+store: sqlite:///ragline.db
+
+# Embedding model: minilm (bundled all-MiniLM-L6-v2, offline), hash (tests only),
+# or openai:<model> for any OpenAI-compatible /v1/embeddings server.
+embedder: minilm
+
+# Answer model: extractive picks cited sentences from the retrieved chunks (offline).
+model: extractive
+
+# Tenant used by the CLI when --tenant is not given.
+default_tenant: default
+
+ingest:
+  chunk_size: 800          # target characters per chunk (split on headings first)
+  chunk_overlap: 120       # characters shared by neighbouring chunks
+  max_file_mb: 50          # larger files are refused with a clear error
+  max_unpacked_mb: 200     # .docx files that unpack to more are refused (zip bombs)
+  languages: [en, es, fr, de, it, pt, nl]   # languages the detector chooses between
+  # doc_type from the path (front-matter `doc_type:` wins):
+  doc_types: []
+  #  - {match: "finance/**", doc_type: finance}
+
+embedding:
+  backend: auto            # auto | torch | onnx (bundled MiniLM only)
+  # base_url: http://localhost:8080/v1   # for openai:<model> embedders
+  # api_key_env: OPENAI_API_KEY
+
+retrieval:
+  k: 5                     # hits returned
+  candidates: 50           # hits taken from each retriever before fusion
+  mode: hybrid             # hybrid | keyword | dense
+  fusion: rrf              # rrf (reciprocal rank fusion) | weighted
+  rrf_k: 60
+  keyword_weight: 0.5      # weighted fusion only
+  dense_weight: 0.5
+  mmr: false               # diversify hits (maximal marginal relevance)
+  mmr_lambda: 0.7
+
+answer:
+  max_sentences: 3
+  min_relevance: 0.35      # below this, say the knowledge base does not contain the answer
+
+# Per-tenant settings.
+tenants: {}
+#  acme:
+#    languages: [en]       # only retrieve English chunks for this tenant
+#    api_keys_env: ACME_KEYS
+
+# Routing rules: a regular expression on the query boosts or filters by metadata.
+routing: []
+#  - name: finance-boost
+#    when: {query_matches: '(\\$|€|£)\\s?\\d|\\bUSD\\b|\\bEUR\\b'}
+#    boost: {doc_type: finance, factor: 1.5}
+"""
+
+
+def write_config(project_dir: str | os.PathLike[str] = ".", *, force: bool = False) -> Path:
+    path = Path(project_dir) / CONFIG_FILE
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists", hint="pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    return path

@@ -1,0 +1,100 @@
+"""One error tree. Every message says what went wrong and how to fix it.
+
+The CLI catches :class:`RaglineError` and prints ``str(error)`` on one line.
+"""
+
+from __future__ import annotations
+
+
+class RaglineError(Exception):
+    """Base of every error ragline raises on purpose."""
+
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} — {self.hint}"
+        return self.message
+
+
+class ConfigError(RaglineError):
+    """ragline.yaml, an environment variable or a CLI flag is invalid."""
+
+
+class InputError(RaglineError):
+    """A user-supplied file or value cannot be used."""
+
+
+class UnsupportedFormatError(InputError):
+    """A file extension ragline cannot read."""
+
+
+class EmptyDocumentError(InputError):
+    """A file with no text in it."""
+
+
+class FileTooLargeError(InputError):
+    """A file over the configured size limit."""
+
+
+class EncodingError(InputError):
+    """A text file that is not valid UTF-8."""
+
+
+class CorruptDocumentError(InputError):
+    """A file whose contents do not match its format (junk, truncated, zip bomb)."""
+
+
+class EncryptedDocumentError(InputError):
+    """A password-protected file."""
+
+
+class NotFoundError(RaglineError):
+    """A document, chunk, trace or other object does not exist."""
+
+
+class StoreError(RaglineError):
+    """The store failed (locked, corrupt, migration failed)."""
+
+
+class EmbedderError(RaglineError):
+    """The embedder could not be loaded or failed on input."""
+
+
+class ProviderError(RaglineError):
+    """A model or embedding provider failed; carries the provider's own message."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status_code: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.provider = provider
+        self.status_code = status_code
+
+
+__all__ = [
+    "ConfigError",
+    "CorruptDocumentError",
+    "EmbedderError",
+    "EmptyDocumentError",
+    "EncodingError",
+    "EncryptedDocumentError",
+    "FileTooLargeError",
+    "InputError",
+    "NotFoundError",
+    "ProviderError",
+    "RaglineError",
+    "StoreError",
+    "UnsupportedFormatError",
+]

@@ -1,0 +1,91 @@
+"""The ``Store`` contract every backend implements (SQLite, memory, PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from ragline.store._filters import Condition
+from ragline.types import Chunk, Document
+
+Vector = npt.NDArray[np.float32]
+Matrix = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredChunk:
+    """A search result from one index; higher ``score`` is better."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    documents: int
+    chunks: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Documents, chunks, a keyword index and vectors, scoped by tenant in every call.
+
+    Contract (checked by ``ragline.testing.StoreConformance``):
+
+    - ``upsert_document`` replaces the document and *all* its previous chunks in one
+      transaction: after it returns, either the new version is fully visible or (on
+      error) the old one is untouched.
+    - ``embeddings`` has one L2-normalised float32 row per chunk, in order.
+    - Searches never return another tenant's chunks, and apply ``filters`` (all
+      conditions must hold, with the semantics of ``ragline.store.matches``)
+      *before* taking the top ``k``.
+    - ``keyword_search`` accepts any user text (quotes, operators, punctuation) and
+      never raises on it; a query with no searchable words returns ``[]``.
+    """
+
+    def upsert_document(
+        self, document: Document, chunks: Sequence[Chunk], embeddings: Matrix
+    ) -> None: ...
+
+    def get_document(self, tenant: str, document_id: str) -> Document | None: ...
+
+    def list_documents(self, tenant: str) -> list[Document]: ...
+
+    def delete_document(self, tenant: str, document_id: str) -> bool: ...
+
+    def get_chunks(self, tenant: str, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """Chunks by id, in the order asked; unknown ids are skipped."""
+        ...
+
+    def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
+        """One row per id, in the order asked (ids must exist)."""
+        ...
+
+    def embeddings_by_hash(
+        self, tenant: str, content_hashes: Sequence[str], embedder: str
+    ) -> dict[str, Vector]:
+        """Stored vectors of chunks with these content hashes made by ``embedder``.
+
+        Lets ingestion re-embed only the chunks of a changed file that changed.
+        """
+        ...
+
+    def keyword_search(
+        self, tenant: str, query: str, *, k: int, filters: Sequence[Condition] = ()
+    ) -> list[ScoredChunk]: ...
+
+    def vector_search(
+        self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
+    ) -> list[ScoredChunk]:
+        """Nearest chunks by cosine similarity (score = cosine)."""
+        ...
+
+    def stats(self, tenant: str) -> StoreStats: ...
+
+    def tenants(self) -> list[str]: ...
+
+    def close(self) -> None: ...

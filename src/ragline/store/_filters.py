@@ -1,0 +1,113 @@
+"""Metadata filters shared by every store: parsing and a reference matcher.
+
+A filter is a list of :class:`Condition` (all must hold). Built-in fields are the
+chunk's own columns; any other name is looked up in the chunk's metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ragline.errors import InputError
+from ragline.types import Chunk
+
+Op = Literal["eq", "ne", "in", "gt", "gte", "lt", "lte"]
+
+BUILTIN_FIELDS = ("doc_type", "language", "document_id", "source", "title", "page")
+
+_EXPR = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(!=|>=|<=|=|>|<|:in:)\s*(.*?)\s*$")
+_OPS: dict[str, Op] = {"=": "eq", "!=": "ne", ">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``field op value``; for ``in`` the value is a tuple of allowed values."""
+
+    field: str
+    op: Op
+    value: Any
+
+    def __post_init__(self) -> None:
+        if self.op == "in" and not isinstance(self.value, tuple):
+            object.__setattr__(self, "value", tuple(self.value))
+
+
+def _scalar(text: str) -> Any:
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d*", text):
+        return float(text)
+    return text
+
+
+def parse_filter(expr: str) -> Condition:
+    """Parse ``key=value``, ``key!=v``, ``key>=v``, ``key<v``… ``key=a|b`` means *in*.
+
+    >>> parse_filter("doc_type=finance|legal")
+    Condition(field='doc_type', op='in', value=('finance', 'legal'))
+    """
+    m = _EXPR.match(expr)
+    if not m or not m.group(3):
+        raise InputError(
+            f"cannot parse filter {expr!r}",
+            hint="write key=value, key=a|b, key>=N, key<=N, key>N, key<N or key!=value",
+        )
+    key, op_text, raw = m.groups()
+    if op_text == "=" and "|" in raw:
+        return Condition(key, "in", tuple(_scalar(v.strip()) for v in raw.split("|")))
+    return Condition(key, _OPS[op_text], _scalar(raw))
+
+
+def parse_filters(exprs: Sequence[str] | None) -> list[Condition]:
+    return [parse_filter(e) for e in exprs or ()]
+
+
+def field_value(chunk: Chunk, name: str) -> Any:
+    if name in BUILTIN_FIELDS:
+        return getattr(chunk, name)
+    return chunk.metadata.get(name)
+
+
+def _compare(a: Any, b: Any) -> int | None:
+    """Numeric when both are numbers, else string comparison (ISO dates sort right)."""
+    if a is None or b is None:
+        return None
+    if isinstance(a, bool) or isinstance(b, bool):
+        a, b = str(a).lower(), str(b).lower()
+    elif isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return (a > b) - (a < b)
+    else:
+        try:
+            fa, fb = float(a), float(b)
+            return (fa > fb) - (fa < fb)
+        except (TypeError, ValueError):
+            pass
+    sa, sb = str(a), str(b)
+    return (sa > sb) - (sa < sb)
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if isinstance(a, list):
+        return any(_eq(x, b) for x in a)
+    return _compare(a, b) == 0
+
+
+def condition_matches(value: Any, cond: Condition) -> bool:
+    if cond.op == "eq":
+        return _eq(value, cond.value)
+    if cond.op == "ne":
+        return not _eq(value, cond.value)
+    if cond.op == "in":
+        return any(_eq(value, v) for v in cond.value)
+    c = _compare(value, cond.value)
+    if c is None:
+        return False
+    return {"gt": c > 0, "gte": c >= 0, "lt": c < 0, "lte": c <= 0}[cond.op]
+
+
+def matches(chunk: Chunk, conditions: Sequence[Condition]) -> bool:
+    """Reference semantics every store must reproduce."""
+    return all(condition_matches(field_value(chunk, c.field), c) for c in conditions)

@@ -1,0 +1,167 @@
+"""Shared value types: documents, chunks, hits, citations and answers.
+
+These are plain dataclasses so every layer (store, retrieval, answer, CLI, HTTP)
+speaks the same language. ``to_dict`` gives a JSON-ready view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+JSONValue = Any
+Metadata = dict[str, JSONValue]
+
+DEFAULT_TENANT = "default"
+
+
+@dataclass(slots=True)
+class Document:
+    """One source document (a file, or one record of a JSON/JSONL file)."""
+
+    id: str
+    source: str
+    title: str
+    content_hash: str
+    tenant: str = DEFAULT_TENANT
+    doc_type: str | None = None
+    language: str | None = None
+    metadata: Metadata = field(default_factory=dict)
+    embedder: str | None = None
+    chunk_count: int = 0
+    updated_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A retrievable piece of a document.
+
+    ``text`` is the chunk's own text. ``indexed_text`` prepends the document title
+    and section path: that is what gets embedded and keyword-indexed, so a chunk
+    split off from its heading still says what it is about.
+    """
+
+    id: str
+    document_id: str
+    ordinal: int
+    text: str
+    title: str
+    tenant: str = DEFAULT_TENANT
+    section_path: list[str] = field(default_factory=list)
+    page: int | None = None
+    language: str | None = None
+    doc_type: str | None = None
+    source: str = ""
+    content_hash: str = ""
+    metadata: Metadata = field(default_factory=dict)
+
+    @property
+    def section(self) -> str:
+        return " > ".join(self.section_path)
+
+    @property
+    def indexed_text(self) -> str:
+        return indexed_text(self.title, self.section_path, self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["section"] = self.section
+        return d
+
+
+def indexed_text(title: str, section_path: list[str], text: str) -> str:
+    """The text that is embedded and indexed for a chunk: title, sections, body."""
+    head = [title] if title else []
+    head += [s for s in section_path if s and s != title]
+    if not head:
+        return text
+    return " > ".join(head) + "\n" + text
+
+
+@dataclass(slots=True)
+class Hit:
+    """A retrieved chunk with its fused score and each retriever's score and rank."""
+
+    chunk: Chunk
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+    ranks: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document_id": self.chunk.document_id,
+            "chunk_id": self.chunk.id,
+            "title": self.chunk.title,
+            "section": self.chunk.section,
+            "source": self.chunk.source,
+            "page": self.chunk.page,
+            "language": self.chunk.language,
+            "doc_type": self.chunk.doc_type,
+            "score": self.score,
+            "scores": dict(self.scores),
+            "ranks": dict(self.ranks),
+            "text": self.chunk.text,
+            "metadata": dict(self.chunk.metadata),
+        }
+
+
+@dataclass(slots=True)
+class Reference:
+    """An entry of an answer's references list; ``number`` is the [n] marker."""
+
+    number: int
+    chunk_id: str
+    document_id: str
+    title: str
+    section: str
+    source: str
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
+class AnswerSentence:
+    """One sentence of an answer, the references that support it and how well."""
+
+    text: str
+    citations: list[int] = field(default_factory=list)
+    support: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
+class Answer:
+    """A grounded answer: text with [n] markers, per-sentence citations, references."""
+
+    question: str
+    text: str
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    abstained: bool = False
+    model: str = "extractive"
+    tenant: str = DEFAULT_TENANT
+    support: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "text": self.text,
+            "abstained": self.abstained,
+            "model": self.model,
+            "tenant": self.tenant,
+            "support": self.support,
+            "sentences": [s.to_dict() for s in self.sentences],
+            "references": [r.to_dict() for r in self.references],
+            "hits": [h.to_dict() for h in self.hits],
+            "timings_ms": dict(self.timings_ms),
+        }
