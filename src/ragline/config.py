@@ -77,7 +77,7 @@ class RetrievalSettings(_Strict):
 class AnswerSettings(_Strict):
     max_sentences: int = Field(3, ge=1, le=20)
     min_relevance: float = Field(
-        0.35,
+        0.37,
         ge=0,
         le=1,
         description="below this best-hit relevance the answer says the knowledge base "
@@ -345,7 +345,7 @@ retrieval:
 
 answer:
   max_sentences: 3
-  min_relevance: 0.35      # below this, say the knowledge base does not contain the answer
+  min_relevance: 0.37      # below this, say the knowledge base does not contain the answer
 
 # Per-tenant settings.
 tenants: {}

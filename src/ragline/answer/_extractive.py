@@ -1,0 +1,283 @@
+"""The offline answer model: cited sentences picked from the retrieved chunks.
+
+For each sentence of the top few hits the answerer measures
+
+- ``lexical``: the idf-weighted share of the question's content words (stemmed)
+  that the sentence contains; idf comes from the candidate sentences, so words
+  every candidate shares (the topic) count less than the words that tell them apart;
+- ``cosine``: the embedding similarity of the sentence and the question (all
+  candidate sentences are embedded in one batch);
+- ``prior``: how high the sentence's chunk was ranked by retrieval.
+
+and ranks sentences by a weighted sum of the three. Sentences within
+``relative_cutoff`` of the best are kept (at most ``max_sentences``, near-duplicates
+dropped), grouped by chunk and put back in document order; each ends with its
+``[n]`` marker. References are numbered by first use, and only chunks that gave a
+sentence are cited.
+
+The answer abstains when the question's relevance — over all candidates, the best
+``0.6·max(cosine, 0) + 0.4·coverage``, where coverage is the share of the question's
+content words in the sentence (title/section words count half) — is below
+``AnswerSettings.min_relevance``: see :meth:`ExtractiveAnswerer.question_relevance`.
+On XQuAD (``bench/xquad_answers.py --calibrate``) the default 0.37 refuses 1.8% of
+answerable questions, 88% of questions whose article was removed from the knowledge
+base and 100% of 30 off-topic questions (the highest threshold that refuses at most
+2% of answerable questions).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ragline.answer._sentences import segments
+from ragline.config import AnswerSettings
+from ragline.embed._base import Embedder
+from ragline.errors import InputError
+from ragline.store._text import STOPWORDS, stem, words
+from ragline.types import DEFAULT_TENANT, Answer, AnswerSentence, Hit, Reference
+
+ABSTAIN_TEXT = "The knowledge base does not contain an answer to this question."
+
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractiveTuning:
+    """Knobs of the sentence scorer; the defaults were tuned on XQuAD (see bench/)."""
+
+    max_hits: int = 4  #: how many top hits sentences are taken from
+    cosine_weight: float = 0.5
+    lexical_weight: float = 0.35
+    rank_weight: float = 0.15
+    rank_decay: float = 1.0  #: prior of the hit at 0-based rank r is 1 / (1 + decay·r)
+    relative_cutoff: float = 0.8  #: keep sentences scoring ≥ this × the best score
+    min_words: int = 3  #: shorter segments are not answer candidates
+    duplicate_cosine: float = 0.92  #: sentences more similar than this are duplicates
+    relevance_cosine_weight: float = 0.6  #: relevance = w·cosine + (1 − w)·coverage
+    context_weight: float = 0.5  #: a question word found in the title/section counts this much
+
+
+@dataclass(slots=True)
+class _Candidate:
+    hit: int  # index into hits
+    position: int  # segment position within the chunk
+    text: str
+    terms: frozenset[str]
+    context: frozenset[str]  # words of the chunk's title and section path
+    lexical: float = 0.0
+    coverage: float = 0.0
+    cosine: float = 0.0
+    score: float = 0.0
+
+
+def content_terms(text: str) -> frozenset[str]:
+    """Stemmed, lower-cased words of ``text`` that are not stopwords."""
+    return frozenset(stem(w) for w in words(text) if w not in STOPWORDS)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class ExtractiveAnswerer:
+    """Answer a question with cited sentences from retrieved hits; no LLM needed."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        settings: AnswerSettings | None = None,
+        *,
+        tuning: ExtractiveTuning | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.settings = settings or AnswerSettings.model_validate({})
+        self.tuning = tuning or ExtractiveTuning()
+
+    # -- scoring -------------------------------------------------------------------
+
+    def _candidates(self, hits: Sequence[Hit]) -> list[_Candidate]:
+        """Sentences and list items of the top hits (a chunk listed twice counts once).
+
+        Segments shorter than ``min_words`` are left out unless nothing else is left.
+        """
+        out: list[_Candidate] = []
+        short: list[_Candidate] = []
+        seen: set[str] = set()
+        for i, hit in enumerate(hits[: self.tuning.max_hits]):
+            chunk = hit.chunk
+            if chunk.id in seen:
+                continue
+            seen.add(chunk.id)
+            context = content_terms(" ".join([chunk.title, *chunk.section_path]))
+            for seg in segments(chunk.text):
+                if seg.kind == "heading":
+                    continue
+                terms = content_terms(seg.text)
+                cand = _Candidate(i, seg.position, seg.text, terms, context - terms)
+                if len(seg.text.split()) < self.tuning.min_words:
+                    short.append(cand)
+                else:
+                    out.append(cand)
+        return out or short
+
+    def _score(self, question: str, query_vector: Vector, cands: list[_Candidate]) -> Vector:
+        """Fill in every candidate's features and score; return their embeddings."""
+        t = self.tuning
+        cw = t.context_weight
+        q_terms = content_terms(question)
+        n = len(cands)
+        df: dict[str, int] = dict.fromkeys(q_terms, 0)
+        for c in cands:
+            for term in q_terms & (c.terms | c.context):
+                df[term] += 1
+        idf = {term: math.log(1.0 + n / (1.0 + df[term])) for term in q_terms}
+        total_idf = sum(idf.values())
+        vectors = self.embedder.embed_documents([c.text for c in cands])
+        cosines = vectors @ np.asarray(query_vector, dtype=np.float32)
+        for c, cos in zip(cands, cosines, strict=True):
+            shared, in_context = q_terms & c.terms, q_terms & c.context
+            c.cosine = float(cos)
+            if q_terms:
+                weighted = sum(idf[w] for w in shared) + cw * sum(idf[w] for w in in_context)
+                c.lexical = weighted / total_idf if total_idf else 0.0
+                c.coverage = (len(shared) + cw * len(in_context)) / len(q_terms)
+            prior = 1.0 / (1.0 + t.rank_decay * c.hit)
+            c.score = t.cosine_weight * c.cosine + t.lexical_weight * c.lexical
+            c.score += t.rank_weight * prior
+        return vectors
+
+    def _relevance(self, cand: _Candidate) -> float:
+        """How well one sentence matches the question, in [0, 1]."""
+        w = self.tuning.relevance_cosine_weight
+        value = w * max(cand.cosine, 0.0) + (1.0 - w) * cand.coverage
+        return min(max(value, 0.0), 1.0)
+
+    def _select(self, cands: list[_Candidate], vectors: Vector) -> list[_Candidate]:
+        t = self.tuning
+        order = sorted(range(len(cands)), key=lambda i: -cands[i].score)
+        best = cands[order[0]].score
+        chosen: list[int] = []
+        for i in order:
+            if len(chosen) >= self.settings.max_sentences:
+                break
+            c = cands[i]
+            if chosen and c.score < t.relative_cutoff * best:
+                break
+            if any(self._duplicate(cands[i], cands[j], vectors[i], vectors[j]) for j in chosen):
+                continue
+            chosen.append(i)
+        # readable order: chunks by their best sentence, sentences in document order
+        first_seen: dict[int, int] = {}
+        for rank, i in enumerate(chosen):
+            first_seen.setdefault(cands[i].hit, rank)
+        chosen.sort(key=lambda i: (first_seen[cands[i].hit], cands[i].position))
+        return [cands[i] for i in chosen]
+
+    def _duplicate(self, a: _Candidate, b: _Candidate, va: Vector, vb: Vector) -> bool:
+        if " ".join(a.text.lower().split()) == " ".join(b.text.lower().split()):
+            return True
+        return float(va @ vb) >= self.tuning.duplicate_cosine
+
+    def _prepare(
+        self, question: str, hits: Sequence[Hit], query_vector: Vector | None
+    ) -> tuple[list[_Candidate], Vector]:
+        cands = self._candidates(hits)
+        if not cands:
+            return [], np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        if query_vector is None:
+            query_vector = self.embedder.embed_query(question)
+        return cands, self._score(question, query_vector, cands)
+
+    def question_relevance(
+        self, question: str, hits: Sequence[Hit], *, query_vector: Vector | None = None
+    ) -> float:
+        """The score :meth:`answer` compares with ``min_relevance`` (0 when no hits)."""
+        cands, _ = self._prepare(question, hits, query_vector)
+        return max((self._relevance(c) for c in cands), default=0.0)
+
+    # -- answering -----------------------------------------------------------------
+
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        *,
+        query_vector: Vector | None = None,
+        tenant: str = DEFAULT_TENANT,
+    ) -> Answer:
+        """Compose a cited answer to ``question`` from ``hits`` (best first), or abstain.
+
+        ``query_vector`` is the question's embedding if retrieval already made one.
+        Each :class:`AnswerSentence` holds the sentence as it appears in its chunk
+        (without the marker) and the reference number(s) it cites.
+        """
+        if not question or not question.strip():
+            raise InputError("the question is empty", hint="ask a question with some words in it")
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        cands, vectors = self._prepare(question, hits, query_vector)
+        timings["score"] = _ms(start)
+        if not cands or max(self._relevance(c) for c in cands) < self.settings.min_relevance:
+            return self._abstain(question, hits, tenant, timings)
+
+        start = time.perf_counter()
+        chosen = self._select(cands, vectors)
+        numbers: dict[int, int] = {}
+        references: list[Reference] = []
+        sentences: list[AnswerSentence] = []
+        for c in chosen:
+            if c.hit not in numbers:
+                numbers[c.hit] = len(numbers) + 1
+                chunk = hits[c.hit].chunk
+                references.append(
+                    Reference(
+                        number=numbers[c.hit],
+                        chunk_id=chunk.id,
+                        document_id=chunk.document_id,
+                        title=chunk.title,
+                        section=chunk.section,
+                        source=chunk.source,
+                        page=chunk.page,
+                    )
+                )
+            sentences.append(
+                AnswerSentence(
+                    text=c.text, citations=[numbers[c.hit]], support=round(self._relevance(c), 4)
+                )
+            )
+        text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
+        timings["compose"] = _ms(start)
+        return Answer(
+            question=question,
+            text=text,
+            sentences=sentences,
+            references=references,
+            hits=list(hits),
+            abstained=False,
+            model=self.name,
+            tenant=tenant,
+            support=round(sum(s.support for s in sentences) / len(sentences), 4),
+            timings_ms=timings,
+        )
+
+    def _abstain(
+        self, question: str, hits: Sequence[Hit], tenant: str, timings: dict[str, float]
+    ) -> Answer:
+        return Answer(
+            question=question,
+            text=ABSTAIN_TEXT,
+            hits=list(hits),
+            abstained=True,
+            model=self.name,
+            tenant=tenant,
+            support=0.0,
+            timings_ms=timings,
+        )

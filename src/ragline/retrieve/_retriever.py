@@ -1,0 +1,147 @@
+"""Hybrid retrieval: keyword (BM25) ∥ dense, filters, fusion, routing rules, MMR."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from ragline.config import Settings
+from ragline.embed._base import Embedder
+from ragline.errors import InputError
+from ragline.retrieve._fusion import rrf_fuse, single_leg, weighted_fuse
+from ragline.retrieve._mmr import mmr_select
+from ragline.retrieve._routing import apply_boosts, plan_routing
+from ragline.store import Condition, ScoredChunk, Store, Vector, parse_filter
+from ragline.types import Hit
+
+Mode = Literal["hybrid", "keyword", "dense"]
+MODES: tuple[str, ...] = get_args(Mode)
+
+#: how many fused hits MMR chooses from, as a multiple of k (at least 20)
+MMR_POOL_FACTOR = 4
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """The hits for a query and how they were found (for tracing and debugging)."""
+
+    query: str
+    tenant: str
+    mode: Mode
+    hits: list[Hit]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    rules_fired: list[str] = field(default_factory=list)
+    filters: list[Condition] = field(default_factory=list)
+    query_vector: Vector | None = None
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class Retriever:
+    """Search a store for a query, per tenant, as ``settings.retrieval`` says.
+
+    >>> retriever = Retriever(store, embedder, settings)        # doctest: +SKIP
+    >>> result = retriever.search("warranty period", tenant="acme")  # doctest: +SKIP
+    >>> result.hits[0].scores                                  # doctest: +SKIP
+    {'keyword': 7.2, 'dense': 0.61}
+    """
+
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+
+    def search(
+        self,
+        query: str,
+        *,
+        tenant: str,
+        k: int | None = None,
+        filters: Sequence[Condition | str] = (),
+        mode: str | None = None,
+    ) -> SearchResult:
+        """Top ``k`` hits for ``query`` in ``tenant``'s chunks.
+
+        ``filters`` are :class:`Condition` objects or expressions such as
+        ``"doc_type=finance"``; all must hold. Raises :class:`InputError` for a blank
+        query, an unknown mode or a bad filter.
+        """
+        rs = self.settings.retrieval
+        if not query or not query.strip():
+            raise InputError("the query is empty", hint="ask a question with some words in it")
+        chosen = mode or rs.mode
+        if chosen not in MODES:
+            raise InputError(
+                f"unknown retrieval mode {chosen!r}", hint=f"use one of: {', '.join(MODES)}"
+            )
+        run_mode: Mode = chosen  # type: ignore[assignment]
+        top_k = rs.k if k is None else k
+        if top_k < 1:
+            raise InputError(f"k must be at least 1 (got {top_k})")
+
+        conditions = [parse_filter(f) if isinstance(f, str) else f for f in filters]
+        languages = self.settings.tenant(tenant).languages
+        if languages:
+            conditions.append(Condition("language", "in", tuple(languages)))
+        plan = plan_routing(query, self.settings.routing)
+        conditions.extend(plan.filters)
+
+        timings: dict[str, float] = {}
+        n_candidates = max(rs.candidates, top_k)
+        query_vector: Vector | None = None
+        if run_mode != "keyword" or rs.mmr:
+            start = time.perf_counter()
+            query_vector = self.embedder.embed_query(query)
+            timings["embed_query"] = _ms(start)
+
+        legs: dict[str, list[ScoredChunk]] = {}
+        if run_mode in ("hybrid", "keyword"):
+            start = time.perf_counter()
+            legs["keyword"] = self.store.keyword_search(
+                tenant, query, k=n_candidates, filters=conditions
+            )
+            timings["keyword"] = _ms(start)
+        if run_mode in ("hybrid", "dense"):
+            assert query_vector is not None
+            start = time.perf_counter()
+            legs["dense"] = self.store.vector_search(
+                tenant, query_vector, k=n_candidates, filters=conditions
+            )
+            timings["dense"] = _ms(start)
+
+        start = time.perf_counter()
+        if run_mode == "hybrid":
+            if rs.fusion == "weighted":
+                weights = {"keyword": rs.keyword_weight, "dense": rs.dense_weight}
+                hits = weighted_fuse(legs, weights)
+            else:
+                hits = rrf_fuse(legs, k=rs.rrf_k)
+        else:
+            ((leg_name, results),) = legs.items()
+            hits = single_leg(leg_name, results)
+        hits = apply_boosts(hits, plan.boosts)
+        timings["fusion"] = _ms(start)
+
+        if rs.mmr and len(hits) > 1:
+            start = time.perf_counter()
+            pool = hits[: max(top_k * MMR_POOL_FACTOR, 20)]
+            vectors = self.store.get_embeddings(tenant, [h.chunk.id for h in pool])
+            hits = mmr_select(pool, vectors, k=top_k, lambda_=rs.mmr_lambda)
+            timings["mmr"] = _ms(start)
+        else:
+            hits = hits[:top_k]
+
+        return SearchResult(
+            query=query,
+            tenant=tenant,
+            mode=run_mode,
+            hits=hits,
+            timings_ms=timings,
+            rules_fired=plan.fired,
+            filters=conditions,
+            query_vector=query_vector,
+        )
