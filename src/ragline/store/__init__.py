@@ -2,10 +2,14 @@
 
 from ragline.store._base import Matrix, ScoredChunk, Store, StoreStats, Vector
 from ragline.store._filters import Condition, matches, parse_filter, parse_filters
+from ragline.store._memory import MemoryStore
+from ragline.store._sqlite import SQLiteStore
 
 __all__ = [
     "Condition",
     "Matrix",
+    "MemoryStore",
+    "SQLiteStore",
     "ScoredChunk",
     "Store",
     "StoreStats",
