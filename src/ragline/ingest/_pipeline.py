@@ -1,0 +1,442 @@
+"""The ingest pipeline: walk → hash → (load → chunk → enrich → embed → upsert).
+
+Incremental by content hash: a document whose hash (raw bytes or canonical record
+JSON, its sidecar, the chunking/enrichment settings and the embedder name) is
+already stored is reported ``unchanged`` without being parsed or embedded. A
+changed document reuses the stored vectors of chunks whose text did not change.
+
+Small documents are batched: chunks of several documents are embedded in one call
+(about ``batch_size * 4`` at a time) and each document is then written in its own
+transaction. A bad file or record is reported ``failed`` and nothing is written for
+it, so a previously ingested good version stays; the run goes on with the others.
+Errors from the embedder or the store abort the run (what was written stays, and a
+re-run resumes where it stopped, since finished documents are then unchanged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ragline.config import IngestSettings
+from ragline.embed._base import Embedder
+from ragline.errors import EmbedderError, EmptyDocumentError, InputError, RaglineError
+from ragline.ingest._chunker import chunk_document
+from ragline.ingest._enrich import LanguageDetector, document_language, match_doc_type
+from ragline.ingest._json import JsonFields, RecordError
+from ragline.ingest._loaded import LoadedDocument
+from ragline.ingest._loaders import (
+    Sidecar,
+    check_size,
+    file_format,
+    is_sidecar,
+    parse_bytes,
+    read_sidecar,
+)
+from ragline.ingest._report import FileResult, IngestReport, Status
+from ragline.store._base import Store
+from ragline.types import DEFAULT_TENANT, Chunk, Document
+
+PIPELINE_VERSION = "1"  # bump when loaders/chunker change what a file turns into
+ProgressFn = Callable[[int, int, str], None]
+_SKIP_DIRS = frozenset({"__pycache__", "node_modules"})
+
+
+def is_ignored_file(name: str) -> bool:
+    """Files a directory walk never ingests: hidden, sidecars, ragline's own files."""
+    lower = name.lower()
+    return (
+        lower.startswith(".")
+        or lower.startswith("ragline.db")
+        or lower in ("ragline.yaml", "ragline.yml")
+        or is_sidecar(Path(lower))
+    )
+
+
+def walk(root: Path) -> list[Path]:
+    """Files under ``root`` in path order, skipping hidden files and folders."""
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
+        out.extend(Path(dirpath) / n for n in filenames if not is_ignored_file(n))
+    return sorted(out)
+
+
+@dataclass(slots=True)
+class _FileGroup:
+    """Accumulates the outcome of one file (several for JSON records)."""
+
+    path: str
+    counts: dict[Status, list[int]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, status: Status, chunks: int) -> None:
+        entry = self.counts.setdefault(status, [0, 0])
+        entry[0] += 1
+        entry[1] += chunks
+
+    def results(self) -> list[FileResult]:
+        out = [
+            FileResult(self.path, status, docs, chunks)
+            for status, (docs, chunks) in self.counts.items()
+        ]
+        out += [FileResult(self.path, "failed", error=e) for e in self.failures]
+        return out
+
+
+@dataclass(slots=True)
+class _Pending:
+    group: _FileGroup
+    status: Status
+    document: Document
+    chunks: list[Chunk]
+    detect: bool  # language to be detected (not stated by front-matter/sidecar)
+
+
+class Ingestor:
+    """Ingests files and folders into a store for one tenant at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        settings: IngestSettings | None = None,
+        *,
+        project_dir: str | os.PathLike[str] = ".",
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings or IngestSettings.model_validate({})
+        self.project_dir = Path(os.path.normpath(Path(project_dir).absolute()))
+        self.languages = LanguageDetector(self.settings.languages)
+        s = self.settings
+        fingerprint = {
+            "version": PIPELINE_VERSION,
+            "chunk_size": s.chunk_size,
+            "chunk_overlap": s.chunk_overlap,
+            "languages": sorted(s.languages),
+            "doc_types": [[r.match, r.doc_type] for r in s.doc_types],
+            "embedder": embedder.name,
+        }
+        self._fingerprint = json.dumps(fingerprint, sort_keys=True).encode()
+
+    # ----------------------------------------------------------------- identities
+
+    def document_id(self, path: str | os.PathLike[str]) -> str:
+        """Posix path relative to the project folder, or the absolute path outside it."""
+        absolute = Path(os.path.normpath(Path(path).absolute()))
+        for a, base in (
+            (absolute, self.project_dir),
+            (absolute.resolve(), self.project_dir.resolve()),
+        ):
+            try:
+                return a.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        return absolute.as_posix()
+
+    def _source_path(self, source: str) -> Path:
+        return Path(source) if os.path.isabs(source) else self.project_dir / source
+
+    def _hash(self, *parts: bytes) -> str:
+        h = hashlib.sha256(self._fingerprint)
+        for part in parts:
+            h.update(len(part).to_bytes(8, "little"))
+            h.update(part)
+        return h.hexdigest()
+
+    # ----------------------------------------------------------------- the run
+
+    def ingest(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        tenant: str = DEFAULT_TENANT,
+        sync: bool = False,
+        json_fields: JsonFields | None = None,
+        on_progress: ProgressFn | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders; see the module docstring for the rules.
+
+        ``sync=True`` also deletes documents whose file is gone from a given folder
+        (or a given path that no longer exists), and records no longer in a JSON/JSONL
+        file; they are reported ``removed``.
+        """
+        run = _Run(self, tenant, sync, json_fields or JsonFields())
+        return run.execute(list(paths), on_progress)
+
+
+class _Run:
+    def __init__(self, ing: Ingestor, tenant: str, sync: bool, fields: JsonFields) -> None:
+        self.ing = ing
+        self.tenant = tenant
+        self.sync = sync
+        self.fields = fields
+        self.existing: dict[str, Document] = {d.id: d for d in ing.store.list_documents(tenant)}
+        self.groups: list[_FileGroup] = []
+        self.pending: list[_Pending] = []
+        self.pending_chunks = 0
+        self.embedded = 0
+
+    def execute(
+        self, paths: list[str | os.PathLike[str]], on_progress: ProgressFn | None
+    ) -> IngestReport:
+        started = time.perf_counter()
+        files: list[Path] = []
+        dirs: list[Path] = []
+        missing: list[Path] = []
+        for p in paths:
+            path = Path(os.path.normpath(Path(p).absolute()))
+            if path.is_dir():
+                dirs.append(path)
+                files.extend(walk(path))
+            elif path.is_file():
+                files.append(path)
+            else:
+                missing.append(path)
+        files = list(dict.fromkeys(files))
+        current = ""
+        for n, path in enumerate(files):
+            current = self.ing.document_id(path)
+            if on_progress is not None:
+                on_progress(n, len(files), current)
+            self._file(path)
+            if self.pending_chunks >= self.ing.settings.batch_size * 4:
+                self._flush()
+        self._flush()
+        if on_progress is not None and files:
+            on_progress(len(files), len(files), current)
+        for path in missing:
+            self._missing(path)
+        if self.sync:
+            for d in dirs:
+                self._sync_dir(d)
+        report = IngestReport(chunks_embedded=self.embedded)
+        for group in self.groups:
+            report.files.extend(group.results())
+        report.elapsed_s = time.perf_counter() - started
+        return report
+
+    # ----------------------------------------------------------------- one file
+
+    def _file(self, path: Path) -> None:
+        doc_id = self.ing.document_id(path)
+        group = _FileGroup(doc_id)
+        self.groups.append(group)
+        settings = self.ing.settings
+        try:
+            if is_sidecar(path):
+                raise InputError(
+                    f"{path.name} is a metadata sidecar, not a document",
+                    hint="ingest the file it describes; its metadata is merged automatically",
+                )
+            fmt = file_format(path)
+            check_size(path, settings)
+            data = path.read_bytes()
+            sidecar = read_sidecar(path)
+        except InputError as e:
+            group.failures.append(str(e))
+            return
+        except OSError as e:
+            group.failures.append(f"cannot read {path.name}: {e.strerror or e}")
+            return
+        side_raw = sidecar[0] if sidecar else b""
+        if fmt in ("json", "jsonl"):
+            self._records(path, doc_id, fmt, data, sidecar, group)
+            return
+        content_hash = self.ing._hash(b"file", data, side_raw)
+        old = self.existing.get(doc_id)
+        if old is not None and old.content_hash == content_hash:
+            group.add("unchanged", old.chunk_count)
+            return
+        try:
+            items = parse_bytes(path, data, fmt, settings, self.fields, sidecar, source=doc_id)
+            loaded = items[0]
+            assert isinstance(loaded, LoadedDocument)
+            self._queue(group, loaded, doc_id, doc_id, content_hash)
+        except InputError as e:
+            group.failures.append(str(e))
+        except Exception as e:  # a parser crashed on odd input: report, keep going
+            group.failures.append(_unexpected(path, e))
+
+    def _records(
+        self,
+        path: Path,
+        source: str,
+        fmt: str,
+        data: bytes,
+        sidecar: Sidecar | None,
+        group: _FileGroup,
+    ) -> None:
+        settings = self.ing.settings
+        try:
+            items = parse_bytes(path, data, fmt, settings, self.fields, sidecar, source=source)
+        except InputError as e:
+            group.failures.append(str(e))
+            return
+        except Exception as e:
+            group.failures.append(_unexpected(path, e))
+            return
+        side_raw = sidecar[0] if sidecar else b""
+        extra = self.fields.fingerprint().encode()
+        seen: set[str] = set()
+        for item in items:
+            if isinstance(item, RecordError):
+                group.failures.append(str(item.error))
+                if item.record_id is not None:
+                    seen.add(item.record_id)
+                continue
+            assert item.id is not None
+            seen.add(item.id)
+            content_hash = self.ing._hash(b"record", extra, item.fingerprint.encode(), side_raw)
+            old = self.existing.get(item.id)
+            if old is not None and old.content_hash == content_hash:
+                group.add("unchanged", old.chunk_count)
+                continue
+            try:
+                self._queue(group, item, item.id, source, content_hash)
+            except InputError as e:
+                group.failures.append(str(e))
+            except Exception as e:
+                group.failures.append(_unexpected(path, e))
+        if self.sync:
+            gone = [d for d in self.existing.values() if d.source == source and d.id not in seen]
+            self._remove(source, gone)
+
+    def _queue(
+        self, group: _FileGroup, loaded: LoadedDocument, doc_id: str, source: str, content_hash: str
+    ) -> None:
+        settings = self.ing.settings
+        loaded.doc_type = loaded.doc_type or match_doc_type(settings.doc_types, source)
+        chunks = chunk_document(
+            loaded,
+            doc_id,
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            tenant=self.tenant,
+            source=source,
+        )
+        if not chunks:
+            raise EmptyDocumentError(
+                f"{Path(source).name}: no text to index", hint="add content or leave it out"
+            )
+        if loaded.language:
+            for c in chunks:
+                c.language = loaded.language
+        document = Document(
+            id=doc_id,
+            source=source,
+            title=loaded.title,
+            content_hash=content_hash,
+            tenant=self.tenant,
+            doc_type=loaded.doc_type,
+            language=loaded.language,
+            metadata=dict(loaded.metadata),
+            embedder=self.ing.embedder.name,
+            chunk_count=len(chunks),
+        )
+        status: Status = "updated" if doc_id in self.existing else "added"
+        self.pending.append(_Pending(group, status, document, chunks, loaded.language is None))
+        self.pending_chunks += len(chunks)
+
+    # ----------------------------------------------------------------- embed + write
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        pending, self.pending, self.pending_chunks = self.pending, [], 0
+        to_detect = [p for p in pending if p.detect]
+        found = self.ing.languages.detect_documents([[c.text for c in p.chunks] for p in to_detect])
+        for p, langs in zip(to_detect, found, strict=True):
+            for chunk, lang in zip(p.chunks, langs, strict=True):
+                chunk.language = lang
+            p.document.language = document_language(p.chunks)
+        vectors = self._vectors([c for p in pending for c in p.chunks])
+        for p in pending:
+            matrix = np.stack([vectors[c.content_hash] for c in p.chunks]).astype(np.float32)
+            p.document.updated_at = time.time()
+            self.ing.store.upsert_document(p.document, p.chunks, matrix)
+            self.existing[p.document.id] = p.document
+            p.group.add(p.status, len(p.chunks))
+
+    def _vectors(self, chunks: list[Chunk]) -> dict[str, np.ndarray]:
+        embedder = self.ing.embedder
+        texts: dict[str, str] = {}
+        for c in chunks:
+            texts.setdefault(c.content_hash, c.indexed_text)
+        vectors: dict[str, np.ndarray] = dict(
+            self.ing.store.embeddings_by_hash(self.tenant, list(texts), embedder.name)
+        )
+        missing = [h for h in texts if h not in vectors]
+        fresh = set(missing)
+        self.embedded += sum(1 for c in chunks if c.content_hash in fresh)
+        step = max(1, self.ing.settings.batch_size * 4)
+        for i in range(0, len(missing), step):
+            hashes = missing[i : i + step]
+            out = np.asarray(embedder.embed_documents([texts[h] for h in hashes]))
+            if out.shape != (len(hashes), embedder.dimension):
+                raise EmbedderError(
+                    f"embedder {embedder.name} returned shape {out.shape} for "
+                    f"{len(hashes)} texts (expected ({len(hashes)}, {embedder.dimension}))",
+                    hint="check the embedder configuration",
+                )
+            vectors.update(zip(hashes, out, strict=True))
+        return vectors
+
+    # ----------------------------------------------------------------- removal
+
+    def _remove(self, source: str, docs: list[Document]) -> None:
+        if not docs:
+            return
+        group = _FileGroup(source)
+        for d in docs:
+            if self.ing.store.delete_document(self.tenant, d.id):
+                group.add("removed", d.chunk_count)
+            self.existing.pop(d.id, None)
+        if group.counts:
+            self.groups.append(group)
+
+    def _missing(self, path: Path) -> None:
+        prefix = self.ing.document_id(path)
+        if self.sync:
+            gone = [d for d in self.existing.values() if _under(d.source, prefix)]
+            if gone:
+                for source in sorted({d.source for d in gone}):
+                    self._remove(source, [d for d in gone if d.source == source])
+                return
+        group = _FileGroup(prefix)
+        group.failures.append(
+            f"{path} does not exist — check the path (relative paths start from the current folder)"
+        )
+        self.groups.append(group)
+
+    def _sync_dir(self, directory: Path) -> None:
+        prefix = self.ing.document_id(directory)
+        gone: dict[str, list[Document]] = {}
+        for d in self.existing.values():
+            if _under(d.source, prefix) and not self.ing._source_path(d.source).is_file():
+                gone.setdefault(d.source, []).append(d)
+        for source in sorted(gone):
+            self._remove(source, gone[source])
+
+
+def _under(source: str, prefix: str) -> bool:
+    if prefix == ".":
+        return not os.path.isabs(source)
+    return source == prefix or source.startswith(prefix.rstrip("/") + "/")
+
+
+def _unexpected(path: Path, e: Exception) -> str:
+    if isinstance(e, RaglineError):
+        return str(e)
+    return (
+        f"{path.name}: unexpected error while reading it ({type(e).__name__}: {e})"
+        " — check the file; if it opens fine elsewhere, please report this"
+    )
