@@ -1,0 +1,24 @@
+"""Public test helpers: fakes and conformance suites for every pluggable part.
+
+Heavy or pytest-only names are imported lazily.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ragline.embed._hash import HashEmbedder
+
+__all__ = ["EmbedderConformance", "HashEmbedder", "StoreConformance"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StoreConformance":
+        from ragline.testing._store_conformance import StoreConformance
+
+        return StoreConformance
+    if name == "EmbedderConformance":
+        from ragline.testing._embedder_conformance import EmbedderConformance
+
+        return EmbedderConformance
+    raise AttributeError(name)
