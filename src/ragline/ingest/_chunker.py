@@ -165,6 +165,9 @@ def chunk_document(
     """
     chunks: list[Chunk] = []
     for section in doc.sections:
+        path = list(section.path)
+        if path and path[0].strip() == doc.title.strip():
+            path = path[1:]  # a leading H1 that is the title says nothing new
         for piece in split_text(section.text, chunk_size, chunk_overlap):
             ordinal = len(chunks)
             chunk = Chunk(
@@ -174,7 +177,7 @@ def chunk_document(
                 text=piece,
                 title=doc.title,
                 tenant=tenant,
-                section_path=list(section.path),
+                section_path=list(path),
                 page=section.page,
                 doc_type=doc.doc_type,
                 source=source,

@@ -1,0 +1,227 @@
+"""``ragline.Project``: the Python API the CLI (and later the server) is a thin layer over."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragline.config import Settings, load_settings
+from ragline.errors import ConfigError
+from ragline.store._filters import Condition, parse_filter
+from ragline.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from ragline.answer import ExtractiveAnswerer
+    from ragline.embed import Embedder
+    from ragline.ingest import IngestReport
+    from ragline.retrieve import Retriever, SearchResult
+    from ragline.store import Store
+
+FilterSpec = str | Condition | Mapping[str, Any]
+
+ANSWER_MODELS = ("extractive",)
+
+
+def to_conditions(filters: Iterable[FilterSpec] | Mapping[str, Any] | None) -> list[Condition]:
+    """Accept ``["doc_type=finance"]``, ``[Condition(...)]`` or ``{"doc_type": "finance"}``."""
+    if not filters:
+        return []
+    if isinstance(filters, Mapping):
+        filters = [filters]
+    out: list[Condition] = []
+    for f in filters:
+        if isinstance(f, Condition):
+            out.append(f)
+        elif isinstance(f, str):
+            out.append(parse_filter(f))
+        else:
+            for key, value in f.items():
+                if isinstance(value, (list, tuple, set)):
+                    out.append(Condition(key, "in", tuple(value)))
+                else:
+                    out.append(Condition(key, "eq", value))
+    return out
+
+
+class Project:
+    """A ragline project: a folder with ``ragline.yaml`` and (by default) ``ragline.db``.
+
+    >>> project = Project("my-kb")                      # doctest: +SKIP
+    >>> project.ingest(["docs/"])                       # doctest: +SKIP
+    >>> print(project.ask("How long is the warranty?").text)  # doctest: +SKIP
+
+    ``overrides`` take dotted keys (``{"retrieval.k": 8}``) and win over the file and
+    environment, like CLI flags. ``store`` and ``embedder`` inject ready-made parts
+    (tests use ``MemoryStore`` and ``HashEmbedder``).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ".",
+        *,
+        settings: Settings | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        store: Store | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.path = Path(path).resolve()
+        self.settings = settings or load_settings(
+            self.path, overrides=overrides, config_file=config_file
+        )
+        if self.settings.model not in ANSWER_MODELS:
+            raise ConfigError(
+                f"model {self.settings.model!r} is not available in this version",
+                hint=f"use one of: {', '.join(ANSWER_MODELS)}",
+            )
+        self._store = store
+        self._embedder = embedder
+        self._retriever: Retriever | None = None
+        self._answerer: ExtractiveAnswerer | None = None
+
+    # ------------------------------------------------------------------ parts
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from ragline.store import open_store
+
+            self._store = open_store(self.settings.store, base_dir=str(self.path))
+        return self._store
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from ragline.embed import make_embedder
+
+            self._embedder = make_embedder(self.settings.embedder, self.settings.embedding)
+        return self._embedder
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            from ragline.retrieve import Retriever
+
+            self._retriever = Retriever(self.store, self.embedder, self.settings)
+        return self._retriever
+
+    @property
+    def answerer(self) -> ExtractiveAnswerer:
+        if self._answerer is None:
+            from ragline.answer import ExtractiveAnswerer
+
+            self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer)
+        return self._answerer
+
+    def tenant_or_default(self, tenant: str | None) -> str:
+        return tenant or self.settings.default_tenant
+
+    # ------------------------------------------------------------------ API
+
+    def ingest(
+        self,
+        paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+        *,
+        tenant: str | None = None,
+        sync: bool = False,
+        id_field: str | None = None,
+        text_field: str | None = None,
+        title_field: str | None = None,
+        meta_fields: Sequence[str] | None = None,
+        on_progress: Callable[[int, int, str], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders; unchanged files are skipped, changed ones replaced."""
+        from ragline.ingest import Ingestor, JsonFields
+
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        fields: dict[str, Any] = {}
+        if id_field:
+            fields["id_field"] = id_field
+        if text_field:
+            fields["text_field"] = text_field
+        if title_field:
+            fields["title_field"] = title_field
+        if meta_fields:
+            fields["meta_fields"] = list(meta_fields)
+        ingestor = Ingestor(self.store, self.embedder, self.settings.ingest, project_dir=self.path)
+        return ingestor.ingest(
+            [Path(p) for p in paths],
+            tenant=self.tenant_or_default(tenant),
+            sync=sync,
+            json_fields=JsonFields(**fields),
+            on_progress=on_progress,
+        )
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        tenant: str | None = None,
+        k: int | None = None,
+        filters: Iterable[FilterSpec] | Mapping[str, Any] | None = None,
+        mode: str | None = None,
+    ) -> SearchResult:
+        """Search with timings, per-retriever scores and the routing rules that fired."""
+        return self.retriever.search(
+            query,
+            tenant=self.tenant_or_default(tenant),
+            k=k,
+            filters=to_conditions(filters),
+            mode=mode,
+        )
+
+    def search(
+        self,
+        query: str,
+        *,
+        tenant: str | None = None,
+        k: int | None = None,
+        filters: Iterable[FilterSpec] | Mapping[str, Any] | None = None,
+        mode: str | None = None,
+    ) -> list[Hit]:
+        """The best ``k`` chunks for ``query`` (hybrid BM25 + dense by default)."""
+        return self.retrieve(query, tenant=tenant, k=k, filters=filters, mode=mode).hits
+
+    def ask(
+        self,
+        question: str,
+        *,
+        tenant: str | None = None,
+        k: int | None = None,
+        filters: Iterable[FilterSpec] | Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """Answer from the knowledge base, every sentence cited, or say it can't."""
+        t0 = time.perf_counter()
+        tenant_name = self.tenant_or_default(tenant)
+        result = self.retrieve(question, tenant=tenant_name, k=k, filters=filters)
+        t1 = time.perf_counter()
+        answer = self.answerer.answer(
+            question, result.hits, query_vector=result.query_vector, tenant=tenant_name
+        )
+        t2 = time.perf_counter()
+        timings = dict(result.timings_ms)
+        timings["retrieval"] = (t1 - t0) * 1000
+        timings["answer"] = (t2 - t1) * 1000
+        timings["total"] = (t2 - t0) * 1000
+        answer.timings_ms = {**answer.timings_ms, **timings}
+        return answer
+
+    def stats(self, *, tenant: str | None = None) -> dict[str, int]:
+        s = self.store.stats(self.tenant_or_default(tenant))
+        return {"documents": s.documents, "chunks": s.chunks}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,164 @@
+"""The `ragline` command end to end (real subprocesses for start-up and errors)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ragline.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_KB = REPO / "examples" / "sample-kb"
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ragline.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    code = (
+        "import sys\n"
+        "from ragline.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'numpy',"
+        " 'pypdf', 'docx', 'lingua', 'transformers') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stdout
+    for command in ("init", "ingest", "search", "ask", "status"):
+        assert command in out.stdout
+
+
+def test_help_lists_documented_options() -> None:
+    runner = CliRunner()
+    for cmd, options in {
+        "ingest": ["--sync", "--id-field", "--text-field", "--title-field", "--meta-fields"],
+        "search": ["--json", "-k", "--filter"],
+        "ask": ["--json", "--filter"],
+    }.items():
+        result = runner.invoke(app, [cmd, "--help"])
+        assert result.exit_code == 0
+        for opt in options:
+            assert opt in result.output, (cmd, opt)
+
+
+@pytest.fixture()
+def kb(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "warranty.md").write_text(
+        "---\ndoc_type: policy\n---\n# Warranty\n\n## Battery\n\n"
+        "The battery is covered by a warranty of two years from the date of purchase.\n\n"
+        "## Frame\n\nThe frame carries a lifetime warranty for the first owner.\n"
+    )
+    (docs / "shipping.md").write_text(
+        "# Shipping\n\nOrders ship within three working days. Delivery to Spain takes five days.\n"
+    )
+    return tmp_path
+
+
+def test_init_ingest_search_ask_with_hash_embedder(kb: Path) -> None:
+    env = {"RAGLINE_EMBEDDER": "hash"}
+    r = run_cli("init", cwd=kb, env=env)
+    assert r.returncode == 0, r.stderr
+    assert (kb / "ragline.yaml").exists()
+
+    r = run_cli("ingest", "docs", cwd=kb, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "added" in r.stdout and "warranty.md" in r.stdout
+
+    r = run_cli("ingest", "docs", cwd=kb, env=env)  # unchanged: nothing re-embedded
+    assert r.returncode == 0
+    assert "unchanged" in r.stdout and "0 chunks embedded" in r.stdout
+
+    r = run_cli("search", "battery warranty", "--json", "-k", "2", cwd=kb, env=env)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    top = data["hits"][0]
+    assert top["document_id"] == "docs/warranty.md"
+    assert top["section"].endswith("Battery")
+    assert {"keyword", "dense"} <= set(top["scores"]) and set(top["ranks"]) == set(top["scores"])
+
+    r = run_cli("search", "warranty", "--filter", "doc_type=policy", "--json", cwd=kb, env=env)
+    assert {h["doc_type"] for h in json.loads(r.stdout)["hits"]} == {"policy"}
+
+    r = run_cli("ask", "How long is the battery warranty?", "--json", cwd=kb, env=env)
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)
+    assert "two years" in answer["text"]
+    assert answer["references"][0]["source"].endswith("warranty.md")
+    assert all(s["citations"] for s in answer["sentences"])
+
+    r = run_cli("ask", "How long is the battery warranty?", cwd=kb, env=env)
+    assert "[1]" in r.stdout and "References" in r.stdout and "timing:" in r.stdout
+
+
+def test_errors_are_one_clear_line(kb: Path) -> None:
+    (kb / "ragline.yaml").write_text("retrieval:\n  fusion: magic\n")
+    r = run_cli("search", "x", cwd=kb)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert (
+        lines[0].startswith("error: ")
+        and "retrieval.fusion" in lines[0]
+        and "ragline.yaml" in lines[0]
+    )
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_filter_is_one_clear_line(kb: Path) -> None:
+    r = run_cli("search", "x", "--filter", "nonsense", cwd=kb, env={"RAGLINE_EMBEDDER": "hash"})
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: cannot parse filter 'nonsense'")
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_ingest_reports_bad_files_and_continues(kb: Path) -> None:
+    (kb / "docs" / "junk.pdf").write_bytes(b"\x00\x01 not a pdf at all")
+    (kb / "docs" / "empty.txt").write_text("")
+    r = run_cli("ingest", "docs", cwd=kb, env={"RAGLINE_EMBEDDER": "hash"})
+    assert r.returncode == 0, r.stderr  # some files succeeded
+    assert "junk.pdf" in r.stdout and "empty.txt" in r.stdout and "failed" in r.stdout
+    r = run_cli("status", cwd=kb, env={"RAGLINE_EMBEDDER": "hash"})
+    assert "2 documents" in r.stdout
+
+
+def test_flags_override_env(kb: Path) -> None:
+    r = run_cli(
+        "--store", "memory://", "status", cwd=kb, env={"RAGLINE_STORE": "sqlite:///other.db"}
+    )
+    assert r.returncode == 0, r.stderr
+    assert "memory://" in r.stdout
+    assert not (kb / "other.db").exists()
+
+
+@pytest.mark.slow
+def test_sample_kb_with_bundled_model(tmp_path: Path) -> None:
+    """The README's main command: ingest the shipped sample KB, answer with citations."""
+    r = run_cli("ingest", str(SAMPLE_KB), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "failed" not in r.stdout
+    r = run_cli("ask", "How long is the battery warranty?", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)
+    assert not answer["abstained"]
+    assert answer["references"] and all(s["citations"] for s in answer["sentences"])
+    r = run_cli("ask", "What is the boiling point of mercury on Neptune?", "--json", cwd=tmp_path)
+    assert json.loads(r.stdout)["abstained"]
