@@ -331,6 +331,8 @@ def _print_answer(answer: Answer) -> None:
     t = answer.timings_ms
     parts = [f"{name} {t[name]:.0f} ms" for name in order if name in t]
     console.print(f"\n[dim]timing: {' · '.join(parts)}[/dim]")
+    if "load_model" in t:
+        console.print(f"[dim](model load {t['load_model']:.0f} ms, once per process)[/dim]")
 
 
 # ---------------------------------------------------------------------------- status

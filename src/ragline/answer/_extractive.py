@@ -39,7 +39,7 @@ from ragline.answer._sentences import segments
 from ragline.config import AnswerSettings
 from ragline.embed._base import Embedder
 from ragline.errors import InputError
-from ragline.store._text import STOPWORDS, stem, words
+from ragline._text import STOPWORDS, stem, words
 from ragline.types import DEFAULT_TENANT, Answer, AnswerSentence, Hit, Reference
 
 ABSTAIN_TEXT = "The knowledge base does not contain an answer to this question."

@@ -125,6 +125,10 @@ class MiniLMEmbedder:
     def __repr__(self) -> str:
         return f"MiniLMEmbedder(backend={self.backend!r}, batch_size={self.batch_size})"
 
+    def load(self) -> None:
+        """Load the model now (otherwise the first embedding call pays for it)."""
+        self._load()
+
     def _load(self) -> _Encoder:
         with self._lock:
             if self._encoder is not None:

@@ -40,7 +40,7 @@ from ragline.store._sqlite_cache import (
     term_blobs,
     term_ids,
 )
-from ragline.store._text import query_terms, tokenize
+from ragline._text import query_terms, tokenize
 from ragline.types import Chunk, Document
 
 _CHUNK_COLS = (

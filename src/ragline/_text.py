@@ -1,4 +1,4 @@
-"""Word tokenization shared by the stores' keyword search: words, stopwords, stems.
+"""Word tokenization shared by keyword search and answer scoring: words, stopwords, stems.
 
 The SQLite store indexes with FTS5's ``porter unicode61`` tokenizer and only needs
 :func:`query_terms` to turn arbitrary user text into safe search terms. The memory

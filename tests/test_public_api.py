@@ -1,0 +1,39 @@
+"""The public surface of each package is pinned: changing it is a deliberate act."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "ragline": [
+        "Answer", "AnswerSentence", "Chunk", "ConfigError", "Document", "Hit", "InputError",
+        "Project", "ProviderError", "RaglineError", "Reference", "StoreError", "__version__",
+    ],
+    "ragline.store": [
+        "Condition", "Matrix", "MemoryStore", "SQLiteStore", "ScoredChunk", "Store",
+        "StoreStats", "Vector", "matches", "open_store", "parse_filter", "parse_filters",
+    ],
+    "ragline.embed": [
+        "EMBEDDER_CHOICES", "Embedder", "HashEmbedder", "MiniLMEmbedder", "OpenAIEmbedder",
+        "make_embedder",
+    ],
+    "ragline.retrieve": [
+        "Boost", "MODES", "Mode", "Retriever", "RoutingPlan", "SearchResult", "apply_boosts",
+        "min_max", "mmr_select", "plan_routing", "rrf_fuse", "single_leg", "weighted_fuse",
+    ],
+    "ragline.answer": [
+        "ABSTAIN_TEXT", "ExtractiveAnswerer", "ExtractiveTuning", "Segment", "segments",
+        "split_sentences",
+    ],
+    "ragline.testing": ["EmbedderConformance", "HashEmbedder", "StoreConformance"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_all_is_pinned_and_importable(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == sorted(PUBLIC[module])
+    for name in mod.__all__:
+        assert getattr(mod, name) is not None, f"{module}.{name}"
