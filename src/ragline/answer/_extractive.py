@@ -35,11 +35,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ragline._text import STOPWORDS, stem, words
 from ragline.answer._sentences import segments
 from ragline.config import AnswerSettings
 from ragline.embed._base import Embedder
 from ragline.errors import InputError
-from ragline._text import STOPWORDS, stem, words
 from ragline.types import DEFAULT_TENANT, Answer, AnswerSentence, Hit, Reference
 
 ABSTAIN_TEXT = "The knowledge base does not contain an answer to this question."

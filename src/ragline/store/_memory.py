@@ -17,11 +17,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ragline._text import tokenize
 from ragline.errors import InputError, NotFoundError
 from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
 from ragline.store._common import check_dimension, normalize_query, top_k, validate_upsert
 from ragline.store._filters import Condition, matches
-from ragline._text import tokenize
 from ragline.store._vectors import dot_rows
 from ragline.types import Chunk, Document
 

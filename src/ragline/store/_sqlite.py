@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ragline._text import query_terms, tokenize
 from ragline.errors import InputError, NotFoundError, StoreError
 from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
 from ragline.store._common import normalize_query, top_k, validate_upsert
@@ -40,7 +41,6 @@ from ragline.store._sqlite_cache import (
     term_blobs,
     term_ids,
 )
-from ragline._text import query_terms, tokenize
 from ragline.types import Chunk, Document
 
 _CHUNK_COLS = (

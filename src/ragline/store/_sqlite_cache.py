@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ragline._text import tokenize
 from ragline.store._base import Matrix
 from ragline.store._bm25 import BM25Index, encode_terms
 from ragline.store._common import BoolArray, FilterColumns
 from ragline.store._filters import BUILTIN_FIELDS, Condition
-from ragline._text import tokenize
 from ragline.store._vectors import VectorIndex
 
 IntArray = npt.NDArray[np.int64]
