@@ -44,7 +44,7 @@ from ragline.ingest._report import FileResult, IngestReport, Status
 from ragline.store._base import Store
 from ragline.types import DEFAULT_TENANT, Chunk, Document
 
-PIPELINE_VERSION = "1"  # bump when loaders/chunker change what a file turns into
+PIPELINE_VERSION = "2"  # bump when loaders/chunker change what a file turns into
 ProgressFn = Callable[[int, int, str], None]
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules"})
 
