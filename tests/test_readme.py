@@ -1,0 +1,35 @@
+"""The README's two set-up commands stay true: CI runs the same test command, and the
+main command's questions are ones the sample knowledge base answers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def setup_commands() -> list[str]:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(.*?)```", readme, re.S)
+    assert block, "the README must open with a bash block of set-up commands"
+    return [line for line in block.group(1).splitlines() if line and not line.startswith("#")]
+
+
+def test_readme_starts_with_exactly_two_commands() -> None:
+    commands = setup_commands()
+    assert len(commands) == 2
+    main, tests = commands
+    assert "ragline ingest examples/sample-kb" in main and "ragline ask" in main
+    assert tests.endswith("pytest")
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert setup_commands()[1] in ci.splitlines()
+
+
+def test_sample_kb_exists_with_every_format() -> None:
+    kb = REPO / "examples" / "sample-kb"
+    suffixes = {p.suffix for p in kb.iterdir()}
+    assert {".md", ".html", ".pdf", ".docx"} <= suffixes
