@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import platform
 import re
 import shlex
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -65,3 +68,17 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+class _Tee(io.StringIO):
+    def write(self, text: str) -> int:
+        sys.__stdout__.write(text)
+        return super().write(text)
+
+
+@contextlib.contextmanager
+def captured() -> Iterator[io.StringIO]:
+    """Print as usual and keep a copy, for scripts whose printout is their report."""
+    out = _Tee()
+    with contextlib.redirect_stdout(out):
+        yield out

@@ -102,7 +102,7 @@ def main() -> None:
         report = p.ingest([corpus], id_field="_id", text_field="text", title_field="title")
         print(f"ingest: {report.totals()} in {time.perf_counter() - t:.1f}s; {p.stats()}")
     configs = [
-        ("BM25 only (FTS5)", "keyword", {}),
+        ("BM25 only", "keyword", {}),
         ("dense only (bundled MiniLM)", "dense", {}),
         ("hybrid, RRF (default)", "hybrid", {"retrieval.fusion": "rrf"}),
         ("hybrid, weighted 0.5/0.5", "hybrid", {"retrieval.fusion": "weighted"}),

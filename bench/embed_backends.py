@@ -151,4 +151,12 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _results import captured, write_section
+
+    with captured() as out:
+        code = main()
+    if code == 0 and "| backend |" in out.getvalue():
+        report = out.getvalue().split("command:")[0].strip()
+        write_section("embed-backends", "Embedding backends — torch vs ONNX Runtime", report)
+    sys.exit(code)
