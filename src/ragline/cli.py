@@ -261,32 +261,22 @@ def _fmt_leg(hit: Hit, leg: str) -> str:
 
 
 def _print_hits(hits: list[Hit]) -> None:
-    from rich.table import Table
+    from rich.markup import escape
 
     console = _console()
     if not hits:
         console.print("no hits")
         return
-    table = Table(show_lines=True)
-    table.add_column("#", justify="right")
-    table.add_column("document / chunk", overflow="fold")
-    table.add_column("title / section", overflow="fold")
-    table.add_column("score", justify="right")
-    table.add_column("keyword", justify="right")
-    table.add_column("dense", justify="right")
-    table.add_column("text", overflow="fold", max_width=60)
     for i, h in enumerate(hits, 1):
-        text = h.chunk.text.replace("\n", " ")
-        table.add_row(
-            str(i),
-            f"{h.chunk.document_id}\n[dim]{h.chunk.id}[/dim]",
-            f"{h.chunk.title}\n[dim]{h.chunk.section}[/dim]",
-            f"{h.score:.4f}",
-            _fmt_leg(h, "keyword"),
-            _fmt_leg(h, "dense"),
-            text[:240] + ("…" if len(text) > 240 else ""),
-        )
-    console.print(table)
+        c = h.chunk
+        where = c.title + (f" › {c.section}" if c.section else "")
+        page = f", page {c.page}" if c.page is not None else ""
+        legs = " · ".join(f"{leg} {_fmt_leg(h, leg)}" for leg in ("keyword", "dense"))
+        text = " ".join(c.text.split())
+        console.print(f"[bold]{i}. {escape(where)}[/bold]  [dim]score {h.score:.4f}[/dim]")
+        console.print(f"   document {escape(c.document_id)}{page} · chunk {escape(c.id)}")
+        console.print(f"   {legs}", style="dim")
+        console.print(f"   {escape(text[:300])}{'…' if len(text) > 300 else ''}\n")
 
 
 # ---------------------------------------------------------------------------- ask
