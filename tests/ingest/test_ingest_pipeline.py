@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ragline.config import DocTypeRule, IngestSettings
+from ragline.errors import RaglineError
 from ragline.ingest import Ingestor, JsonFields
 from ragline.store import MemoryStore, SQLiteStore
 
@@ -485,3 +486,45 @@ def test_sqlite_store(embedder: CountingEmbedder, project: Path, kb: Path) -> No
         assert store.get_document("default", "docs/es.md") is None
     finally:
         store.close()
+
+
+# --------------------------------------------------------------------------- large JSONL
+
+
+class _FailingAfter(CountingEmbedder):
+    """Embeds ``ok_calls`` batches, then fails like a crashed model server."""
+
+    def __init__(self, ok_calls: int) -> None:
+        super().__init__()
+        self.ok_calls = ok_calls
+
+    def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        if len(self.calls) >= self.ok_calls:
+            from ragline.errors import EmbedderError
+
+            raise EmbedderError("the embedding server went away")
+        return super().embed_documents(texts)
+
+
+def test_large_jsonl_is_written_as_it_goes_and_reports_progress(
+    store: MemoryStore, project: Path
+) -> None:
+    path = project / "corpus.jsonl"
+    path.write_text(
+        "".join(json.dumps({"_id": f"r{i}", "text": f"Record {i} talks about topic {i}."}) + "\n"
+              for i in range(300))
+    )  # fmt: skip
+    settings = make_settings(batch_size=8)  # flush every 32 chunks
+    seen: list[str] = []
+    failing = Ingestor(store, _FailingAfter(ok_calls=4), settings, project_dir=project)
+    with pytest.raises(RaglineError, match="went away"):
+        failing.ingest([path], on_progress=lambda _d, _t, label: seen.append(label))
+    written = {d.id for d in store.list_documents("default")}
+    assert 0 < len(written) < 300  # what was embedded before the crash is stored
+    assert any("(100/300)" in label for label in seen)  # record-level progress
+
+    embedder = CountingEmbedder()
+    report = Ingestor(store, embedder, settings, project_dir=project).ingest([path])
+    assert report.totals()["unchanged"] == len(written)  # the re-run resumes
+    assert report.totals()["added"] == 300 - len(written)
+    assert len(embedder.texts) == 300 - len(written)

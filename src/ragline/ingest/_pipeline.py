@@ -184,6 +184,9 @@ class _Run:
         self.pending: list[_Pending] = []
         self.pending_chunks = 0
         self.embedded = 0
+        self.on_progress: ProgressFn | None = None
+        self.file_no = 0
+        self.file_total = 0
 
     def execute(
         self, paths: list[str | os.PathLike[str]], on_progress: ProgressFn | None
@@ -203,13 +206,14 @@ class _Run:
                 missing.append(path)
         files = list(dict.fromkeys(files))
         current = ""
+        self.on_progress, self.file_total = on_progress, len(files)
         for n, path in enumerate(files):
             current = self.ing.document_id(path)
+            self.file_no = n
             if on_progress is not None:
                 on_progress(n, len(files), current)
             self._file(path)
-            if self.pending_chunks >= self.ing.settings.batch_size * 4:
-                self._flush()
+            self._maybe_flush()
         self._flush()
         if on_progress is not None and files:
             on_progress(len(files), len(files), current)
@@ -287,7 +291,10 @@ class _Run:
         side_raw = sidecar[0] if sidecar else b""
         extra = self.fields.fingerprint().encode()
         seen: set[str] = set()
-        for item in items:
+        for i, item in enumerate(items):
+            if i % 100 == 0 and self.on_progress is not None:
+                self.on_progress(self.file_no, self.file_total, f"{source} ({i}/{len(items)})")
+            self._maybe_flush()  # a large JSONL file is written as it goes
             if isinstance(item, RecordError):
                 group.failures.append(str(item.error))
                 if item.record_id is not None:
@@ -347,6 +354,10 @@ class _Run:
         self.pending_chunks += len(chunks)
 
     # ----------------------------------------------------------------- embed + write
+
+    def _maybe_flush(self) -> None:
+        if self.pending_chunks >= self.ing.settings.batch_size * 4:
+            self._flush()
 
     def _flush(self) -> None:
         if not self.pending:
