@@ -72,7 +72,7 @@ class Project:
         self.settings = settings or load_settings(
             self.path, overrides=overrides, config_file=config_file
         )
-        if self.settings.model not in ANSWER_MODELS:
+        if self.settings.model not in ANSWER_MODELS:  # the model layer is not wired in yet
             raise ConfigError(
                 f"model {self.settings.model!r} is not available in this version",
                 hint=f"use one of: {', '.join(ANSWER_MODELS)}",

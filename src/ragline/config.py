@@ -85,6 +85,36 @@ class AnswerSettings(_Strict):
     )
 
 
+class ModelSettings(_Strict):
+    """Per-model options, keyed by model spec in ``models:`` (e.g. ``openai:gpt-4o-mini``)."""
+
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"
+    )
+    api_key_env: str | None = Field(
+        None, description="env var holding the key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"
+    )
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(60.0, gt=0, description="also the idle timeout of a stream")
+    max_retries: int = Field(3, ge=0, le=20, description="on 429, 5xx and timeouts")
+    backoff_initial_s: float = Field(0.5, ge=0)
+    backoff_max_s: float = Field(20.0, ge=0)
+    circuit_failures: int = Field(5, ge=1, description="consecutive failures that open the circuit")
+    circuit_reset_s: float = Field(30.0, gt=0, description="wait before a half-open probe")
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
+    cache_ttl_s: float = Field(0.0, ge=0, description="response cache lifetime; 0 = no cache")
+    price_input_per_mtok: float | None = Field(None, ge=0, description="USD per 1M input tokens")
+    price_output_per_mtok: float | None = Field(None, ge=0, description="USD per 1M output tokens")
+    max_tokens: int = Field(512, ge=1)
+    temperature: float = Field(0.0, ge=0, le=2)
+    context_window: int | None = Field(None, ge=256)
+    model_path: str | None = Field(
+        None, description="local: a GGUF file instead of the bundled one"
+    )
+    threads: int | None = Field(None, ge=1, description="local: CPU threads")
+
+
 class TenantSettings(_Strict):
     languages: list[str] | None = Field(
         None, description="only retrieve chunks in these languages (e.g. [en])"
@@ -137,7 +167,10 @@ class RoutingRule(_Strict):
 class Settings(_Strict):
     store: str = Field("sqlite:///ragline.db", description="sqlite:///file.db or memory://")
     embedder: str = Field("minilm", description="minilm (bundled), hash, or openai:<model>")
-    model: str = Field("extractive", description="the answer model")
+    model: str | list[str] = Field(
+        "extractive", description="the answer model, or a fallback chain [first, second, …]"
+    )
+    models: dict[str, ModelSettings] = Field(default_factory=dict)
     default_tenant: str = "default"
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     embedding: EmbedSettings = Field(default_factory=EmbedSettings)
@@ -148,6 +181,9 @@ class Settings(_Strict):
 
     def tenant(self, name: str) -> TenantSettings:
         return self.tenants.get(name) or TenantSettings()
+
+    def model_settings(self, spec: str) -> ModelSettings:
+        return self.models.get(spec) or ModelSettings()
 
 
 # --------------------------------------------------------------------------- loading
