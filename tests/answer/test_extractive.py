@@ -193,3 +193,29 @@ def test_public_names() -> None:
     assert {"ExtractiveAnswerer", "ExtractiveTuning", "ABSTAIN_TEXT"} <= set(ragline.answer.__all__)
     for name in ragline.answer.__all__:
         assert hasattr(ragline.answer, name)
+
+
+class _Counting(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded: list[str] = []
+
+    def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        self.embedded.extend(texts)
+        return super().embed_documents(texts)
+
+
+def test_sentences_seen_before_are_not_embedded_again() -> None:
+    emb = _Counting()
+    store, _ = make_store(emb)
+    retriever = make_retriever(store, emb)
+    answerer = ExtractiveAnswerer(emb, AnswerSettings.model_validate({}))
+    question = "How long is the warranty on the X200?"
+    result = retriever.search(question, tenant="default", k=5)
+    emb.embedded.clear()
+    first = answerer.answer(question, result.hits, query_vector=result.query_vector)
+    assert emb.embedded  # candidate sentences were embedded once
+    emb.embedded.clear()
+    second = answerer.answer(question, result.hits, query_vector=result.query_vector)
+    assert emb.embedded == []
+    assert second.text == first.text and second.support == first.support

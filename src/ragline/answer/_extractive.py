@@ -28,7 +28,9 @@ base and 100% of 30 off-topic questions (the highest threshold that refuses at m
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +63,9 @@ class ExtractiveTuning:
     duplicate_cosine: float = 0.92  #: sentences more similar than this are duplicates
     relevance_cosine_weight: float = 0.6  #: relevance = w·cosine + (1 − w)·coverage
     context_weight: float = 0.5  #: a question word found in the title/section counts this much
+
+
+SENTENCE_CACHE_SIZE = 20_000
 
 
 @dataclass(slots=True)
@@ -100,6 +105,32 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.settings = settings or AnswerSettings.model_validate({})
         self.tuning = tuning or ExtractiveTuning()
+        self._vectors: OrderedDict[str, Vector] = OrderedDict()
+        self._vectors_lock = threading.Lock()
+
+    def _sentence_vectors(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Embed candidate sentences, reusing vectors of sentences seen before.
+
+        Popular chunks come back again and again in a deployment; their sentences are
+        embedded once (an LRU of ``SENTENCE_CACHE_SIZE`` vectors, ~1.5 KiB each).
+        """
+        with self._vectors_lock:
+            cached = [self._vectors.get(t) for t in texts]
+            for t, v in zip(texts, cached, strict=True):
+                if v is not None:
+                    self._vectors.move_to_end(t)
+        missing = list(dict.fromkeys(t for t, v in zip(texts, cached, strict=True) if v is None))
+        fresh: dict[str, Vector] = {}
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed_documents(missing), strict=True))
+            with self._vectors_lock:
+                self._vectors.update(fresh)
+                while len(self._vectors) > SENTENCE_CACHE_SIZE:
+                    self._vectors.popitem(last=False)
+        rows = [v if v is not None else fresh[t] for t, v in zip(texts, cached, strict=True)]
+        if not rows:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return np.stack(rows).astype(np.float32, copy=False)
 
     # -- scoring -------------------------------------------------------------------
 
@@ -140,7 +171,7 @@ class ExtractiveAnswerer:
                 df[term] += 1
         idf = {term: math.log(1.0 + n / (1.0 + df[term])) for term in q_terms}
         total_idf = sum(idf.values())
-        vectors = self.embedder.embed_documents([c.text for c in cands])
+        vectors = self._sentence_vectors([c.text for c in cands])
         cosines = vectors @ np.asarray(query_vector, dtype=np.float32)
         for c, cos in zip(cands, cosines, strict=True):
             shared, in_context = q_terms & c.terms, q_terms & c.context
