@@ -162,3 +162,15 @@ def test_sample_kb_with_bundled_model(tmp_path: Path) -> None:
     assert answer["references"] and all(s["citations"] for s in answer["sentences"])
     r = run_cli("ask", "What is the boiling point of mercury on Neptune?", "--json", cwd=tmp_path)
     assert json.loads(r.stdout)["abstained"]
+
+
+def test_doctor_reports_each_check_and_fails_clearly(kb: Path) -> None:
+    env = {"RAGLINE_EMBEDDER": "hash"}
+    assert run_cli("ingest", "docs", cwd=kb, env=env).returncode == 0
+    r = run_cli("doctor", cwd=kb, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "store" in r.stdout and "default: 2 docs" in r.stdout
+    assert "embedder: hash-256" in r.stdout
+    r = run_cli("--store", "postgresql://db/x", "doctor", cwd=kb, env=env)
+    assert r.returncode == 1
+    assert "FAIL store" in r.stdout and "sqlite" in r.stdout  # says how to fix it

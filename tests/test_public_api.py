@@ -27,7 +27,10 @@ PUBLIC = {
         "ABSTAIN_TEXT", "ExtractiveAnswerer", "ExtractiveTuning", "Segment", "segments",
         "split_sentences",
     ],
-    "ragline.testing": ["EmbedderConformance", "HashEmbedder", "StoreConformance"],
+    "ragline.testing": [
+        "EmbedderConformance", "FakeModel", "FunctionModel", "HashEmbedder", "ModelCall",
+        "StoreConformance", "block_real_requests", "real_requests_blocked",
+    ],
 }  # fmt: skip
 
 

@@ -344,6 +344,60 @@ def status(
         console.print(f"indexed:  {s['documents']} documents, {s['chunks']} chunks")
 
 
+@app.command()
+def doctor() -> None:
+    """Check the installation, the config, the store and the embedder; say how to fix what fails."""
+    import platform
+    import time
+
+    import ragline
+    from ragline.errors import RaglineError
+
+    console = _console()
+    failures = 0
+
+    def report(ok: bool, what: str, detail: str) -> None:
+        nonlocal failures
+        failures += 0 if ok else 1
+        mark = "[green]ok[/green]  " if ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {what}: {detail}")
+
+    report(True, "ragline", f"{ragline.__version__} on Python {platform.python_version()}")
+    try:
+        project = _project()
+    except RaglineError as e:
+        report(False, "config", str(e))
+        raise typer.Exit(1) from None
+    cfg = _state.config_file or project.path / "ragline.yaml"
+    report(True, "config", f"{cfg} ({'found' if cfg.exists() else 'not found; defaults'})")
+    with project:
+        try:
+            tenants = project.store.tenants()
+            stats = {t: project.stats(tenant=t) for t in tenants}
+            counts = ", ".join(
+                f"{t}: {s['documents']} docs/{s['chunks']} chunks" for t, s in stats.items()
+            )
+            report(True, "store", f"{project.settings.store} ({counts or 'empty'})")
+        except RaglineError as e:
+            report(False, "store", str(e))
+        try:
+            t0 = time.perf_counter()
+            embedder = project.embedder
+            vector = embedder.embed_query("ragline doctor")
+            ms = (time.perf_counter() - t0) * 1000
+            backend = getattr(embedder, "backend", None)
+            extra = f", backend {backend}" if backend else ""
+            report(
+                vector.shape == (embedder.dimension,),
+                "embedder",
+                f"{embedder.name} (dimension {embedder.dimension}{extra}), loaded in {ms:.0f} ms",
+            )
+        except RaglineError as e:
+            report(False, "embedder", str(e))
+    if failures:
+        raise typer.Exit(1)
+
+
 # ---------------------------------------------------------------------------- entry
 
 

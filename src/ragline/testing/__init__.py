@@ -9,7 +9,24 @@ from typing import Any
 
 from ragline.embed._hash import HashEmbedder
 
-__all__ = ["EmbedderConformance", "HashEmbedder", "StoreConformance"]
+__all__ = [
+    "EmbedderConformance",
+    "FakeModel",
+    "FunctionModel",
+    "HashEmbedder",
+    "ModelCall",
+    "StoreConformance",
+    "block_real_requests",
+    "real_requests_blocked",
+]
+
+_MODEL_FAKES = {
+    "FakeModel",
+    "FunctionModel",
+    "ModelCall",
+    "block_real_requests",
+    "real_requests_blocked",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +38,8 @@ def __getattr__(name: str) -> Any:
         from ragline.testing._embedder_conformance import EmbedderConformance
 
         return EmbedderConformance
+    if name in _MODEL_FAKES:
+        from ragline.testing import _models
+
+        return getattr(_models, name)
     raise AttributeError(name)
