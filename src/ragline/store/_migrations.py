@@ -134,11 +134,24 @@ def _bm25_terms(conn: sqlite3.Connection) -> None:
         )
 
 
+_RESPONSE_CACHE = """
+CREATE TABLE response_cache (
+    key        TEXT PRIMARY KEY,
+    model      TEXT NOT NULL,
+    completion TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX response_cache_expires ON response_cache (expires_at);
+"""
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_documents_chunks", _CORE),
     Migration("0002_chunks_fts", _FTS),
     Migration("0003_tenant_generations", _GENERATIONS),
     Migration("0004_bm25_terms", _bm25_terms),
+    Migration("0005_response_cache", _RESPONSE_CACHE),  # ragline.models response cache
 ]
 
 
