@@ -27,6 +27,17 @@ PUBLIC = {
         "ABSTAIN_TEXT", "ExtractiveAnswerer", "ExtractiveTuning", "Segment", "segments",
         "split_sentences",
     ],
+    "ragline.models": [
+        "AnthropicModel", "CachedModel", "CircuitBreakerModel", "CircuitOpenError",
+        "CircuitState", "Completion", "CostTracker", "Delta", "FallbackError", "FallbackModel",
+        "FinishReason", "MalformedResponse", "MemoryResponseCache", "Message", "Model",
+        "OpenAIModel", "PRICES", "Price", "ProviderTimeout", "ProviderUnavailable",
+        "RateLimitError", "RateLimitWaitError", "RateLimitedModel", "RealRequestsBlocked",
+        "RequestRejected", "ResponseCache", "RetryingModel", "Role", "StoreResponseCache",
+        "StreamInterrupted", "StreamStalled", "ToolCall", "ToolSpec", "TrackingModel",
+        "UnavailableModel", "Usage", "UsageTotals", "build_model", "cache_key", "cost_usd",
+        "make_model", "price_for", "response_cache_for", "unwrap", "wrap_model",
+    ],
     "ragline.testing": [
         "EmbedderConformance", "FakeModel", "FunctionModel", "HashEmbedder", "ModelCall",
         "StoreConformance", "block_real_requests", "real_requests_blocked",

@@ -20,6 +20,15 @@ from ragline.models._base import (
     ToolSpec,
     Usage,
 )
+from ragline.models._breaker import CircuitBreakerModel, CircuitState
+from ragline.models._cache import (
+    CachedModel,
+    MemoryResponseCache,
+    ResponseCache,
+    StoreResponseCache,
+    cache_key,
+    response_cache_for,
+)
 from ragline.models._errors import (
     MalformedResponse,
     ProviderTimeout,
@@ -31,10 +40,13 @@ from ragline.models._errors import (
     StreamStalled,
 )
 from ragline.models._factory import make_model
+from ragline.models._fallback import FallbackModel
 from ragline.models._pricing import PRICES, Price, cost_usd, price_for
-
-# --- resilience wrappers (RetryingModel, FallbackModel, …): the lead adds their
-# --- imports and names here, from the resilience helper's report.
+from ragline.models._ratelimit import RateLimitedModel
+from ragline.models._resilience import UnavailableModel, build_model, unwrap, wrap_model
+from ragline.models._retry import RetryingModel
+from ragline.models._usage import CostTracker, TrackingModel, UsageTotals
+from ragline.models._wrap import CircuitOpenError, FallbackError, RateLimitWaitError
 
 if TYPE_CHECKING:
     from ragline.models._anthropic import AnthropicModel
@@ -43,10 +55,18 @@ if TYPE_CHECKING:
 __all__ = [
     "PRICES",
     "AnthropicModel",
+    "CachedModel",
+    "CircuitBreakerModel",
+    "CircuitOpenError",
+    "CircuitState",
     "Completion",
+    "CostTracker",
     "Delta",
+    "FallbackError",
+    "FallbackModel",
     "FinishReason",
     "MalformedResponse",
+    "MemoryResponseCache",
     "Message",
     "Model",
     "OpenAIModel",
@@ -54,18 +74,30 @@ __all__ = [
     "ProviderTimeout",
     "ProviderUnavailable",
     "RateLimitError",
+    "RateLimitWaitError",
+    "RateLimitedModel",
     "RealRequestsBlocked",
     "RequestRejected",
+    "ResponseCache",
+    "RetryingModel",
     "Role",
+    "StoreResponseCache",
     "StreamInterrupted",
     "StreamStalled",
     "ToolCall",
     "ToolSpec",
+    "TrackingModel",
+    "UnavailableModel",
     "Usage",
+    "UsageTotals",
+    "build_model",
+    "cache_key",
     "cost_usd",
     "make_model",
     "price_for",
-    # --- resilience names go here
+    "response_cache_for",
+    "unwrap",
+    "wrap_model",
 ]
 
 
