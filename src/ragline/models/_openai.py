@@ -9,9 +9,7 @@ saying the text so far is partial — never a silent truncation.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator, Sequence
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -23,6 +21,7 @@ from ragline.models._base import Completion, Delta, Message, ToolCall, ToolSpec,
 from ragline.models._errors import MalformedResponse
 from ragline.models._guard import check_allowed
 from ragline.models._pricing import cost_usd, price_for
+from ragline.models._provider import HTTPProvider
 from ragline.models._sse import iter_sse
 from ragline.models._stream import (
     OpenAIStreamState,
@@ -62,7 +61,7 @@ def prompt_text(messages: Sequence[Message]) -> str:
     return "\n".join(parts)
 
 
-class OpenAIModel:
+class OpenAIModel(HTTPProvider):
     """A :class:`~ragline.models.Model` over ``POST {base_url}/chat/completions``."""
 
     provider = "openai"
@@ -89,17 +88,6 @@ class OpenAIModel:
 
     def __repr__(self) -> str:
         return f"OpenAIModel({self.model!r}, base_url={self.base_url!r})"
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> OpenAIModel:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     @property
     def url(self) -> str:
@@ -153,19 +141,7 @@ class OpenAIModel:
         tools: Sequence[ToolSpec] | None = None,
         **options: Any,
     ) -> Completion:
-        body = self._body(messages, tools, options)
-        check_allowed(self.name, self.url, self._transport)
-        start = time.perf_counter()
-        try:
-            response = self._client.post(self.url, json=body)
-        except httpx.HTTPError as e:
-            raise _http.transport_error(
-                e, spec=self.name, url=self.url, settings=self.settings
-            ) from e
-        latency_ms = (time.perf_counter() - start) * 1000
-        if response.status_code >= 400:
-            raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)
-        data = _http.read_json(response, spec=self.name, url=self.url)
+        data, latency_ms = self._post_json(self._body(messages, tools, options))
         return self._parse(data, messages, latency_ms)
 
     def _parse(
