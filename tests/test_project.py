@@ -82,7 +82,7 @@ def test_blank_question_is_a_clear_error(project: ragline.Project) -> None:
 
 
 def test_unknown_model_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="model 'gpt-9' is not available"):
+    with pytest.raises(ConfigError, match=r"unknown model 'gpt-9'.*did you mean openai:gpt-9\?"):
         ragline.Project(tmp_path, overrides={"model": "gpt-9"})
 
 

@@ -24,8 +24,11 @@ PUBLIC = {
         "min_max", "mmr_select", "plan_routing", "rrf_fuse", "single_leg", "weighted_fuse",
     ],
     "ragline.answer": [
-        "ABSTAIN_TEXT", "ExtractiveAnswerer", "ExtractiveTuning", "Segment", "segments",
-        "split_sentences",
+        "ABSTAIN_TEXT", "CitationEvent", "CitationReport", "CitedText", "DeltaEvent",
+        "DoneEvent", "ErrorEvent", "Event", "ExtractiveAnswerer", "ExtractiveTuning",
+        "GeneratedAnswer", "GroundedAnswerer", "PromptTemplate", "RenderedPrompt",
+        "RetrievalEvent", "Segment", "SupportScorer", "format_chunk", "marker_numbers",
+        "segments", "split_sentences", "verify_citations",
     ],
     "ragline.models": [
         "AnthropicModel", "CachedModel", "CircuitBreakerModel", "CircuitOpenError",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,15 +14,13 @@ from ragline.store._filters import Condition, parse_filter
 from ragline.types import Answer, Hit
 
 if TYPE_CHECKING:
-    from ragline.answer import ExtractiveAnswerer
+    from ragline.answer import Event, ExtractiveAnswerer, GroundedAnswerer
     from ragline.embed import Embedder
     from ragline.ingest import IngestReport
     from ragline.retrieve import Retriever, SearchResult
     from ragline.store import Store
 
 FilterSpec = str | Condition | Mapping[str, Any]
-
-ANSWER_MODELS = ("extractive",)
 
 
 def to_conditions(filters: Iterable[FilterSpec] | Mapping[str, Any] | None) -> list[Condition]:
@@ -72,16 +70,13 @@ class Project:
         self.settings = settings or load_settings(
             self.path, overrides=overrides, config_file=config_file
         )
-        if self.settings.model not in ANSWER_MODELS:  # the model layer is not wired in yet
-            raise ConfigError(
-                f"model {self.settings.model!r} is not available in this version",
-                hint=f"use one of: {', '.join(ANSWER_MODELS)}",
-            )
         self._store = store
         self._embedder = embedder
         self._retriever: Retriever | None = None
         self._load_ms: float | None = None
-        self._answerer: ExtractiveAnswerer | None = None
+        self._answerer: ExtractiveAnswerer | GroundedAnswerer | None = None
+        if self.uses_llm:
+            self._check_model_specs()
 
     # ------------------------------------------------------------------ parts
 
@@ -110,12 +105,55 @@ class Project:
         return self._retriever
 
     @property
-    def answerer(self) -> ExtractiveAnswerer:
-        if self._answerer is None:
-            from ragline.answer import ExtractiveAnswerer
+    def uses_llm(self) -> bool:
+        """False for the offline ``extractive`` answerer, True for any language model."""
+        return self.settings.model != "extractive"
 
-            self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer)
+    def _check_model_specs(self) -> None:
+        specs = (
+            [self.settings.model] if isinstance(self.settings.model, str) else self.settings.model
+        )
+        if "extractive" in specs:
+            raise ConfigError(
+                "extractive cannot be part of a model fallback chain",
+                hint="use model: extractive on its own, or a chain of LLMs",
+            )
+        from ragline.models._factory import check_spec
+
+        for spec in specs:
+            check_spec(spec)
+
+    @property
+    def answerer(self) -> ExtractiveAnswerer | GroundedAnswerer:
+        """The extractive answerer, or a grounded LLM answerer for any other ``model:``."""
+        if self._answerer is None:
+            if not self.uses_llm:
+                from ragline.answer import ExtractiveAnswerer
+
+                self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer)
+            else:
+                self._answerer = self._grounded_answerer()
         return self._answerer
+
+    def _grounded_answerer(self) -> GroundedAnswerer:
+        from ragline.answer import GroundedAnswerer
+        from ragline.models import build_model, price_for, response_cache_for
+
+        spec = self.settings.model
+        first = spec if isinstance(spec, str) else spec[0]
+        ms = self.settings.model_settings(first)
+        a = self.settings.answer
+        return GroundedAnswerer(
+            build_model(spec, self.settings, cache=response_cache_for(self.store)),
+            self.embedder,
+            template=a.template,
+            token_budget=a.token_budget,
+            max_tokens=ms.max_tokens,
+            temperature=ms.temperature,
+            min_support=a.min_support,
+            attribute_min=a.attribute_min,
+            price=price_for(first, ms) if isinstance(spec, str) else None,
+        )
 
     def _load_models(self) -> float:
         """Load the embedder's model once, so query timings don't include it."""
@@ -216,9 +254,19 @@ class Project:
         t0 = time.perf_counter()
         result = self.retrieve(question, tenant=tenant_name, k=k, filters=filters)
         t1 = time.perf_counter()
-        answer = self.answerer.answer(
-            question, result.hits, query_vector=result.query_vector, tenant=tenant_name
-        )
+        from ragline.answer import ExtractiveAnswerer
+
+        answerer = self.answerer
+        if isinstance(answerer, ExtractiveAnswerer):
+            answer = answerer.answer(
+                question, result.hits, query_vector=result.query_vector, tenant=tenant_name
+            )
+        else:
+            generated = answerer.answer(question, result.hits, tenant=tenant_name)
+            answer = generated.answer
+            answer.usage = _usage_dict(generated.usage)
+            answer.cost_usd = generated.cost_usd
+            answer.prompt_version = generated.prompt_version
         t2 = time.perf_counter()
         timings = dict(result.timings_ms)
         timings["retrieval"] = (t1 - t0) * 1000
@@ -228,6 +276,51 @@ class Project:
             timings["load_model"] = load_ms  # once per process, not part of total
         answer.timings_ms = {**answer.timings_ms, **timings}
         return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        tenant: str | None = None,
+        k: int | None = None,
+        filters: Iterable[FilterSpec] | Mapping[str, Any] | None = None,
+    ) -> Iterator[Event]:
+        """Answer as events: retrieval, delta…, citation…, then done — or error.
+
+        A model failure mid-answer ends the stream with an ``ErrorEvent`` saying the
+        text so far is partial. The extractive answerer yields its whole answer as
+        one delta.
+        """
+        from ragline.answer import (
+            CitationEvent,
+            DeltaEvent,
+            DoneEvent,
+            ExtractiveAnswerer,
+            RetrievalEvent,
+        )
+
+        tenant_name = self.tenant_or_default(tenant)
+        self._load_models()
+        result = self.retrieve(question, tenant=tenant_name, k=k, filters=filters)
+        answerer = self.answerer
+        if isinstance(answerer, ExtractiveAnswerer):
+            answer = answerer.answer(
+                question, result.hits, query_vector=result.query_vector, tenant=tenant_name
+            )
+            answer.timings_ms = {**result.timings_ms, **answer.timings_ms}
+            yield RetrievalEvent(result.hits)
+            yield DeltaEvent(answer.text)
+            for i, s in enumerate(answer.sentences):
+                yield CitationEvent(i, list(s.citations), s.support, s.text)
+            yield DoneEvent(answer, cost_usd=0.0, timings_ms=answer.timings_ms)
+            return
+        for event in answerer.stream(question, result.hits, tenant=tenant_name):
+            if isinstance(event, DoneEvent):
+                answer = event.answer
+                answer.timings_ms = {**result.timings_ms, **event.timings_ms, **answer.timings_ms}
+                answer.usage = _usage_dict(event.usage)
+                answer.cost_usd = event.cost_usd
+            yield event
 
     def stats(self, *, tenant: str | None = None) -> dict[str, int]:
         s = self.store.stats(self.tenant_or_default(tenant))
@@ -244,3 +337,11 @@ class Project:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _usage_dict(usage: Any) -> dict[str, Any]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "estimated": usage.estimated,
+    }

@@ -291,14 +291,46 @@ def ask(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the Answer object as JSON.")
     ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", help="Answer model: extractive, openai:<name> or anthropic:<name>."
+        ),
+    ] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Print the answer as it is generated.")
+    ] = False,
 ) -> None:
     """Answer a question from the knowledge base, citing a source for every sentence."""
-    with _project() as project:
+    with _project(model=model) as project:
+        if stream and not as_json:
+            _stream_answer(project, question, tenant=tenant, k=k, filters=filters or [])
+            return
         answer = project.ask(question, tenant=tenant, k=k, filters=filters or [])
     if as_json:
         _print_json(answer.to_dict())
         return
     _print_answer(answer)
+
+
+def _stream_answer(
+    project: Project, question: str, *, tenant: str | None, k: int | None, filters: list[str]
+) -> None:
+    from ragline.answer import DeltaEvent, DoneEvent, ErrorEvent
+
+    sys.stdout.write(f"Q: {question}\nA: ")
+    sys.stdout.flush()
+    for event in project.ask_stream(question, tenant=tenant, k=k, filters=filters):
+        if isinstance(event, DeltaEvent):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, ErrorEvent):
+            sys.stdout.write("\n")
+            sys.stderr.write(f"error: {event.message}\n")
+            raise typer.Exit(1)
+        elif isinstance(event, DoneEvent):
+            sys.stdout.write("\n")
+            _print_references_and_timing(event.answer)
 
 
 def _print_answer(answer: Answer) -> None:
@@ -307,6 +339,13 @@ def _print_answer(answer: Answer) -> None:
     console = _console()
     console.print(f"[bold]Q:[/bold] {escape(answer.question)}")
     console.print(f"[bold]A:[/bold] {escape(answer.text)}")
+    _print_references_and_timing(answer)
+
+
+def _print_references_and_timing(answer: Answer) -> None:
+    from rich.markup import escape
+
+    console = _console()
     if answer.references:
         console.print("\n[bold]References[/bold]")
         for ref in answer.references:
@@ -320,9 +359,22 @@ def _print_answer(answer: Answer) -> None:
     order = ["embed_query", "keyword", "dense", "fusion", "mmr", "retrieval", "answer", "total"]
     t = answer.timings_ms
     parts = [f"{name} {t[name]:.0f} ms" for name in order if name in t]
-    console.print(f"\n[dim]timing: {' · '.join(parts)}[/dim]")
+    if parts:
+        console.print(f"\n[dim]timing: {' · '.join(parts)}[/dim]")
     if "load_model" in t:
         console.print(f"[dim](model load {t['load_model']:.0f} ms, once per process)[/dim]")
+    if answer.usage is not None:
+        cost = (
+            f"unknown cost (set models.{answer.model}.price_input_per_mtok and "
+            "price_output_per_mtok in ragline.yaml)"
+            if answer.cost_usd is None
+            else f"${answer.cost_usd:.6f}"
+        )
+        console.print(
+            f"[dim]{answer.model}: {answer.usage['prompt_tokens']} prompt + "
+            f"{answer.usage['completion_tokens']} completion tokens"
+            f"{' (estimated)' if answer.usage.get('estimated') else ''}, {cost}[/dim]"
+        )
 
 
 # ---------------------------------------------------------------------------- status

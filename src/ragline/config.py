@@ -75,13 +75,28 @@ class RetrievalSettings(_Strict):
 
 
 class AnswerSettings(_Strict):
-    max_sentences: int = Field(3, ge=1, le=20)
+    max_sentences: int = Field(3, ge=1, le=20, description="extractive answers")
     min_relevance: float = Field(
         0.37,
         ge=0,
         le=1,
         description="below this best-hit relevance the answer says the knowledge base "
         "does not contain it (calibrated in bench/)",
+    )
+    template: str = Field(
+        "grounded_v1", description="LLM answers: a packaged prompt template name, or a file path"
+    )
+    token_budget: int = Field(
+        3000, ge=200, description="LLM answers: prompt tokens; lowest-ranked chunks are dropped"
+    )
+    min_support: float = Field(
+        0.45,
+        ge=0,
+        le=1,
+        description="LLM answers: a cited chunk must support its sentence this much",
+    )
+    attribute_min: float = Field(
+        0.55, ge=0, le=1, description="LLM answers: support needed to cite an unmarked sentence"
     )
 
 

@@ -151,10 +151,18 @@ class Answer:
     tenant: str = DEFAULT_TENANT
     support: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: LLM answers: token usage, cost (None when the model has no known price) and
+    #: the prompt template's version; extractive answers leave them empty.
+    usage: dict[str, Any] | None = None
+    cost_usd: float | None = None
+    prompt_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
+            "usage": self.usage,
+            "cost_usd": self.cost_usd,
+            "prompt_version": self.prompt_version,
             "text": self.text,
             "abstained": self.abstained,
             "model": self.model,

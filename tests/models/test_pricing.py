@@ -31,7 +31,7 @@ def test_known_prices(spec: str, price: Price) -> None:
 
 
 def test_unknown_model_has_no_price_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="ragline.models"):
+    with caplog.at_level(logging.INFO, logger="ragline.models"):
         assert price_for("openai:my-finetune") is None
         assert price_for("openai:gpt-4o-audio-preview") is None  # not gpt-4o's price
     assert "no price known for openai:my-finetune" in caplog.text

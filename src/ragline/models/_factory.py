@@ -29,10 +29,11 @@ def _did_you_mean(spec: str) -> str | None:
     return None
 
 
-def make_model(spec: str, settings: Settings | None = None) -> Model:
-    """Build the model named by ``spec``; per-model options come from
-    ``settings.models[spec]``. Raises :class:`ConfigError` for unknown specs."""
-    settings = settings or Settings()
+def check_spec(spec: str) -> None:
+    """Raise :class:`ConfigError` unless ``spec`` names a model this build can make.
+
+    Checks the form only: nothing is constructed, no key is looked up.
+    """
     spec = spec.strip()
     provider, sep, name = spec.partition(":")
     if sep and provider in ("openai", "anthropic"):
@@ -41,16 +42,9 @@ def make_model(spec: str, settings: Settings | None = None) -> Model:
             raise ConfigError(
                 f"model spec {spec!r} names no model", hint=f"e.g. {provider}:{example}"
             )
-        if provider == "openai":
-            from ragline.models._openai import OpenAIModel
-
-            return OpenAIModel(name, settings=settings.model_settings(spec))
-        from ragline.models._anthropic import AnthropicModel
-
-        return AnthropicModel(name, settings=settings.model_settings(spec))
-    builder = BUILTINS.get(spec) or BUILTINS.get(provider)
-    if builder is not None:
-        return builder(spec, settings)
+        return
+    if spec in BUILTINS or provider in BUILTINS:
+        return
     if provider in ("local", "extractive"):
         raise ConfigError(
             f"model {spec!r} is not available in this build of ragline",
@@ -61,3 +55,22 @@ def make_model(spec: str, settings: Settings | None = None) -> Model:
         f"unknown model {spec!r}: valid forms are {VALID_FORMS}",
         hint=hint or "set `model:` in ragline.yaml or pass --model, e.g. openai:gpt-4o-mini",
     )
+
+
+def make_model(spec: str, settings: Settings | None = None) -> Model:
+    """Build the model named by ``spec``; per-model options come from
+    ``settings.models[spec]``. Raises :class:`ConfigError` for unknown specs."""
+    settings = settings or Settings()
+    spec = spec.strip()
+    check_spec(spec)
+    provider, sep, name = spec.partition(":")
+    if sep and provider in ("openai", "anthropic"):
+        if provider == "openai":
+            from ragline.models._openai import OpenAIModel
+
+            return OpenAIModel(name, settings=settings.model_settings(spec))
+        from ragline.models._anthropic import AnthropicModel
+
+        return AnthropicModel(name, settings=settings.model_settings(spec))
+    builder = BUILTINS.get(spec) or BUILTINS[provider]
+    return builder(spec, settings)

@@ -98,7 +98,7 @@ def price_for(spec: str, settings: ModelSettings | None = None) -> Price | None:
         )
     if table is None and spec not in _warned:
         _warned.add(spec)
-        logger.warning(
+        logger.info(
             "no price known for %s: its cost is reported as unknown; set "
             "models.%s.price_input_per_mtok and price_output_per_mtok in ragline.yaml",
             spec,

@@ -1,0 +1,104 @@
+"""Typed events of a streamed answer, in the order a consumer receives them.
+
+``retrieval`` (the hits) → ``delta`` × n (text as the model writes it) → one
+``citation`` per answer sentence → ``done`` (the checked answer, usage, cost,
+timings). If the model fails part-way, an ``error`` event ends the stream instead of
+``done``: ``partial_text`` is what was sent so far and it is incomplete. A stream
+always ends with exactly one ``done`` or ``error``.
+
+Every event has a ``type`` and ``to_dict()`` (JSON-ready, e.g. for server-sent events).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ragline.models._base import Usage
+from ragline.types import Answer, Hit
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalEvent:
+    type: ClassVar[str] = "retrieval"
+    hits: list[Hit]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "hits": [h.to_dict() for h in self.hits]}
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaEvent:
+    type: ClassVar[str] = "delta"
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class CitationEvent:
+    """The checked citations of one sentence (reference numbers as in the final answer)."""
+
+    type: ClassVar[str] = "citation"
+    sentence_index: int
+    citations: list[int]
+    support: float
+    text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "sentence_index": self.sentence_index,
+            "citations": list(self.citations),
+            "support": self.support,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DoneEvent:
+    type: ClassVar[str] = "done"
+    answer: Answer
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    #: ``"length"`` when ``max_tokens`` cut the answer short (the text is then incomplete)
+    finish_reason: str = "stop"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "answer": self.answer.to_dict(),
+            "usage": {
+                "prompt_tokens": self.usage.prompt_tokens,
+                "completion_tokens": self.usage.completion_tokens,
+                "estimated": self.usage.estimated,
+            },
+            "cost_usd": self.cost_usd,
+            "timings_ms": dict(self.timings_ms),
+            "finish_reason": self.finish_reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """The stream failed; ``partial_text`` (possibly empty) is incomplete."""
+
+    type: ClassVar[str] = "error"
+    message: str
+    partial_text: str = ""
+    retryable: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "message": self.message,
+            "partial_text": self.partial_text,
+            "retryable": self.retryable,
+        }
+
+
+Event = RetrievalEvent | DeltaEvent | CitationEvent | DoneEvent | ErrorEvent
+
+__all__ = ["CitationEvent", "DeltaEvent", "DoneEvent", "ErrorEvent", "Event", "RetrievalEvent"]
