@@ -362,8 +362,29 @@ store: sqlite:///ragline.db
 # or openai:<model> for any OpenAI-compatible /v1/embeddings server.
 embedder: minilm
 
-# Answer model: extractive picks cited sentences from the retrieved chunks (offline).
+# Answer model: extractive picks cited sentences from the retrieved chunks (offline);
+# openai:<model> (any OpenAI-compatible server: OpenAI, vLLM, Ollama, llama.cpp server)
+# or anthropic:<model> write an answer whose citations are then checked.
+# A list is a fallback chain: [openai:gpt-4o-mini, anthropic:claude-3-5-haiku-latest]
 model: extractive
+
+# Per-model options, keyed by model spec.
+models: {}
+#  openai:gpt-4o-mini:
+#    base_url: https://api.openai.com/v1   # or http://127.0.0.1:8080/v1 for a local server
+#    api_key_env: OPENAI_API_KEY           # the variable's NAME; the key never goes here
+#    connect_timeout_s: 5
+#    read_timeout_s: 60                    # also the idle timeout of a stream
+#    max_retries: 3                        # on 429 (honouring Retry-After), 5xx, timeouts
+#    circuit_failures: 5                   # open the circuit after 5 failed calls…
+#    circuit_reset_s: 30                   # …and probe again after 30 s
+#    requests_per_minute: 500
+#    tokens_per_minute: 200000
+#    cache_ttl_s: 0                        # > 0 caches identical requests in the store
+#    price_input_per_mtok: 0.15            # USD per million tokens, overrides the table
+#    price_output_per_mtok: 0.60
+#    max_tokens: 512
+#    temperature: 0
 
 # Tenant used by the CLI when --tenant is not given.
 default_tenant: default
@@ -395,8 +416,12 @@ retrieval:
   mmr_lambda: 0.7
 
 answer:
-  max_sentences: 3
+  max_sentences: 3         # extractive answers
   min_relevance: 0.37      # below this, say the knowledge base does not contain the answer
+  template: grounded_v1    # LLM answers: prompt template (packaged name or a file path)
+  token_budget: 3000       # LLM answers: prompt tokens; lowest-ranked chunks are cut first
+  min_support: 0.45        # LLM answers: a cited chunk must support its sentence this much
+  attribute_min: 0.55      # LLM answers: support needed to cite an unmarked sentence
 
 # Per-tenant settings.
 tenants: {}
