@@ -143,11 +143,20 @@ class Project:
         first = spec if isinstance(spec, str) else spec[0]
         ms = self.settings.model_settings(first)
         a = self.settings.answer
+        template, budget = a.template, a.token_budget
+        if first.partition(":")[0] == "local":
+            # a base model: the completion-style template, and a budget that fits its window
+            from ragline.models._local import PROMPT_TEMPLATE
+
+            if "template" not in a.model_fields_set:
+                template = PROMPT_TEMPLATE
+            window = ms.context_window or 2048
+            budget = min(budget, max(window - ms.max_tokens, 256))
         return GroundedAnswerer(
             build_model(spec, self.settings, cache=response_cache_for(self.store)),
             self.embedder,
-            template=a.template,
-            token_budget=a.token_budget,
+            template=template,
+            token_budget=budget,
             max_tokens=ms.max_tokens,
             temperature=ms.temperature,
             min_support=a.min_support,

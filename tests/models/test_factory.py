@@ -61,6 +61,7 @@ def test_missing_key_names_the_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_builtins_registry_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     from ragline.testing._models import FakeModel
 
+    monkeypatch.delitem(_factory.BUILTINS, "local")  # as in a build without the local model
     with pytest.raises(ConfigError, match="not available"):
         make_model("local", Settings())
     monkeypatch.setitem(_factory.BUILTINS, "local", lambda spec, s: FakeModel([], name=spec))

@@ -17,6 +17,15 @@ _OPENAI_HINTS = ("gpt-", "o1", "o3", "o4", "chatgpt", "text-")
 BUILTINS: dict[str, Callable[[str, Settings], Model]] = {}
 
 
+def _local(spec: str, settings: Settings) -> Model:
+    from ragline.models._local import build_local  # llama_cpp itself loads on first use
+
+    return build_local(spec, settings)
+
+
+BUILTINS["local"] = _local
+
+
 def _did_you_mean(spec: str) -> str | None:
     low = spec.lower()
     if low.startswith(_OPENAI_HINTS):
