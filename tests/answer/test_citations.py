@@ -148,3 +148,15 @@ def test_support_scorer_is_deterministic_and_bounded(scorer: SupportScorer) -> N
     assert matrix[0, 0] > matrix[0, 1] and matrix[1, 1] > matrix[1, 0]
     with pytest.raises(ValueError, match="lexical_weight"):
         SupportScorer(HashEmbedder(), lexical_weight=2.0)
+
+
+def test_attributed_citation_is_written_into_the_text(scorer: SupportScorer) -> None:
+    text = (
+        "The X200 comes with a two-year warranty [2]. "
+        "Standard delivery takes three to five working days within the EU."
+    )
+    cited = verify_citations(text, HITS, scorer)
+    assert cited.report.attributed == [1]
+    n = cited.sentences[1].citations[0]
+    assert cited.text.endswith(f"within the EU [{n}].")
+    assert cited.text.count("[") == 2  # every sentence carries its marker

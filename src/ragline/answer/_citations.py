@@ -203,9 +203,41 @@ def verify_citations(
         new = renumber.get(int(m.group(1)))
         return f"[{new}]" if new is not None else ""
 
+    cleaned = _mark_attributed(cleaned, parts, old_citations, report.attributed)
     final_text = _MARKER.sub(new_marker, cleaned).strip()
     mean = round(sum(supports) / len(supports), 4) if supports else 0.0
     return CitedText(final_text, sentences, references, mean, report)
+
+
+def _mark_attributed(
+    text: str,
+    parts: Sequence[tuple[str, list[int]]],
+    citations: Sequence[list[int]],
+    attributed: Sequence[int],
+) -> str:
+    """Write the marker of each post-hoc attributed sentence into the text itself,
+    before its final punctuation, so a reader sees every citation where it applies."""
+    if not attributed:
+        return text
+    todo = set(attributed)
+    out: list[str] = []
+    cursor = 0
+    for i, (body, _) in enumerate(parts):
+        stem = body.rstrip(" .!?;:")
+        if not stem:
+            continue
+        at = text.find(stem, cursor)
+        if at < 0:
+            continue
+        end = at + len(stem)
+        if i in todo and citations[i]:
+            out.append(text[cursor:end] + "".join(f" [{n}]" for n in citations[i]))
+            cursor = end
+        else:
+            out.append(text[cursor:end])
+            cursor = end
+    out.append(text[cursor:])
+    return "".join(out)
 
 
 __all__ = ["CitationReport", "CitedText", "SupportScorer", "marker_numbers", "verify_citations"]
