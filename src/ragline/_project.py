@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragline.config import Settings, load_settings
-from ragline.errors import ConfigError
 from ragline.store._filters import Condition, parse_filter
 from ragline.types import Answer, Hit
 
@@ -113,11 +112,6 @@ class Project:
         specs = (
             [self.settings.model] if isinstance(self.settings.model, str) else self.settings.model
         )
-        if "extractive" in specs:
-            raise ConfigError(
-                "extractive cannot be part of a model fallback chain",
-                hint="use model: extractive on its own, or a chain of LLMs",
-            )
         from ragline.models._factory import check_spec
 
         for spec in specs:
@@ -137,7 +131,8 @@ class Project:
 
     def _grounded_answerer(self) -> GroundedAnswerer:
         from ragline.answer import GroundedAnswerer
-        from ragline.models import build_model, price_for, response_cache_for
+        from ragline.models import Model, build_model, make_model, price_for, response_cache_for
+        from ragline.models._extractive import ExtractiveModel
 
         spec = self.settings.model
         first = spec if isinstance(spec, str) else spec[0]
@@ -152,8 +147,14 @@ class Project:
                 template = PROMPT_TEMPLATE
             window = ms.context_window or 2048
             budget = min(budget, max(window - ms.max_tokens, 256))
+
+        def make(name: str, settings: Settings) -> Model:
+            if name == "extractive":  # in a fallback chain: share the project's embedder
+                return ExtractiveModel(self.embedder, settings.answer)
+            return make_model(name, settings)
+
         return GroundedAnswerer(
-            build_model(spec, self.settings, cache=response_cache_for(self.store)),
+            build_model(spec, self.settings, make=make, cache=response_cache_for(self.store)),
             self.embedder,
             template=template,
             token_budget=budget,

@@ -14,7 +14,6 @@ import pytest
 
 import ragline
 from ragline.answer import DeltaEvent, DoneEvent, ErrorEvent, RetrievalEvent
-from ragline.errors import ConfigError
 from ragline.store import MemoryStore
 from ragline.testing import HashEmbedder, block_real_requests
 
@@ -111,9 +110,34 @@ def test_python_api_stream_events(server: ChatServer, tmp_path: Path) -> None:
     assert not any(isinstance(e, ErrorEvent) for e in events)
 
 
-def test_extractive_cannot_join_a_fallback_chain(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="fallback chain"):
-        ragline.Project(tmp_path, overrides={"model": ["openai:x", "extractive"]})
+def test_extractive_as_the_last_link_of_a_fallback_chain(
+    server: ChatServer, tmp_path: Path
+) -> None:
+    """The provider fails (HTTP 500): the chain answers with verified extractive citations."""
+    root = make_project(tmp_path, server.url("error500"))
+    with (
+        block_real_requests(False),
+        ragline.Project(
+            root,
+            store=MemoryStore(),
+            embedder=HashEmbedder(),
+            overrides={"model": ["openai:local-model", "extractive"]},
+        ) as p,
+    ):
+        p.ingest([root / "docs"])
+        answer = p.ask("What is the capital of France?")
+        events = list(p.ask_stream("What is the capital of France?"))
+    assert answer.model == "extractive"
+    assert "Paris is the capital of France." in answer.text
+    assert not answer.abstained
+    assert answer.references[0].document_id == "docs/capitals.md"
+    assert answer.sentences[0].citations == [1]
+    done = events[-1]
+    assert isinstance(done, DoneEvent), events
+    assert done.answer.model == "extractive"
+    assert "Paris is the capital of France. [1]" in "".join(
+        e.text for e in events if isinstance(e, DeltaEvent)
+    )
 
 
 def test_unknown_model_spec_is_one_clear_line(tmp_path: Path) -> None:

@@ -121,6 +121,10 @@ class GroundedAnswerer:
             return reported
         return cost_usd(usage, self.price or price_for(self.model.name))
 
+    def _answered_by(self) -> str:
+        """The model that answered: in a fallback chain, the member that did."""
+        return getattr(self.model, "answered_by", None) or self.model.name
+
     def _is_abstention(self, text: str) -> bool:
         said, abstain = _norm(text), _norm(self.abstain_text)
         return not said or (abstain in said and len(said) <= 2 * len(abstain))
@@ -185,6 +189,7 @@ class GroundedAnswerer:
         completion = self.model.complete(rendered.messages, **self._options(rendered))
         timings["generate"] = _ms(start)
         result = self._finish(question, hits, rendered, completion.text, tenant, timings)
+        result.answer.model = self._answered_by()
         result.usage, result.finish_reason = completion.usage, completion.finish_reason
         result.cost_usd = self._cost(completion.usage, completion.cost_usd)
         return result
@@ -239,6 +244,7 @@ class GroundedAnswerer:
             yield self._error(exc, text, stage="checking its citations")
             return
         if rendered.included_hits:
+            result.answer.model = self._answered_by()
             usage = usage or Usage(
                 sum(estimate_tokens(m.content) for m in rendered.messages),
                 estimate_tokens(text),

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ragline.errors import ConfigError, ProviderError
+from ragline.models._guard import check_allowed
+from ragline.models._http import acquire_client, error_for_status, release_client
 
 PROVIDER = "openai"
 _PROBE = "dimension probe"
@@ -93,7 +95,11 @@ class OpenAIEmbedder:
         self.batch_size = batch_size
         self._dimension = dimension
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = httpx.Client(timeout=timeout_s, headers=headers, transport=transport)
+        # One client per server and key, shared with the chat model of the same
+        # OpenAI-compatible server (see ragline.models._http.acquire_client).
+        self._transport = transport
+        self._client = acquire_client(self.base_url, headers, transport)
+        self._released = False
 
     def __repr__(self) -> str:
         return f"OpenAIEmbedder({self.model!r}, base_url={self.base_url!r})"
@@ -111,7 +117,10 @@ class OpenAIEmbedder:
         self._dimension = value
 
     def close(self) -> None:
-        self._client.close()
+        """Give the shared HTTP client back (idempotent)."""
+        if not self._released:
+            self._released = True
+            release_client(self._client)
 
     def __enter__(self) -> OpenAIEmbedder:
         return self
@@ -126,8 +135,11 @@ class OpenAIEmbedder:
 
     def _post(self, texts: list[str]) -> httpx.Response:
         url = f"{self.base_url}/embeddings"
+        check_allowed(self.name, url, self._transport)
         try:
-            return self._client.post(url, json={"model": self.model, "input": texts})
+            return self._client.post(
+                url, json={"model": self.model, "input": texts}, timeout=self.timeout_s
+            )
         except httpx.TimeoutException as e:
             raise ProviderError(
                 f"embeddings request to {url} timed out after {self.timeout_s:g}s",
@@ -159,12 +171,15 @@ class OpenAIEmbedder:
                 429: "rate limited or out of quota: wait, or lower the batch size",
             }
             hint = hints.get(code, "the server failed; try again later" if code >= 500 else None)
-            raise ProviderError(
-                f"embeddings request failed with HTTP {code}: {_provider_message(response)}",
-                provider=PROVIDER,
-                status_code=code,
-                hint=hint,
+            # The same typed error (RateLimitError, ProviderUnavailable, …) as a chat
+            # call, with the embedding settings named in the message and hint.
+            typed = error_for_status(response, spec=self.name, key_env=self.api_key_env)
+            typed.message = (
+                f"embeddings request failed with HTTP {code}: {_provider_message(response)}"
             )
+            typed.args = (typed.message,)
+            typed.hint = hint
+            raise typed
         return self._parse(response, len(texts))
 
     def _parse(self, response: httpx.Response, n: int) -> npt.NDArray[np.float32]:

@@ -98,7 +98,8 @@ class AnthropicModel(HTTPProvider):
         if key:
             headers["x-api-key"] = key
         self._transport = transport
-        self._client = _http.make_client(self.settings, headers, transport)
+        self._client = _http.acquire_client(self.base_url, headers, transport)
+        self._timeout = _http.timeout_for(self.settings)
         self._price = price_for(self.name, self.settings)
 
     def __repr__(self) -> str:
@@ -198,7 +199,8 @@ class AnthropicModel(HTTPProvider):
         )
         started = False  # response headers in: failures from here on are mid-stream
         try:
-            with self._client.stream("POST", self.url, json=body) as response:
+            request = self._client.stream("POST", self.url, json=body, timeout=self._timeout)
+            with request as response:
                 if response.status_code >= 400:
                     response.read()
                     raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)

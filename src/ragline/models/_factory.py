@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ragline.config import Settings
 from ragline.errors import ConfigError
@@ -13,7 +14,6 @@ _OPENAI_HINTS = ("gpt-", "o1", "o3", "o4", "chatgpt", "text-")
 
 # Specs without a provider prefix ("local", "extractive") register a builder here:
 # ``BUILTINS["local"] = lambda spec, settings: LocalModel(...)``.
-# TODO(lead): wire ``extractive`` and ``local`` when their modules land.
 BUILTINS: dict[str, Callable[[str, Settings], Model]] = {}
 
 
@@ -23,7 +23,19 @@ def _local(spec: str, settings: Settings) -> Model:
     return build_local(spec, settings)
 
 
+def _extractive(spec: str, settings: Settings) -> Model:
+    from ragline.models._extractive import ExtractiveModel
+
+    def embedder() -> Any:
+        from ragline.embed import make_embedder
+
+        return make_embedder(settings.embedder, settings.embedding)
+
+    return ExtractiveModel(embedder, settings.answer)
+
+
 BUILTINS["local"] = _local
+BUILTINS["extractive"] = _extractive
 
 
 def _did_you_mean(spec: str) -> str | None:

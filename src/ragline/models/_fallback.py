@@ -17,11 +17,14 @@
   has no model field: pass ``on_fallback`` to learn which models were skipped — the
   answering model is the first one not reported.
 - When every model fails, :class:`FallbackError` lists each model's error.
+- ``answered_by`` is the name of the member that answered the last call made *in
+  this thread* (None before any success), so callers can report it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -55,6 +58,12 @@ class FallbackModel:
         )
         self.fall_through_on = fall_through_on
         self._on_fallback = on_fallback
+        self._local = threading.local()
+
+    @property
+    def answered_by(self) -> str | None:
+        """The chain member that answered this thread's last successful call."""
+        return getattr(self._local, "answered_by", None)
 
     def _failed(
         self, model: Model, error: BaseException, errors: list[tuple[str, BaseException]]
@@ -80,6 +89,7 @@ class FallbackModel:
                 continue
             if not result.model:
                 result.model = model.name
+            self._local.answered_by = model.name
             return result
         raise FallbackError(errors) from errors[-1][1]
 
@@ -96,6 +106,8 @@ class FallbackModel:
             try:
                 for delta in model.stream(messages, tools=tools, **options):
                     yielded = True
+                    if delta.finish_reason is not None:
+                        self._local.answered_by = model.name
                     yield delta
                 return
             except self.fall_through_on as e:

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -60,16 +61,80 @@ def api_key(env: str, base_url: str, official_host: str, spec: str) -> str:
     return key
 
 
-def make_client(
-    settings: ModelSettings, headers: Mapping[str, str], transport: httpx.BaseTransport | None
-) -> httpx.Client:
-    timeout = httpx.Timeout(
+def timeout_for(settings: ModelSettings) -> httpx.Timeout:
+    return httpx.Timeout(
         connect=settings.connect_timeout_s,
         read=settings.read_timeout_s,
         write=settings.read_timeout_s,
         pool=settings.connect_timeout_s,
     )
-    return httpx.Client(timeout=timeout, headers=dict(headers), transport=transport)
+
+
+def make_client(
+    settings: ModelSettings, headers: Mapping[str, str], transport: httpx.BaseTransport | None
+) -> httpx.Client:
+    """A private client (the shared ones come from :func:`acquire_client`)."""
+    return httpx.Client(timeout=timeout_for(settings), headers=dict(headers), transport=transport)
+
+
+# ------------------------------------------------------------------ shared clients
+#
+# The chat model and the embedder of one OpenAI-compatible server (vLLM, Ollama,
+# llama.cpp server, OpenAI itself) use one httpx client, so they share its
+# connection pool (keep-alive, one TLS handshake). Clients are shared per
+# (scheme://host:port, headers, transport) and reference-counted; timeouts are
+# given per request, so users with different timeouts can share a client.
+
+_ClientKey = tuple[str, tuple[tuple[str, str], ...], int]
+_shared: dict[_ClientKey, tuple[httpx.Client, int]] = {}
+_shared_lock = threading.Lock()
+
+
+def _client_key(
+    base_url: str, headers: Mapping[str, str], transport: httpx.BaseTransport | None
+) -> _ClientKey:
+    parsed = urlparse(base_url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    origin = f"{parsed.scheme}://{(parsed.hostname or '').lower()}:{port}"
+    return origin, tuple(sorted((k.lower(), v) for k, v in headers.items())), id(transport)
+
+
+def acquire_client(
+    base_url: str, headers: Mapping[str, str], transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """The shared client for this server and credentials (created on first use).
+
+    Pass the timeout on every request; give the client back with :func:`release_client`.
+    """
+    key = _client_key(base_url, headers, transport)
+    with _shared_lock:
+        found = _shared.get(key)
+        if found is None or found[0].is_closed:
+            client = httpx.Client(headers=dict(headers), transport=transport)
+            _shared[key] = (client, 1)
+            return client
+        _shared[key] = (found[0], found[1] + 1)
+        return found[0]
+
+
+def release_client(client: httpx.Client) -> None:
+    """Give a shared client back; the last user closes it."""
+    with _shared_lock:
+        for key, (shared, users) in list(_shared.items()):
+            if shared is client:
+                if users <= 1:
+                    del _shared[key]
+                    client.close()
+                else:
+                    _shared[key] = (shared, users - 1)
+                return
+    client.close()  # not a shared client
+
+
+def shared_clients() -> int:
+    """How many shared clients are open (for tests and ``ragline doctor``)."""
+    with _shared_lock:
+        return len(_shared)
 
 
 def split_options(options: Mapping[str, Any], prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:

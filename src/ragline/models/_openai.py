@@ -83,7 +83,8 @@ class OpenAIModel(HTTPProvider):
         key = _http.api_key(self.api_key_env, self.base_url, "api.openai.com", self.name)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._transport = transport
-        self._client = _http.make_client(self.settings, headers, transport)
+        self._client = _http.acquire_client(self.base_url, headers, transport)
+        self._timeout = _http.timeout_for(self.settings)
         self._price = price_for(self.name, self.settings)
 
     def __repr__(self) -> str:
@@ -194,7 +195,8 @@ class OpenAIModel(HTTPProvider):
         )
         started = False  # response headers in: failures from here on are mid-stream
         try:
-            with self._client.stream("POST", self.url, json=body) as response:
+            request = self._client.stream("POST", self.url, json=body, timeout=self._timeout)
+            with request as response:
                 if response.status_code >= 400:
                     response.read()
                     raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)

@@ -20,6 +20,7 @@ class HTTPProvider:
     settings: ModelSettings
     api_key_env: str
     _client: httpx.Client
+    _timeout: httpx.Timeout
     _transport: httpx.BaseTransport | None
 
     @property
@@ -27,7 +28,10 @@ class HTTPProvider:
         raise NotImplementedError
 
     def close(self) -> None:
-        self._client.close()
+        """Give the shared HTTP client back (idempotent)."""
+        if not getattr(self, "_released", False):
+            self._released = True
+            _http.release_client(self._client)
 
     def __enter__(self) -> Self:
         return self
@@ -42,7 +46,7 @@ class HTTPProvider:
         check_allowed(self.name, self.url, self._transport)
         start = time.perf_counter()
         try:
-            response = self._client.post(self.url, json=body)
+            response = self._client.post(self.url, json=body, timeout=self._timeout)
         except httpx.HTTPError as e:
             raise _http.transport_error(
                 e, spec=self.name, url=self.url, settings=self.settings
