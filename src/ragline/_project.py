@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from ragline.ingest import IngestReport
     from ragline.retrieve import Retriever, SearchResult
     from ragline.store import Store
+    from ragline.trace import SpanRecord, Tracer, TraceStats, TraceStore, TraceSummary
+    from ragline.trace._tracer import NoopSpan, Span
 
 FilterSpec = str | Condition | Mapping[str, Any]
 
@@ -74,6 +76,8 @@ class Project:
         self._retriever: Retriever | None = None
         self._load_ms: float | None = None
         self._answerer: ExtractiveAnswerer | GroundedAnswerer | None = None
+        self._tracer: Tracer | None = None
+        self._trace_store: TraceStore | None = None
         if self.uses_llm:
             self._check_model_specs()
 
@@ -208,13 +212,27 @@ class Project:
         if meta_fields:
             fields["meta_fields"] = list(meta_fields)
         ingestor = Ingestor(self.store, self.embedder, self.settings.ingest, project_dir=self.path)
-        return ingestor.ingest(
-            [Path(p) for p in paths],
-            tenant=self.tenant_or_default(tenant),
-            sync=sync,
-            json_fields=JsonFields(**fields),
-            on_progress=on_progress,
-        )
+        tenant_name = self.tenant_or_default(tenant)
+        with self._root_span("ragline.ingest", "ingest", tenant_name) as sp:
+            if sp.is_recording:
+                sp.update(
+                    {
+                        "ragline.tenant": tenant_name,
+                        "ragline.ingest.paths": [str(p) for p in paths],
+                        "ragline.ingest.sync": sync,
+                        "ragline.embedder": self.settings.embedder,
+                    }
+                )
+            report = ingestor.ingest(
+                [Path(p) for p in paths],
+                tenant=tenant_name,
+                sync=sync,
+                json_fields=JsonFields(**fields),
+                on_progress=on_progress,
+            )
+            if sp.is_recording:
+                sp.update(_ingest_attrs(report))
+        return report
 
     def retrieve(
         self,
@@ -226,13 +244,23 @@ class Project:
         mode: str | None = None,
     ) -> SearchResult:
         """Search with timings, per-retriever scores and the routing rules that fired."""
+        tenant_name = self.tenant_or_default(tenant)
+        with self._root_span("ragline.search", "search", tenant_name) as sp:
+            if sp.is_recording:
+                sp.update({"ragline.query": query, "ragline.tenant": tenant_name})
+            return self._retrieve(query, tenant_name, k, filters, mode)
+
+    def _retrieve(
+        self,
+        query: str,
+        tenant: str,
+        k: int | None,
+        filters: Iterable[FilterSpec] | Mapping[str, Any] | None,
+        mode: str | None = None,
+    ) -> SearchResult:
         load_ms = self._load_models()
         result = self.retriever.search(
-            query,
-            tenant=self.tenant_or_default(tenant),
-            k=k,
-            filters=to_conditions(filters),
-            mode=mode,
+            query, tenant=tenant, k=k, filters=to_conditions(filters), mode=mode
         )
         if load_ms:
             result.timings_ms["load_model"] = load_ms
@@ -258,25 +286,80 @@ class Project:
         k: int | None = None,
         filters: Iterable[FilterSpec] | Mapping[str, Any] | None = None,
     ) -> Answer:
-        """Answer from the knowledge base, every sentence cited, or say it can't."""
+        """Answer from the knowledge base, every sentence cited, or say it can't.
+
+        The request is traced (``answer.trace_id``; ``ragline traces show ID``).
+        """
         tenant_name = self.tenant_or_default(tenant)
-        load_ms = self._load_models()
-        t0 = time.perf_counter()
-        result = self.retrieve(question, tenant=tenant_name, k=k, filters=filters)
-        t1 = time.perf_counter()
+        with self._root_span("ragline.ask", "ask", tenant_name) as sp:
+            if sp.is_recording:
+                sp.update(self._ask_attrs(question, tenant_name, k, filters))
+            answer = self._ask(question, tenant_name, k, filters)
+            if sp.is_recording:
+                sp.update(_answer_attrs(answer))
+                answer.trace_id = sp.trace_id
+        return answer
+
+    def _ask_attrs(
+        self,
+        question: str,
+        tenant: str,
+        k: int | None,
+        filters: Iterable[FilterSpec] | Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        from ragline.trace._attrs import condition
+
+        model = self.settings.model
+        return {
+            "ragline.question": question,
+            "ragline.tenant": tenant,
+            "gen_ai.request.model": model if isinstance(model, str) else ",".join(model),
+            "ragline.retrieval.k": k if k is not None else self.settings.retrieval.k,
+            "ragline.filters": [condition(c) for c in to_conditions(filters)],
+        }
+
+    def _answer_step(self, question: str, tenant: str, result: SearchResult) -> Answer:
         from ragline.answer import ExtractiveAnswerer
+        from ragline.trace import span
+        from ragline.trace._attrs import sentences
 
         answerer = self.answerer
-        if isinstance(answerer, ExtractiveAnswerer):
-            answer = answerer.answer(
-                question, result.hits, query_vector=result.query_vector, tenant=tenant_name
-            )
-        else:
-            generated = answerer.answer(question, result.hits, tenant=tenant_name)
-            answer = generated.answer
-            answer.usage = _usage_dict(generated.usage)
-            answer.cost_usd = generated.cost_usd
-            answer.prompt_version = generated.prompt_version
+        with span("ragline.answer", "answer") as sp:
+            if isinstance(answerer, ExtractiveAnswerer):
+                sp.set("ragline.answerer", "extractive")
+                answer = answerer.answer(
+                    question, result.hits, query_vector=result.query_vector, tenant=tenant
+                )
+            else:
+                sp.set("ragline.answerer", "grounded")
+                generated = answerer.answer(question, result.hits, tenant=tenant)
+                answer = generated.answer
+                answer.usage = _usage_dict(generated.usage)
+                answer.cost_usd = generated.cost_usd
+                answer.prompt_version = generated.prompt_version
+            if sp.is_recording:
+                sp.update(
+                    {
+                        "ragline.answer": answer.text,
+                        "ragline.abstained": answer.abstained,
+                        "ragline.support": round(answer.support, 6),
+                        "ragline.sentences": sentences(answer.sentences),
+                    }
+                )
+        return answer
+
+    def _ask(
+        self,
+        question: str,
+        tenant_name: str,
+        k: int | None,
+        filters: Iterable[FilterSpec] | Mapping[str, Any] | None,
+    ) -> Answer:
+        load_ms = self._load_models()
+        t0 = time.perf_counter()
+        result = self._retrieve(question, tenant_name, k, filters)
+        t1 = time.perf_counter()
+        answer = self._answer_step(question, tenant_name, result)
         t2 = time.perf_counter()
         timings = dict(result.timings_ms)
         timings["retrieval"] = (t1 - t0) * 1000
@@ -300,7 +383,44 @@ class Project:
         A model failure mid-answer ends the stream with an ``ErrorEvent`` saying the
         text so far is partial. The extractive answerer yields its whole answer as
         one delta.
+
+        The whole stream is one trace; its root span ends when the stream does (also
+        when it fails or the consumer stops early). ``DoneEvent.answer.trace_id``
+        names it.
         """
+        from ragline.answer import DoneEvent, ErrorEvent
+        from ragline.trace._tracer import iterate_in
+
+        tenant_name = self.tenant_or_default(tenant)
+        sp = self._root_span("ragline.ask", "ask", tenant_name)
+        try:
+            if sp.is_recording:
+                sp.update(self._ask_attrs(question, tenant_name, k, filters))
+                sp.set("ragline.stream", True)
+            for event in iterate_in(sp, self._ask_stream(question, tenant_name, k, filters)):
+                if isinstance(event, DoneEvent) and sp.is_recording:
+                    sp.update(_answer_attrs(event.answer))
+                    event.answer.trace_id = sp.trace_id
+                elif isinstance(event, ErrorEvent):
+                    sp.set_status("error", event.message)
+                    sp.set("ragline.answer.partial", event.partial_text)
+                yield event
+        except GeneratorExit:
+            sp.set("ragline.stream.abandoned", True)
+            raise
+        except BaseException as e:
+            sp.record_exception(e)
+            raise
+        finally:
+            sp.end()
+
+    def _ask_stream(
+        self,
+        question: str,
+        tenant_name: str,
+        k: int | None,
+        filters: Iterable[FilterSpec] | Mapping[str, Any] | None,
+    ) -> Iterator[Event]:
         from ragline.answer import (
             CitationEvent,
             DeltaEvent,
@@ -309,14 +429,11 @@ class Project:
             RetrievalEvent,
         )
 
-        tenant_name = self.tenant_or_default(tenant)
         self._load_models()
-        result = self.retrieve(question, tenant=tenant_name, k=k, filters=filters)
+        result = self._retrieve(question, tenant_name, k, filters)
         answerer = self.answerer
         if isinstance(answerer, ExtractiveAnswerer):
-            answer = answerer.answer(
-                question, result.hits, query_vector=result.query_vector, tenant=tenant_name
-            )
+            answer = self._answer_step(question, tenant_name, result)
             answer.timings_ms = {**result.timings_ms, **answer.timings_ms}
             yield RetrievalEvent(result.hits)
             yield DeltaEvent(answer.text)
@@ -336,9 +453,97 @@ class Project:
         s = self.store.stats(self.tenant_or_default(tenant))
         return {"documents": s.documents, "chunks": s.chunks}
 
+    # ------------------------------------------------------------------ tracing
+
+    @property
+    def trace_store(self) -> TraceStore:
+        """Where this project's traces and feedback live (the store's database file)."""
+        if self._trace_store is None:
+            from ragline.trace._setup import trace_store_for
+
+            self._trace_store = trace_store_for(self.store, self.settings)
+        return self._trace_store
+
+    @property
+    def tracer(self) -> Tracer:
+        """The project's tracer (a no-op one when ``tracing.enabled`` is false)."""
+        if self._tracer is None:
+            from ragline.trace._setup import build_tracer
+            from ragline.trace._tracer import NOOP_TRACER
+
+            if not self.settings.tracing.enabled:
+                self._tracer = NOOP_TRACER
+            else:
+                self._tracer = build_tracer(self.trace_store, self.settings)
+        return self._tracer
+
+    def trace_stats(self) -> TraceStats | None:
+        """This process's trace writer counters (queued, written, dropped…), if any."""
+        return self._tracer.stats if self._tracer is not None else None
+
+    def flush_traces(self, timeout: float | None = 5.0) -> bool:
+        """Wait (up to ``timeout`` seconds) until every finished span is stored."""
+        return self._tracer.flush(timeout) if self._tracer is not None else True
+
+    def get_trace(self, trace_id: str, *, tenant: str | None = None) -> list[SpanRecord]:
+        """The spans of one trace, by start time; :class:`InputError` if there is none."""
+        from ragline.trace._errors import TraceNotFoundError
+
+        self.flush_traces(self.settings.tracing.flush_timeout_s)
+        tid = (trace_id or "").strip().lower()
+        spans = self.trace_store.get_trace(tid, tenant=tenant) if tid else []
+        if not spans:
+            raise TraceNotFoundError(trace_id, tenant)
+        return spans
+
+    def list_traces(
+        self,
+        *,
+        tenant: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        status: str | None = None,
+        min_latency_ms: float | None = None,
+        text: str | None = None,
+        limit: int = 50,
+    ) -> list[TraceSummary]:
+        """Recent traces, newest first (filters as ``ragline traces list``)."""
+        from ragline.errors import InputError
+
+        if status not in (None, "ok", "error"):
+            raise InputError(f"unknown trace status {status!r}", hint="use ok or error")
+        self.flush_traces(self.settings.tracing.flush_timeout_s)
+        return self.trace_store.list_traces(
+            tenant=tenant,
+            since=since,
+            until=until,
+            status=status,  # type: ignore[arg-type]
+            min_latency_ms=min_latency_ms,
+            text=text,
+            limit=limit,
+        )
+
+    def _root_span(self, name: str, kind: str, tenant: str) -> Span | NoopSpan:
+        """A new span for a request (a child if a trace is already active)."""
+        try:
+            return self.tracer.span(name, kind, tenant=tenant)
+        except Exception:  # tracing never stops a request (e.g. trace store unopenable)
+            import logging
+
+            logging.getLogger("ragline.trace").exception("tracing is unavailable")
+            from ragline.trace._tracer import NOOP_TRACER
+
+            self._tracer = NOOP_TRACER
+            return NOOP_TRACER.span(name, kind)
+
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
+        """Flush and stop the trace writer (up to ``tracing.flush_timeout_s``), close stores."""
+        if self._tracer is not None:
+            self._tracer.close(self.settings.tracing.flush_timeout_s)
+        elif self._trace_store is not None:
+            self._trace_store.close()
         if self._store is not None:
             self._store.close()
 
@@ -355,3 +560,36 @@ def _usage_dict(usage: Any) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens,
         "estimated": usage.estimated,
     }
+
+
+def _answer_attrs(answer: Answer) -> dict[str, Any]:
+    """What the root span of an ask records about its answer."""
+    attrs: dict[str, Any] = {
+        "ragline.answer": answer.text,
+        "ragline.abstained": answer.abstained,
+        "ragline.support": round(answer.support, 6),
+        "ragline.answer.model": answer.model,
+        "ragline.retrieved.chunk_ids": [h.chunk.id for h in answer.hits],
+        "ragline.retrieved.document_ids": [h.chunk.document_id for h in answer.hits],
+        "ragline.references": [r.chunk_id for r in answer.references],
+        "ragline.timings_ms": {k: round(v, 3) for k, v in answer.timings_ms.items()},
+    }
+    if answer.usage:
+        attrs["gen_ai.usage.input_tokens"] = answer.usage.get("prompt_tokens")
+        attrs["gen_ai.usage.output_tokens"] = answer.usage.get("completion_tokens")
+    if answer.cost_usd is not None:
+        attrs["ragline.cost_usd"] = answer.cost_usd
+    if answer.prompt_version:
+        attrs["ragline.prompt.version"] = answer.prompt_version
+    return attrs
+
+
+def _ingest_attrs(report: IngestReport) -> dict[str, Any]:
+    out: dict[str, Any] = {f"ragline.ingest.{k}": v for k, v in report.totals().items()}
+    out["ragline.ingest.chunks_embedded"] = report.chunks_embedded
+    out["ragline.ingest.files"] = len(report.files)
+    if not report.ok:
+        out["ragline.ingest.failed_files"] = [f.path for f in report.files if f.status == "failed"][
+            :50
+        ]
+    return out

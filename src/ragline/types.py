@@ -156,10 +156,13 @@ class Answer:
     usage: dict[str, Any] | None = None
     cost_usd: float | None = None
     prompt_version: str | None = None
+    #: the id of this request's trace (``ragline traces show ID``), when traced
+    trace_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
+            "trace_id": self.trace_id,
             "usage": self.usage,
             "cost_usd": self.cost_usd,
             "prompt_version": self.prompt_version,

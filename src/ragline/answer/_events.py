@@ -69,6 +69,7 @@ class DoneEvent:
     def to_dict(self) -> dict[str, Any]:
         return {
             "type": self.type,
+            "trace_id": self.answer.trace_id,
             "answer": self.answer.to_dict(),
             "usage": {
                 "prompt_tokens": self.usage.prompt_tokens,

@@ -37,6 +37,8 @@ from ragline.embed._base import Embedder
 from ragline.errors import InputError, ProviderError
 from ragline.models._base import FinishReason, Model, Usage
 from ragline.models._pricing import Price, cost_usd, estimate_tokens, price_for
+from ragline.trace import _attrs
+from ragline.trace._tracer import NoopSpan, Span, span
 from ragline.types import DEFAULT_TENANT, Answer, Hit
 
 logger = logging.getLogger("ragline.answer")
@@ -102,13 +104,75 @@ class GroundedAnswerer:
     def _render(self, question: str, hits: Sequence[Hit]) -> RenderedPrompt:
         if not question or not question.strip():
             raise InputError("the question is empty", hint="ask a question with some words in it")
-        return self.template.render(
-            question,
-            hits,
-            token_budget=self.token_budget,
-            count_tokens=self.count_tokens,
-            abstain_text=self.abstain_text,
+        with span("ragline.prompt", "prompt") as sp:
+            rendered = self.template.render(
+                question,
+                hits,
+                token_budget=self.token_budget,
+                count_tokens=self.count_tokens,
+                abstain_text=self.abstain_text,
+            )
+            if sp.is_recording:
+                sp.update(
+                    {
+                        "ragline.prompt.template": self.template.name,
+                        "ragline.prompt.version": rendered.version,
+                        "ragline.prompt.tokens": rendered.tokens,
+                        "ragline.prompt.token_budget": self.token_budget,
+                        "ragline.prompt": rendered.text,
+                        "ragline.prompt.included": [h.chunk.id for h in rendered.included_hits],
+                        "ragline.prompt.dropped": [h.chunk.id for h in rendered.dropped_hits],
+                    }
+                )
+        return rendered
+
+    def _model_span(self, rendered: RenderedPrompt, *, stream: bool) -> Span | NoopSpan:
+        """The span of one model call (OpenTelemetry GenAI names), not yet current."""
+        sp = span("ragline.generate", "model")
+        if sp.is_recording:
+            system, _, model = self.model.name.partition(":")
+            sp.update(
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.system": system,
+                    "gen_ai.request.model": model or system,
+                    "gen_ai.request.max_tokens": self.max_tokens,
+                    "gen_ai.request.temperature": self.temperature,
+                    "ragline.stream": stream,
+                    "ragline.messages": [
+                        {"role": m.role, "content": m.content} for m in rendered.messages
+                    ],
+                }
+            )
+        return sp
+
+    def _model_done(
+        self,
+        sp: Span | NoopSpan,
+        text: str,
+        usage: Usage | None,
+        finish: str | None,
+        cost: float | None,
+        latency_ms: float,
+        *,
+        cached: bool = False,
+    ) -> None:
+        if not sp.is_recording:
+            return
+        sp.update(
+            {
+                "gen_ai.completion": text,
+                "gen_ai.response.model": self._answered_by(),
+                "gen_ai.response.finish_reasons": [finish] if finish else [],
+                "ragline.cost_usd": cost,
+                "ragline.latency_ms": round(latency_ms, 3),
+                "ragline.cached": cached,
+            }
         )
+        if usage is not None:
+            sp.set("gen_ai.usage.input_tokens", usage.prompt_tokens)
+            sp.set("gen_ai.usage.output_tokens", usage.completion_tokens)
+            sp.set("ragline.usage.estimated", usage.estimated)
 
     def _options(self, rendered: RenderedPrompt) -> dict[str, Any]:
         options: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature}
@@ -147,13 +211,29 @@ class GroundedAnswerer:
             result.prompt_version, result.prompt_text = rendered.version, rendered.text
             result.dropped_hits = list(rendered.dropped_hits)
         if rendered is not None and rendered.included_hits and not self._is_abstention(text):
-            cited = verify_citations(
-                text,
-                rendered.included_hits,
-                self.scorer,
-                min_support=self.min_support,
-                attribute_min=self.attribute_min,
-            )
+            with span("ragline.citations", "citations") as sp:
+                cited = verify_citations(
+                    text,
+                    rendered.included_hits,
+                    self.scorer,
+                    min_support=self.min_support,
+                    attribute_min=self.attribute_min,
+                )
+                if sp.is_recording:
+                    r = cited.report
+                    sp.update(
+                        {
+                            "ragline.sentences": _attrs.sentences(cited.sentences),
+                            "ragline.support": round(cited.support, 6),
+                            "ragline.citations.min_support": self.min_support,
+                            "ragline.citations.dropped_markers": list(r.dropped_markers),
+                            "ragline.citations.attributed": list(r.attributed),
+                            "ragline.citations.unsupported": list(r.unsupported),
+                            "ragline.citations.weak_sentences": list(r.weak_sentences),
+                            "ragline.citations.weak": [list(w) for w in r.weak_citations],
+                            "ragline.references": [ref.chunk_id for ref in cited.references],
+                        }
+                    )
             answer.text, answer.sentences, answer.references = (
                 cited.text,
                 cited.sentences,
@@ -186,12 +266,23 @@ class GroundedAnswerer:
         if not rendered.included_hits:
             return self._finish(question, hits, rendered, "", tenant, timings)
         start = time.perf_counter()
-        completion = self.model.complete(rendered.messages, **self._options(rendered))
-        timings["generate"] = _ms(start)
+        with self._model_span(rendered, stream=False) as sp:
+            completion = self.model.complete(rendered.messages, **self._options(rendered))
+            timings["generate"] = _ms(start)
+            cost = self._cost(completion.usage, completion.cost_usd)
+            self._model_done(
+                sp,
+                completion.text,
+                completion.usage,
+                completion.finish_reason,
+                cost,
+                completion.latency_ms or timings["generate"],
+                cached=completion.cached,
+            )
         result = self._finish(question, hits, rendered, completion.text, tenant, timings)
         result.answer.model = self._answered_by()
         result.usage, result.finish_reason = completion.usage, completion.finish_reason
-        result.cost_usd = self._cost(completion.usage, completion.cost_usd)
+        result.cost_usd = cost
         return result
 
     def stream(
@@ -221,22 +312,44 @@ class GroundedAnswerer:
         finish: FinishReason | None = None
         if rendered.included_hits:
             start = time.perf_counter()
+            # not current across the yields below: ended explicitly, also on abandon
+            sp = self._model_span(rendered, stream=True)
             try:
                 for delta in self.model.stream(rendered.messages, **self._options(rendered)):
                     if delta.text:
                         if not parts:
                             timings["first_token"] = _ms(start)
+                            sp.set("ragline.first_token_ms", round(timings["first_token"], 3))
                         parts.append(delta.text)
                         yield DeltaEvent(delta.text)
                     usage = delta.usage or usage
                     finish = delta.finish_reason or finish
+            except GeneratorExit:
+                sp.set("ragline.stream.abandoned", True)
+                self._model_done(sp, "".join(parts), usage, finish, None, _ms(start))
+                sp.end()
+                raise
             except Exception as exc:
+                sp.record_exception(exc)
+                self._model_done(sp, "".join(parts), usage, finish, None, _ms(start))
+                sp.end()
                 yield self._error(exc, "".join(parts))
                 return
             timings["generate"] = _ms(start)
+            self._model_done(
+                sp,
+                "".join(parts),
+                usage,
+                finish,
+                self._cost(usage) if usage is not None else None,
+                timings["generate"],
+            )
             if finish is None:
+                sp.set_status("error", "the model stream ended without a finish signal")
+                sp.end()
                 yield self._error(None, "".join(parts))
                 return
+            sp.end()
         text = "".join(parts)
         try:
             result = self._finish(question, hits, rendered, text, tenant, timings)

@@ -42,6 +42,7 @@ from ragline.ingest._loaders import (
 )
 from ragline.ingest._report import FileResult, IngestReport, Status
 from ragline.store._base import Store
+from ragline.trace._tracer import span
 from ragline.types import DEFAULT_TENANT, Chunk, Document
 
 PIPELINE_VERSION = "2"  # bump when loaders/chunker change what a file turns into
@@ -212,7 +213,22 @@ class _Run:
             self.file_no = n
             if on_progress is not None:
                 on_progress(n, len(files), current)
-            self._file(path)
+            with span("ragline.ingest.file", "ingest") as sp:
+                self._file(path)
+                if sp.is_recording:
+                    group = self.groups[-1]
+                    sp.update(
+                        {
+                            "ragline.document.id": current,
+                            "ragline.ingest.outcome": {k: v[0] for k, v in group.counts.items()},
+                            "ragline.ingest.queued": sum(
+                                1 for q in self.pending if q.group is group
+                            ),
+                            "ragline.ingest.failures": list(group.failures),
+                        }
+                    )
+                    if group.failures:
+                        sp.set_status("error", group.failures[0])
             self._maybe_flush()
         self._flush()
         if on_progress is not None and files:
@@ -261,7 +277,9 @@ class _Run:
             group.add("unchanged", old.chunk_count)
             return
         try:
-            items = parse_bytes(path, data, fmt, settings, self.fields, sidecar, source=doc_id)
+            with span("ragline.ingest.load", "ingest", {"ragline.ingest.format": fmt}) as sp:
+                items = parse_bytes(path, data, fmt, settings, self.fields, sidecar, source=doc_id)
+                sp.set("ragline.ingest.bytes", len(data))
             loaded = items[0]
             assert isinstance(loaded, LoadedDocument)
             self._queue(group, loaded, doc_id, doc_id, content_hash)
@@ -322,14 +340,16 @@ class _Run:
     ) -> None:
         settings = self.ing.settings
         loaded.doc_type = loaded.doc_type or match_doc_type(settings.doc_types, source)
-        chunks = chunk_document(
-            loaded,
-            doc_id,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            tenant=self.tenant,
-            source=source,
-        )
+        with span("ragline.ingest.chunk", "ingest") as sp:
+            chunks = chunk_document(
+                loaded,
+                doc_id,
+                chunk_size=settings.chunk_size,
+                chunk_overlap=settings.chunk_overlap,
+                tenant=self.tenant,
+                source=source,
+            )
+            sp.set("ragline.ingest.chunks", len(chunks))
         if not chunks:
             raise EmptyDocumentError(
                 f"{Path(source).name}: no text to index", hint="add content or leave it out"
@@ -364,16 +384,35 @@ class _Run:
             return
         pending, self.pending, self.pending_chunks = self.pending, [], 0
         to_detect = [p for p in pending if p.detect]
-        found = self.ing.languages.detect_documents([[c.text for c in p.chunks] for p in to_detect])
-        for p, langs in zip(to_detect, found, strict=True):
-            for chunk, lang in zip(p.chunks, langs, strict=True):
-                chunk.language = lang
-            p.document.language = document_language(p.chunks)
-        vectors = self._vectors([c for p in pending for c in p.chunks])
+        with span("ragline.ingest.enrich", "ingest") as sp:
+            found = self.ing.languages.detect_documents(
+                [[c.text for c in p.chunks] for p in to_detect]
+            )
+            for p, langs in zip(to_detect, found, strict=True):
+                for chunk, lang in zip(p.chunks, langs, strict=True):
+                    chunk.language = lang
+                p.document.language = document_language(p.chunks)
+            sp.set("ragline.ingest.documents", len(to_detect))
+        with span("ragline.ingest.embed", "embedding") as sp:
+            before = self.embedded
+            all_chunks = [c for p in pending for c in p.chunks]
+            vectors = self._vectors(all_chunks)
+            if sp.is_recording:
+                sp.update(
+                    {
+                        "ragline.embedder": self.ing.embedder.name,
+                        "ragline.ingest.documents": len(pending),
+                        "ragline.ingest.chunks": len(all_chunks),
+                        "ragline.ingest.embedded": self.embedded - before,
+                    }
+                )
         for p in pending:
             matrix = np.stack([vectors[c.content_hash] for c in p.chunks]).astype(np.float32)
             p.document.updated_at = time.time()
-            self.ing.store.upsert_document(p.document, p.chunks, matrix)
+            with span("ragline.ingest.store", "store") as sp:
+                sp.set("ragline.document.id", p.document.id)
+                sp.set("ragline.ingest.chunks", len(p.chunks))
+                self.ing.store.upsert_document(p.document, p.chunks, matrix)
             self.existing[p.document.id] = p.document
             p.group.add(p.status, len(p.chunks))
 

@@ -14,6 +14,8 @@ from ragline.retrieve._fusion import rrf_fuse, single_leg, weighted_fuse
 from ragline.retrieve._mmr import mmr_select
 from ragline.retrieve._routing import apply_boosts, plan_routing
 from ragline.store import Condition, ScoredChunk, Store, Vector, parse_filter
+from ragline.trace import _attrs
+from ragline.trace._tracer import NoopSpan, Span, span
 from ragline.types import Hit
 
 Mode = Literal["hybrid", "keyword", "dense"]
@@ -84,53 +86,112 @@ class Retriever:
             raise InputError(f"k must be at least 1 (got {top_k})")
 
         conditions = [parse_filter(f) if isinstance(f, str) else f for f in filters]
-        languages = self.settings.tenant(tenant).languages
-        if languages:
-            conditions.append(Condition("language", "in", tuple(languages)))
-        plan = plan_routing(query, self.settings.routing)
-        conditions.extend(plan.filters)
+        with span("ragline.retrieve", "retrieval") as sp:
+            result = self._search(query, tenant, run_mode, top_k, conditions)
+            if sp.is_recording:
+                sp.update(
+                    {
+                        "ragline.query": query,
+                        "ragline.retrieval.mode": run_mode,
+                        "ragline.retrieval.k": top_k,
+                        "ragline.retrieval.filters": [_attrs.condition(c) for c in result.filters],
+                        "ragline.routing.rules_fired": list(result.rules_fired),
+                        "ragline.hits": _attrs.hits(result.hits, text=True),
+                        "ragline.hits.count": len(result.hits),
+                    }
+                )
+        return result
+
+    def _search(
+        self, query: str, tenant: str, run_mode: Mode, top_k: int, conditions: list[Condition]
+    ) -> SearchResult:
+        rs = self.settings.retrieval
+        with span("ragline.query_analysis", "analysis") as sp:
+            languages = self.settings.tenant(tenant).languages
+            if languages:
+                conditions.append(Condition("language", "in", tuple(languages)))
+            plan = plan_routing(query, self.settings.routing)
+            conditions.extend(plan.filters)
+            if sp.is_recording:
+                sp.update(
+                    {
+                        "ragline.query.languages": list(languages or []),
+                        "ragline.routing.rules_fired": list(plan.fired),
+                        "ragline.routing.filters": [_attrs.condition(c) for c in plan.filters],
+                        "ragline.routing.boosts": [f"{b.rule} x{b.factor}" for b in plan.boosts],
+                    }
+                )
 
         timings: dict[str, float] = {}
         n_candidates = max(rs.candidates, top_k)
         query_vector: Vector | None = None
         if run_mode != "keyword" or rs.mmr:
             start = time.perf_counter()
-            query_vector = self.embedder.embed_query(query)
+            with span("ragline.embed_query", "embedding") as sp:
+                query_vector = self.embedder.embed_query(query)
+                sp.set("ragline.embedder", self.embedder.name)
             timings["embed_query"] = _ms(start)
 
         legs: dict[str, list[ScoredChunk]] = {}
         if run_mode in ("hybrid", "keyword"):
             start = time.perf_counter()
-            legs["keyword"] = self.store.keyword_search(
-                tenant, query, k=n_candidates, filters=conditions
-            )
+            with span("ragline.retriever.keyword", "retriever") as sp:
+                legs["keyword"] = self.store.keyword_search(
+                    tenant, query, k=n_candidates, filters=conditions
+                )
+                if sp.is_recording:
+                    _leg_attrs(sp, "keyword", n_candidates, legs["keyword"])
             timings["keyword"] = _ms(start)
         if run_mode in ("hybrid", "dense"):
             assert query_vector is not None
             start = time.perf_counter()
-            legs["dense"] = self.store.vector_search(
-                tenant, query_vector, k=n_candidates, filters=conditions
-            )
+            with span("ragline.retriever.dense", "retriever") as sp:
+                legs["dense"] = self.store.vector_search(
+                    tenant, query_vector, k=n_candidates, filters=conditions
+                )
+                if sp.is_recording:
+                    _leg_attrs(sp, "dense", n_candidates, legs["dense"])
             timings["dense"] = _ms(start)
 
         start = time.perf_counter()
-        if run_mode == "hybrid":
-            if rs.fusion == "weighted":
-                weights = {"keyword": rs.keyword_weight, "dense": rs.dense_weight}
-                hits = weighted_fuse(legs, weights)
+        with span("ragline.fusion", "fusion") as sp:
+            if run_mode == "hybrid":
+                if rs.fusion == "weighted":
+                    weights = {"keyword": rs.keyword_weight, "dense": rs.dense_weight}
+                    hits = weighted_fuse(legs, weights)
+                else:
+                    hits = rrf_fuse(legs, k=rs.rrf_k)
+                method: str = rs.fusion
             else:
-                hits = rrf_fuse(legs, k=rs.rrf_k)
-        else:
-            ((leg_name, results),) = legs.items()
-            hits = single_leg(leg_name, results)
-        hits = apply_boosts(hits, plan.boosts)
+                ((leg_name, results),) = legs.items()
+                hits = single_leg(leg_name, results)
+                method = "single"
+            hits = apply_boosts(hits, plan.boosts)
+            if sp.is_recording:
+                sp.update(
+                    {
+                        "ragline.fusion.method": method,
+                        "ragline.fusion.boosts": len(plan.boosts),
+                        "ragline.hits.count": len(hits),
+                        "ragline.fusion.top": _attrs.hits(hits),
+                    }
+                )
         timings["fusion"] = _ms(start)
 
         if rs.mmr and len(hits) > 1:
             start = time.perf_counter()
-            pool = hits[: max(top_k * MMR_POOL_FACTOR, 20)]
-            vectors = self.store.get_embeddings(tenant, [h.chunk.id for h in pool])
-            hits = mmr_select(pool, vectors, k=top_k, lambda_=rs.mmr_lambda)
+            with span("ragline.mmr", "rerank") as sp:
+                pool = hits[: max(top_k * MMR_POOL_FACTOR, 20)]
+                vectors = self.store.get_embeddings(tenant, [h.chunk.id for h in pool])
+                hits = mmr_select(pool, vectors, k=top_k, lambda_=rs.mmr_lambda)
+                if sp.is_recording:
+                    sp.update(
+                        {
+                            "ragline.mmr.lambda": rs.mmr_lambda,
+                            "ragline.mmr.pool": len(pool),
+                            "ragline.mmr.selected": _attrs.hits(hits),
+                        }
+                    )
             timings["mmr"] = _ms(start)
         else:
             hits = hits[:top_k]
@@ -145,3 +206,14 @@ class Retriever:
             filters=conditions,
             query_vector=query_vector,
         )
+
+
+def _leg_attrs(sp: Span | NoopSpan, leg: str, candidates: int, results: list[ScoredChunk]) -> None:
+    sp.update(
+        {
+            "ragline.retriever": leg,
+            "ragline.retriever.candidates": candidates,
+            "ragline.hits.count": len(results),
+            "ragline.retriever.top": _attrs.scored_chunks(results),
+        }
+    )

@@ -16,6 +16,7 @@ __all__ = [
     "HashEmbedder",
     "ModelCall",
     "StoreConformance",
+    "TraceStoreConformance",
     "block_real_requests",
     "real_requests_blocked",
 ]
@@ -34,6 +35,10 @@ def __getattr__(name: str) -> Any:
         from ragline.testing._store_conformance import StoreConformance
 
         return StoreConformance
+    if name == "TraceStoreConformance":
+        from ragline.testing._trace_conformance import TraceStoreConformance
+
+        return TraceStoreConformance
     if name == "EmbedderConformance":
         from ragline.testing._embedder_conformance import EmbedderConformance
 
