@@ -1,0 +1,65 @@
+"""Metrics: retrieval, answer, citations, faithfulness, safety, cost and latency."""
+
+from ragline.evals._metrics._answer import (
+    AbstentionCorrectness,
+    AnswerRelevance,
+    ExactMatch,
+    MustContain,
+    SemanticSimilarity,
+    TokenF1,
+    normalize_answer,
+    token_f1,
+)
+from ragline.evals._metrics._base import BaseMetric, MetricFailure, MetricSkipped
+from ragline.evals._metrics._citations import CitationPrecision, CitationRecall, Faithfulness
+from ragline.evals._metrics._judge import JudgePrompt, LLMJudge, parse_verdict
+from ragline.evals._metrics._registry import (
+    METRICS_BY_CATEGORY,
+    OPERATIONAL_METRICS,
+    category_metrics,
+    default_metrics,
+    retrieval_metrics,
+    score_case,
+)
+from ragline.evals._metrics._retrieval import MRR, HitRateAtK, NDCGAtK, PrecisionAtK, RecallAtK
+from ragline.evals._metrics._safety import Cost, GuardVerdicts, Latency, Refusal, is_refusal
+from ragline.evals._metrics._support import ScorerSupport, SupportChecker, SupportVerdict
+
+__all__ = [
+    "METRICS_BY_CATEGORY",
+    "MRR",
+    "OPERATIONAL_METRICS",
+    "AbstentionCorrectness",
+    "AnswerRelevance",
+    "BaseMetric",
+    "CitationPrecision",
+    "CitationRecall",
+    "Cost",
+    "ExactMatch",
+    "Faithfulness",
+    "GuardVerdicts",
+    "HitRateAtK",
+    "JudgePrompt",
+    "LLMJudge",
+    "Latency",
+    "MetricFailure",
+    "MetricSkipped",
+    "MustContain",
+    "NDCGAtK",
+    "PrecisionAtK",
+    "RecallAtK",
+    "Refusal",
+    "ScorerSupport",
+    "SemanticSimilarity",
+    "SupportChecker",
+    "SupportVerdict",
+    "TokenF1",
+    "category_metrics",
+    "default_metrics",
+    "is_refusal",
+    "normalize_answer",
+    "parse_verdict",
+    "retrieval_metrics",
+    "score_case",
+    "token_f1",
+]

@@ -1,0 +1,121 @@
+"""Citation precision and recall, and faithfulness, judged by a support checker.
+
+The answer's sentences are ``output.sentences`` (with the chunk ids their markers
+point to); when the system gave none, the answer text is split into sentences that
+carry no citation. Chunk texts come from ``output.contexts``.
+
+- ``citation_precision``: of all (sentence, cited chunk) pairs, the share where the
+  chunk supports its sentence. A citation to a chunk that was not retrieved counts
+  as unsupported. No citations at all → failure ``no_citations``.
+- ``citation_recall``: of the sentences the retrieved context supports, the share
+  that carry a citation. None supported → failure ``no_supported_sentences``.
+- ``faithfulness``: the share of the answer's sentences the retrieved context
+  supports (no context → 0).
+
+All three apply to answerable, non-safety cases; an abstained or empty answer is
+``skipped="abstained"`` / ``"empty_answer"`` (nothing to judge).
+"""
+
+from __future__ import annotations
+
+from ragline.evals._metrics._answer import strip_citations
+from ragline.evals._metrics._base import BaseMetric, MetricFailure, MetricSkipped
+from ragline.evals._metrics._support import SupportChecker
+from ragline.evals._types import Case, CaseOutput, CitedSentence, MetricResult
+
+
+def answer_sentences(output: CaseOutput) -> list[CitedSentence]:
+    """The answer's sentences; skips (raises MetricSkipped) an abstained or empty answer."""
+    if output.abstained:
+        raise MetricSkipped("abstained")
+    if output.sentences:
+        out = [s for s in output.sentences if strip_citations(s.text).strip()]
+    else:
+        from ragline.answer._sentences import split_sentences
+
+        text = strip_citations(output.answer)
+        out = [CitedSentence(s) for para in text.split("\n") for s in split_sentences(para)]
+    if not out:
+        raise MetricSkipped("empty_answer")
+    return out
+
+
+class _SupportMetric(BaseMetric):
+    base_version = "1"
+
+    def __init__(self, support: SupportChecker) -> None:
+        self.support = support
+        self.version = f"{self.base_version}+{support.name}"
+
+    def applies(self, case: Case) -> bool:
+        return case.answerable and not case.must_refuse
+
+
+class CitationPrecision(_SupportMetric):
+    name = "citation_precision"
+
+    def compute(self, case: Case, output: CaseOutput) -> MetricResult:
+        sentences = answer_sentences(output)
+        texts = {c.chunk_id: c.text for c in output.contexts}
+        pairs = [(i, cid) for i, s in enumerate(sentences) for cid in dict.fromkeys(s.chunk_ids)]
+        if not pairs:
+            raise MetricFailure("no_citations", sentences=len(sentences))
+        known = [(i, cid) for i, cid in pairs if cid in texts]
+        verdicts = self.support.check(
+            [(strip_citations(sentences[i].text), [texts[cid]]) for i, cid in known]
+        )
+        good = sum(1 for v in verdicts if v.supported)
+        unsupported = [
+            {"sentence": i, "chunk_id": cid, "reason": v.reason}
+            for (i, cid), v in zip(known, verdicts, strict=True)
+            if not v.supported
+        ]
+        unknown = [{"sentence": i, "chunk_id": cid} for i, cid in pairs if cid not in texts]
+        return self.result(
+            good / len(pairs),
+            citations=len(pairs),
+            unsupported=unsupported,
+            unknown_chunks=unknown,
+        )
+
+
+class CitationRecall(_SupportMetric):
+    name = "citation_recall"
+
+    def compute(self, case: Case, output: CaseOutput) -> MetricResult:
+        sentences = answer_sentences(output)
+        passages = [c.text for c in output.contexts]
+        if not passages:
+            raise MetricFailure("no_supported_sentences", why="no retrieved context")
+        verdicts = self.support.check([(strip_citations(s.text), passages) for s in sentences])
+        supported = [i for i, v in enumerate(verdicts) if v.supported]
+        if not supported:
+            raise MetricFailure("no_supported_sentences")
+        uncited = [i for i in supported if not sentences[i].chunk_ids]
+        return self.result(
+            (len(supported) - len(uncited)) / len(supported),
+            supported=len(supported),
+            uncited=uncited,
+        )
+
+
+class Faithfulness(_SupportMetric):
+    name = "faithfulness"
+
+    def compute(self, case: Case, output: CaseOutput) -> MetricResult:
+        sentences = answer_sentences(output)
+        passages = [c.text for c in output.contexts]
+        if not passages:
+            return self.result(
+                0.0, sentences=len(sentences), unsupported=list(range(len(sentences)))
+            )
+        verdicts = self.support.check([(strip_citations(s.text), passages) for s in sentences])
+        unsupported = [i for i, v in enumerate(verdicts) if not v.supported]
+        return self.result(
+            (len(sentences) - len(unsupported)) / len(sentences),
+            sentences=len(sentences),
+            unsupported=unsupported,
+        )
+
+
+__all__ = ["CitationPrecision", "CitationRecall", "Faithfulness", "answer_sentences"]
