@@ -228,12 +228,6 @@ def test_open_store_relative_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     s.close()
 
 
-def test_open_store_postgres_not_available() -> None:
-    with pytest.raises(ConfigError, match="PostgreSQL") as info:
-        open_store("postgresql://user@localhost/db")
-    assert "sqlite" in str(info.value)
-
-
 @pytest.mark.parametrize("url", ["mysql://x", "ragline.db", "", "sqlite:", "sqlite://"])
 def test_open_store_bad_urls(url: str) -> None:
     with pytest.raises(ConfigError) as info:

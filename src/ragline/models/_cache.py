@@ -221,7 +221,11 @@ class StoreResponseCache:
 
 
 def response_cache_for(store: object) -> ResponseCache:
-    """A :class:`StoreResponseCache` for a store with transactions, else in memory."""
+    """The store's own response cache (PostgreSQL), a :class:`StoreResponseCache` for a
+    store with transactions (SQLite), else one in memory."""
+    own = getattr(store, "response_cache", None)
+    if callable(own):
+        return cast(ResponseCache, own())
     if callable(getattr(store, "transaction", None)):
         return StoreResponseCache(cast(TransactionalStore, store))
     return MemoryResponseCache()

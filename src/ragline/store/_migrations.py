@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ragline.errors import StoreError
+from ragline.store._schema_evals import EVAL_SQL
+from ragline.store._schema_traces import FEEDBACK_SQL, TRACES_SQL
 
 Step = str | Callable[[sqlite3.Connection], None]
 
@@ -152,6 +154,9 @@ MIGRATIONS: list[Migration] = [
     Migration("0003_tenant_generations", _GENERATIONS),
     Migration("0004_bm25_terms", _bm25_terms),
     Migration("0005_response_cache", _RESPONSE_CACHE),  # ragline.models response cache
+    Migration("0006_traces", TRACES_SQL),  # ragline.trace: spans and traces
+    Migration("0007_feedback", FEEDBACK_SQL),  # ragline.trace: user feedback
+    Migration("0008_eval_runs", EVAL_SQL),  # ragline.evals: runs and per-case results
 ]
 
 

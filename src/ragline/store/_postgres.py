@@ -1,0 +1,1031 @@
+"""``PostgresStore``: the ``Store`` contract on PostgreSQL with pgvector.
+
+Schema (see :mod:`._postgres_migrations`): ``documents`` and ``chunks`` keyed by
+``(tenant, id)``; metadata in JSONB with GIN indexes; a ``tsvector`` per chunk with a
+GIN index; embeddings in a pgvector ``vector`` column.
+
+- **Vectors.** The column is ``vector`` without a fixed dimension, so one database
+  serves any embedder; for each dimension seen an HNSW *expression* index
+  ``((embedding::vector(d)) vector_ip_ops) WHERE vector_dims(embedding) = d`` is
+  created on first use. Rows are L2-normalised on write, so inner product is cosine
+  (and a zero vector scores 0 instead of NaN as it would with ``<=>``). The bundled
+  pgvector is 0.6, which has no iterative index scans: without filters the HNSW index
+  is used (``hnsw.ef_search`` ≥ 2k) and, if it returns fewer than ``k`` rows of the
+  tenant, the query is re-run exactly; with filters the search is an exact scan of the
+  tenant's matching rows, so filters always apply before the top ``k``.
+- **Keyword search.** ``tsvector`` built with the text-search configuration of the
+  chunk's language (``en`` → ``english``, ``es`` → ``spanish``…, unknown codes →
+  ``simple``; no language → ``english``, like the SQLite store's porter stemmer) from
+  the lowercased, accent-folded words of ``indexed_text``. User text is reduced to its
+  words (:func:`ragline._text.query_terms`) and ORed, in every configuration the tenant
+  uses, so any text is safe and recall is BM25-like; ranking is ``ts_rank_cd``.
+- **Filters** have exactly the reference semantics of :func:`ragline.store.matches`:
+  each condition is evaluated in Python on the *distinct* values the field takes in
+  the tenant (cached per tenant generation) and becomes ``value = ANY(…)`` in SQL.
+- **Tenants.** Every statement runs in a transaction that first sets
+  ``ragline.tenant`` (``set_config(…, true)``); row-level security on every tenant
+  table limits rows to that tenant even if a query forgot its ``WHERE tenant``.
+- **Connections.** A ``psycopg_pool.ConnectionPool``; connections are checked on
+  checkout, so a restarted server is reconnected to transparently, and an operation
+  that lost its connection midway is retried once when it is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from ragline._text import query_terms, words
+from ragline.errors import InputError, NotFoundError, RaglineError, StoreError
+from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
+from ragline.store._common import normalize_query, validate_upsert
+from ragline.store._filters import Condition, condition_matches
+from ragline.types import Chunk, Document
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+log = logging.getLogger("ragline.store")
+
+T = TypeVar("T")
+
+HNSW_MAX_DIMENSION = 2000
+BM25_K1 = 1.2  # the same parameters as the SQLite and memory stores
+BM25_B = 0.75
+_LEXEME = re.compile(r"\w+")  # pgvector's limit for an HNSW index on ``vector``
+
+# ISO 639-1 codes (and names) to PostgreSQL text-search configurations.
+LANGUAGE_CONFIGS = {
+    "ar": "arabic",
+    "hy": "armenian",
+    "eu": "basque",
+    "ca": "catalan",
+    "da": "danish",
+    "nl": "dutch",
+    "en": "english",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "el": "greek",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "ga": "irish",
+    "it": "italian",
+    "lt": "lithuanian",
+    "ne": "nepali",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "nn": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "es": "spanish",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+    "yi": "yiddish",
+}
+DEFAULT_CONFIG = "english"
+
+_DOC_COLS = (
+    "id, source, title, content_hash, tenant, doc_type, language, metadata, embedder, "
+    "chunk_count, updated_at"
+)
+_CHUNK_COLS = (
+    "c.id, c.document_id, c.ordinal, c.text, c.title, c.tenant, c.section_path, c.page, "
+    "c.language, c.doc_type, c.source, c.content_hash, c.metadata"
+)
+_TEXT_FIELDS = {"doc_type", "language", "document_id", "source", "title"}
+
+
+def _dumps(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text.replace("\\u0000", "\\ufffd")  # jsonb cannot hold NUL
+
+
+def _clean(text: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL: it is stored as U+FFFD."""
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
+def _vec_literal(row: Any) -> str:
+    return "[" + ",".join(repr(float(x)) for x in row) + "]"
+
+
+def _vec_from_binary(data: bytes) -> Vector:
+    """pgvector's binary form (``vector_send``): int16 dim, int16 unused, big-endian f4s."""
+    return np.frombuffer(data, dtype=">f4", offset=4).astype(np.float32)
+
+
+def _chunk(row: Sequence[Any]) -> Chunk:
+    return Chunk(
+        id=row[0],
+        document_id=row[1],
+        ordinal=row[2],
+        text=row[3],
+        title=row[4],
+        tenant=row[5],
+        section_path=list(row[6]),
+        page=row[7],
+        language=row[8],
+        doc_type=row[9],
+        source=row[10],
+        content_hash=row[11],
+        metadata=dict(row[12]),
+    )
+
+
+def _document(row: Sequence[Any]) -> Document:
+    return Document(
+        id=row[0],
+        source=row[1],
+        title=row[2],
+        content_hash=row[3],
+        tenant=row[4],
+        doc_type=row[5],
+        language=row[6],
+        metadata=dict(row[7]),
+        embedder=row[8],
+        chunk_count=row[9],
+        updated_at=row[10],
+    )
+
+
+def fts_text(text: str) -> str:
+    """What goes into ``to_tsvector``: lowercase, accent-free words, in order."""
+    return " ".join(words(text))
+
+
+def describe_url(url: str) -> tuple[str, str]:
+    """``(host:port, safe_url)`` for messages: the URL without its password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except Exception:
+        return "?", "postgresql://(unparseable URL)"
+    host = str(params.get("host") or "localhost")
+    port = str(params.get("port") or "5432")
+    user = str(params.get("user") or "")
+    db = str(params.get("dbname") or "")
+    where = f"{host}:{port}"
+    return where, f"postgresql://{user + '@' if user else ''}{where}/{db}"
+
+
+def scrub_password(url: str, text: str) -> str:
+    """``text`` with the URL's password (if any) replaced by ``***``."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except Exception:
+        return text
+    return text.replace(str(password), "***") if password else text
+
+
+def _connect_error(url: str, e: Exception) -> StoreError:
+    """A clear error naming host:port (never the password) for a failed connection."""
+    if isinstance(e, StoreError):
+        return e
+    where, _ = describe_url(url)
+    message = " ".join(line.strip() for line in str(e).strip().splitlines())
+    reason = scrub_password(url, message or repr(e))
+    low = reason.lower()
+    if "password authentication failed" in low or "no password supplied" in low:
+        hint = "check the user name and password in the store URL"
+    elif "does not exist" in low:
+        hint = "create the database/role, or fix the store URL"
+    elif "permission denied" in low or "must be owner" in low or "superuser" in low:
+        hint = "grant the role rights on the database, or have an admin run `ragline migrate`"
+    else:
+        hint = (
+            "check that PostgreSQL is running and reachable at that host and port "
+            "(or use the default store sqlite:///ragline.db)"
+        )
+    return StoreError(f"cannot connect to PostgreSQL at {where}: {reason}", hint=hint)
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql+psycopg://`` spellings too."""
+    scheme, sep, rest = url.partition("://")
+    if sep and (scheme.lower() in ("postgres", "postgresql") or scheme.startswith("postgresql+")):
+        return "postgresql://" + rest
+    return url
+
+
+class PostgresStore:
+    """The store on PostgreSQL: ``PostgresStore("postgresql://user:pw@host:5432/db")``.
+
+    Connect as an ordinary role that owns the tables (or has been granted access to
+    them): superusers and ``BYPASSRLS`` roles skip row-level security. ``migrate``
+    applies pending schema migrations on open (as ``ragline migrate`` does).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_connections: int = 1,
+        max_connections: int = 10,
+        connect_timeout: float = 10.0,
+        pool_timeout: float = 30.0,
+        migrate: bool = True,
+        ef_search: int = 100,
+        keyword_scoring: str = "bm25",
+        stats_ttl: float = 60.0,
+    ) -> None:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise StoreError(
+                "the PostgreSQL store needs psycopg and psycopg-pool",
+                hint="pip install 'ragline[postgres]'",
+            ) from e
+        self.url = normalize_url(url)
+        self.where, self.safe_url = describe_url(self.url)
+        self.ef_search = max(10, int(ef_search))
+        if keyword_scoring not in ("bm25", "ts_rank_cd"):
+            raise StoreError(
+                f"unknown keyword_scoring {keyword_scoring!r}", hint="use 'bm25' or 'ts_rank_cd'"
+            )
+        self.keyword_scoring = keyword_scoring
+        self.stats_ttl = stats_ttl
+        self._stats: dict[str, tuple[int, float, int, float, dict[str, int]]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self._indexed_dims: set[int] = set()
+        self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
+        self._connect_timeout = connect_timeout
+        # One direct connection first: clear errors (refused, bad password) and migrations.
+        try:
+            with psycopg.connect(
+                self.url, autocommit=True, connect_timeout=max(1, int(connect_timeout))
+            ) as conn:
+                if migrate:
+                    from ragline.store._postgres_migrations import apply_pg_migrations
+
+                    apply_pg_migrations(conn)
+                self._configs = {
+                    str(r[0]) for r in conn.execute("SELECT cfgname FROM pg_ts_config")
+                }
+                row = conn.execute(
+                    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+                ).fetchone()
+                if row and row[0]:
+                    log.warning(
+                        "connected to %s as a superuser or BYPASSRLS role: row-level "
+                        "security does not apply; connect as an ordinary role",
+                        self.safe_url,
+                    )
+        except psycopg.Error as e:
+            raise self._connect_error(e) from None
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            self.url,
+            min_size=max(0, min_connections),
+            max_size=max(1, max_connections, min_connections),
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
+            configure=self._configure,
+            check=ConnectionPool.check_connection,
+            timeout=pool_timeout,
+            name=f"ragline-{self.where}",
+            open=False,
+        )
+        self._pool.open()
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        return scrub_password(self.url, text)
+
+    def _connect_error(self, e: Exception) -> StoreError:
+        return _connect_error(self.url, e)
+
+    @staticmethod
+    def _configure(conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SET jit = off")
+
+    @contextmanager
+    def tenant_transaction(
+        self, tenant: str | None = None, *, all_tenants: bool = False
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection in one transaction with ``ragline.tenant`` set.
+
+        For later layers' own tables: ``with store.tenant_transaction("acme") as conn:``.
+        (Not named ``transaction``: that is the SQLite store's sqlite3-typed hook.)
+        Commits on success, rolls back on error. No retry: see :meth:`run`.
+        """
+        if self._closed:
+            raise StoreError(f"store {self.safe_url} is closed", hint="open a new store")
+        with self._pool.connection() as conn, conn.transaction():
+            if tenant is not None:
+                conn.execute("SELECT set_config('ragline.tenant', %s, true)", (tenant,))
+            if all_tenants:  # tables whose policy allows an explicit cross-tenant view
+                conn.execute("SELECT set_config('ragline.all_tenants', 'on', true)")
+            yield conn
+
+    def run(
+        self,
+        tenant: str | None,
+        fn: Callable[[psycopg.Connection[Any]], T],
+        *,
+        idempotent: bool = True,
+        all_tenants: bool = False,
+    ) -> T:
+        """``fn(conn)`` in :meth:`tenant_transaction`, with errors mapped to :class:`StoreError`.
+
+        A lost connection (server restart, network) or a deadlock/serialization
+        failure is retried once when ``idempotent``.
+        """
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        attempts = 2 if idempotent else 1
+        for attempt in range(attempts):
+            try:
+                with self.tenant_transaction(tenant, all_tenants=all_tenants) as conn:
+                    return fn(conn)
+            except RaglineError:
+                raise
+            except psycopg.errors.UniqueViolation as e:
+                raise InputError(
+                    f"duplicate key in {self.safe_url}: {self._scrub(str(e).splitlines()[0])}",
+                    hint="chunk ids must be unique within a tenant",
+                ) from None
+            except PoolTimeout as e:
+                raise StoreError(
+                    f"cannot connect to PostgreSQL at {self.where}: {self._scrub(str(e))}",
+                    hint="check that the server is running; raise pool_timeout or "
+                    "max_connections if it is only busy",
+                ) from None
+            except psycopg.OperationalError as e:
+                if attempt + 1 < attempts:
+                    log.info("retrying after a lost connection to %s: %s", self.where, e)
+                    continue
+                raise StoreError(
+                    f"lost the connection to PostgreSQL at {self.where}: "
+                    f"{self._scrub(str(e).strip())}",
+                    hint="check that the server is running; the operation was not completed",
+                ) from None
+            except psycopg.Error as e:
+                raise StoreError(
+                    f"PostgreSQL error at {self.where}: {self._scrub(str(e).strip())}",
+                    hint="check the server log; the transaction was rolled back",
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _generation(self, conn: psycopg.Connection[Any], tenant: str) -> int:
+        row = conn.execute(
+            "SELECT generation FROM tenant_state WHERE tenant = %s", (tenant,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _cached(
+        self,
+        conn: psycopg.Connection[Any],
+        tenant: str,
+        key: str,
+        generation: int,
+        load: Callable[[], Any],
+    ) -> Any:
+        with self._lock:
+            hit = self._cache.get((tenant, key))
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        value = load()
+        with self._lock:
+            self._cache[(tenant, key)] = (generation, value)
+            if len(self._cache) > 512:
+                del self._cache[next(iter(self._cache))]
+        return value
+
+    def ts_config(self, language: str | None) -> str:
+        """The text-search configuration for a chunk language."""
+        if not language:
+            return DEFAULT_CONFIG
+        lang = language.strip().lower().replace("_", "-")
+        name = LANGUAGE_CONFIGS.get(lang.split("-")[0], lang)
+        return name if name in self._configs else "simple"
+
+    def _ensure_hnsw(self, dim: int) -> None:
+        """The HNSW expression index for ``dim``-dimensional vectors (created once)."""
+        if dim in self._indexed_dims or dim > HNSW_MAX_DIMENSION:
+            return
+        import psycopg
+
+        from ragline.store._postgres_migrations import MIGRATION_LOCK_KEY
+
+        name = f"chunks_hnsw_{dim}"
+        try:
+            with self._pool.connection() as conn:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_indexes WHERE tablename = 'chunks' AND indexname = %s",
+                    (name,),
+                ).fetchone()
+                if not exists:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+                        conn.execute(
+                            f"CREATE INDEX IF NOT EXISTS {name} ON chunks USING hnsw "
+                            f"((embedding::vector({dim})) vector_ip_ops) "
+                            f"WHERE vector_dims(embedding) = {dim}"
+                        )
+        except psycopg.Error as e:
+            log.warning(
+                "no HNSW index for %d-dimensional vectors (%s); vector search scans exactly",
+                dim,
+                self._scrub(str(e).strip()),
+            )
+        self._indexed_dims.add(dim)
+
+    # -- documents -------------------------------------------------------------------
+
+    def upsert_document(
+        self, document: Document, chunks: Sequence[Chunk], embeddings: Matrix
+    ) -> None:
+        matrix = validate_upsert(document, chunks, embeddings)
+        tenant, doc_id = document.tenant, document.id
+        for name in (tenant, doc_id, *(c.id for c in chunks)):
+            if "\x00" in name:
+                raise InputError(
+                    f"id or tenant {name!r} contains a NUL character",
+                    hint="PostgreSQL text cannot hold NUL; use printable ids",
+                )
+        dim = int(matrix.shape[1]) if len(chunks) else 0
+        if dim:
+            self._ensure_hnsw(dim)
+        chunk_ids = [c.id for c in chunks]
+        doc_row = (
+            doc_id,
+            _clean(document.source),
+            _clean(document.title),
+            _clean(document.content_hash),
+            tenant,
+            _clean(document.doc_type),
+            _clean(document.language),
+            _dumps(document.metadata),
+            _clean(document.embedder),
+            len(chunks),
+            document.updated_at or time.time(),
+        )
+        chunk_rows = [
+            (
+                tenant,
+                c.id,
+                doc_id,
+                c.ordinal,
+                _clean(c.text),
+                _clean(c.title),
+                _dumps(list(c.section_path)),
+                c.page,
+                _clean(c.language),
+                _clean(c.doc_type),
+                _clean(c.source),
+                _clean(c.content_hash),
+                _dumps(c.metadata),
+                self.ts_config(c.language),
+                fts_text(c.indexed_text),
+                _vec_literal(matrix[i]),
+            )
+            for i, c in enumerate(chunks)
+        ]
+
+        def write(conn: psycopg.Connection[Any]) -> None:
+            # The document row first: it serialises concurrent upserts of one document.
+            inserted = conn.execute(
+                f"INSERT INTO documents ({_DOC_COLS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s) "
+                "ON CONFLICT (tenant, id) DO UPDATE SET source = excluded.source, "
+                "title = excluded.title, content_hash = excluded.content_hash, "
+                "doc_type = excluded.doc_type, language = excluded.language, "
+                "metadata = excluded.metadata, embedder = excluded.embedder, "
+                "chunk_count = excluded.chunk_count, updated_at = excluded.updated_at "
+                "RETURNING (xmax = 0)",
+                doc_row,
+            ).fetchone()
+            if chunk_ids:
+                clash = conn.execute(
+                    "SELECT id, document_id FROM chunks WHERE tenant = %s "
+                    "AND document_id <> %s AND id = ANY(%s) LIMIT 1",
+                    (tenant, doc_id, chunk_ids),
+                ).fetchone()
+                if clash:
+                    raise InputError(
+                        f"chunk id {clash[0]!r} already belongs to document {clash[1]!r} in "
+                        f"tenant {tenant!r}",
+                        hint="chunk ids must be unique within a tenant; derive them from "
+                        "the document id",
+                    )
+                row = conn.execute(
+                    "SELECT vector_dims(embedding) FROM chunks WHERE tenant = %s "
+                    "AND document_id <> %s LIMIT 1",
+                    (tenant, doc_id),
+                ).fetchone()
+                if row and int(row[0]) != dim:
+                    raise InputError(
+                        f"document {doc_id!r} has {dim}-dimensional embeddings "
+                        f"but this tenant's stored vectors have {row[0]} dimensions",
+                        hint="use one embedder per store, or delete the tenant's documents "
+                        "and re-ingest",
+                    )
+            old = conn.execute(
+                "DELETE FROM chunks WHERE tenant = %s AND document_id = %s", (tenant, doc_id)
+            ).rowcount
+            if chunk_rows:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO chunks (tenant, id, document_id, ordinal, text, title, "
+                        "section_path, page, language, doc_type, source, content_hash, "
+                        "metadata, ts_config, tsv, tsv_len, embedding) SELECT %s, %s, %s, %s, "
+                        "%s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, v.cfg, v.tsv, "
+                        "(SELECT coalesce(sum(array_length(positions, 1)), 0) "
+                        "FROM unnest(v.tsv)), %s::vector FROM (SELECT %s::regconfig AS cfg, "
+                        "to_tsvector(%s::regconfig, %s) AS tsv) AS v",
+                        [(*r[:13], r[15], r[13], r[13], r[14]) for r in chunk_rows],
+                    )
+            new_doc = 1 if inserted and inserted[0] else 0
+            conn.execute(
+                "INSERT INTO tenant_state (tenant, documents, chunks, generation) "
+                "VALUES (%s, %s, %s, 1) ON CONFLICT (tenant) DO UPDATE SET "
+                "documents = tenant_state.documents + excluded.documents, "
+                "chunks = tenant_state.chunks + excluded.chunks, "
+                "generation = tenant_state.generation + 1",
+                (tenant, new_doc, len(chunk_rows) - max(old, 0)),
+            )
+
+        self.run(tenant, write)
+
+    def get_document(self, tenant: str, document_id: str) -> Document | None:
+        row = self.run(
+            tenant,
+            lambda conn: conn.execute(
+                f"SELECT {_DOC_COLS} FROM documents WHERE tenant = %s AND id = %s",
+                (tenant, document_id),
+            ).fetchone(),
+        )
+        return _document(row) if row else None
+
+    def list_documents(self, tenant: str) -> list[Document]:
+        rows = self.run(
+            tenant,
+            lambda conn: conn.execute(
+                f"SELECT {_DOC_COLS} FROM documents WHERE tenant = %s", (tenant,)
+            ).fetchall(),
+        )
+        return sorted((_document(r) for r in rows), key=lambda d: d.id)
+
+    def delete_document(self, tenant: str, document_id: str) -> bool:
+        def delete(conn: psycopg.Connection[Any]) -> bool:
+            row = conn.execute(
+                "DELETE FROM documents WHERE tenant = %s AND id = %s RETURNING chunk_count",
+                (tenant, document_id),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "UPDATE tenant_state SET documents = documents - 1, chunks = chunks - %s, "
+                "generation = generation + 1 WHERE tenant = %s",
+                (int(row[0]), tenant),
+            )
+            return True
+
+        # Not retried: a retry after a lost COMMIT would answer False for a deleted doc.
+        return self.run(tenant, delete, idempotent=False)
+
+    # -- chunks and vectors ----------------------------------------------------------
+
+    def get_chunks(self, tenant: str, chunk_ids: Sequence[str]) -> list[Chunk]:
+        if not chunk_ids:
+            return []
+        ids = list(chunk_ids)
+        rows = self.run(
+            tenant,
+            lambda conn: conn.execute(
+                f"SELECT {_CHUNK_COLS} FROM chunks c WHERE tenant = %s AND id = ANY(%s)",
+                (tenant, ids),
+            ).fetchall(),
+        )
+        by_id = {r[0]: r for r in rows}
+        return [_chunk(by_id[c]) for c in ids if c in by_id]
+
+    def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
+        ids = list(chunk_ids)
+
+        def read(conn: psycopg.Connection[Any]) -> tuple[list[Any], int]:
+            rows = conn.execute(
+                "SELECT id, vector_send(embedding) FROM chunks WHERE tenant = %s AND id = ANY(%s)",
+                (tenant, ids),
+            ).fetchall()
+            return rows, (0 if ids else self._dimension(conn, tenant) or 0)
+
+        rows, dim = self.run(tenant, read)
+        if not ids:
+            return np.zeros((0, dim), dtype=np.float32)
+        by_id = {r[0]: r[1] for r in rows}
+        missing = [c for c in ids if c not in by_id]
+        if missing:
+            raise NotFoundError(
+                f"no chunk {missing[0]!r} in tenant {tenant!r}",
+                hint="ask only for chunk ids returned by a search or get_chunks",
+            )
+        return np.stack([_vec_from_binary(by_id[c]) for c in ids])
+
+    def embeddings_by_hash(
+        self, tenant: str, content_hashes: Sequence[str], embedder: str
+    ) -> dict[str, Vector]:
+        if not content_hashes:
+            return {}
+        hashes = list(set(content_hashes))
+        rows = self.run(
+            tenant,
+            lambda conn: conn.execute(
+                "SELECT c.content_hash, vector_send(c.embedding) FROM chunks c "
+                "JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id "
+                "WHERE c.tenant = %s AND d.embedder = %s AND c.content_hash = ANY(%s)",
+                (tenant, embedder, hashes),
+            ).fetchall(),
+        )
+        out: dict[str, Vector] = {}
+        for h, blob in rows:
+            if h not in out:
+                out[h] = _vec_from_binary(blob)
+        return out
+
+    # -- filters ---------------------------------------------------------------------
+
+    def _dimension(self, conn: psycopg.Connection[Any], tenant: str) -> int | None:
+        gen = self._generation(conn, tenant)
+
+        def load() -> int | None:
+            row = conn.execute(
+                "SELECT vector_dims(embedding) FROM chunks WHERE tenant = %s LIMIT 1", (tenant,)
+            ).fetchone()
+            return int(row[0]) if row else None
+
+        value: int | None = self._cached(conn, tenant, "dim", gen, load)
+        return value
+
+    @staticmethod
+    def _field_sql(name: str) -> tuple[str, list[Any]]:
+        if name in _TEXT_FIELDS:
+            return name, []
+        if name == "page":
+            return "page::text", []
+        return "(metadata -> %s)::text", [name]
+
+    @staticmethod
+    def _field_value(name: str, text: str | None) -> Any:
+        if text is None:
+            return None
+        if name in _TEXT_FIELDS:
+            return text
+        if name == "page":
+            return int(text)
+        return json.loads(text)
+
+    def _filter_sql(
+        self, conn: psycopg.Connection[Any], tenant: str, filters: Sequence[Condition]
+    ) -> tuple[str, list[Any]] | None:
+        """SQL for ``filters`` with the reference semantics, or ``None`` if nothing matches."""
+        if not filters:
+            return "", []
+        gen = self._generation(conn, tenant)
+        clauses: list[str] = []
+        params: list[Any] = []
+        for cond in filters:
+            expr, expr_params = self._field_sql(cond.field)
+
+            def load(expr: str = expr, expr_params: list[Any] = expr_params) -> list[Any]:
+                rows = conn.execute(
+                    f"SELECT DISTINCT {expr} FROM chunks WHERE tenant = %s",
+                    (*expr_params, tenant),
+                ).fetchall()
+                return [r[0] for r in rows]
+
+            distinct: list[str | None] = self._cached(
+                conn, tenant, f"field:{cond.field}", gen, load
+            )
+            ok: list[str] = []
+            bad: list[str] = []
+            none_ok = condition_matches(None, cond)
+            for text in distinct:
+                if text is None:
+                    continue
+                value = self._field_value(cond.field, text)
+                (ok if condition_matches(value, cond) else bad).append(text)
+            has_null = any(t is None for t in distinct)
+            if not ok and not (none_ok and has_null):
+                return None
+            if not bad and (none_ok or not has_null):
+                continue  # every row matches
+            if len(ok) <= len(bad):
+                clauses.append(f"(({expr}) = ANY(%s) OR (({expr}) IS NULL AND %s))")
+                params += [*expr_params, ok, *expr_params, none_ok]
+            else:
+                clauses.append(
+                    f"((({expr}) IS NOT NULL AND NOT (({expr}) = ANY(%s))) "
+                    f"OR (({expr}) IS NULL AND %s))"
+                )
+                params += [*expr_params, *expr_params, bad, *expr_params, none_ok]
+        return "".join(f" AND {c}" for c in clauses), params
+
+    # -- search ----------------------------------------------------------------------
+
+    def _term_stats(
+        self, conn: psycopg.Connection[Any], tenant: str, gen: int, lexemes: Sequence[str]
+    ) -> tuple[int, float, dict[str, int]]:
+        """(chunks, mean length, document frequency per lexeme) of a tenant.
+
+        Cached per tenant; the cache is reused for up to ``stats_ttl`` seconds after a
+        write (BM25 needs only approximate statistics), then rebuilt lazily.
+        """
+        now = time.monotonic()
+        with self._lock:
+            stats = self._stats.get(tenant)
+            if stats is None or (stats[0] != gen and now - stats[1] > self.stats_ttl):
+                stats = None
+        if stats is None:
+            row = conn.execute(
+                "SELECT count(*), coalesce(avg(tsv_len), 0) FROM chunks WHERE tenant = %s",
+                (tenant,),
+            ).fetchone()
+            stats = (gen, now, int(row[0]) if row else 0, float(row[1]) if row else 0.0, {})
+            with self._lock:
+                self._stats[tenant] = stats
+                while len(self._stats) > 64:
+                    del self._stats[next(iter(self._stats))]
+        df: dict[str, int] = stats[4]
+        missing = [lx for lx in lexemes if lx not in df]
+        if missing:
+            rows = conn.execute(
+                "SELECT l, (SELECT count(*) FROM chunks WHERE tenant = %s "
+                "AND tsv @@ quote_literal(l)::tsquery) FROM unnest(%s::text[]) AS l",
+                (tenant, missing),
+            ).fetchall()
+            with self._lock:
+                df.update({str(r[0]): int(r[1]) for r in rows})
+        return stats[2], stats[3], {lx: df.get(lx, 0) for lx in lexemes}
+
+    def keyword_search(
+        self, tenant: str, query: str, *, k: int, filters: Sequence[Condition] = ()
+    ) -> list[ScoredChunk]:
+        terms = [t for t in query_terms(query) if len(t) <= 200] if isinstance(query, str) else []
+        if not terms or k <= 0:
+            return []
+        terms_text = " ".join(terms)
+
+        def search(conn: psycopg.Connection[Any]) -> list[Any]:
+            gen = self._generation(conn, tenant)
+            if gen == 0:
+                return []
+            configs: list[str] = self._cached(
+                conn,
+                tenant,
+                "configs",
+                gen,
+                lambda: sorted(
+                    str(r[0])
+                    for r in conn.execute(
+                        "SELECT DISTINCT ts_config::text FROM chunks WHERE tenant = %s",
+                        (tenant,),
+                    )
+                ),
+            )
+            if not configs:
+                return []
+            # The query's lexemes in every configuration the tenant's chunks use.
+            lexemes = sorted(
+                {
+                    str(r[0])
+                    for r in conn.execute(
+                        "SELECT DISTINCT (unnest(to_tsvector(c::regconfig, %s))).lexeme "
+                        "FROM unnest(%s::text[]) AS c",
+                        (terms_text, configs),
+                    )
+                    if _LEXEME.fullmatch(str(r[0]))
+                }
+            )
+            if not lexemes:
+                return []
+            where = self._filter_sql(conn, tenant, filters)
+            if where is None:
+                return []
+            filter_sql, filter_params = where
+            tsquery = " | ".join(f"'{lx}'" for lx in lexemes)
+            if self.keyword_scoring == "ts_rank_cd":
+                return conn.execute(
+                    f"SELECT {_CHUNK_COLS}, ts_rank_cd(tsv, %s::tsquery, 1) AS score "
+                    f"FROM chunks c WHERE tenant = %s AND tsv @@ %s::tsquery{filter_sql} "
+                    "ORDER BY score DESC, id LIMIT %s",
+                    (tsquery, tenant, tsquery, *filter_params, k),
+                ).fetchall()
+            n, avgdl, df = self._term_stats(conn, tenant, gen, lexemes)
+            idf = [math.log1p((n - df[lx] + 0.5) / (df[lx] + 0.5)) if n else 0.0 for lx in lexemes]
+            tf = "array_length(u.positions, 1)"
+            score = (
+                f"(SELECT sum((%s::float8[])[array_position(%s::text[], u.lexeme)] * {tf} * %s"
+                f" / ({tf} + %s * (1 - %s + %s * c.tsv_len / %s))) "
+                "FROM unnest(c.tsv) AS u WHERE u.lexeme = ANY(%s::text[]))"
+            )
+            score_params = [
+                idf,
+                lexemes,
+                BM25_K1 + 1,
+                BM25_K1,
+                BM25_B,
+                BM25_B,
+                max(avgdl, 1.0),
+                lexemes,
+            ]
+            # Score and rank ids first (narrow rows), then fetch the k winners' columns.
+            return conn.execute(
+                f"WITH top AS (SELECT c.id, {score} AS score FROM chunks c "
+                f"WHERE c.tenant = %s AND c.tsv @@ %s::tsquery{filter_sql} "
+                "ORDER BY score DESC, c.id LIMIT %s) "
+                f"SELECT {_CHUNK_COLS}, top.score FROM top JOIN chunks c "
+                "ON c.tenant = %s AND c.id = top.id ORDER BY top.score DESC, c.id",
+                (*score_params, tenant, tsquery, *filter_params, k, tenant),
+            ).fetchall()
+
+        rows = self.run(tenant, search)
+        return [ScoredChunk(_chunk(r), float(r[-1])) for r in rows]
+
+    def vector_search(
+        self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
+    ) -> list[ScoredChunk]:
+        if k <= 0:
+            return []
+
+        def search(conn: psycopg.Connection[Any]) -> list[Any]:
+            dim = self._dimension(conn, tenant)
+            if dim is None:
+                return []
+            q = normalize_query(vector, dim)
+            if q is None:
+                return []
+            where = self._filter_sql(conn, tenant, filters)
+            if where is None:
+                return []
+            filter_sql, filter_params = where
+            literal = _vec_literal(q)
+            sql = (
+                f"SELECT {_CHUNK_COLS}, -(embedding::vector({dim}) <#> %s::vector({dim})) "
+                f"FROM chunks c WHERE tenant = %s AND vector_dims(embedding) = {dim}{filter_sql} "
+                f"ORDER BY embedding::vector({dim}) <#> %s::vector({dim}), id LIMIT %s"
+            )
+            params = (literal, tenant, *filter_params, literal, k)
+            if filters:  # exact: pgvector 0.6 cannot filter inside the HNSW scan
+                conn.execute("SET LOCAL enable_indexscan = off")
+                return conn.execute(sql, params).fetchall()
+            conn.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true)",
+                (str(min(1000, max(self.ef_search, 2 * k))),),
+            )
+            rows = conn.execute(sql, params).fetchall()
+            if len(rows) < k:
+                total = conn.execute(
+                    "SELECT chunks FROM tenant_state WHERE tenant = %s", (tenant,)
+                ).fetchone()
+                if total and len(rows) < min(k, int(total[0])):
+                    # The index's candidates were mostly other tenants' rows: go exact.
+                    conn.execute("SET LOCAL enable_indexscan = off")
+                    rows = conn.execute(sql, params).fetchall()
+            return rows
+
+        rows = self.run(tenant, search)
+        return [ScoredChunk(_chunk(r), float(r[-1])) for r in rows]
+
+    # -- bookkeeping -----------------------------------------------------------------
+
+    def stats(self, tenant: str) -> StoreStats:
+        row = self.run(
+            tenant,
+            lambda conn: conn.execute(
+                "SELECT documents, chunks FROM tenant_state WHERE tenant = %s", (tenant,)
+            ).fetchone(),
+        )
+        return StoreStats(documents=int(row[0]), chunks=int(row[1])) if row else StoreStats(0, 0)
+
+    def tenants(self) -> list[str]:
+        rows = self.run(
+            None,
+            lambda conn: conn.execute(
+                "SELECT tenant FROM tenant_state WHERE documents > 0"
+            ).fetchall(),
+        )
+        return sorted(str(r[0]) for r in rows)
+
+    def response_cache(self) -> PostgresResponseCache:
+        """The model response cache in this database (shared by every process)."""
+        return PostgresResponseCache(self)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.safe_url!r})"
+
+
+class PostgresResponseCache:
+    """``ragline.models``' response cache in the ``response_cache`` table.
+
+    Same interface as ``ragline.models._cache.StoreResponseCache`` (get, put,
+    purge_expired, clear, len); not tenant-scoped (keys hash the whole request).
+    """
+
+    def __init__(self, store: PostgresStore, *, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._clock = clock
+
+    def get(self, key: str) -> Any:
+        from ragline.models._cache import completion_from_json
+
+        now = self._clock()
+        row = self.store.run(
+            None,
+            lambda conn: conn.execute(
+                "SELECT completion, expires_at FROM response_cache WHERE key = %s", (key,)
+            ).fetchone(),
+        )
+        if row is None or float(row[1]) <= now:
+            return None
+        return completion_from_json(str(row[0]))
+
+    def put(self, key: str, completion: Any, *, ttl_s: float) -> None:
+        from ragline.models._cache import completion_to_json
+
+        if ttl_s <= 0:
+            return
+        now = self._clock()
+        payload = completion_to_json(completion)
+        self.store.run(
+            None,
+            lambda conn: conn.execute(
+                "INSERT INTO response_cache (key, model, completion, created_at, expires_at) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+                "model = excluded.model, completion = excluded.completion, "
+                "created_at = excluded.created_at, expires_at = excluded.expires_at",
+                (key, completion.model, payload, now, now + ttl_s),
+            ),
+        )
+
+    def purge_expired(self) -> int:
+        return self.store.run(
+            None,
+            lambda conn: (
+                conn.execute(
+                    "DELETE FROM response_cache WHERE expires_at <= %s", (self._clock(),)
+                ).rowcount
+            ),
+            idempotent=False,
+        )
+
+    def clear(self) -> None:
+        self.store.run(None, lambda conn: conn.execute("DELETE FROM response_cache"))
+
+    def __len__(self) -> int:
+        row = self.store.run(
+            None, lambda conn: conn.execute("SELECT count(*) FROM response_cache").fetchone()
+        )
+        return int(row[0]) if row else 0
+
+
+def migrate_postgres(url: str, *, connect_timeout: float = 10.0) -> tuple[list[str], list[str]]:
+    """Apply pending PostgreSQL migrations: ``(applied now, all applied)``."""
+    try:
+        import psycopg
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise StoreError(
+            "the PostgreSQL store needs psycopg", hint="pip install 'ragline[postgres]'"
+        ) from e
+    from ragline.store._postgres_migrations import applied_pg_migrations, apply_pg_migrations
+
+    url = normalize_url(url)
+    try:
+        with psycopg.connect(
+            url, autocommit=True, connect_timeout=max(1, int(connect_timeout))
+        ) as conn:
+            now = apply_pg_migrations(conn)
+            return now, applied_pg_migrations(conn)
+    except psycopg.Error as e:
+        raise _connect_error(url, e) from None
