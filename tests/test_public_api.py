@@ -12,8 +12,9 @@ PUBLIC = {
         "Project", "ProviderError", "RaglineError", "Reference", "StoreError", "__version__",
     ],
     "ragline.store": [
-        "Condition", "Matrix", "MemoryStore", "SQLiteStore", "ScoredChunk", "Store",
-        "StoreStats", "Vector", "matches", "open_store", "parse_filter", "parse_filters",
+        "Condition", "Matrix", "MemoryStore", "PostgresStore", "SQLiteStore", "ScoredChunk",
+        "Store", "StoreStats", "Vector", "matches", "open_store", "parse_filter",
+        "parse_filters",
     ],
     "ragline.embed": [
         "EMBEDDER_CHOICES", "Embedder", "HashEmbedder", "MiniLMEmbedder", "OpenAIEmbedder",
@@ -41,9 +42,33 @@ PUBLIC = {
         "UnavailableModel", "Usage", "UsageTotals", "build_model", "cache_key", "cost_usd",
         "make_model", "price_for", "response_cache_for", "unwrap", "wrap_model",
     ],
+    "ragline.evals": [
+        "AbstentionCorrectness", "AnswerRelevance", "BaseMetric", "CATEGORIES", "Case",
+        "CaseOutput", "CaseResult",
+        "CitationPrecision", "CitationRecall", "CitedSentence", "Comparison", "Cost",
+        "EvalDocument", "EvalInterrupted", "EvalRunner", "EvalStore", "ExactMatch",
+        "Faithfulness", "Gate", "GateResult", "GuardVerdicts", "HitRateAtK", "HttpTarget",
+        "JudgePrompt", "LLMJudge", "Latency", "METRICS_BY_CATEGORY", "MRR", "Metric",
+        "MetricFailure", "MetricResult", "MetricSkipped", "MustContain", "NDCGAtK",
+        "PrecisionAtK", "ProjectTarget", "RecallAtK", "Refusal", "RetrievedContext", "RunInfo",
+        "SQLiteEvalStore", "ScorerSupport", "SemanticSimilarity", "SupportChecker",
+        "SupportVerdict", "Target", "TokenF1", "append_cases", "category_metrics",
+        "compare_runs", "default_metrics", "dump_case", "evaluate_gates", "load_beir",
+        "load_cases", "load_gates", "load_squad", "mcnemar", "open_eval_store",
+        "paired_bootstrap", "report_html", "report_json", "retrieval_metrics", "save_cases",
+        "score_case", "summarize", "write_documents",
+    ],
+    "ragline.trace": [
+        "CONTENT_KEYS", "CONTENT_MODES", "FEEDBACK_KINDS", "NOOP_SPAN", "NOOP_TRACER", "Feedback",
+        "MemoryTraceStore", "NoopSpan", "NoopTracer", "OTLPExporter", "SQLiteTraceStore", "Span",
+        "SpanEvent", "SpanProcessor", "SpanRecord", "TraceNotFoundError", "TraceStats",
+        "TraceStore", "TraceSummary", "TraceWriter", "Tracer", "activate", "current_span",
+        "iterate_in", "redact_pii", "span",
+    ],
     "ragline.testing": [
         "EmbedderConformance", "FakeModel", "FunctionModel", "HashEmbedder", "ModelCall",
-        "StoreConformance", "block_real_requests", "real_requests_blocked",
+        "StoreConformance", "TraceStoreConformance", "block_real_requests",
+        "real_requests_blocked",
     ],
 }  # fmt: skip
 

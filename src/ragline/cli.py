@@ -79,6 +79,12 @@ def _project(**overrides: Any) -> Project:
     return Project(_state.project_dir, overrides=merged, config_file=_state.config_file)
 
 
+def _redacted(url: str) -> str:
+    from ragline.store._open import redact_url
+
+    return redact_url(url)
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
@@ -389,11 +395,29 @@ def status(
         s = project.stats(tenant=tenant)
         console = _console()
         console.print(f"project:  {project.path}")
-        console.print(f"store:    {project.settings.store}")
+        console.print(f"store:    {_redacted(project.settings.store)}")
         console.print(f"embedder: {project.settings.embedder}")
         console.print(f"model:    {project.settings.model}")
         console.print(f"tenant:   {project.tenant_or_default(tenant)}")
         console.print(f"indexed:  {s['documents']} documents, {s['chunks']} chunks")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the store's pending schema migrations and list them (SQLite or PostgreSQL)."""
+    from ragline.store._open import migrate_store
+
+    with _project() as project:
+        url = project.settings.store
+        applied, all_applied = migrate_store(url, base_dir=str(project.path))
+        console = _console()
+        for name in applied:
+            console.print(f"applied  {name}")
+        state = f"{len(all_applied)} migrations applied" if all_applied else "no schema"
+        if not applied:
+            console.print(f"up to date ({state})")
+        else:
+            console.print(f"done ({state})")
 
 
 @app.command()
@@ -429,7 +453,7 @@ def doctor() -> None:
             counts = ", ".join(
                 f"{t}: {s['documents']} docs/{s['chunks']} chunks" for t, s in stats.items()
             )
-            report(True, "store", f"{project.settings.store} ({counts or 'empty'})")
+            report(True, "store", f"{_redacted(project.settings.store)} ({counts or 'empty'})")
         except RaglineError as e:
             report(False, "store", str(e))
         try:
@@ -446,8 +470,26 @@ def doctor() -> None:
             )
         except RaglineError as e:
             report(False, "embedder", str(e))
+        try:
+            from ragline.trace._setup import doctor_line
+
+            ok, detail = doctor_line(project)
+            report(ok, "tracing", detail)
+        except RaglineError as e:
+            report(False, "tracing", str(e))
     if failures:
         raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------- command groups
+
+from ragline._cli_eval import eval_app  # noqa: E402
+from ragline._cli_trace import cases_app, feedback_app, traces_app  # noqa: E402
+
+app.add_typer(traces_app, name="traces")
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(cases_app, name="cases")
+app.add_typer(eval_app, name="eval")
 
 
 # ---------------------------------------------------------------------------- entry
@@ -468,4 +510,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Under ``python -m ragline.cli`` this file runs as ``__main__``; command groups that
+    # import ``ragline.cli`` lazily must see the same state, so run the real module.
+    from ragline.cli import main as _real_main
+
+    _real_main()

@@ -130,11 +130,63 @@ class ModelSettings(_Strict):
     threads: int | None = Field(None, ge=1, description="local: CPU threads")
 
 
+class TracingSettings(_Strict):
+    """Tracing (``ragline.trace``): spans of every ingest and ask, stored in the background."""
+
+    enabled: bool = Field(True, description="record a trace of every ingest and ask")
+    content: Literal["full", "redact", "off"] = Field(
+        "full",
+        description="prompt/document/answer text in traces: full, redact (mask PII) or off",
+    )
+    queue_size: int = Field(
+        10_000, ge=1, description="spans waiting to be written; more are dropped and counted"
+    )
+    batch_size: int = Field(256, ge=1, description="spans written per transaction")
+    flush_interval_s: float = Field(0.5, gt=0, description="the writer wakes at least this often")
+    flush_timeout_s: float = Field(
+        5.0, ge=0, description="how long closing (and exiting) waits for queued spans"
+    )
+    write_timeout_ms: int = Field(
+        500, ge=0, description="how long a batch waits for a locked database before it is dropped"
+    )
+    max_attribute_chars: int = Field(
+        8000, ge=100, description="longer text attributes are cut, with a marker"
+    )
+    otlp_endpoint: str | None = Field(
+        None, description="also send spans over OTLP/HTTP, e.g. http://127.0.0.1:4318/v1/traces"
+    )
+    otlp_headers_env: str | None = Field(
+        None, description="env var holding OTLP headers, 'key=value,key2=value2'"
+    )
+    otlp_timeout_s: float = Field(
+        5.0, gt=0, description="how long one OTLP export may take (it never blocks requests)"
+    )
+
+
+class EvalSettings(_Strict):
+    """Evaluation (``ragline.evals``). Owned by the evaluation work: extend here."""
+
+    gates: list[str] = Field(
+        default_factory=list,
+        description="release gates, e.g. 'factual_accuracy.token_f1 >= 0.6'",
+    )
+    concurrency: int = Field(1, ge=1, le=64, description="cases evaluated in parallel")
+    judge: str | None = Field(
+        None, description="model spec of the LLM judge for citation support (none: lexical)"
+    )
+    store: str | None = Field(
+        None, description="sqlite:///file.db for eval runs (default: the project's store)"
+    )
+
+
 class TenantSettings(_Strict):
     languages: list[str] | None = Field(
         None, description="only retrieve chunks in these languages (e.g. [en])"
     )
     api_keys_env: str | None = None
+    trace_content: Literal["full", "redact", "off"] | None = Field(
+        None, description="this tenant's text in traces (default: tracing.content)"
+    )
 
 
 class RoutingWhen(_Strict):
@@ -180,7 +232,9 @@ class RoutingRule(_Strict):
 
 
 class Settings(_Strict):
-    store: str = Field("sqlite:///ragline.db", description="sqlite:///file.db or memory://")
+    store: str = Field(
+        "sqlite:///ragline.db", description="sqlite:///f.db, postgresql://user@host/db, memory://"
+    )
     embedder: str = Field("minilm", description="minilm (bundled), hash, or openai:<model>")
     model: str | list[str] = Field(
         "extractive", description="the answer model, or a fallback chain [first, second, …]"
@@ -193,6 +247,8 @@ class Settings(_Strict):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
     routing: list[RoutingRule] = Field(default_factory=list)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
+    evals: EvalSettings = Field(default_factory=EvalSettings)
 
     def tenant(self, name: str) -> TenantSettings:
         return self.tenants.get(name) or TenantSettings()
