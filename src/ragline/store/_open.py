@@ -117,7 +117,7 @@ def migrate_store(url: str, *, base_dir: str | Path | None = None) -> tuple[list
     if (scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+")) and (
         "://" in text
     ):
-        from ragline.store._postgres import migrate_postgres
+        from ragline.store._postgres_cache import migrate_postgres
 
         return migrate_postgres(text)
     raise ConfigError(f"unsupported store URL {url!r}", hint=f"valid forms: {VALID_FORMS}")

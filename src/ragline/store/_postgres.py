@@ -32,10 +32,8 @@ GIN index; embeddings in a pgvector ``vector`` column.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -44,7 +42,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from ragline._text import query_terms, words
+from ragline._text import query_terms
 from ragline.errors import InputError, NotFoundError, RaglineError, StoreError
 from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
 from ragline.store._common import normalize_query, validate_upsert
@@ -55,174 +53,36 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
+    from ragline.store._postgres_cache import PostgresResponseCache
+
+from ragline.store._postgres_rows import (
+    _CHUNK_COLS,
+    _DOC_COLS,
+    _LEXEME,
+    BM25_B,
+    BM25_K1,
+    DEFAULT_CONFIG,
+    HNSW_MAX_DIMENSION,
+    LANGUAGE_CONFIGS,
+    _chunk,
+    _clean,
+    _connect_error,
+    _document,
+    _dumps,
+    _field_sql,
+    _field_value,
+    _vec_from_binary,
+    _vec_literal,
+    describe_url,
+    fts_text,
+    normalize_url,
+    scrub_password,
+)
+
 log = logging.getLogger("ragline.store")
 
+
 T = TypeVar("T")
-
-HNSW_MAX_DIMENSION = 2000
-BM25_K1 = 1.2  # the same parameters as the SQLite and memory stores
-BM25_B = 0.75
-_LEXEME = re.compile(r"\w+")  # pgvector's limit for an HNSW index on ``vector``
-
-# ISO 639-1 codes (and names) to PostgreSQL text-search configurations.
-LANGUAGE_CONFIGS = {
-    "ar": "arabic",
-    "hy": "armenian",
-    "eu": "basque",
-    "ca": "catalan",
-    "da": "danish",
-    "nl": "dutch",
-    "en": "english",
-    "fi": "finnish",
-    "fr": "french",
-    "de": "german",
-    "el": "greek",
-    "hi": "hindi",
-    "hu": "hungarian",
-    "id": "indonesian",
-    "ga": "irish",
-    "it": "italian",
-    "lt": "lithuanian",
-    "ne": "nepali",
-    "no": "norwegian",
-    "nb": "norwegian",
-    "nn": "norwegian",
-    "pt": "portuguese",
-    "ro": "romanian",
-    "ru": "russian",
-    "sr": "serbian",
-    "es": "spanish",
-    "sv": "swedish",
-    "ta": "tamil",
-    "tr": "turkish",
-    "yi": "yiddish",
-}
-DEFAULT_CONFIG = "english"
-
-_DOC_COLS = (
-    "id, source, title, content_hash, tenant, doc_type, language, metadata, embedder, "
-    "chunk_count, updated_at"
-)
-_CHUNK_COLS = (
-    "c.id, c.document_id, c.ordinal, c.text, c.title, c.tenant, c.section_path, c.page, "
-    "c.language, c.doc_type, c.source, c.content_hash, c.metadata"
-)
-_TEXT_FIELDS = {"doc_type", "language", "document_id", "source", "title"}
-
-
-def _dumps(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text.replace("\\u0000", "\\ufffd")  # jsonb cannot hold NUL
-
-
-def _clean(text: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL: it is stored as U+FFFD."""
-    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
-
-
-def _vec_literal(row: Any) -> str:
-    return "[" + ",".join(repr(float(x)) for x in row) + "]"
-
-
-def _vec_from_binary(data: bytes) -> Vector:
-    """pgvector's binary form (``vector_send``): int16 dim, int16 unused, big-endian f4s."""
-    return np.frombuffer(data, dtype=">f4", offset=4).astype(np.float32)
-
-
-def _chunk(row: Sequence[Any]) -> Chunk:
-    return Chunk(
-        id=row[0],
-        document_id=row[1],
-        ordinal=row[2],
-        text=row[3],
-        title=row[4],
-        tenant=row[5],
-        section_path=list(row[6]),
-        page=row[7],
-        language=row[8],
-        doc_type=row[9],
-        source=row[10],
-        content_hash=row[11],
-        metadata=dict(row[12]),
-    )
-
-
-def _document(row: Sequence[Any]) -> Document:
-    return Document(
-        id=row[0],
-        source=row[1],
-        title=row[2],
-        content_hash=row[3],
-        tenant=row[4],
-        doc_type=row[5],
-        language=row[6],
-        metadata=dict(row[7]),
-        embedder=row[8],
-        chunk_count=row[9],
-        updated_at=row[10],
-    )
-
-
-def fts_text(text: str) -> str:
-    """What goes into ``to_tsvector``: lowercase, accent-free words, in order."""
-    return " ".join(words(text))
-
-
-def describe_url(url: str) -> tuple[str, str]:
-    """``(host:port, safe_url)`` for messages: the URL without its password."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        params = conninfo_to_dict(url)
-    except Exception:
-        return "?", "postgresql://(unparseable URL)"
-    host = str(params.get("host") or "localhost")
-    port = str(params.get("port") or "5432")
-    user = str(params.get("user") or "")
-    db = str(params.get("dbname") or "")
-    where = f"{host}:{port}"
-    return where, f"postgresql://{user + '@' if user else ''}{where}/{db}"
-
-
-def scrub_password(url: str, text: str) -> str:
-    """``text`` with the URL's password (if any) replaced by ``***``."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        password = conninfo_to_dict(url).get("password")
-    except Exception:
-        return text
-    return text.replace(str(password), "***") if password else text
-
-
-def _connect_error(url: str, e: Exception) -> StoreError:
-    """A clear error naming host:port (never the password) for a failed connection."""
-    if isinstance(e, StoreError):
-        return e
-    where, _ = describe_url(url)
-    message = " ".join(line.strip() for line in str(e).strip().splitlines())
-    reason = scrub_password(url, message or repr(e))
-    low = reason.lower()
-    if "password authentication failed" in low or "no password supplied" in low:
-        hint = "check the user name and password in the store URL"
-    elif "does not exist" in low:
-        hint = "create the database/role, or fix the store URL"
-    elif "permission denied" in low or "must be owner" in low or "superuser" in low:
-        hint = "grant the role rights on the database, or have an admin run `ragline migrate`"
-    else:
-        hint = (
-            "check that PostgreSQL is running and reachable at that host and port "
-            "(or use the default store sqlite:///ragline.db)"
-        )
-    return StoreError(f"cannot connect to PostgreSQL at {where}: {reason}", hint=hint)
-
-
-def normalize_url(url: str) -> str:
-    """Accept ``postgres://`` and ``postgresql+psycopg://`` spellings too."""
-    scheme, sep, rest = url.partition("://")
-    if sep and (scheme.lower() in ("postgres", "postgresql") or scheme.startswith("postgresql+")):
-        return "postgresql://" + rest
-    return url
 
 
 class PostgresStore:
@@ -677,24 +537,6 @@ class PostgresStore:
         value: int | None = self._cached(conn, tenant, "dim", gen, load)
         return value
 
-    @staticmethod
-    def _field_sql(name: str) -> tuple[str, list[Any]]:
-        if name in _TEXT_FIELDS:
-            return name, []
-        if name == "page":
-            return "page::text", []
-        return "(metadata -> %s)::text", [name]
-
-    @staticmethod
-    def _field_value(name: str, text: str | None) -> Any:
-        if text is None:
-            return None
-        if name in _TEXT_FIELDS:
-            return text
-        if name == "page":
-            return int(text)
-        return json.loads(text)
-
     def _filter_sql(
         self, conn: psycopg.Connection[Any], tenant: str, filters: Sequence[Condition]
     ) -> tuple[str, list[Any]] | None:
@@ -705,7 +547,7 @@ class PostgresStore:
         clauses: list[str] = []
         params: list[Any] = []
         for cond in filters:
-            expr, expr_params = self._field_sql(cond.field)
+            expr, expr_params = _field_sql(cond.field)
 
             def load(expr: str = expr, expr_params: list[Any] = expr_params) -> list[Any]:
                 rows = conn.execute(
@@ -723,7 +565,7 @@ class PostgresStore:
             for text in distinct:
                 if text is None:
                     continue
-                value = self._field_value(cond.field, text)
+                value = _field_value(cond.field, text)
                 (ok if condition_matches(value, cond) else bad).append(text)
             has_null = any(t is None for t in distinct)
             if not ok and not (none_ok and has_null):
@@ -929,6 +771,8 @@ class PostgresStore:
 
     def response_cache(self) -> PostgresResponseCache:
         """The model response cache in this database (shared by every process)."""
+        from ragline.store._postgres_cache import PostgresResponseCache
+
         return PostgresResponseCache(self)
 
     def close(self) -> None:
@@ -944,88 +788,3 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.safe_url!r})"
-
-
-class PostgresResponseCache:
-    """``ragline.models``' response cache in the ``response_cache`` table.
-
-    Same interface as ``ragline.models._cache.StoreResponseCache`` (get, put,
-    purge_expired, clear, len); not tenant-scoped (keys hash the whole request).
-    """
-
-    def __init__(self, store: PostgresStore, *, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self._clock = clock
-
-    def get(self, key: str) -> Any:
-        from ragline.models._cache import completion_from_json
-
-        now = self._clock()
-        row = self.store.run(
-            None,
-            lambda conn: conn.execute(
-                "SELECT completion, expires_at FROM response_cache WHERE key = %s", (key,)
-            ).fetchone(),
-        )
-        if row is None or float(row[1]) <= now:
-            return None
-        return completion_from_json(str(row[0]))
-
-    def put(self, key: str, completion: Any, *, ttl_s: float) -> None:
-        from ragline.models._cache import completion_to_json
-
-        if ttl_s <= 0:
-            return
-        now = self._clock()
-        payload = completion_to_json(completion)
-        self.store.run(
-            None,
-            lambda conn: conn.execute(
-                "INSERT INTO response_cache (key, model, completion, created_at, expires_at) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
-                "model = excluded.model, completion = excluded.completion, "
-                "created_at = excluded.created_at, expires_at = excluded.expires_at",
-                (key, completion.model, payload, now, now + ttl_s),
-            ),
-        )
-
-    def purge_expired(self) -> int:
-        return self.store.run(
-            None,
-            lambda conn: (
-                conn.execute(
-                    "DELETE FROM response_cache WHERE expires_at <= %s", (self._clock(),)
-                ).rowcount
-            ),
-            idempotent=False,
-        )
-
-    def clear(self) -> None:
-        self.store.run(None, lambda conn: conn.execute("DELETE FROM response_cache"))
-
-    def __len__(self) -> int:
-        row = self.store.run(
-            None, lambda conn: conn.execute("SELECT count(*) FROM response_cache").fetchone()
-        )
-        return int(row[0]) if row else 0
-
-
-def migrate_postgres(url: str, *, connect_timeout: float = 10.0) -> tuple[list[str], list[str]]:
-    """Apply pending PostgreSQL migrations: ``(applied now, all applied)``."""
-    try:
-        import psycopg
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise StoreError(
-            "the PostgreSQL store needs psycopg", hint="pip install 'ragline[postgres]'"
-        ) from e
-    from ragline.store._postgres_migrations import applied_pg_migrations, apply_pg_migrations
-
-    url = normalize_url(url)
-    try:
-        with psycopg.connect(
-            url, autocommit=True, connect_timeout=max(1, int(connect_timeout))
-        ) as conn:
-            now = apply_pg_migrations(conn)
-            return now, applied_pg_migrations(conn)
-    except psycopg.Error as e:
-        raise _connect_error(url, e) from None
