@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ragline.errors import InputError
-from ragline.trace._records import FEEDBACK_KINDS, Feedback, SpanEvent, SpanRecord, SpanStatus
+from ragline.trace._records import FEEDBACK_KINDS, Feedback, SpanRecord, SpanStatus
 from ragline.trace._records import TraceSummary as _Summary
+from ragline.trace._sqlite import _record  # the same row layout as SQLite
 
 if TYPE_CHECKING:
     import psycopg
@@ -46,26 +47,6 @@ def _row(record: SpanRecord) -> tuple[Any, ...]:
         [{"name": e.name, "time": e.time, "attributes": e.attributes} for e in record.events]
     )
     return tuple(_clean(v) if isinstance(v, str) else v for v in row)
-
-
-def _record(row: Sequence[Any]) -> SpanRecord:
-    events = tuple(
-        SpanEvent(str(e["name"]), float(e["time"]), dict(e.get("attributes") or {}))
-        for e in json.loads(row[10])
-    )
-    return SpanRecord(
-        trace_id=row[0],
-        span_id=row[1],
-        parent_id=row[2],
-        name=row[3],
-        kind=row[4],
-        tenant=row[5],
-        start=row[6],
-        end=row[7],
-        status="error" if row[8] == "error" else "ok",
-        attributes=json.loads(row[9]),
-        events=events,
-    )
 
 
 class PostgresTraceStore:
