@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from ragline.ingest import IngestReport
     from ragline.retrieve import Retriever, SearchResult
     from ragline.store import Store
+    from ragline.store._conversations import ConversationStore
     from ragline.trace import SpanRecord, Tracer, TraceStats, TraceStore, TraceSummary
     from ragline.trace._tracer import NoopSpan, Span
 
@@ -78,6 +80,10 @@ class Project:
         self._answerer: ExtractiveAnswerer | GroundedAnswerer | None = None
         self._tracer: Tracer | None = None
         self._trace_store: TraceStore | None = None
+        self._conversations: ConversationStore | None = None
+        self._parent: Project | None = None
+        self._views: dict[str, Project] = {}
+        self._views_lock = threading.Lock()
         if self.uses_llm:
             self._check_model_specs()
 
@@ -182,6 +188,29 @@ class Project:
 
     def tenant_or_default(self, tenant: str | None) -> str:
         return tenant or self.settings.default_tenant
+
+    def for_tenant(self, tenant: str | None) -> Project:
+        """This project as ``tenant`` sees it: its model, prompt, k and routing overrides.
+
+        Returns ``self`` when the tenant has no overrides; otherwise a view (made once)
+        that shares the store, embedder, tracer and conversations of this project.
+        """
+        name = self.tenant_or_default(tenant)
+        settings = self.settings.for_tenant(name)
+        if settings is self.settings:
+            return self
+        with self._views_lock:
+            view = self._views.get(name)
+            if view is None:
+                view = Project(
+                    self.path, settings=settings, store=self.store, embedder=self.embedder
+                )
+                view._parent = self
+                view._tracer = self.tracer
+                view._trace_store = self.trace_store
+                view._load_ms = self._load_ms
+                self._views[name] = view
+        return view
 
     # ------------------------------------------------------------------ API
 
@@ -536,10 +565,25 @@ class Project:
             self._tracer = NOOP_TRACER
             return NOOP_TRACER.span(name, kind)
 
+    @property
+    def conversations(self) -> ConversationStore:
+        """Multi-turn chat histories (in the store's database; memory for memory stores)."""
+        if self._parent is not None:
+            return self._parent.conversations
+        if self._conversations is None:
+            from ragline.store._conversations_open import conversation_store_for
+
+            self._conversations = conversation_store_for(self.store)
+        return self._conversations
+
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
         """Flush and stop the trace writer (up to ``tracing.flush_timeout_s``), close stores."""
+        if self._parent is not None:
+            return  # a tenant view: the parent owns (and closes) the shared parts
+        if self._conversations is not None:
+            self._conversations.close()
         if self._tracer is not None:
             self._tracer.close(self.settings.tracing.flush_timeout_s)
         elif self._trace_store is not None:

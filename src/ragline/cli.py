@@ -484,12 +484,16 @@ def doctor() -> None:
 # ----------------------------------------------------------------- command groups
 
 from ragline._cli_eval import eval_app  # noqa: E402
+from ragline._cli_serve import keys_app  # noqa: E402
+from ragline._cli_serve import serve as _serve  # noqa: E402
 from ragline._cli_trace import cases_app, feedback_app, traces_app  # noqa: E402
 
 app.add_typer(traces_app, name="traces")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(cases_app, name="cases")
 app.add_typer(eval_app, name="eval")
+app.add_typer(keys_app, name="keys")
+app.command("serve")(_serve)
 
 
 # ---------------------------------------------------------------------------- entry

@@ -179,13 +179,42 @@ class EvalSettings(_Strict):
     )
 
 
-class TenantSettings(_Strict):
-    languages: list[str] | None = Field(
-        None, description="only retrieve chunks in these languages (e.g. [en])"
+class ServerSettings(_Strict):
+    """``ragline serve``: the HTTP API, its keys and its limits."""
+
+    host: str = Field("127.0.0.1", description="interface to listen on (0.0.0.0: all)")
+    port: int = Field(8000, ge=0, le=65535)
+    auth: Literal["auto", "required", "off"] = Field(
+        "auto",
+        description="auto: API keys are required once any are configured; "
+        "off: every request is the default tenant (local use only)",
     )
-    api_keys_env: str | None = None
-    trace_content: Literal["full", "redact", "off"] | None = Field(
-        None, description="this tenant's text in traces (default: tracing.content)"
+    keys_file: str | None = Field(
+        None,
+        description="YAML file of hashed API keys per tenant (ragline keys create writes it)",
+    )
+    max_body_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, description="largest request body (uploads included)"
+    )
+    max_question_chars: int = Field(4000, ge=1, description="longest question accepted")
+    max_k: int = Field(100, ge=1, le=1000, description="largest k a request may ask for")
+    request_timeout_s: float = Field(
+        30.0, gt=0, description="an ask (or a stream) running longer is ended with 504"
+    )
+    max_concurrency: int = Field(
+        16, ge=1, description="requests doing work at once (asks, searches, uploads)"
+    )
+    max_queue: int = Field(
+        64, ge=0, description="requests waiting for a slot; more are shed with 503"
+    )
+    rate_limit_per_minute: int | None = Field(
+        None, ge=1, description="requests per tenant per minute (429 beyond); none: no limit"
+    )
+    shutdown_grace_s: float = Field(
+        10.0, ge=0, description="on SIGTERM, how long in-flight requests may finish"
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="browser origins allowed to call the API"
     )
 
 
@@ -231,6 +260,31 @@ class RoutingRule(_Strict):
         return self
 
 
+class TenantSettings(_Strict):
+    languages: list[str] | None = Field(
+        None, description="only retrieve chunks in these languages (e.g. [en])"
+    )
+    api_keys_env: str | None = Field(
+        None, description="env var holding this tenant's API keys (comma-separated)"
+    )
+    trace_content: Literal["full", "redact", "off"] | None = Field(
+        None, description="this tenant's text in traces (default: tracing.content)"
+    )
+    model: str | list[str] | None = Field(
+        None, description="this tenant's answer model or fallback chain (default: model)"
+    )
+    template: str | None = Field(
+        None, description="this tenant's prompt template / version (default: answer.template)"
+    )
+    k: int | None = Field(None, ge=1, le=1000, description="hits per answer (retrieval.k)")
+    routing: list[RoutingRule] | None = Field(
+        None, description="this tenant's routing rules (replace the global ones)"
+    )
+    rate_limit_per_minute: int | None = Field(
+        None, ge=1, description="requests per minute (default: server.rate_limit_per_minute)"
+    )
+
+
 class Settings(_Strict):
     store: str = Field(
         "sqlite:///ragline.db", description="sqlite:///f.db, postgresql://user@host/db, memory://"
@@ -249,12 +303,29 @@ class Settings(_Strict):
     routing: list[RoutingRule] = Field(default_factory=list)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     evals: EvalSettings = Field(default_factory=EvalSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     def tenant(self, name: str) -> TenantSettings:
         return self.tenants.get(name) or TenantSettings()
 
     def model_settings(self, spec: str) -> ModelSettings:
         return self.models.get(spec) or ModelSettings()
+
+    def for_tenant(self, name: str) -> Settings:
+        """These settings with the tenant's overrides applied (self if it has none)."""
+        t = self.tenants.get(name)
+        if t is None:
+            return self
+        update: dict[str, Any] = {}
+        if t.model is not None:
+            update["model"] = t.model
+        if t.template is not None:
+            update["answer"] = self.answer.model_copy(update={"template": t.template})
+        if t.k is not None:
+            update["retrieval"] = self.retrieval.model_copy(update={"k": t.k})
+        if t.routing is not None:
+            update["routing"] = t.routing
+        return self.model_copy(update=update) if update else self
 
 
 # --------------------------------------------------------------------------- loading

@@ -1,0 +1,187 @@
+"""The FastAPI application: routers, middleware, error handlers, health and metrics.
+
+``create_app(project)`` builds it; ``serve(project)`` runs it under uvicorn with a
+graceful shutdown: on SIGTERM uvicorn stops accepting connections, in-flight requests
+get ``server.shutdown_grace_s`` to finish, then traces are flushed and stores closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ragline.server._auth import KeyRing
+from ragline.server._errors import install_error_handlers
+from ragline.server._limits import BodyLimit
+from ragline.server._metrics import MetricsMiddleware
+from ragline.server._state import ServerState
+
+if TYPE_CHECKING:
+    from ragline._project import Project
+
+log = logging.getLogger("ragline.server")
+
+
+class RequestId:
+    """Echo ``X-Request-ID`` (or make one) on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                rid = value.decode("latin-1")[:64]
+                break
+        rid = rid or uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def _as_project(project: Project | str | os.PathLike[str]) -> Project:
+    from ragline._project import Project
+
+    return project if isinstance(project, Project) else Project(project)
+
+
+def create_app(
+    project: Project | str | os.PathLike[str] = ".",
+    *,
+    keys: KeyRing | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> FastAPI:
+    """The ragline HTTP API over ``project`` (a :class:`Project` or its folder)."""
+    proj = _as_project(project)
+    keyring = keys if keys is not None else KeyRing.load(proj.settings, proj.path, environ)
+    state = ServerState(proj, keyring)
+    server = proj.settings.server
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, server.max_concurrency + 8)
+        await anyio.to_thread.run_sync(proj._load_models)
+        state.ready = True
+        try:
+            yield
+        finally:
+            state.ready = False
+            state.draining = True
+            await anyio.to_thread.run_sync(proj.close)
+
+    from ragline import __version__
+
+    app = FastAPI(
+        title="ragline",
+        version=__version__,
+        summary="Document Q&A with cited answers, per tenant; OpenAI-compatible.",
+        lifespan=lifespan,
+    )
+    app.state.ragline = state
+    install_error_handlers(app)
+
+    from ragline.server import (
+        _routes_ask,
+        _routes_chat,
+        _routes_documents,
+        _routes_openai,
+        _routes_traces,
+    )
+
+    for module in (_routes_ask, _routes_chat, _routes_documents, _routes_traces, _routes_openai):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Ready to serve: models loaded, store reachable",
+        responses={503: {"description": "not ready (starting, shutting down, store down)"}},
+    )
+    async def readyz() -> JSONResponse:
+        if not state.ready or state.draining:
+            return JSONResponse({"status": "not ready", "reason": "starting or stopping"}, 503)
+        try:
+            await anyio.to_thread.run_sync(proj.store.tenants)
+        except Exception as e:
+            return JSONResponse({"status": "not ready", "reason": f"store: {e}"}, 503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics(request: Request) -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    if server.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=server.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=server.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=lambda: state.metrics)
+    app.add_middleware(RequestId)
+    return app
+
+
+def openapi_schema(project: Project | str | os.PathLike[str] = ".") -> dict[str, Any]:
+    """The OpenAPI schema (what ``docs/openapi.json`` holds)."""
+    app = create_app(_as_project(project), keys=KeyRing())
+    return app.openapi()
+
+
+def serve(
+    project: Project | str | os.PathLike[str] = ".",
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    access_log: bool = False,
+    log_level: str = "info",
+) -> None:
+    """Run the server until SIGINT/SIGTERM (then drain in-flight requests and exit)."""
+    import uvicorn
+
+    proj = _as_project(project)
+    app = create_app(proj)
+    s = proj.settings.server
+    config = uvicorn.Config(
+        app,
+        host=host or s.host,
+        port=s.port if port is None else port,
+        access_log=access_log,
+        log_level=log_level,
+        timeout_graceful_shutdown=int(s.shutdown_grace_s) or None,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+
+
+__all__ = ["create_app", "openapi_schema", "serve"]

@@ -1,0 +1,133 @@
+"""Prometheus metrics of one server process (``GET /metrics``).
+
+Request counts and latency per route template (``/v1/traces/{trace_id}``, never the
+raw path, so cardinality stays bounded), asks per tenant and outcome, tokens, requests
+running and waiting, requests shed, and the trace writer's counters (spans dropped
+are an alert-worthy number).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from ragline.server._state import ServerState
+    from ragline.types import Answer
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class _StateCollector(Collector):
+    def __init__(self, stats: Callable[[], Any], shed: Callable[[], int]) -> None:
+        self._stats = stats
+        self._shed = shed
+
+    def collect(self) -> Iterator[Any]:
+        yield CounterMetricFamily(
+            "ragline_requests_shed", "requests refused with 503 (overload)", value=self._shed()
+        )
+        s = self._stats()
+        if s is None:
+            return
+        for name, help_ in (
+            ("written", "trace spans stored"),
+            ("dropped_queue_full", "trace spans dropped because the queue was full"),
+            ("dropped_write_failed", "trace spans dropped because a write failed"),
+            ("write_errors", "failed trace batches"),
+        ):
+            yield CounterMetricFamily(f"ragline_trace_spans_{name}", help_, value=getattr(s, name))
+        yield GaugeMetricFamily(
+            "ragline_trace_queue_pending", "trace spans waiting to be written", value=s.pending
+        )
+
+
+class Metrics:
+    def __init__(self, state: ServerState) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call] # *_created series double the output for no use here
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "ragline_http_requests",
+            "HTTP requests by route template and status",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "ragline_http_request_duration_seconds",
+            "time to the end of the response",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.asks = Counter(
+            "ragline_asks", "answers by tenant and outcome", ["tenant", "outcome"], registry=r
+        )
+        self.tokens = Counter(
+            "ragline_model_tokens", "model tokens by tenant", ["tenant", "kind"], registry=r
+        )
+        self.stage = Histogram(
+            "ragline_ask_stage_seconds",
+            "time spent per ask stage",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        running = Gauge("ragline_requests_running", "requests doing work now", registry=r)
+        running.set_function(lambda: state.admission.running)
+        waiting = Gauge("ragline_requests_waiting", "requests waiting for a slot", registry=r)
+        waiting.set_function(lambda: state.admission.waiting)
+        r.register(_StateCollector(state.project.trace_stats, lambda: state.admission.shed))
+
+    def observe_answer(self, tenant: str, answer: Answer) -> None:
+        self.asks.labels(tenant, "abstained" if answer.abstained else "answered").inc()
+        for stage in ("retrieval", "answer"):
+            ms = answer.timings_ms.get(stage)
+            if ms is not None:
+                self.stage.labels(stage).observe(ms / 1000.0)
+        usage = answer.usage or {}
+        for kind in ("prompt_tokens", "completion_tokens"):
+            n = usage.get(kind)
+            if n:
+                self.tokens.labels(tenant, kind.removesuffix("_tokens")).inc(n)
+
+    def observe_error(self, tenant: str) -> None:
+        self.asks.labels(tenant, "error").inc()
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by route template; a pure ASGI middleware (cheap)."""
+
+    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics | None]) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            m = self.metrics()
+            if m is not None:
+                route = scope.get("route")
+                path = getattr(route, "path", None) or "unmatched"
+                method = scope.get("method", "GET")
+                m.requests.labels(method, path, str(status)).inc()
+                m.latency.labels(method, path).observe(time.perf_counter() - start)

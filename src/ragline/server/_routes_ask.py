@@ -1,0 +1,153 @@
+"""``POST /v1/ask`` (JSON, or server-sent events) and ``GET /v1/search``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from ragline.server._errors import ApiError
+from ragline.server._schemas import AnswerOut, AskRequest, SearchOut, error_responses
+from ragline.server._sse import ReleasingStream, event_frames
+from ragline.server._state import Caller, CallerDep, ServerState
+
+router = APIRouter(tags=["answers"])
+
+_ERRORS = error_responses(400, 401, 413, 422, 429, 503, 504)
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(data, ensure_ascii=False), status_code=status, media_type="application/json"
+    )
+
+
+def check_question(state: ServerState, question: str, field: str = "question") -> str:
+    limit = state.settings.server.max_question_chars
+    if len(question) > limit:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"{field}: longer than {limit} characters ({len(question)})",
+            hint="shorten it or raise server.max_question_chars",
+        )
+    if "\x00" in question:
+        raise ApiError(422, "invalid_request", f"{field}: contains a NUL character")
+    if not question.strip():
+        raise ApiError(422, "invalid_request", f"{field}: is blank")
+    return question
+
+
+def check_k(state: ServerState, k: int | None) -> int | None:
+    limit = state.settings.server.max_k
+    if k is not None and k > limit:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"k: at most {limit} (got {k})",
+            hint="ask for fewer hits or raise server.max_k",
+        )
+    return k
+
+
+def wants_stream(request: Request, body_stream: bool) -> bool:
+    return body_stream or "text/event-stream" in request.headers.get("accept", "")
+
+
+@router.post(
+    "/v1/ask",
+    response_model=AnswerOut,
+    responses={
+        **_ERRORS,
+        200: {
+            "content": {
+                "application/json": {},
+                "text/event-stream": {
+                    "schema": {
+                        "type": "string",
+                        "description": "events: retrieval, delta…, citation…, then done or error",
+                    }
+                },
+            }
+        },
+    },
+    summary="Answer a question with citations (JSON, or SSE when streaming)",
+)
+async def ask(body: AskRequest, request: Request, caller: CallerDep) -> Response:
+    state = caller.state
+    question = check_question(state, body.question)
+    k = check_k(state, body.k)
+    project = caller.project
+    timeout = state.settings.server.request_timeout_s
+    if wants_stream(request, body.stream):
+        return await _stream(caller, question, k, body.filters, timeout)
+    try:
+        answer = await state.admission.run(
+            lambda: project.ask(question, tenant=caller.tenant, k=k, filters=body.filters),
+            timeout=timeout,
+        )
+    except ApiError:
+        raise
+    except Exception:
+        state.metrics.observe_error(caller.tenant)
+        raise
+    state.metrics.observe_answer(caller.tenant, answer)
+    return json_response(answer.to_dict())
+
+
+async def _stream(
+    caller: Caller, question: str, k: int | None, filters: Any, timeout: float
+) -> Response:
+    state = caller.state
+    await state.admission.enter()
+    try:
+        events = caller.project.ask_stream(question, tenant=caller.tenant, k=k, filters=filters)
+
+        def on_event(event: Any) -> None:
+            if event.type == "done":
+                state.metrics.observe_answer(caller.tenant, event.answer)
+            elif event.type == "error":
+                state.metrics.observe_error(caller.tenant)
+
+        frames = event_frames(events, timeout_s=timeout, on_event=on_event)
+        return ReleasingStream(frames, state.admission.leave)
+    except BaseException:
+        state.admission.leave()
+        raise
+
+
+@router.get(
+    "/v1/search",
+    response_model=SearchOut,
+    responses=_ERRORS,
+    summary="The best chunks for a query (hybrid keyword + dense by default)",
+)
+async def search(
+    caller: CallerDep,
+    q: Annotated[str, Query(min_length=1, description="the query")],
+    k: Annotated[int | None, Query(ge=1, description="hits (≤ server.max_k)")] = None,
+    mode: Annotated[str | None, Query(pattern="^(hybrid|keyword|dense)$")] = None,
+    filter: Annotated[
+        list[str] | None, Query(description="key=value, key=a|b, key>=N … (repeatable)")
+    ] = None,
+) -> Response:
+    state = caller.state
+    query = check_question(state, q, "q")
+    k = check_k(state, k)
+    project = caller.project
+    result = await state.admission.run(
+        lambda: project.retrieve(query, tenant=caller.tenant, k=k, filters=filter, mode=mode),
+        timeout=state.settings.server.request_timeout_s,
+    )
+    return json_response(
+        {
+            "query": result.query,
+            "tenant": result.tenant,
+            "mode": result.mode,
+            "hits": [h.to_dict() for h in result.hits],
+            "rules_fired": list(result.rules_fired),
+            "timings_ms": dict(result.timings_ms),
+        }
+    )

@@ -1,0 +1,99 @@
+"""Request and response bodies of the HTTP API (they make the OpenAPI schema).
+
+Responses are built from ``to_dict()`` of the library's types and sent as-is (no
+second validation pass on the hot path); these models describe them for clients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FilterValue = str | int | float | bool | list[str | int | float | bool]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AskRequest(_In):
+    question: str = Field(min_length=1, description="the question (server.max_question_chars)")
+    k: int | None = Field(None, ge=1, description="hits to answer from (≤ server.max_k)")
+    filters: dict[str, FilterValue] | None = Field(
+        None, description="metadata the hits must have, e.g. {'doc_type': 'finance'}"
+    )
+    stream: bool = Field(False, description="answer as server-sent events")
+
+
+class HitOut(BaseModel):
+    document_id: str
+    chunk_id: str
+    title: str
+    section: str
+    source: str
+    page: int | None = None
+    language: str | None = None
+    doc_type: str | None = None
+    score: float
+    scores: dict[str, float] = {}
+    ranks: dict[str, int] = {}
+    text: str
+    metadata: dict[str, Any] = {}
+
+
+class SentenceOut(BaseModel):
+    text: str
+    citations: list[int]
+    support: float
+
+
+class ReferenceOut(BaseModel):
+    number: int
+    chunk_id: str
+    document_id: str
+    title: str
+    section: str
+    source: str
+    page: int | None = None
+
+
+class AnswerOut(BaseModel):
+    question: str
+    text: str = Field(description="the answer with [n] citation markers")
+    abstained: bool
+    model: str
+    tenant: str
+    support: float
+    sentences: list[SentenceOut]
+    references: list[ReferenceOut]
+    hits: list[HitOut]
+    timings_ms: dict[str, float]
+    trace_id: str | None = None
+    usage: dict[str, Any] | None = None
+    cost_usd: float | None = None
+    prompt_version: str | None = None
+
+
+class SearchOut(BaseModel):
+    query: str
+    tenant: str
+    mode: str
+    hits: list[HitOut]
+    rules_fired: list[str]
+    timings_ms: dict[str, float]
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+    hint: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the JSON error shape."""
+    return {code: {"model": ErrorOut} for code in codes}
