@@ -11,6 +11,7 @@ PUBLIC = {
         "Answer", "AnswerSentence", "Chunk", "ConfigError", "Document", "Hit", "InputError",
         "Project", "ProviderError", "RaglineError", "Reference", "StoreError", "__version__",
     ],
+    "ragline.server": ["KeyRing", "create_app", "hash_key", "new_key", "openapi_schema", "serve"],
     "ragline.store": [
         "Condition", "Matrix", "MemoryStore", "PostgresStore", "SQLiteStore", "ScoredChunk",
         "Store", "StoreStats", "Vector", "matches", "open_store", "parse_filter",
@@ -66,9 +67,9 @@ PUBLIC = {
         "iterate_in", "redact_pii", "span",
     ],
     "ragline.testing": [
-        "EmbedderConformance", "FakeModel", "FunctionModel", "HashEmbedder", "ModelCall",
-        "StoreConformance", "TraceStoreConformance", "block_real_requests",
-        "real_requests_blocked",
+        "ConversationStoreConformance", "EmbedderConformance", "FakeModel", "FunctionModel",
+        "HashEmbedder", "ModelCall", "ServerProcess", "StoreConformance",
+        "TraceStoreConformance", "block_real_requests", "real_requests_blocked",
     ],
 }  # fmt: skip
 

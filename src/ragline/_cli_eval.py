@@ -14,7 +14,7 @@ import typer
 if TYPE_CHECKING:
     from ragline._project import Project
     from ragline.evals._gates import Gate, GateResult
-    from ragline.evals._storage import SQLiteEvalStore
+    from ragline.evals._storage import EvalStore
 
 eval_app = typer.Typer(
     help="Evaluate the pipeline on datasets: run, report, gate, compare.",
@@ -54,7 +54,7 @@ def _open_project(config: Path | None, overrides: dict[str, Any] | None = None) 
     return Project(_state.project_dir, overrides=merged, config_file=config or _state.config_file)
 
 
-def _eval_store(project: Project) -> SQLiteEvalStore:
+def _eval_store(project: Project) -> EvalStore:
     from ragline.evals._storage import open_eval_store
 
     return open_eval_store(project)

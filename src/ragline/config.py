@@ -175,7 +175,8 @@ class EvalSettings(_Strict):
         None, description="model spec of the LLM judge for citation support (none: lexical)"
     )
     store: str | None = Field(
-        None, description="sqlite:///file.db for eval runs (default: the project's store)"
+        None,
+        description="sqlite:///file.db or postgresql://… for eval runs (default: the project's store)",
     )
 
 

@@ -102,8 +102,8 @@ def test_eval_store_location(tmp_path: Path) -> None:
     assert open_eval_store(p).path == str(tmp_path / "ragline-evals.db")
     p = Project(tmp_path, overrides={"evals.store": "sqlite:///runs.db"})
     assert open_eval_store(p).path == str(tmp_path / "runs.db")
-    p = Project(tmp_path, overrides={"evals.store": "postgresql://x/y"})
-    with pytest.raises(ConfigError, match="not a SQLite URL"):
+    p = Project(tmp_path, overrides={"evals.store": "mysql://x/y"})  # PostgreSQL: see
+    with pytest.raises(ConfigError, match="not a SQLite or PostgreSQL URL"):  # *_postgres.py
         open_eval_store(p)
 
 

@@ -2,8 +2,9 @@
 
 :class:`EvalStore` is the small protocol the runner, reports and compare use;
 :class:`SQLiteEvalStore` implements it on its own ``sqlite3`` connection to the
-project's database file (tables from migration ``0008_eval_runs``). A PostgreSQL
-implementation only has to provide the same methods.
+project's database file (tables from migration ``0008_eval_runs``);
+:class:`~ragline.evals._storage_postgres.PostgresEvalStore` implements it on
+PostgreSQL. :func:`open_eval_store` picks the one the project's URLs call for.
 """
 
 from __future__ import annotations
@@ -410,23 +411,42 @@ class SQLiteEvalStore:
             self._conn.close()
 
 
-def open_eval_store(project: Any) -> SQLiteEvalStore:
-    """The evaluation store of a project: ``evals.store`` if set, else the project's
-    SQLite file, else ``ragline-evals.db`` in the project folder (in-memory stores)."""
+def _is_postgres_url(url: str) -> bool:
+    scheme = url.strip().split(":", 1)[0].lower() if "://" in url else ""
+    return scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+")
+
+
+def open_eval_store(project: Any) -> EvalStore:
+    """The evaluation store of a project: ``evals.store`` if set (``sqlite:///…`` or
+    ``postgresql://…``), else the project's own database (its SQLite file, or its
+    PostgreSQL database), else ``ragline-evals.db`` in the project folder (in-memory
+    stores)."""
     from ragline.store._open import sqlite_path
 
     url: str | None = getattr(project.settings.evals, "store", None)
     base = project.path
     if url:
+        if _is_postgres_url(url):
+            from ragline.evals._storage_postgres import PostgresEvalStore
+
+            return PostgresEvalStore(url)
         if not url.startswith("sqlite://"):
             from ragline.errors import ConfigError
 
             raise ConfigError(
-                f"evals.store {url!r} is not a SQLite URL",
-                hint="use sqlite:///evals.db (PostgreSQL evaluation storage is not available yet)",
+                f"evals.store {url!r} is not a SQLite or PostgreSQL URL",
+                hint="use sqlite:///evals.db or postgresql://user@host/db",
             )
         return SQLiteEvalStore(sqlite_path(url, base_dir=base))
     store_url = project.settings.store
+    if _is_postgres_url(store_url):
+        from ragline.evals._storage_postgres import PostgresEvalStore
+        from ragline.store._postgres import PostgresStore
+
+        opened = getattr(project, "_store", None)  # share the project's pool if it is open
+        if isinstance(opened, PostgresStore):
+            return PostgresEvalStore(opened)
+        return PostgresEvalStore(store_url)
     if store_url.startswith("sqlite://"):
         path = sqlite_path(store_url, base_dir=base)
         if path != ":memory:":

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ragline.errors import StoreError
+from ragline.store._schema_conversations import CONVERSATIONS_SQL
 from ragline.store._schema_evals import EVAL_SQL
 from ragline.store._schema_traces import FEEDBACK_SQL, TRACES_SQL
 
@@ -157,6 +158,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0006_traces", TRACES_SQL),  # ragline.trace: spans and traces
     Migration("0007_feedback", FEEDBACK_SQL),  # ragline.trace: user feedback
     Migration("0008_eval_runs", EVAL_SQL),  # ragline.evals: runs and per-case results
+    Migration("0009_conversations", CONVERSATIONS_SQL),  # POST /v1/chat history
 ]
 
 

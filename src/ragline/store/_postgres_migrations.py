@@ -211,6 +211,92 @@ CREATE POLICY tenant_isolation ON feedback
                 OR current_setting('ragline.all_tenants', true) = 'on');
 """
 
+# ragline.evals: evaluation runs and per-case results (see
+# ragline.evals._storage_postgres). Runs are project-wide, not per tenant: no RLS.
+# JSON payloads are text, exactly as written (summaries may hold NaN, which jsonb
+# rejects; cached outputs are reused byte for byte).
+_EVAL_RUNS = """
+CREATE TABLE eval_runs (
+    id               text PRIMARY KEY,
+    name             text,
+    created_at       double precision NOT NULL,
+    finished_at      double precision,
+    status           text NOT NULL,
+    target           text NOT NULL,
+    dataset_path     text NOT NULL,
+    dataset_hash     text NOT NULL,
+    fingerprint_hash text NOT NULL,
+    fingerprint      text NOT NULL,
+    repeats          integer NOT NULL DEFAULT 1,
+    summary          text NOT NULL DEFAULT '{}'
+);
+CREATE INDEX eval_runs_created ON eval_runs (created_at);
+CREATE INDEX eval_runs_name ON eval_runs (name);
+CREATE TABLE eval_results (
+    run_id       text NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
+    case_id      text NOT NULL,
+    repeat_index integer NOT NULL,
+    position     integer NOT NULL,
+    category     text NOT NULL,
+    case_json    text NOT NULL,
+    case_hash    text NOT NULL,
+    output       text NOT NULL,
+    failed       boolean NOT NULL DEFAULT false,
+    metrics      text NOT NULL,
+    metrics_key  text NOT NULL,
+    cache_key    text NOT NULL,
+    cached       boolean NOT NULL DEFAULT false,
+    created_at   double precision NOT NULL,
+    PRIMARY KEY (run_id, case_id, repeat_index)
+);
+CREATE INDEX eval_results_cache ON eval_results (cache_key, created_at) WHERE NOT failed;
+"""
+
+# POST /v1/chat history (see ragline.store._postgres_conversations), with RLS like the
+# document tables; an explicit all-tenant view (``ragline.all_tenants``) is allowed for
+# operator tools such as retention clean-up. append_turn locks the conversation row
+# (UPDATE … RETURNING turns), so concurrent appends get consecutive indexes.
+_CONVERSATIONS = """
+CREATE TABLE conversations (
+    tenant     text NOT NULL,
+    id         text NOT NULL,
+    title      text NOT NULL DEFAULT '',
+    metadata   jsonb NOT NULL DEFAULT '{}',
+    created_at double precision NOT NULL,
+    updated_at double precision NOT NULL,
+    turns      integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX conversations_recent ON conversations (tenant, updated_at DESC, id DESC);
+CREATE TABLE conversation_turns (
+    tenant          text NOT NULL,
+    conversation_id text NOT NULL,
+    idx             integer NOT NULL,
+    role            text NOT NULL,
+    content         text NOT NULL,
+    created_at      double precision NOT NULL,
+    trace_id        text,
+    citations       jsonb NOT NULL DEFAULT '[]',
+    PRIMARY KEY (tenant, conversation_id, idx),
+    FOREIGN KEY (tenant, conversation_id) REFERENCES conversations (tenant, id)
+        ON DELETE CASCADE
+);
+ALTER TABLE conversations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE conversations FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON conversations
+    USING (tenant = current_setting('ragline.tenant', true)
+           OR current_setting('ragline.all_tenants', true) = 'on')
+    WITH CHECK (tenant = current_setting('ragline.tenant', true)
+                OR current_setting('ragline.all_tenants', true) = 'on');
+ALTER TABLE conversation_turns ENABLE ROW LEVEL SECURITY;
+ALTER TABLE conversation_turns FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON conversation_turns
+    USING (tenant = current_setting('ragline.tenant', true)
+           OR current_setting('ragline.all_tenants', true) = 'on')
+    WITH CHECK (tenant = current_setting('ragline.tenant', true)
+                OR current_setting('ragline.all_tenants', true) = 'on');
+"""
+
 PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0001_vector_extension", _EXTENSION),
     PgMigration("0002_documents_chunks", _CORE),
@@ -219,6 +305,8 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0005_response_cache", _RESPONSE_CACHE),
     PgMigration("0006_row_level_security", _RLS),
     PgMigration("0007_traces_feedback", _TRACES),
+    PgMigration("0008_eval_runs", _EVAL_RUNS),
+    PgMigration("0009_conversations", _CONVERSATIONS),
 ]
 
 _TABLE = (

@@ -10,11 +10,13 @@ from typing import Any
 from ragline.embed._hash import HashEmbedder
 
 __all__ = [
+    "ConversationStoreConformance",
     "EmbedderConformance",
     "FakeModel",
     "FunctionModel",
     "HashEmbedder",
     "ModelCall",
+    "ServerProcess",
     "StoreConformance",
     "TraceStoreConformance",
     "block_real_requests",
@@ -35,10 +37,18 @@ def __getattr__(name: str) -> Any:
         from ragline.testing._store_conformance import StoreConformance
 
         return StoreConformance
+    if name == "ConversationStoreConformance":
+        from ragline.testing._conversation_conformance import ConversationStoreConformance
+
+        return ConversationStoreConformance
     if name == "TraceStoreConformance":
         from ragline.testing._trace_conformance import TraceStoreConformance
 
         return TraceStoreConformance
+    if name == "ServerProcess":
+        from ragline.testing._server import ServerProcess
+
+        return ServerProcess
     if name == "EmbedderConformance":
         from ragline.testing._embedder_conformance import EmbedderConformance
 

@@ -1,0 +1,271 @@
+"""``PostgresEvalStore``: evaluation runs and per-case results in PostgreSQL.
+
+Tables come from migration ``0008_eval_runs`` (see
+:mod:`ragline.store._postgres_migrations`). Runs are project-wide, not per tenant,
+so the tables have no row-level security; every call runs through
+:meth:`PostgresStore.run` (pooled connection, one transaction, errors mapped to
+``StoreError``). The JSON payloads are stored as text exactly as written, so a cached
+output is reused byte for byte, as with :class:`~ragline.evals._storage.SQLiteEvalStore`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from ragline.errors import NotFoundError, StoreError
+from ragline.evals._storage import (
+    CachedOutput,
+    CaseResult,
+    RunInfo,
+    metrics_from_json,
+    metrics_to_json,
+    output_from_dict,
+    output_to_dict,
+)
+from ragline.evals._types import Case
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from ragline.store._postgres import PostgresStore
+
+_RUN_COLS = (
+    "id, name, created_at, finished_at, status, target, dataset_path, dataset_hash, "
+    "fingerprint_hash, fingerprint, repeats, summary"
+)
+
+_INSERT = (
+    "INSERT INTO eval_results (run_id, case_id, repeat_index, position, category, "
+    "case_json, case_hash, output, failed, metrics, metrics_key, cache_key, cached, "
+    "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (run_id, case_id, repeat_index) DO UPDATE SET position = excluded.position, "
+    "category = excluded.category, case_json = excluded.case_json, "
+    "case_hash = excluded.case_hash, output = excluded.output, failed = excluded.failed, "
+    "metrics = excluded.metrics, metrics_key = excluded.metrics_key, "
+    "cache_key = excluded.cache_key, cached = excluded.cached, created_at = excluded.created_at"
+)
+
+
+def _clean(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL (JSON text escapes it; plain fields may not)."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def _run(row: tuple[Any, ...]) -> RunInfo:
+    return RunInfo(
+        id=row[0],
+        name=row[1],
+        created_at=row[2],
+        finished_at=row[3],
+        status=row[4],
+        target=row[5],
+        dataset_path=row[6],
+        dataset_hash=row[7],
+        fingerprint_hash=row[8],
+        fingerprint=json.loads(row[9]),
+        repeats=row[10],
+        summary=json.loads(row[11]),
+    )
+
+
+def _row(run_id: str, result: CaseResult) -> tuple[Any, ...]:
+    return tuple(
+        _clean(v)
+        for v in (
+            run_id,
+            result.case.id,
+            result.repeat_index,
+            result.position,
+            result.case.category,
+            result.case.model_dump_json(),
+            result.case_hash,
+            result.output_json
+            or json.dumps(output_to_dict(result.output), ensure_ascii=False, default=str),
+            bool(result.output.error),
+            result.metrics_json or metrics_to_json(result.metrics),
+            result.metrics_key,
+            result.cache_key,
+            bool(result.cached),
+            time.time(),
+        )
+    )
+
+
+class PostgresEvalStore:
+    """:class:`~ragline.evals.EvalStore` on a ragline PostgreSQL database.
+
+    ``PostgresEvalStore("postgresql://…")`` opens its own small pool (and applies
+    migrations); ``PostgresEvalStore(store)`` shares a :class:`PostgresStore`'s pool
+    (and ``close`` leaves it open).
+    """
+
+    def __init__(self, url_or_store: str | PostgresStore, *, max_connections: int = 2) -> None:
+        from ragline.store._postgres import PostgresStore
+
+        if isinstance(url_or_store, PostgresStore):
+            self._store = url_or_store
+            self._owns = False
+        else:
+            self._store = PostgresStore(url_or_store, max_connections=max_connections)
+            self._owns = True
+        self.url = self._store.safe_url  # where it is, without the password
+
+    def _fetch(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self._store.run(
+            None, lambda conn: conn.execute(sql, params).fetchall()
+        )
+        return rows
+
+    def create_run(self, run: RunInfo) -> None:
+        values = tuple(
+            _clean(v)
+            for v in (
+                run.id,
+                run.name,
+                run.created_at,
+                run.finished_at,
+                run.status,
+                run.target,
+                run.dataset_path,
+                run.dataset_hash,
+                run.fingerprint_hash,
+                json.dumps(run.fingerprint, sort_keys=True, default=str),
+                run.repeats,
+                json.dumps(run.summary, default=str),
+            )
+        )
+        row = self._store.run(
+            None,
+            lambda conn: conn.execute(
+                f"INSERT INTO eval_runs ({_RUN_COLS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (id) DO NOTHING RETURNING id",
+                values,
+            ).fetchone(),
+            idempotent=False,
+        )
+        if row is None:
+            raise StoreError(
+                f"evaluation run {run.id!r} already exists in {self.url}",
+                hint="run ids are unique; start a new run",
+            )
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """The run by id, unique id prefix, name, or ``last``; raises NotFoundError."""
+        if run_id in ("last", "latest"):
+            rows = self._fetch(
+                f"SELECT {_RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT 1"
+            )
+        else:
+            key = _clean(run_id)
+            rows = self._fetch(f"SELECT {_RUN_COLS} FROM eval_runs WHERE id = %s", (key,))
+            if not rows and key:
+                rows = self._fetch(
+                    f"SELECT {_RUN_COLS} FROM eval_runs "
+                    "WHERE left(id, length(%s)) = %s OR name = %s "
+                    "ORDER BY created_at DESC LIMIT 3",
+                    (key, key, key),
+                )
+        if not rows:
+            raise NotFoundError(
+                f"no evaluation run {run_id!r}", hint="`ragline eval list` shows the runs"
+            )
+        if len(rows) > 1 and rows[0][0] != run_id and rows[0][1] != run_id:
+            raise NotFoundError(
+                f"{run_id!r} matches several runs", hint="give more characters of the run id"
+            )
+        return _run(rows[0])
+
+    def list_runs(self, limit: int = 50) -> list[RunInfo]:
+        rows = self._fetch(
+            f"SELECT {_RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT %s",
+            (max(0, int(limit)),),
+        )
+        return [_run(r) for r in rows]
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        values = (status, time.time(), json.dumps(summary, default=str), _clean(run_id))
+        self._store.run(
+            None,
+            lambda conn: conn.execute(
+                "UPDATE eval_runs SET status = %s, finished_at = %s, summary = %s WHERE id = %s",
+                values,
+            ),
+        )
+
+    def add_result(self, run_id: str, result: CaseResult) -> None:
+        row = _row(run_id, result)
+        self._store.run(None, lambda conn: conn.execute(_INSERT, row))
+
+    def add_results(self, run_id: str, results: list[CaseResult]) -> None:
+        """Several results in one transaction (cache hits)."""
+        if not results:
+            return
+        rows = [_row(run_id, r) for r in results]
+
+        def write(conn: psycopg.Connection[Any]) -> None:
+            with conn.cursor() as cur:
+                cur.executemany(_INSERT, rows)
+
+        self._store.run(None, write)
+
+    def results(self, run_id: str) -> list[CaseResult]:
+        rows = self._fetch(
+            "SELECT case_json, repeat_index, output, metrics, cache_key, case_hash, "
+            "metrics_key, cached, position FROM eval_results WHERE run_id = %s "
+            "ORDER BY position, repeat_index",
+            (_clean(run_id),),
+        )
+        return [
+            CaseResult(
+                case=Case.model_validate_json(r[0]),
+                repeat_index=r[1],
+                output=output_from_dict(json.loads(r[2])),
+                metrics=metrics_from_json(r[3]),
+                cache_key=r[4],
+                case_hash=r[5],
+                metrics_key=r[6],
+                cached=bool(r[7]),
+                position=r[8],
+            )
+            for r in rows
+        ]
+
+    def done_keys(self, run_id: str) -> set[tuple[str, int]]:
+        rows = self._fetch(
+            "SELECT case_id, repeat_index FROM eval_results WHERE run_id = %s", (_clean(run_id),)
+        )
+        return {(str(r[0]), int(r[1])) for r in rows}
+
+    def cached(
+        self, cache_keys: list[str], *, metrics_key: str | None = None
+    ) -> dict[str, CachedOutput]:
+        """Stored outputs (without a pipeline error) for these keys, by key; rows scored
+        by ``metrics_key`` preferred, then the newest."""
+        keys = [_clean(k) for k in dict.fromkeys(cache_keys)]
+        found: dict[str, CachedOutput] = {}
+        for i in range(0, len(keys), 1000):
+            rows = self._fetch(
+                "SELECT DISTINCT ON (cache_key) cache_key, output, case_hash, metrics_key, "
+                "metrics FROM eval_results WHERE NOT failed AND cache_key = ANY(%s) "
+                "ORDER BY cache_key, (metrics_key = %s) DESC, created_at DESC",
+                (keys[i : i + 1000], metrics_key or ""),
+            )
+            for row in rows:
+                found[row[0]] = CachedOutput(
+                    output=output_from_dict(json.loads(row[1])),
+                    case_hash=row[2],
+                    metrics_key=row[3],
+                    metrics=metrics_from_json(row[4]),
+                    output_json=row[1],
+                    metrics_json=row[4],
+                )
+        return found
+
+    def close(self) -> None:
+        if self._owns:
+            self._store.close()

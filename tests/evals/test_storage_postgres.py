@@ -1,0 +1,260 @@
+"""PostgresEvalStore: the evaluation store and the runner's resume and cache on PostgreSQL.
+
+A real PostgreSQL (the ``pgserver`` wheel's binaries) on a loopback port, one fresh
+database per test. The storage tests mirror ``test_storage.py``; the runner tests
+(resume, cache, concurrency, repeats…) are ``test_runner.py``'s own tests, collected
+here again with the ``store`` fixture switched to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_runner import (  # the runner tests, re-run below on PostgreSQL
+    project,
+    test_all_cases_failing_still_reports,
+    test_any_configuration_change_misses_the_cache,
+    test_bad_runner_input,
+    test_cached_scores_are_reused_only_for_the_same_metrics,
+    test_concurrency_gives_the_same_results,
+    test_interrupted_concurrent_run_keeps_finished_cases,
+    test_interrupted_run_resumes_only_the_missing_cases,
+    test_knowledge_base_change_misses_the_cache,
+    test_no_cache_reruns_everything,
+    test_pipeline_errors_are_counted_not_raised,
+    test_repeats_are_separate_results,
+    test_resume_refuses_a_changed_dataset_or_config,
+    test_run_scores_and_stores_every_case,
+    test_unchanged_rerun_comes_from_the_cache,
+)
+from test_storage import make_result, new_run
+
+from ragline import Project
+from ragline.errors import ConfigError, NotFoundError, StoreError
+from ragline.evals._storage import EvalStore, open_eval_store
+
+__all__ = [
+    "project",
+    "test_all_cases_failing_still_reports",
+    "test_any_configuration_change_misses_the_cache",
+    "test_bad_runner_input",
+    "test_cached_scores_are_reused_only_for_the_same_metrics",
+    "test_concurrency_gives_the_same_results",
+    "test_interrupted_concurrent_run_keeps_finished_cases",
+    "test_interrupted_run_resumes_only_the_missing_cases",
+    "test_knowledge_base_change_misses_the_cache",
+    "test_no_cache_reruns_everything",
+    "test_pipeline_errors_are_counted_not_raised",
+    "test_repeats_are_separate_results",
+    "test_resume_refuses_a_changed_dataset_or_config",
+    "test_run_scores_and_stores_every_case",
+    "test_unchanged_rerun_comes_from_the_cache",
+]
+
+MISSING = [
+    m for m in ("psycopg", "psycopg_pool", "pgserver") if importlib.util.find_spec(m) is None
+]
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[Any]:
+    if MISSING:
+        pytest.skip(f"PostgreSQL tests need {', '.join(MISSING)} (pip install -e '.[dev]')")
+    from ragline.store._pg_server import TempPostgres
+
+    server = TempPostgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> Iterator[str]:
+    name = f"e{next(_names)}"
+    url = str(pg_server.create_database(name))
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def store(pg_url: str) -> Iterator[EvalStore]:
+    from ragline.evals._storage_postgres import PostgresEvalStore
+
+    s = PostgresEvalStore(pg_url)
+    yield s
+    s.close()
+
+
+RUN = "20250101-000000-abcdef"
+
+
+def test_round_trip_survives_reopen(pg_url: str) -> None:
+    from ragline.evals._storage_postgres import PostgresEvalStore
+
+    store = PostgresEvalStore(pg_url)
+    store.create_run(new_run(name="baseline"))
+    result = make_result("c1")
+    store.add_result(RUN, result)
+    store.finish_run(RUN, "complete", {"cases": 1, "mean": math.nan, "名前": "ü"})
+    store.close()
+    store = PostgresEvalStore(pg_url)
+    run = store.get_run(RUN)
+    assert run.status == "complete" and run.finished_at and run.name == "baseline"
+    assert run.summary["cases"] == 1 and math.isnan(run.summary["mean"])
+    assert run.summary["名前"] == "ü"
+    assert run.fingerprint == {"embedder": "hash", "retrieval": {"k": 5}}
+    (back,) = store.results(run.id)
+    assert back.case == result.case and back.output == result.output
+    assert back.metrics == result.metrics
+    assert store.done_keys(run.id) == {("c1", 0)}
+    store.close()
+
+
+def test_rewriting_a_result_replaces_it(store: EvalStore) -> None:
+    store.create_run(new_run())
+    store.add_result(RUN, make_result("c1", error="boom"))
+    store.add_result(RUN, make_result("c1"))  # a resumed run re-scores the case
+    (only,) = store.results(RUN)
+    assert only.output.error is None
+
+
+def test_run_lookup_by_prefix_name_and_last(store: EvalStore) -> None:
+    store.create_run(new_run("20250101-000000-aaaaaa", name="base"))
+    later = new_run("20250102-000000-bbbbbb")
+    later.created_at += 10
+    store.create_run(later)
+    assert store.get_run("20250101").id == "20250101-000000-aaaaaa"
+    assert store.get_run("base").id == "20250101-000000-aaaaaa"
+    assert store.get_run("last").id == "20250102-000000-bbbbbb"
+    assert [r.id for r in store.list_runs()] == ["20250102-000000-bbbbbb", "20250101-000000-aaaaaa"]
+    assert [r.id for r in store.list_runs(limit=1)] == ["20250102-000000-bbbbbb"]
+    with pytest.raises(NotFoundError, match="several runs"):
+        store.get_run("2025010")
+    for bad in ("nope", "", "%", "_", "2025%", "x\x00y"):
+        with pytest.raises(NotFoundError, match="no evaluation run") as e:
+            store.get_run(bad)
+        assert "ragline eval list" in str(e.value)
+
+
+def test_duplicate_run_id_is_a_clear_error(store: EvalStore) -> None:
+    store.create_run(new_run(name="first"))
+    with pytest.raises(StoreError, match="already exists"):
+        store.create_run(new_run(name="second"))
+    assert store.get_run(RUN).name == "first"
+
+
+def test_cache_never_returns_a_failed_output(store: EvalStore) -> None:
+    store.create_run(new_run())
+    store.add_result(RUN, make_result("c1", error="boom", key="k1"))
+    assert store.cached(["k1"]) == {}
+    store.add_results(RUN, [make_result("c2", key="k2"), make_result("c3", key="k3")])
+    hits = store.cached(["k1", "k2", "k3", "k4", "k2"])
+    assert sorted(hits) == ["k2", "k3"]
+    assert hits["k2"].output.answer == "a [1]" and hits["k2"].metrics_key == "m"
+    assert store.cached([]) == {}
+
+
+def test_cache_prefers_the_same_metrics_then_the_newest(store: EvalStore) -> None:
+    for i, metrics_key in enumerate(["m-old", "m-wanted", "m-newest"]):
+        run_id = f"2025010{i + 1}-000000-aaaaaa"
+        store.create_run(new_run(run_id))
+        result = make_result("c1", key="k")
+        result.metrics_key = metrics_key
+        result.output = type(result.output)(answer=f"answer {i}")
+        store.add_result(run_id, result)
+    assert store.cached(["k"], metrics_key="m-wanted")["k"].output.answer == "answer 1"
+    assert store.cached(["k"], metrics_key="other")["k"].output.answer == "answer 2"
+    assert store.cached(["k"])["k"].metrics_key == "m-newest"
+
+
+def test_many_cache_keys(store: EvalStore) -> None:
+    store.create_run(new_run())
+    store.add_results(RUN, [make_result(f"c{i}", key=f"k{i}") for i in range(1500)])
+    hits = store.cached([f"k{i}" for i in range(0, 3000, 2)])
+    assert len(hits) == 750
+    assert len(store.done_keys(RUN)) == 1500
+
+
+def test_open_eval_store_chooses_postgresql(tmp_path: Path, pg_url: str) -> None:
+    from ragline.evals._storage_postgres import PostgresEvalStore
+
+    p = Project(tmp_path, overrides={"embedder": "hash", "evals.store": pg_url})
+    es = open_eval_store(p)
+    assert isinstance(es, PostgresEvalStore)
+    assert "app-secret-pw" not in es.url  # shown without the password
+    es.create_run(new_run())
+    es.close()
+    assert not (tmp_path / "ragline-evals.db").exists()
+
+    p = Project(tmp_path, overrides={"embedder": "hash", "store": pg_url})
+    es = open_eval_store(p)  # the project's own PostgreSQL database
+    assert isinstance(es, PostgresEvalStore) and es.get_run("last").id == RUN
+    es.close()
+    _ = p.store  # once the project's store is open, its pool is shared
+    shared = open_eval_store(p)
+    assert shared.get_run(RUN).id == RUN
+    shared.close()  # leaves the project's store open
+    assert p.stats() is not None
+    p.close()
+
+
+def test_open_eval_store_rejects_other_urls(tmp_path: Path) -> None:
+    p = Project(tmp_path, overrides={"evals.store": "mysql://x/y"})
+    with pytest.raises(ConfigError, match="not a SQLite or PostgreSQL URL") as e:
+        open_eval_store(p)
+    assert "postgresql://" in str(e.value)
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    from ragline.store._pg_server import free_port
+
+    url = f"postgresql://ragline:s3cr3t-pw@127.0.0.1:{free_port()}/ragline"
+    p = Project(tmp_path, overrides={"evals.store": url})
+    with pytest.raises(StoreError, match="cannot connect") as e:
+        open_eval_store(p)
+    assert "s3cr3t-pw" not in str(e.value)
+
+
+def test_cli_eval_run_list_report_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """``ragline eval`` end to end with ``evals.store: postgresql://…``; no SQLite file."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from ragline.cli import app
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "warranty.md").write_text("# Warranty\n\nThe frame has a two year warranty.\n")
+    (tmp_path / "cases.jsonl").write_text(
+        json.dumps({"id": "w", "question": "How long is the warranty?", "expected": ["two year"]})
+        + "\n"
+    )
+    (tmp_path / "ragline.yaml").write_text(f"store: memory://\nevals:\n  store: {pg_url}\n")
+
+    def cli(*args: str) -> Any:
+        return CliRunner().invoke(app, ["-C", str(tmp_path), "--embedder", "hash", *args])
+
+    assert cli("ingest", str(docs)).exit_code == 0
+    first = cli("eval", "run", str(tmp_path / "cases.jsonl"), "--json")
+    assert first.exit_code == 0, first.output
+    run_id = json.loads(first.stdout)["run"]
+    again = cli("eval", "run", str(tmp_path / "cases.jsonl"), "--json")
+    assert again.exit_code == 0, again.output
+    listed = cli("eval", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert run_id in listed.stdout and json.loads(again.stdout)["run"] in listed.stdout
+    report = cli("eval", "report", run_id, "--format", "json")
+    assert report.exit_code == 0, report.output
+    assert run_id in report.stdout
+    assert not list(tmp_path.glob("*.db"))  # nothing went to a SQLite file
