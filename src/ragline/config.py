@@ -551,11 +551,32 @@ answer:
   min_support: 0.45        # LLM answers: a cited chunk must support its sentence this much
   attribute_min: 0.55      # LLM answers: support needed to cite an unmarked sentence
 
-# Per-tenant settings.
+# Per-tenant settings (the HTTP server maps each API key to one tenant).
 tenants: {}
 #  acme:
-#    languages: [en]       # only retrieve English chunks for this tenant
-#    api_keys_env: ACME_KEYS
+#    api_keys_env: ACME_KEYS        # env var with this tenant's keys, comma-separated
+#    languages: [en]                # only retrieve English chunks for this tenant
+#    model: openai:gpt-4o-mini      # this tenant's answer model (default: model)
+#    template: grounded_v1          # this tenant's prompt template / version
+#    k: 5                           # hits per answer
+#    rate_limit_per_minute: 600     # 429 with Retry-After beyond
+#    trace_content: redact          # full | redact | off
+#    routing: []                    # replaces the global routing rules
+
+# ragline serve: the HTTP API.
+server:
+  host: 127.0.0.1          # 0.0.0.0 to listen on every interface
+  port: 8000
+  auth: auto               # auto: keys required once any exist | required | off
+  # keys_file: ragline-keys.yaml   # hashed keys, written by `ragline keys create`
+  max_body_bytes: 26214400 # 25 MiB, uploads included (413 beyond)
+  max_question_chars: 4000
+  max_k: 100
+  request_timeout_s: 30    # 504 (or an SSE error event) beyond
+  max_concurrency: 16      # requests working at once…
+  max_queue: 64            # …and waiting; more are shed with 503 + Retry-After
+  # rate_limit_per_minute: 600     # per tenant (429 beyond)
+  shutdown_grace_s: 10     # SIGTERM: in-flight requests finish, traces are flushed
 
 # Routing rules: a regular expression on the query boosts or filters by metadata.
 routing: []
