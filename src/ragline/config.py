@@ -176,7 +176,8 @@ class EvalSettings(_Strict):
     )
     store: str | None = Field(
         None,
-        description="sqlite:///file.db or postgresql://… for eval runs (default: the project's store)",
+        description="sqlite:///file.db or postgresql://… for eval runs "
+        "(default: the project's store)",
     )
 
 
