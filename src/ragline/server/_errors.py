@@ -42,6 +42,7 @@ class ApiError(Exception):
         *,
         hint: str | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -49,6 +50,7 @@ class ApiError(Exception):
         self.message = message
         self.hint = hint
         self.headers = headers or {}
+        self.extra = extra or {}  # more fields of "error", e.g. OpenAI's "code" and "param"
 
 
 def unauthorized() -> ApiError:
@@ -72,7 +74,9 @@ def error_body(type_: str, message: str, hint: str | None = None, **extra: Any) 
 
 def error_response(err: ApiError) -> JSONResponse:
     return JSONResponse(
-        error_body(err.type, err.message, err.hint), status_code=err.status, headers=err.headers
+        error_body(err.type, err.message, err.hint, **err.extra),
+        status_code=err.status,
+        headers=err.headers,
     )
 
 
@@ -117,6 +121,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        json_type = ctype == "application/json" or ctype.endswith("+json")
+        if ctype and not json_type and any(e.get("loc", ())[:1] == ("body",) for e in errors):
+            return JSONResponse(
+                error_body(
+                    "unsupported_media_type",
+                    f"this endpoint takes a JSON body, not {ctype}",
+                    "send Content-Type: application/json",
+                ),
+                status_code=415,
+            )
         if any(e.get("type") == "json_invalid" for e in errors):
             return JSONResponse(
                 error_body("invalid_json", "the request body is not valid JSON"),
@@ -130,8 +145,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         types = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no endpoint {request.url.path}"
+        elif exc.status_code == 405 and message == "Method Not Allowed":
+            message = f"{request.method} is not allowed on {request.url.path}"
         return JSONResponse(
-            error_body(types.get(exc.status_code, "http_error"), str(exc.detail)),
+            error_body(types.get(exc.status_code, "http_error"), message, "see /docs"),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

@@ -35,6 +35,16 @@ def _next(it: Iterator[Any]) -> Any:
     return next(it, _DONE)
 
 
+def _error_frame(
+    message: str, partial: str, retryable: bool, encode: Callable[[Any], bytes] | None
+) -> bytes:
+    """The ``error`` event (through ``encode`` when given, so every frame has its format)."""
+    from ragline.answer import ErrorEvent
+
+    event = ErrorEvent(message, partial, retryable)
+    return encode(event) if encode is not None else frame(event.type, event.to_dict())
+
+
 async def event_frames(
     events: Iterator[Any],
     *,
@@ -48,28 +58,13 @@ async def event_frames(
     try:
         while True:
             if time.monotonic() > deadline:
-                yield frame(
-                    "error",
-                    {
-                        "type": "error",
-                        "message": f"the answer took longer than {timeout_s:g} s",
-                        "partial_text": "".join(partial),
-                        "retryable": True,
-                    },
-                )
+                message = f"the answer took longer than {timeout_s:g} s"
+                yield _error_frame(message, "".join(partial), True, encode)
                 return
             try:
                 event = await anyio.to_thread.run_sync(_next, events)
             except RaglineError as e:
-                yield frame(
-                    "error",
-                    {
-                        "type": "error",
-                        "message": str(e),
-                        "partial_text": "".join(partial),
-                        "retryable": False,
-                    },
-                )
+                yield _error_frame(str(e), "".join(partial), False, encode)
                 return
             if event is _DONE:
                 return
