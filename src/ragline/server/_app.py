@@ -154,7 +154,12 @@ def create_app(
 
 def openapi_schema(project: Project | str | os.PathLike[str] = ".") -> dict[str, Any]:
     """The OpenAPI schema (what ``docs/openapi.json`` holds)."""
-    app = create_app(_as_project(project), keys=KeyRing())
+    previous = log.level
+    log.setLevel(logging.ERROR)  # no "no API keys" warning: nothing is served here
+    try:
+        app = create_app(_as_project(project), keys=KeyRing())
+    finally:
+        log.setLevel(previous)
     return app.openapi()
 
 

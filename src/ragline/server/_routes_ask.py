@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ragline.server._errors import ApiError
+from ragline.server._openai_schemas import sse_response
 from ragline.server._schemas import AnswerOut, AskRequest, SearchOut, error_responses
 from ragline.server._sse import ReleasingStream, event_frames
 from ragline.server._state import Caller, CallerDep, ServerState
@@ -61,17 +62,7 @@ def wants_stream(request: Request, body_stream: bool) -> bool:
     response_model=AnswerOut,
     responses={
         **_ERRORS,
-        200: {
-            "content": {
-                "application/json": {},
-                "text/event-stream": {
-                    "schema": {
-                        "type": "string",
-                        "description": "events: retrieval, delta…, citation…, then done or error",
-                    }
-                },
-            }
-        },
+        200: sse_response("with stream: events retrieval, delta…, citation…, then done or error"),
     },
     summary="Answer a question with citations (JSON, or SSE when streaming)",
 )
