@@ -178,9 +178,9 @@ def test_an_unknown_trace_id_is_a_clear_error(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     answer = project.ask("How long is the warranty?")
     assert project.trace_store.get_trace("0" * 32) == []
-    with pytest.raises(InputError, match=r"no trace 0{32} — .*ragline traces list"):
+    with pytest.raises(InputError, match=r"no trace '0{32}' — .*ragline traces list"):
         project.get_trace("0" * 32)
-    with pytest.raises(NotFoundError, match="for tenant other"):
+    with pytest.raises(NotFoundError, match="for tenant 'other'"):
         project.get_trace(answer.trace_id or "", tenant="other")  # another tenant's trace
     with pytest.raises(InputError):
         project.get_trace("")

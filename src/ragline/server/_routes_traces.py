@@ -94,8 +94,8 @@ def _flush(caller: Caller) -> None:
 
 
 def _not_found(e: InputError, trace_id: str) -> InputError | NotFoundError:
-    # the trace helpers say "no trace …" with an InputError; over HTTP that is a 404
-    if isinstance(e, NotFoundError) or e.message.startswith("no trace"):
+    # no such trace (for this tenant) is a TraceNotFoundError; over HTTP that is a 404
+    if isinstance(e, NotFoundError):
         return NotFoundError(
             f"no trace {trace_id!r}", hint="GET /v1/traces lists your recent traces"
         )

@@ -14,6 +14,7 @@ import time
 import uuid
 
 from ragline.errors import InputError
+from ragline.trace._errors import TraceNotFoundError
 from ragline.trace._records import FEEDBACK_KINDS, Feedback, SpanRecord, TraceStore
 
 #: The shortest trace-id prefix accepted (like git's abbreviated hashes).
@@ -43,14 +44,15 @@ def _for_tenant(tenant: str | None) -> str:
 def resolve_trace_id(store: TraceStore, trace_id: str, *, tenant: str | None = None) -> str:
     """The full id of the trace ``trace_id`` names: a full id or a unique prefix of at
     least 8 hex characters. Raises :class:`InputError` when there is no such trace
-    (for ``tenant``, when given) or the prefix is ambiguous."""
+    (:class:`TraceNotFoundError`, also an ``InputError``, for none — for ``tenant``,
+    when given) or the prefix is ambiguous."""
     wanted = trace_id.strip().lower()
     if not wanted:
         raise InputError("no trace id given", hint=_LIST_HINT)
     if len(wanted) >= 32 or not set(wanted) <= _HEX:
         if store.get_trace(wanted, tenant=tenant):
             return wanted
-        raise InputError(f"no trace {trace_id!r}{_for_tenant(tenant)}", hint=_LIST_HINT)
+        raise TraceNotFoundError(trace_id, tenant)
     if store.get_trace(wanted, tenant=tenant):  # a store with shorter ids
         return wanted
     if len(wanted) < MIN_PREFIX:
@@ -64,7 +66,7 @@ def resolve_trace_id(store: TraceStore, trace_id: str, *, tenant: str | None = N
         if t.trace_id.startswith(wanted)
     }
     if not matches:
-        raise InputError(f"no trace {trace_id!r}{_for_tenant(tenant)}", hint=_LIST_HINT)
+        raise TraceNotFoundError(trace_id, tenant)
     if len(matches) > 1:
         raise InputError(
             f"trace id prefix {trace_id!r} matches {len(matches)} traces",
@@ -81,7 +83,7 @@ def find_trace(store: TraceStore, trace_id: str, *, tenant: str | None = None) -
     full = resolve_trace_id(store, trace_id, tenant=tenant)
     spans = store.get_trace(full, tenant=tenant)
     if not spans:  # deleted in between
-        raise InputError(f"no trace {trace_id!r}{_for_tenant(tenant)}", hint=_LIST_HINT)
+        raise TraceNotFoundError(trace_id, tenant)
     return spans
 
 
