@@ -297,3 +297,23 @@ def test_a_json_file_with_some_bad_records_keeps_the_good_ones(
     assert "faq-2" in failed["error"] and "text" in failed["error"]
     assert "faq-1" in _hits(client, "cranes migrate autumn")
     assert (project_dir / ".ragline" / "uploads" / "acme" / "faq.json").read_bytes() == data
+
+
+def test_a_cli_sync_of_the_project_folder_keeps_uploaded_documents(
+    client: httpx.Client, project_dir: Path
+) -> None:
+    """Uploads live under .ragline/uploads, not where their ids point: sync must not
+    mistake them for deleted files."""
+    assert (
+        _upload(
+            client, ("sync-safe/note.md", b"# Note\n\nThe heron nests by the lake.")
+        ).status_code
+        == 200
+    )
+    assert "sync-safe/note.md" in _ids(client)
+    from ragline._project import Project
+
+    with Project(project_dir) as p:
+        p.ingest([project_dir], tenant="acme", sync=True)
+    assert "sync-safe/note.md" in _ids(client)
+    assert "sync-safe/note.md" in _hits(client, "heron nests lake")

@@ -469,12 +469,19 @@ class _Run:
 
     def _sync_dir(self, directory: Path) -> None:
         prefix = self.ing.document_id(directory)
+        uploads = self.ing.project_dir / UPLOADS_DIR / self.tenant
         gone: dict[str, list[Document]] = {}
         for d in self.existing.values():
             if _under(d.source, prefix) and not self.ing._source_path(d.source).is_file():
+                if not os.path.isabs(d.source) and (uploads / d.source).is_file():
+                    continue  # uploaded over HTTP (kept under .ragline/uploads), not gone
                 gone.setdefault(d.source, []).append(d)
         for source in sorted(gone):
             self._remove(source, gone[source])
+
+
+#: where ``POST /v1/documents`` keeps uploaded files, per tenant, in the project folder
+UPLOADS_DIR = Path(".ragline") / "uploads"
 
 
 def _under(source: str, prefix: str) -> bool:

@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from ragline.errors import InputError, UnsupportedFormatError
 from ragline.ingest._loaders import FORMATS, file_format, is_sidecar
+from ragline.ingest._pipeline import UPLOADS_DIR
 
 if TYPE_CHECKING:
     from ragline._project import Project
     from ragline.ingest import IngestReport
 
-UPLOADS = Path(".ragline") / "uploads"
+UPLOADS = UPLOADS_DIR
 API_DIR = ".api"
 MAX_NAME_CHARS = 1024
 MAX_PART_CHARS = 255
