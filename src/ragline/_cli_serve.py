@@ -35,6 +35,10 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", help="Port (default server.port, 8000).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Processes (default server.workers, 1)."),
+    ] = None,
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log every request (slower).")
     ] = False,
@@ -55,7 +59,7 @@ def serve(
     s = project.settings.server
     where = f"http://{host or s.host}:{s.port if port is None else port}"
     sys.stderr.write(f"ragline serving {project.path} on {where} (Ctrl-C stops)\n")
-    run(project, host=host, port=port, access_log=access_log)
+    run(project, host=host, port=port, workers=workers, access_log=access_log)
 
 
 @keys_app.command("create")

@@ -212,6 +212,9 @@ class ServerSettings(_Strict):
     rate_limit_per_minute: int | None = Field(
         None, ge=1, description="requests per tenant per minute (429 beyond); none: no limit"
     )
+    workers: int = Field(
+        1, ge=1, le=64, description="server processes (each with its own models and limits)"
+    )
     shutdown_grace_s: float = Field(
         10.0, ge=0, description="on SIGTERM, how long in-flight requests may finish"
     )
@@ -578,6 +581,7 @@ server:
   max_queue: 64            # …and waiting; more are shed with 503 + Retry-After
   # rate_limit_per_minute: 600     # per tenant (429 beyond)
   shutdown_grace_s: 10     # SIGTERM: in-flight requests finish, traces are flushed
+  workers: 1               # processes; 2 on 2+ cores answers more (limits are per process)
 
 # Routing rules: a regular expression on the query boosts or filters by metadata.
 routing: []

@@ -163,30 +163,60 @@ def openapi_schema(project: Project | str | os.PathLike[str] = ".") -> dict[str,
     return app.openapi()
 
 
+_WORKER_ENV = "RAGLINE_SERVE_WORKER"
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``--workers`` process: the parent's project folder and settings."""
+    import json
+
+    from ragline._project import Project
+    from ragline.config import Settings
+
+    spec = json.loads(os.environ[_WORKER_ENV])
+    settings = Settings.model_validate(spec["settings"])
+    return create_app(Project(spec["path"], settings=settings))
+
+
 def serve(
     project: Project | str | os.PathLike[str] = ".",
     *,
     host: str | None = None,
     port: int | None = None,
+    workers: int | None = None,
     access_log: bool = False,
     log_level: str = "info",
 ) -> None:
-    """Run the server until SIGINT/SIGTERM (then drain in-flight requests and exit)."""
+    """Run the server until SIGINT/SIGTERM (then drain in-flight requests and exit).
+
+    With ``workers`` > 1, uvicorn runs that many processes on the same socket (Python
+    runs one thread at a time per process; on 2+ cores, 2+ workers answer more). Each
+    worker has its own models, limits and metrics; the store is shared.
+    """
     import uvicorn
 
     proj = _as_project(project)
-    app = create_app(proj)
     s = proj.settings.server
-    config = uvicorn.Config(
-        app,
-        host=host or s.host,
-        port=s.port if port is None else port,
-        access_log=access_log,
-        log_level=log_level,
-        timeout_graceful_shutdown=int(s.shutdown_grace_s) or None,
-        server_header=False,
-    )
+    n = workers if workers is not None else s.workers
+    common: dict[str, Any] = {
+        "host": host or s.host,
+        "port": s.port if port is None else port,
+        "access_log": access_log,
+        "log_level": log_level,
+        "timeout_graceful_shutdown": int(s.shutdown_grace_s) or None,
+        "server_header": False,
+    }
+    if n > 1:
+        import json
+
+        KeyRing.load(proj.settings, proj.path)  # fail here, once, on a bad key setup
+        spec = {"path": str(proj.path), "settings": proj.settings.model_dump(mode="json")}
+        os.environ[_WORKER_ENV] = json.dumps(spec)
+        proj.close()
+        uvicorn.run("ragline.server._app:worker_app", factory=True, workers=n, **common)
+        return
+    config = uvicorn.Config(create_app(proj), **common)
     uvicorn.Server(config).run()
 
 
-__all__ = ["create_app", "openapi_schema", "serve"]
+__all__ = ["create_app", "openapi_schema", "serve", "worker_app"]
