@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import resource
 import shutil
@@ -168,6 +169,7 @@ def main() -> None:
     if not (DATASETS / "beir_scifact").exists():
         sys.exit("../shared/datasets/beir_scifact is absent; nothing to measure")
     root = WORK / "latency"
+    load = os.getloadavg()
     t = time.perf_counter()
     base = build_base(root)
     big = build_large(root, base, args.target)
@@ -206,6 +208,8 @@ def main() -> None:
         + "\n\nPeak memory (VmHWM of the measuring process, incl. the model): "
         + ", ".join(f"{r['peak_mb']:.0f} MiB @{r['chunks']} chunks" for r in results)
         + "\n\nTarget: P95 retrieval excluding query embedding ≤ 15 ms at 100k chunks.\n"
+        + f"\nLoad average (1 min) of the shared machine before / after: {load[0]:.1f} / "
+        f"{os.getloadavg()[0]:.1f} (other jobs slow every stage when it is above ~1).\n"
     )
     print(body)
     write_section("query-latency", "Query latency breakdown", body)

@@ -3,7 +3,11 @@
 Handles what plain ``split(". ")`` gets wrong: abbreviations (``Dr.``, ``e.g.``,
 ``U.S.``), initials (``J. R. R. Tolkien``), decimals and versions (``3.5``,
 ``v2.1``), list items (``- item``, ``1. item``, ``•``), Markdown headings and
-short title lines, and sentences wrapped over several lines.
+short title lines, sentences wrapped over several lines, and text scraped without a
+space after the period (``…in disease.Recent advances…``: a sentence longer than
+``GLUED_MIN_WORDS`` words is split where a word, ``)`` or ``%`` is glued by a period to
+a capitalised word — only in such overlong sentences, so ``ragline.Project is…`` in an
+ordinary sentence stays whole).
 
 Every :class:`Segment` is whitespace-normalised text that appears, modulo
 whitespace, in the input (list markers and ``#`` are stripped off the front).
@@ -31,6 +35,10 @@ _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}")
 # a candidate boundary: terminal punctuation, optional closing quotes/brackets, space
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
 _TERMINAL = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+# "word.Word " with no space after the period; group 1 is what precedes the period
+_GLUED = re.compile(r"([^\W_]+|[)\]%])\.(?=[A-Z][a-z]+[\s,;:])")
+#: sentences at least this long are checked for glued boundaries
+GLUED_MIN_WORDS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,22 @@ def split_sentences(paragraph: str) -> list[str]:
     tail = text[start:].strip()
     if tail:
         out.append(tail)
+    return [part for s in out if s for part in _split_glued(s)]
+
+
+def _split_glued(sentence: str) -> list[str]:
+    """Split an overlong sentence where a period has no space after it (see module doc)."""
+    if sentence.count(" ") + 1 < GLUED_MIN_WORDS:
+        return [sentence]
+    out: list[str] = []
+    start = 0
+    for m in _GLUED.finditer(sentence):
+        before = m.group(1)
+        if before[0].isalnum() and (len(before) < 2 or _is_abbreviation(before + ".")):
+            continue
+        out.append(sentence[start : m.end()])
+        start = m.end()
+    out.append(sentence[start:])
     return [s for s in out if s]
 
 

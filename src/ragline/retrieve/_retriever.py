@@ -9,6 +9,7 @@ from typing import Literal, get_args
 
 from ragline.config import Settings
 from ragline.embed._base import Embedder
+from ragline.embed._query_cache import QUERY_CACHE_SIZE, QueryVectorCache
 from ragline.errors import InputError
 from ragline.retrieve._fusion import rrf_fuse, single_leg, weighted_fuse
 from ragline.retrieve._mmr import mmr_select
@@ -50,12 +51,24 @@ class Retriever:
     >>> result = retriever.search("warranty period", tenant="acme")  # doctest: +SKIP
     >>> result.hits[0].scores                                  # doctest: +SKIP
     {'keyword': 7.2, 'dense': 0.61}
+
+    Query vectors are cached per tenant (an LRU of ``query_cache_size`` entries, 0 turns
+    it off), so a question asked again skips the embedder; the ``ragline.embed_query``
+    span says whether it was cached.
     """
 
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        settings: Settings,
+        *,
+        query_cache_size: int = QUERY_CACHE_SIZE,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self.query_cache = QueryVectorCache(query_cache_size)
 
     def search(
         self,
@@ -128,8 +141,11 @@ class Retriever:
         if run_mode != "keyword" or rs.mmr:
             start = time.perf_counter()
             with span("ragline.embed_query", "embedding") as sp:
-                query_vector = self.embedder.embed_query(query)
-                sp.set("ragline.embedder", self.embedder.name)
+                query_vector, cached = self.query_cache.embed_query(
+                    self.embedder, query, scope=tenant
+                )
+                if sp.is_recording:
+                    sp.update({"ragline.embedder": self.embedder.name, "ragline.cached": cached})
             timings["embed_query"] = _ms(start)
 
         legs: dict[str, list[ScoredChunk]] = {}

@@ -58,6 +58,16 @@ def _dumps(value: Any) -> str:
 
 
 def _chunk(row: tuple[Any, ...]) -> Chunk:
+    return _decoded_chunk(_decode(row))
+
+
+def _decode(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A chunk row with its JSON columns (section_path, metadata) parsed."""
+    return (*row[:7], json.loads(row[7]), *row[8:13], json.loads(row[13]))
+
+
+def _decoded_chunk(row: tuple[Any, ...]) -> Chunk:
+    """A fresh Chunk from a decoded row (its list and dict copied: callers may edit them)."""
     return Chunk(
         id=row[1],
         document_id=row[2],
@@ -65,13 +75,13 @@ def _chunk(row: tuple[Any, ...]) -> Chunk:
         text=row[4],
         title=row[5],
         tenant=row[6],
-        section_path=json.loads(row[7]),
+        section_path=list(row[7]),
         page=row[8],
         language=row[9],
         doc_type=row[10],
         source=row[11],
         content_hash=row[12],
-        metadata=json.loads(row[13]),
+        metadata=dict(row[13]),
     )
 
 
@@ -176,18 +186,25 @@ class SQLiteStore:
             del self._snapshots[next(iter(self._snapshots))]
         return snap
 
-    def _chunks_by_pk(self, conn: sqlite3.Connection, pks: Sequence[int]) -> dict[int, Chunk]:
-        if not pks:
-            return {}
-        ints = [int(p) for p in pks]
-        if len(ints) <= 500:  # bound parameters are fastest for a small k
+    def _chunks_by_pk(
+        self, conn: sqlite3.Connection, pks: Sequence[int], snap: TenantSnapshot
+    ) -> dict[int, Chunk]:
+        """Chunks by row id: decoded rows from the snapshot's cache, the rest from SQLite."""
+        found = {int(p): snap.rows[int(p)] for p in pks if int(p) in snap.rows}
+        ints = [int(p) for p in pks if int(p) not in found]
+        if len(ints) > 500:
+            sql = f"SELECT {_CHUNK_COLS} FROM chunks WHERE pk IN (SELECT value FROM json_each(?))"
+            rows = conn.execute(sql, (json.dumps(ints),)).fetchall()
+        elif ints:  # bound parameters are fastest for a small k
             marks = ",".join("?" * len(ints))
             sql = f"SELECT {_CHUNK_COLS} FROM chunks WHERE pk IN ({marks})"
             rows = conn.execute(sql, ints).fetchall()
         else:
-            sql = f"SELECT {_CHUNK_COLS} FROM chunks WHERE pk IN (SELECT value FROM json_each(?))"
-            rows = conn.execute(sql, (json.dumps(ints),)).fetchall()
-        return {int(r[0]): _chunk(r) for r in rows}
+            rows = []
+        for r in rows:
+            found[int(r[0])] = decoded = _decode(r)
+            snap.remember(int(r[0]), decoded)
+        return {pk: _decoded_chunk(row) for pk, row in found.items()}
 
     # -- documents -------------------------------------------------------------------
 
@@ -374,15 +391,16 @@ class SQLiteStore:
             ids = term_ids(conn, words, create=False)
             if not len(snap) or not ids:
                 return []
-            scores = snap.bm25().scores(ids.values())
+            index = snap.bm25()
             mask = snap.mask(filters)
-            if mask is not None:
-                scores[~mask] = 0.0
-            candidates = np.flatnonzero(scores > 0)
-            best = [int(i) for i in candidates[top_k(scores[candidates], k)]]
-            pks = [int(snap.pks[i]) for i in best]
-            by_pk = self._chunks_by_pk(conn, pks)
-        return [ScoredChunk(by_pk[p], float(scores[i])) for p, i in zip(pks, best, strict=True)]
+        # Scoring runs outside the store's lock (the snapshot's indexes are read-only),
+        # so concurrent searches overlap their numpy work.
+        scores = index.scores(ids.values())
+        if mask is not None:
+            scores[~mask] = 0.0
+        candidates = np.flatnonzero(scores > 0)
+        best = candidates[top_k(scores[candidates], k)]
+        return self._scored(snap, [int(snap.pks[i]) for i in best], scores[best])
 
     def vector_search(
         self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
@@ -394,13 +412,28 @@ class SQLiteStore:
             if not len(snap):
                 return []
             index = snap.vectors()
-            q = normalize_query(vector, index.dimension)
-            if q is None:
-                return []
-            rows, scores = index.search(q, k, snap.mask(filters))
-            pks = [int(snap.pks[i]) for i in rows]
-            by_pk = self._chunks_by_pk(conn, pks)
-        return [ScoredChunk(by_pk[p], float(s)) for p, s in zip(pks, scores, strict=True)]
+            mask = snap.mask(filters)
+        q = normalize_query(vector, index.dimension)
+        if q is None:
+            return []
+        rows, scores = index.search(q, k, mask)  # outside the lock, as in keyword_search
+        return self._scored(snap, [int(snap.pks[i]) for i in rows], scores)
+
+    def _scored(
+        self, snap: TenantSnapshot, pks: list[int], scores: Sequence[float] | np.ndarray
+    ) -> list[ScoredChunk]:
+        """The chunks of a search's row ids with their scores, best first.
+
+        A chunk deleted by a write that committed after the search read its snapshot
+        is left out (the search then answers from the state just before that write).
+        """
+        if not pks:
+            return []
+        with self.transaction(write=False) as conn:
+            by_pk = self._chunks_by_pk(conn, pks, snap)
+        return [
+            ScoredChunk(by_pk[p], float(s)) for p, s in zip(pks, scores, strict=True) if p in by_pk
+        ]
 
     # -- bookkeeping -----------------------------------------------------------------
 

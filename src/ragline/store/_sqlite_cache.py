@@ -3,7 +3,13 @@
 A :class:`TenantSnapshot` holds the tenant's chunk row ids (sorted), and lazily its
 float32 embedding matrix and filter columns, all in row-id order. It is tagged
 with the tenant's *generation* (bumped in every write transaction, by any process),
-so a search notices another connection's writes and reloads.
+so a search notices another connection's writes and reloads. Only document writes
+bump it: traces, feedback, conversations and the model cache write to their own tables
+(often from another connection to the same file) and leave every snapshot valid.
+
+A snapshot also keeps the decoded rows of the chunks searches returned (at most
+``ROW_CACHE_SIZE``, oldest out first), so the hot chunks of a busy tenant are not
+re-read and re-parsed from SQLite by every search.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from ragline.store._filters import BUILTIN_FIELDS, Condition
 from ragline.store._vectors import VectorIndex
 
 IntArray = npt.NDArray[np.int64]
+
+#: decoded chunk rows a snapshot keeps (~2–3 KiB each with a chunk's text)
+ROW_CACHE_SIZE = 8192
 
 
 def tenant_generation(conn: sqlite3.Connection, tenant: str) -> int:
@@ -80,6 +89,14 @@ class TenantSnapshot:
         self._bm25: BM25Index | None = None
         self._columns = FilterColumns(len(self.pks), self._load_column)
         self._conn = conn
+        #: pk -> decoded chunk row (section_path and metadata parsed), see the module doc
+        self.rows: dict[int, tuple[Any, ...]] = {}
+
+    def remember(self, pk: int, row: tuple[Any, ...]) -> None:
+        """Keep a decoded chunk row (the oldest one goes when the cache is full)."""
+        if len(self.rows) >= ROW_CACHE_SIZE:
+            del self.rows[next(iter(self.rows))]
+        self.rows[pk] = row
 
     def __len__(self) -> int:
         return int(self.pks.shape[0])
