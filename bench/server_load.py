@@ -1,24 +1,24 @@
 """HTTP load on ``ragline serve``: asks/s and latency at 1, 8 and 32 concurrent clients.
 
-    python bench/server_load.py [--seconds 20] [--clients 1,8,32]
+    python bench/server_load.py [--seconds 15] [--clients 1,8,32] [--workers 1,2]
 
 The server is a real ``ragline serve`` process on loopback over the ~5k-chunk SciFact
 store of bench/query_latency.py (bundled MiniLM, extractive answers, SQLite, tracing
-on). This script is the load generator, a second process: asyncio + httpx, each
-client sending SciFact test queries back to back for a fixed time. Reported: asks/s,
-P50/P95/P99 latency, errors other than 429/503 (target 0), sheds, the server's peak
-RSS during the phase, and time to the first SSE event. Target (issue 6): ≥ 150 asks/s
-at 8 clients, P95 ≤ 100 ms, on 2 cores.
-
-``--cold`` restarts the server before each phase (every phase then starts with empty
-caches); by default the server stays up and the query list is shuffled per phase.
+on), with 1 and then 2 worker processes. This script is the load generator, a second
+process: asyncio + httpx, each client asking back to back for a fixed time. Two
+workloads: a pool of distinct questions that repeat (after a warm-up) and questions
+the server has never seen. Reported: asks/s, P50/P95/P99, errors other than 429/503
+(target 0), sheds, the server's peak RSS (all workers) during the phase, and the time
+to the first SSE event. Target (issue 6): ≥ 150 asks/s at 8 clients, P95 ≤ 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import shutil
 import sys
@@ -69,22 +69,39 @@ def pct(values: list[float], q: float) -> float:
 
 
 class RssSampler(threading.Thread):
-    def __init__(self, pid: int) -> None:
+    """Peak resident memory (KiB) of a process — and its children, for --workers."""
+
+    def __init__(self, pid: int, *, children: bool = False) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+        self.pid, self.children, self.peak, self.stop = pid, children, 0, threading.Event()
+
+    def _pids(self) -> list[int]:
+        if not self.children:
+            return [self.pid]
+        out = [self.pid]
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            kids = (task / "children").read_text().split()
+            out += [int(k) for k in kids]
+        return out
+
+    def _rss(self, pid: int) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
 
     def run(self) -> None:
         while not self.stop.is_set():
-            try:
-                for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        self.peak = max(self.peak, int(line.split()[1]))
-            except OSError:
-                return
+            with contextlib.suppress(OSError):
+                self.peak = max(self.peak, sum(self._rss(p) for p in self._pids()))
             time.sleep(0.2)
 
 
-async def load(url: str, qs: list[str], clients: int, seconds: float) -> dict[str, object]:
+async def load(
+    url: str, qs: list[str], clients: int, seconds: float, *, unseen: bool = False
+) -> dict[str, object]:
+    """``clients`` loops of asks for ``seconds``: random picks from ``qs``, or (``unseen``)
+    each question of ``qs`` once, in order, until they run out."""
     lat: list[float] = []
     codes: dict[int, int] = {}
     errors: list[str] = []
@@ -93,11 +110,17 @@ async def load(url: str, qs: list[str], clients: int, seconds: float) -> dict[st
     async with httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60, limits=limits
     ) as client:
+        pending = list(reversed(qs))
 
         async def worker(i: int) -> None:
             rng = random.Random(i)
             while time.perf_counter() < deadline:
-                q = rng.choice(qs)
+                if unseen:
+                    if not pending:
+                        return
+                    q = pending.pop()
+                else:
+                    q = rng.choice(qs)
                 t0 = time.perf_counter()
                 try:
                     r = await client.post("/v1/ask", json={"question": q})
@@ -140,38 +163,82 @@ def first_event_ms(url: str, qs: list[str], n: int) -> tuple[float, float]:
     return pct(out, 0.5), pct(out, 0.95)
 
 
+def run_server(
+    qs: list[str], workers: int, clients: list[int], seconds: float, pool: int
+) -> list[dict[str, object]]:
+    """One fresh server: a warm-up over the pool, pool phases, then unseen phases."""
+    root = project(WORK / "server-load")
+    env = {"BENCH_KEYS": KEY}
+    rows: list[dict[str, object]] = []
+    with ServerProcess(
+        root, env=env, args=["--workers", str(workers)], start_timeout_s=300
+    ) as server:
+        assert server.proc is not None
+        pids = [server.proc.pid]
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+            for q in qs[:pool]:  # every pool question once per worker, as a warm deployment
+                for _ in range(workers):
+                    c.post("/v1/ask", json={"question": q})
+        unseen = qs[pool:]
+        for mode in ("pool", "unseen"):
+            for n in clients:
+                sampler = RssSampler(pids[0], children=workers > 1)
+                sampler.start()
+                if mode == "pool":
+                    res = asyncio.run(load(server.url, qs[:pool], n, seconds))
+                else:
+                    batch, unseen = unseen[: int(seconds * 40)], unseen[int(seconds * 40) :]
+                    res = asyncio.run(load(server.url, batch, n, seconds, unseen=True))
+                sampler.stop.set()
+                res.update(workers=workers, mode=mode, rss_mb=sampler.peak / 1024)
+                rows.append(res)
+                print(res, flush=True)
+        res = {"workers": workers, "ttfe": first_event_ms(server.url, unseen, 30)}
+        rows.append(res)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--clients", default="1,8,32")
-    ap.add_argument("--warmup", type=int, default=300, help="asks before measuring")
+    ap.add_argument("--workers", default="1,2", help="server processes to try")
+    ap.add_argument("--pool", type=int, default=300, help="distinct questions that repeat")
     args = ap.parse_args()
     qs = queries()
-    root = project(WORK / "server-load")
-    rows = []
-    with ServerProcess(root, env={"BENCH_KEYS": KEY}, start_timeout_s=180) as server:
-        assert server.proc is not None
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
-            for q in qs[: args.warmup]:  # warm caches the way a running deployment is
-                c.post("/v1/ask", json={"question": q})
-        for n in (int(x) for x in args.clients.split(",")):
-            sampler = RssSampler(server.proc.pid)
-            sampler.start()
-            res = asyncio.run(load(server.url, qs, n, args.seconds))
-            sampler.stop.set()
-            res["rss_mb"] = sampler.peak / 1024
-            rows.append(res)
-            print(res, flush=True)
-        ttfe = first_event_ms(server.url, qs[args.warmup :], 50)
+    random.Random(0).shuffle(qs)
+    clients = [int(x) for x in args.clients.split(",")]
+    rows: list[dict[str, object]] = []
+    for w in (int(x) for x in args.workers.split(",")):
+        rows += run_server(qs, w, clients, args.seconds, args.pool)
+    phases = [r for r in rows if "mode" in r]
+    ttfe = [r for r in rows if "ttfe" in r]
     body = (
-        f"Server: `ragline serve` (uvicorn, 1 process) over the 4,999-chunk SciFact store, "
-        f"MiniLM, extractive answers, SQLite, tracing on; {len(qs)} SciFact queries at "
-        f"random, {args.seconds:g} s per phase after {args.warmup} warm-up asks. Load from "
-        "a second process (asyncio + httpx) on the same 2 cores.\n\n"
+        "Server: `ragline serve` on loopback over the 4,999-chunk SciFact store of "
+        "bench/query_latency.py — MiniLM, extractive answers, SQLite, tracing on. Load "
+        "from this script, a second process (asyncio + httpx) on the same 2 cores, "
+        f"{args.seconds:g} s per phase. **pool**: {args.pool} distinct SciFact queries "
+        "asked at random, after each was asked once per worker (a warm deployment where "
+        "questions repeat: query vectors and sentence vectors are cached). **unseen**: "
+        "every query new to the server (each embeds the query and up to 8 sentences). "
+        "Errors = anything but 200/429/503 (target 0).\n\n"
         + table(
-            ["clients", "asks/s", "P50 ms", "P95 ms", "P99 ms", "errors", "429/503", "peak RSS MB"],
+            [
+                "workers",
+                "questions",
+                "clients",
+                "asks/s",
+                "P50 ms",
+                "P95 ms",
+                "P99 ms",
+                "errors",
+                "429/503",
+                "peak RSS MB",
+            ],
             [
                 [
+                    r["workers"],
+                    r["mode"],
                     r["clients"],
                     f"{r['rps']:.1f}",
                     f"{r['p50']:.1f}",
@@ -181,11 +248,15 @@ def main() -> None:
                     r["shed"],
                     f"{r['rss_mb']:.0f}",
                 ]
-                for r in rows
+                for r in phases
             ],
         )
-        + f"\n\nTime to the first SSE event (1 client, 50 unseen queries): "
-        f"P50 {ttfe[0]:.1f} ms, P95 {ttfe[1]:.1f} ms.\n"
+        + "\n\nTime to the first SSE event (1 client, 30 unseen queries): "
+        + "; ".join(
+            f"{r['workers']} worker(s) P50 {r['ttfe'][0]:.1f} ms, P95 {r['ttfe'][1]:.1f} ms"  # type: ignore[index]
+            for r in ttfe
+        )
+        + f". Load average at the end: {os.getloadavg()[0]:.2f}.\n"
     )
     print(body)
     write_section("server-load", "HTTP server load — /v1/ask", body)

@@ -59,6 +59,15 @@ class RequestId:
         await self.app(scope, receive, send_wrapper)
 
 
+def _warm_up(project: Project) -> None:
+    """Load models and build the retriever and answerer (of every tenant) before serving."""
+    project._load_models()
+    for name in {project.settings.default_tenant, *project.settings.tenants}:
+        view = project.for_tenant(name)
+        _ = view.retriever
+        _ = view.answerer
+
+
 def _as_project(project: Project | str | os.PathLike[str]) -> Project:
     from ragline._project import Project
 
@@ -81,7 +90,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, server.max_concurrency + 8)
-        await anyio.to_thread.run_sync(proj._load_models)
+        await anyio.to_thread.run_sync(_warm_up, proj)
         state.ready = True
         try:
             yield
