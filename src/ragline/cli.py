@@ -381,6 +381,10 @@ def _print_references_and_timing(answer: Answer) -> None:
             f"{answer.usage['completion_tokens']} completion tokens"
             f"{' (estimated)' if answer.usage.get('estimated') else ''}, {cost}[/dim]"
         )
+    if answer.trace_id:
+        console.print(
+            f"[dim]trace {answer.trace_id} (ragline traces show {answer.trace_id[:12]})[/dim]"
+        )
 
 
 # ---------------------------------------------------------------------------- status

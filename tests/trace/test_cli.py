@@ -354,3 +354,12 @@ def test_tenant_scoping_of_show_and_feedback(project: Path) -> None:
     )
     assert mine and {f["trace_id"] for f in mine} == {trace_id}
     assert "fine now" in [f["note"] for f in mine]
+
+
+def test_ask_prints_its_trace_id_and_traces_show_finds_it(project: Path) -> None:
+    out = ok(cli(project, "ask", "Where does delivery take five days?", "--tenant", "acme")).output
+    [line] = [x for x in out.splitlines() if x.startswith("trace ")]
+    trace_id = line.split()[1]
+    assert len(trace_id) == 32
+    shown = ok(cli(project, "traces", "show", trace_id[:12], "--tenant", "acme")).output
+    assert "Where does delivery take five days?" in shown
