@@ -9,22 +9,30 @@ GIN index; embeddings in a pgvector ``vector`` column.
   ``((embedding::vector(d)) vector_ip_ops) WHERE vector_dims(embedding) = d`` is
   created on first use. Rows are L2-normalised on write, so inner product is cosine
   (and a zero vector scores 0 instead of NaN as it would with ``<=>``). The bundled
-  pgvector is 0.6, which has no iterative index scans: without filters the HNSW index
-  is used (``hnsw.ef_search`` ≥ 2k) and, if it returns fewer than ``k`` rows of the
-  tenant, the query is re-run exactly; with filters the search is an exact scan of the
-  tenant's matching rows, so filters always apply before the top ``k``.
+  pgvector is 0.6, which has no iterative index scans: the HNSW index is used when
+  the tenant's (and the filters') share of the indexed rows lets ``ef_search`` ≤ 1000
+  candidates yield ``k`` hits, otherwise — or when it yields fewer — the search is an
+  exact scan of the tenant's matching rows, so filters always apply before the top
+  ``k`` (see :mod:`._postgres_search`).
 - **Keyword search.** ``tsvector`` built with the text-search configuration of the
   chunk's language (``en`` → ``english``, ``es`` → ``spanish``…, unknown codes →
   ``simple``; no language → ``english``, like the SQLite store's porter stemmer) from
   the lowercased, accent-folded words of ``indexed_text``. User text is reduced to its
   words (:func:`ragline._text.query_terms`) and ORed, in every configuration the tenant
-  uses, so any text is safe and recall is BM25-like; ranking is ``ts_rank_cd``.
+  uses, so any text is safe and recall is BM25-like. Ranking is Okapi BM25 computed
+  in SQL (``keyword_scoring="ts_rank_cd"`` for PostgreSQL's own rank), exact but
+  over a MaxScore-pruned candidate set (:mod:`._postgres_search`).
 - **Filters** have exactly the reference semantics of :func:`ragline.store.matches`:
   each condition is evaluated in Python on the *distinct* values the field takes in
   the tenant (cached per tenant generation) and becomes ``value = ANY(…)`` in SQL.
 - **Tenants.** Every statement runs in a transaction that first sets
   ``ragline.tenant`` (``set_config(…, true)``); row-level security on every tenant
   table limits rows to that tenant even if a query forgot its ``WHERE tenant``.
+  Under row-level security the planner uses an index only for *leakproof*
+  operators, and PostgreSQL ships ``@@`` (full text) and ``@>`` (jsonb) unmarked, so
+  the GIN indexes go unused and keyword search reads every row of the table; the
+  store says so once at open, with the two ``ALTER FUNCTION … LEAKPROOF`` statements
+  a superuser can run in the database (:func:`._postgres_search.enable_index_search`).
 - **Connections.** A ``psycopg_pool.ConnectionPool``; connections are checked on
   checkout, so a restarted server is reconnected to transparently, and an operation
   that lost its connection midway is retried once when it is idempotent.
@@ -32,8 +40,8 @@ GIN index; embeddings in a pgvector ``vector`` column.
 
 from __future__ import annotations
 
+import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +53,7 @@ import numpy as np
 from ragline._text import query_terms
 from ragline.errors import InputError, NotFoundError, RaglineError, StoreError
 from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
-from ragline.store._common import normalize_query, validate_upsert
+from ragline.store._common import validate_upsert
 from ragline.store._filters import Condition, condition_matches
 from ragline.types import Chunk, Document
 
@@ -58,9 +66,6 @@ if TYPE_CHECKING:
 from ragline.store._postgres_rows import (
     _CHUNK_COLS,
     _DOC_COLS,
-    _LEXEME,
-    BM25_B,
-    BM25_K1,
     DEFAULT_CONFIG,
     HNSW_MAX_DIMENSION,
     LANGUAGE_CONFIGS,
@@ -78,6 +83,13 @@ from ragline.store._postgres_rows import (
     normalize_url,
     scrub_password,
 )
+from ragline.store._postgres_search import (
+    INDEX_SEARCH_HINT,
+    INDEX_SEARCH_PROBLEM,
+    index_search_enabled,
+    keyword_rows,
+    vector_rows,
+)
 
 log = logging.getLogger("ragline.store")
 
@@ -91,6 +103,10 @@ class PostgresStore:
     Connect as an ordinary role that owns the tables (or has been granted access to
     them): superusers and ``BYPASSRLS`` roles skip row-level security. ``migrate``
     applies pending schema migrations on open (as ``ragline migrate`` does).
+    ``keyword_max_rows`` bounds the rows one keyword search scores: BM25 ranking is
+    exact while the query's essential words (see :mod:`._postgres_search`) match at
+    most that many chunks; beyond it, rows matching only the most common words of the
+    query are not scored.
     """
 
     def __init__(
@@ -105,6 +121,7 @@ class PostgresStore:
         ef_search: int = 100,
         keyword_scoring: str = "bm25",
         stats_ttl: float = 60.0,
+        keyword_max_rows: int = 20_000,
     ) -> None:
         try:
             import psycopg
@@ -123,6 +140,7 @@ class PostgresStore:
             )
         self.keyword_scoring = keyword_scoring
         self.stats_ttl = stats_ttl
+        self.keyword_max_rows = max(1, int(keyword_max_rows))
         self._stats: dict[str, tuple[int, float, int, float, dict[str, int]]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -144,11 +162,20 @@ class PostgresStore:
                 row = conn.execute(
                     "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
                 ).fetchone()
-                if row and row[0]:
+                bypass = bool(row and row[0])
+                if bypass:
                     log.warning(
                         "connected to %s as a superuser or BYPASSRLS role: row-level "
                         "security does not apply; connect as an ordinary role",
                         self.safe_url,
+                    )
+                self.index_search = bypass or index_search_enabled(conn)
+                if not self.index_search:
+                    log.warning(
+                        "%s: %s; %s",
+                        self.safe_url,
+                        INDEX_SEARCH_PROBLEM,
+                        INDEX_SEARCH_HINT,
                     )
         except psycopg.Error as e:
             raise self._connect_error(e) from None
@@ -537,28 +564,50 @@ class PostgresStore:
         value: int | None = self._cached(conn, tenant, "dim", gen, load)
         return value
 
+    def _field_counts(
+        self, conn: psycopg.Connection[Any], tenant: str, field: str
+    ) -> list[tuple[str | None, int]]:
+        """``(value as text, rows)`` for each value ``field`` takes in the tenant (cached)."""
+        gen = self._generation(conn, tenant)
+        expr, expr_params = _field_sql(field)
+
+        def load() -> list[tuple[str | None, int]]:
+            rows = conn.execute(
+                f"SELECT {expr}, count(*) FROM chunks WHERE tenant = %s GROUP BY 1",
+                (*expr_params, tenant),
+            ).fetchall()
+            return [(r[0], int(r[1])) for r in rows]
+
+        value: list[tuple[str | None, int]] = self._cached(
+            conn, tenant, f"field:{field}", gen, load
+        )
+        return value
+
+    def _filter_share(
+        self, conn: psycopg.Connection[Any], tenant: str, filters: Sequence[Condition]
+    ) -> float:
+        """The estimated share of the tenant's rows passing ``filters`` (independence)."""
+        share = 1.0
+        for cond in filters:
+            counts = self._field_counts(conn, tenant, cond.field)
+            total = sum(n for _, n in counts)
+            ok = sum(
+                n for text, n in counts if condition_matches(_field_value(cond.field, text), cond)
+            )
+            share *= ok / total if total else 0.0
+        return share
+
     def _filter_sql(
         self, conn: psycopg.Connection[Any], tenant: str, filters: Sequence[Condition]
     ) -> tuple[str, list[Any]] | None:
         """SQL for ``filters`` with the reference semantics, or ``None`` if nothing matches."""
         if not filters:
             return "", []
-        gen = self._generation(conn, tenant)
         clauses: list[str] = []
         params: list[Any] = []
         for cond in filters:
             expr, expr_params = _field_sql(cond.field)
-
-            def load(expr: str = expr, expr_params: list[Any] = expr_params) -> list[Any]:
-                rows = conn.execute(
-                    f"SELECT DISTINCT {expr} FROM chunks WHERE tenant = %s",
-                    (*expr_params, tenant),
-                ).fetchall()
-                return [r[0] for r in rows]
-
-            distinct: list[str | None] = self._cached(
-                conn, tenant, f"field:{cond.field}", gen, load
-            )
+            distinct = [text for text, _ in self._field_counts(conn, tenant, cond.field)]
             ok: list[str] = []
             bad: list[str] = []
             none_ok = condition_matches(None, cond)
@@ -581,44 +630,13 @@ class PostgresStore:
                     f"OR (({expr}) IS NULL AND %s))"
                 )
                 params += [*expr_params, *expr_params, bad, *expr_params, none_ok]
+            if expr_params and not none_ok and len(ok) <= 32:
+                # Implied by the clause above; lets the planner use the GIN index.
+                clauses.append("(" + " OR ".join(["metadata @> %s::jsonb"] * len(ok)) + ")")
+                params += [f"{{{json.dumps(cond.field)}: {text}}}" for text in ok]
         return "".join(f" AND {c}" for c in clauses), params
 
-    # -- search ----------------------------------------------------------------------
-
-    def _term_stats(
-        self, conn: psycopg.Connection[Any], tenant: str, gen: int, lexemes: Sequence[str]
-    ) -> tuple[int, float, dict[str, int]]:
-        """(chunks, mean length, document frequency per lexeme) of a tenant.
-
-        Cached per tenant; the cache is reused for up to ``stats_ttl`` seconds after a
-        write (BM25 needs only approximate statistics), then rebuilt lazily.
-        """
-        now = time.monotonic()
-        with self._lock:
-            stats = self._stats.get(tenant)
-            if stats is None or (stats[0] != gen and now - stats[1] > self.stats_ttl):
-                stats = None
-        if stats is None:
-            row = conn.execute(
-                "SELECT count(*), coalesce(avg(tsv_len), 0) FROM chunks WHERE tenant = %s",
-                (tenant,),
-            ).fetchone()
-            stats = (gen, now, int(row[0]) if row else 0, float(row[1]) if row else 0.0, {})
-            with self._lock:
-                self._stats[tenant] = stats
-                while len(self._stats) > 64:
-                    del self._stats[next(iter(self._stats))]
-        df: dict[str, int] = stats[4]
-        missing = [lx for lx in lexemes if lx not in df]
-        if missing:
-            rows = conn.execute(
-                "SELECT l, (SELECT count(*) FROM chunks WHERE tenant = %s "
-                "AND tsv @@ quote_literal(l)::tsquery) FROM unnest(%s::text[]) AS l",
-                (tenant, missing),
-            ).fetchall()
-            with self._lock:
-                df.update({str(r[0]): int(r[1]) for r in rows})
-        return stats[2], stats[3], {lx: df.get(lx, 0) for lx in lexemes}
+    # -- search (see ._postgres_search) ----------------------------------------------
 
     def keyword_search(
         self, tenant: str, query: str, *, k: int, filters: Sequence[Condition] = ()
@@ -626,82 +644,8 @@ class PostgresStore:
         terms = [t for t in query_terms(query) if len(t) <= 200] if isinstance(query, str) else []
         if not terms or k <= 0:
             return []
-        terms_text = " ".join(terms)
-
-        def search(conn: psycopg.Connection[Any]) -> list[Any]:
-            gen = self._generation(conn, tenant)
-            if gen == 0:
-                return []
-            configs: list[str] = self._cached(
-                conn,
-                tenant,
-                "configs",
-                gen,
-                lambda: sorted(
-                    str(r[0])
-                    for r in conn.execute(
-                        "SELECT DISTINCT ts_config::text FROM chunks WHERE tenant = %s",
-                        (tenant,),
-                    )
-                ),
-            )
-            if not configs:
-                return []
-            # The query's lexemes in every configuration the tenant's chunks use.
-            lexemes = sorted(
-                {
-                    str(r[0])
-                    for r in conn.execute(
-                        "SELECT DISTINCT (unnest(to_tsvector(c::regconfig, %s))).lexeme "
-                        "FROM unnest(%s::text[]) AS c",
-                        (terms_text, configs),
-                    )
-                    if _LEXEME.fullmatch(str(r[0]))
-                }
-            )
-            if not lexemes:
-                return []
-            where = self._filter_sql(conn, tenant, filters)
-            if where is None:
-                return []
-            filter_sql, filter_params = where
-            tsquery = " | ".join(f"'{lx}'" for lx in lexemes)
-            if self.keyword_scoring == "ts_rank_cd":
-                return conn.execute(
-                    f"SELECT {_CHUNK_COLS}, ts_rank_cd(tsv, %s::tsquery, 1) AS score "
-                    f"FROM chunks c WHERE tenant = %s AND tsv @@ %s::tsquery{filter_sql} "
-                    "ORDER BY score DESC, id LIMIT %s",
-                    (tsquery, tenant, tsquery, *filter_params, k),
-                ).fetchall()
-            n, avgdl, df = self._term_stats(conn, tenant, gen, lexemes)
-            idf = [math.log1p((n - df[lx] + 0.5) / (df[lx] + 0.5)) if n else 0.0 for lx in lexemes]
-            tf = "array_length(u.positions, 1)"
-            score = (
-                f"(SELECT sum((%s::float8[])[array_position(%s::text[], u.lexeme)] * {tf} * %s"
-                f" / ({tf} + %s * (1 - %s + %s * c.tsv_len / %s))) "
-                "FROM unnest(c.tsv) AS u WHERE u.lexeme = ANY(%s::text[]))"
-            )
-            score_params = [
-                idf,
-                lexemes,
-                BM25_K1 + 1,
-                BM25_K1,
-                BM25_B,
-                BM25_B,
-                max(avgdl, 1.0),
-                lexemes,
-            ]
-            # Score and rank ids first (narrow rows), then fetch the k winners' columns.
-            return conn.execute(
-                f"WITH top AS (SELECT c.id, {score} AS score FROM chunks c "
-                f"WHERE c.tenant = %s AND c.tsv @@ %s::tsquery{filter_sql} "
-                "ORDER BY score DESC, c.id LIMIT %s) "
-                f"SELECT {_CHUNK_COLS}, top.score FROM top JOIN chunks c "
-                "ON c.tenant = %s AND c.id = top.id ORDER BY top.score DESC, c.id",
-                (*score_params, tenant, tsquery, *filter_params, k, tenant),
-            ).fetchall()
-
-        rows = self.run(tenant, search)
+        text = " ".join(terms)
+        rows = self.run(tenant, lambda conn: keyword_rows(self, conn, tenant, text, k, filters))
         return [ScoredChunk(_chunk(r), float(r[-1])) for r in rows]
 
     def vector_search(
@@ -709,44 +653,7 @@ class PostgresStore:
     ) -> list[ScoredChunk]:
         if k <= 0:
             return []
-
-        def search(conn: psycopg.Connection[Any]) -> list[Any]:
-            dim = self._dimension(conn, tenant)
-            if dim is None:
-                return []
-            q = normalize_query(vector, dim)
-            if q is None:
-                return []
-            where = self._filter_sql(conn, tenant, filters)
-            if where is None:
-                return []
-            filter_sql, filter_params = where
-            literal = _vec_literal(q)
-            sql = (
-                f"SELECT {_CHUNK_COLS}, -(embedding::vector({dim}) <#> %s::vector({dim})) "
-                f"FROM chunks c WHERE tenant = %s AND vector_dims(embedding) = {dim}{filter_sql} "
-                f"ORDER BY embedding::vector({dim}) <#> %s::vector({dim}), id LIMIT %s"
-            )
-            params = (literal, tenant, *filter_params, literal, k)
-            if filters:  # exact: pgvector 0.6 cannot filter inside the HNSW scan
-                conn.execute("SET LOCAL enable_indexscan = off")
-                return conn.execute(sql, params).fetchall()
-            conn.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true)",
-                (str(min(1000, max(self.ef_search, 2 * k))),),
-            )
-            rows = conn.execute(sql, params).fetchall()
-            if len(rows) < k:
-                total = conn.execute(
-                    "SELECT chunks FROM tenant_state WHERE tenant = %s", (tenant,)
-                ).fetchone()
-                if total and len(rows) < min(k, int(total[0])):
-                    # The index's candidates were mostly other tenants' rows: go exact.
-                    conn.execute("SET LOCAL enable_indexscan = off")
-                    rows = conn.execute(sql, params).fetchall()
-            return rows
-
-        rows = self.run(tenant, search)
+        rows = self.run(tenant, lambda conn: vector_rows(self, conn, tenant, vector, k, filters))
         return [ScoredChunk(_chunk(r), float(r[-1])) for r in rows]
 
     # -- bookkeeping -----------------------------------------------------------------
