@@ -15,6 +15,7 @@ from ragline.types import Answer, Hit
 
 if TYPE_CHECKING:
     from ragline.answer import Event, ExtractiveAnswerer, GroundedAnswerer
+    from ragline.answer._sentence_store import SentenceStore
     from ragline.embed import Embedder
     from ragline.ingest import IngestReport
     from ragline.retrieve import Retriever, SearchResult
@@ -81,6 +82,7 @@ class Project:
         self._tracer: Tracer | None = None
         self._trace_store: TraceStore | None = None
         self._conversations: ConversationStore | None = None
+        self._sentence_vectors: SentenceStore | None = None
         self._parent: Project | None = None
         self._views: dict[str, Project] = {}
         self._views_lock = threading.Lock()
@@ -134,7 +136,9 @@ class Project:
             if not self.uses_llm:
                 from ragline.answer import ExtractiveAnswerer
 
-                self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer)
+                self._answerer = ExtractiveAnswerer(
+                    self.embedder, self.settings.answer, sentence_store=self.sentence_vectors
+                )
             else:
                 self._answerer = self._grounded_answerer()
         return self._answerer
@@ -240,8 +244,14 @@ class Project:
             fields["title_field"] = title_field
         if meta_fields:
             fields["meta_fields"] = list(meta_fields)
-        ingestor = Ingestor(self.store, self.embedder, self.settings.ingest, project_dir=self.path)
         tenant_name = self.tenant_or_default(tenant)
+        ingestor = Ingestor(
+            self.store,
+            self.embedder,
+            self.settings.ingest,
+            project_dir=self.path,
+            on_embedded=self._sentence_hook(tenant_name),
+        )
         with self._root_span("ragline.ingest", "ingest", tenant_name) as sp:
             if sp.is_recording:
                 sp.update(
@@ -262,6 +272,63 @@ class Project:
             if sp.is_recording:
                 sp.update(_ingest_attrs(report))
         return report
+
+    def _sentence_hook(self, tenant: str) -> Callable[[str, list[Any]], int] | None:
+        """Ingest's hook that precomputes sentence vectors, if this tenant's answers use them."""
+        view = self.for_tenant(tenant)
+        if view.uses_llm or not view.settings.answer.precompute_sentences:
+            return None
+        from ragline.answer import ExtractiveTuning
+        from ragline.answer._sentence_store import precompute_sentences
+
+        sentences, embedder = self.sentence_vectors, self.embedder
+        min_words, batch = ExtractiveTuning().min_words, self.settings.ingest.batch_size * 4
+
+        def hook(tenant_name: str, chunks: list[Any]) -> int:
+            return precompute_sentences(
+                sentences, embedder, tenant_name, chunks, min_words=min_words, batch_size=batch
+            )
+
+        return hook
+
+    def precompute_sentences(
+        self,
+        *,
+        tenant: str | None = None,
+        on_progress: Callable[[int, int, str], None] | None = None,
+    ) -> int:
+        """Embed and store the answer sentences of chunks already in the store; return how many.
+
+        For a store ingested before sentence vectors were precomputed (or with
+        ``answer.precompute_sentences: false``): afterwards a never-seen question embeds
+        only itself. Sentences already stored are skipped, so it is cheap to re-run.
+        ``tenant=None`` does every tenant in the store. ``on_progress(done, total,
+        document_id)`` is called per document.
+        """
+        from ragline.answer import ExtractiveTuning
+        from ragline.answer._sentence_store import precompute_sentences
+
+        self._load_models()
+        tenants = [tenant] if tenant is not None else self.store.tenants()
+        sentences, embedder, store = self.sentence_vectors, self.embedder, self.store
+        min_words, batch = ExtractiveTuning().min_words, self.settings.ingest.batch_size * 4
+        total = 0
+        for name in tenants:
+            docs = store.list_documents(name)
+            for i in range(0, len(docs), 64):
+                group = docs[i : i + 64]
+                ids = [f"{d.id}#{n}" for d in group for n in range(d.chunk_count)]
+                total += precompute_sentences(
+                    sentences,
+                    embedder,
+                    name,
+                    store.get_chunks(name, ids),
+                    min_words=min_words,
+                    batch_size=batch,
+                )
+                if on_progress is not None:
+                    on_progress(i + len(group), len(docs), group[-1].id)
+        return total
 
     def retrieve(
         self,
@@ -576,6 +643,18 @@ class Project:
             self._conversations = conversation_store_for(self.store)
         return self._conversations
 
+    @property
+    def sentence_vectors(self) -> SentenceStore:
+        """The extractive answerer's sentence vectors (in the store's database; memory for
+        memory stores)."""
+        if self._parent is not None:
+            return self._parent.sentence_vectors
+        if self._sentence_vectors is None:
+            from ragline.answer._sentence_store import sentence_store_for
+
+            self._sentence_vectors = sentence_store_for(self.store)
+        return self._sentence_vectors
+
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
@@ -584,6 +663,8 @@ class Project:
             return  # a tenant view: the parent owns (and closes) the shared parts
         if self._conversations is not None:
             self._conversations.close()
+        if self._sentence_vectors is not None:
+            self._sentence_vectors.close()
         if self._tracer is not None:
             self._tracer.close(self.settings.tracing.flush_timeout_s)
         elif self._trace_store is not None:

@@ -98,6 +98,11 @@ class AnswerSettings(_Strict):
     attribute_min: float = Field(
         0.55, ge=0, le=1, description="LLM answers: support needed to cite an unmarked sentence"
     )
+    precompute_sentences: bool = Field(
+        True,
+        description="extractive answers: embed every chunk's sentences at ingest and keep "
+        "them in the store, so a new question embeds only itself (slower ingest)",
+    )
 
 
 class ModelSettings(_Strict):
@@ -554,6 +559,8 @@ answer:
   token_budget: 3000       # LLM answers: prompt tokens; lowest-ranked chunks are cut first
   min_support: 0.45        # LLM answers: a cited chunk must support its sentence this much
   attribute_min: 0.55      # LLM answers: support needed to cite an unmarked sentence
+  precompute_sentences: true  # extractive answers: embed chunks' sentences at ingest, so a
+                              # new question embeds only itself (ingest takes longer)
 
 # Per-tenant settings (the HTTP server maps each API key to one tenant).
 tenants: {}

@@ -22,7 +22,11 @@ limit of 8, answers match those with every sentence embedded for 99.8% of XQuAD 
 97.5% of ClapNQ questions, with the same cited-gold, span, token-F1 and
 false-abstention rates (``python bench/ask_throughput.py --quality``). Sentence
 vectors and each chunk's segmentation are cached (LRUs), so a popular chunk is split
-and embedded once.
+and embedded once. With a ``sentence_store`` (a project's, next to its documents),
+vectors missing from the LRU are looked up there first (filled at ingest when
+``answer.precompute_sentences`` is on), and the ones still missing are embedded and
+written back, best effort: a failed write (a locked database) is counted in
+:attr:`ExtractiveAnswerer.sentence_stats` and logged, never raised.
 
 The answer abstains when the question's relevance — over the embedded candidates, the best
 ``0.6·max(cosine, 0) + 0.4·coverage``, where coverage is the share of the question's
@@ -36,6 +40,7 @@ base and 100% of 30 off-topic questions (the highest threshold that refuses at m
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -47,11 +52,18 @@ import numpy as np
 import numpy.typing as npt
 
 from ragline._text import STOPWORDS, stem, words
-from ragline.answer._sentences import segments
+from ragline.answer._sentence_store import (
+    SentenceStore,
+    get_many,
+    sentence_candidates,
+    sentence_key,
+)
 from ragline.config import AnswerSettings
 from ragline.embed._base import Embedder
 from ragline.errors import ConfigError, InputError
 from ragline.types import DEFAULT_TENANT, Answer, AnswerSentence, Chunk, Hit, Reference
+
+log = logging.getLogger("ragline.answer")
 
 ABSTAIN_TEXT = "The knowledge base does not contain an answer to this question."
 
@@ -84,6 +96,21 @@ class ExtractiveTuning:
 
 
 SENTENCE_CACHE_SIZE = 20_000
+#: how long an answer's write-back of fresh sentence vectors waits for a lock
+WRITE_BACK_TIMEOUT_S = 0.1
+
+
+@dataclass(slots=True)
+class SentenceStats:
+    """Where an answerer's sentence vectors came from (since it was made)."""
+
+    memory: int = 0  #: found in the in-memory LRU
+    stored: int = 0  #: read from the sentence store
+    embedded: int = 0  #: embedded while answering
+    read_failures: int = 0  #: sentence-store lookups that failed (the sentences were embedded)
+    write_failures: int = 0  #: write-backs that failed (the answer was still given)
+
+
 #: chunks whose segmentation (sentences and their stemmed terms) is kept; ~8 KiB each
 #: for SciFact abstracts, so ~16 MiB when full; saves ~1 ms of CPU per answer
 SEGMENT_CACHE_SIZE = 2_048
@@ -137,10 +164,13 @@ class ExtractiveAnswerer:
         settings: AnswerSettings | None = None,
         *,
         tuning: ExtractiveTuning | None = None,
+        sentence_store: SentenceStore | None = None,
     ) -> None:
         self.embedder = embedder
         self.settings = settings or AnswerSettings.model_validate({})
         self.tuning = tuning or ExtractiveTuning()
+        self.sentence_store = sentence_store
+        self.sentence_stats = SentenceStats()
         # keyed by (tenant of the chunk, text): a tenant never gets a faster answer because
         # another tenant's chunks held the same sentence (a timing side channel)
         self._vectors: OrderedDict[tuple[str, str], Vector] = OrderedDict()
@@ -151,22 +181,33 @@ class ExtractiveAnswerer:
         self._segmented_lock = threading.Lock()
 
     def _sentence_vectors(self, keys: list[tuple[str, str]]) -> npt.NDArray[np.float32]:
-        """Embed candidate sentences (``(tenant, text)`` keys), reusing ones seen before.
+        """Vectors of candidate sentences (``(tenant, text)`` keys), embedding only new ones.
 
         Popular chunks come back again and again in a deployment; their sentences are
-        embedded once (an LRU of ``SENTENCE_CACHE_SIZE`` vectors, ~1.5 KiB each).
+        embedded once (an LRU of ``SENTENCE_CACHE_SIZE`` vectors, ~1.5 KiB each). Misses
+        are looked up in the sentence store, and what is still missing is embedded
+        and written back to it (best effort).
         """
+        stats = self.sentence_stats
         with self._vectors_lock:
             cached = [self._vectors.get(k) for k in keys]
             for k, v in zip(keys, cached, strict=True):
                 if v is not None:
                     self._vectors.move_to_end(k)
+            stats.memory += sum(v is not None for v in cached)
         missing = list(dict.fromkeys(k for k, v in zip(keys, cached, strict=True) if v is None))
         fresh: dict[tuple[str, str], Vector] = {}
         if missing:
-            vectors = self.embedder.embed_documents([text for _, text in missing])
-            fresh = dict(zip(missing, vectors, strict=True))
+            fresh = self._stored(missing)
+            to_embed = [k for k in missing if k not in fresh]
+            if to_embed:
+                vectors = self.embedder.embed_documents([text for _, text in to_embed])
+                embedded = dict(zip(to_embed, vectors, strict=True))
+                fresh.update(embedded)
+                self._write_back(embedded)
             with self._vectors_lock:
+                stats.stored += len(missing) - len(to_embed)
+                stats.embedded += len(to_embed)
                 self._vectors.update(fresh)
                 while len(self._vectors) > SENTENCE_CACHE_SIZE:
                     self._vectors.popitem(last=False)
@@ -174,6 +215,51 @@ class ExtractiveAnswerer:
         if not rows:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         return np.stack(rows).astype(np.float32, copy=False)
+
+    def _by_tenant(self, keys: Sequence[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for k in keys:
+            groups.setdefault(k[0], []).append(k)
+        return groups
+
+    def _stored(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Vector]:
+        """The vectors of ``keys`` found in the sentence store (one query per tenant)."""
+        store = self.sentence_store
+        if store is None:
+            return {}
+        name, dim = self.embedder.name, self.embedder.dimension
+        out: dict[tuple[str, str], Vector] = {}
+        for tenant, group in self._by_tenant(keys).items():
+            hashes = {sentence_key(text): (tenant, text) for _, text in group}
+            try:
+                found = get_many(store, tenant, name, list(hashes))
+            except Exception:  # a cache: answer without it
+                with self._vectors_lock:
+                    self.sentence_stats.read_failures += 1
+                    n = self.sentence_stats.read_failures
+                if n == 1 or n % 100 == 0:
+                    log.warning("sentence vectors: lookup failed (%d so far)", n, exc_info=True)
+                continue
+            for h, vector in found.items():
+                if h in hashes and vector.shape == (dim,):
+                    out[hashes[h]] = vector
+        return out
+
+    def _write_back(self, vectors: dict[tuple[str, str], Vector]) -> None:
+        """Store freshly embedded sentence vectors; a failure is counted, never raised."""
+        store = self.sentence_store
+        if store is None:
+            return
+        for tenant, group in self._by_tenant(list(vectors)).items():
+            rows = {sentence_key(k[1]): vectors[k] for k in group}
+            try:
+                store.put(tenant, self.embedder.name, rows, timeout_s=WRITE_BACK_TIMEOUT_S)
+            except Exception:
+                with self._vectors_lock:
+                    self.sentence_stats.write_failures += 1
+                    n = self.sentence_stats.write_failures
+                if n == 1 or n % 100 == 0:
+                    log.warning("sentence vectors: write-back failed (%d so far)", n, exc_info=True)
 
     # -- scoring -------------------------------------------------------------------
 
@@ -186,18 +272,11 @@ class ExtractiveAnswerer:
             if hit is not None:
                 self._segmented.move_to_end(key)
                 return hit
-        min_words = self.tuning.min_words
         value = _Segmented(
             content_terms(" ".join([title, *section_path])),
             tuple(
-                _Segment(
-                    seg.position,
-                    seg.text,
-                    content_terms(seg.text),
-                    len(seg.text.split()) < min_words,
-                )
-                for seg in segments(text)
-                if seg.kind != "heading"
+                _Segment(seg.position, seg.text, content_terms(seg.text), short)
+                for seg, short in sentence_candidates(text, min_words=self.tuning.min_words)
             ),
         )
         with self._segmented_lock:

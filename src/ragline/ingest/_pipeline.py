@@ -47,6 +47,9 @@ from ragline.types import DEFAULT_TENANT, Chunk, Document
 
 PIPELINE_VERSION = "2"  # bump when loaders/chunker change what a file turns into
 ProgressFn = Callable[[int, int, str], None]
+#: ``(tenant, chunks) -> sentences embedded``: runs after chunks are embedded and before
+#: they are written (the project precomputes the extractive answerer's sentence vectors)
+EmbeddedHook = Callable[[str, list[Chunk]], int]
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules"})
 
 
@@ -111,9 +114,11 @@ class Ingestor:
         settings: IngestSettings | None = None,
         *,
         project_dir: str | os.PathLike[str] = ".",
+        on_embedded: EmbeddedHook | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
+        self.on_embedded = on_embedded
         self.settings = settings or IngestSettings.model_validate({})
         self.project_dir = Path(os.path.normpath(Path(project_dir).absolute()))
         self.languages = LanguageDetector(self.settings.languages)
@@ -405,6 +410,12 @@ class _Run:
                         "ragline.ingest.chunks": len(all_chunks),
                         "ragline.ingest.embedded": self.embedded - before,
                     }
+                )
+        if self.ing.on_embedded is not None:  # before the writes: a failure leaves them undone
+            with span("ragline.ingest.sentences", "embedding") as sp:
+                sp.set(
+                    "ragline.ingest.sentences_embedded",
+                    self.ing.on_embedded(self.tenant, all_chunks),
                 )
         for p in pending:
             matrix = np.stack([vectors[c.content_hash] for c in p.chunks]).astype(np.float32)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ragline.errors import StoreError
 from ragline.store._schema_conversations import CONVERSATIONS_SQL
 from ragline.store._schema_evals import EVAL_SQL
+from ragline.store._schema_sentences import SENTENCES_SQL
 from ragline.store._schema_traces import FEEDBACK_SQL, TRACES_SQL
 
 Step = str | Callable[[sqlite3.Connection], None]
@@ -159,6 +160,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0007_feedback", FEEDBACK_SQL),  # ragline.trace: user feedback
     Migration("0008_eval_runs", EVAL_SQL),  # ragline.evals: runs and per-case results
     Migration("0009_conversations", CONVERSATIONS_SQL),  # POST /v1/chat history
+    Migration("0010_sentence_vectors", SENTENCES_SQL),  # extractive answers' sentence vectors
 ]
 
 

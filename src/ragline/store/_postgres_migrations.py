@@ -297,6 +297,26 @@ CREATE POLICY tenant_isolation ON conversation_turns
                 OR current_setting('ragline.all_tenants', true) = 'on');
 """
 
+# The extractive answerer's sentence vectors (see ragline.store._sentences_postgres): a
+# cache keyed by (tenant, embedder, sha256(sentence)[:16]), filled at ingest and by
+# answers; RLS like the document tables. Stale rows (deleted documents) are harmless.
+_SENTENCE_VECTORS = """
+CREATE TABLE sentence_vectors (
+    tenant   text NOT NULL,
+    embedder text NOT NULL,
+    hash     bytea NOT NULL,
+    vector   bytea NOT NULL,
+    PRIMARY KEY (tenant, embedder, hash)
+);
+ALTER TABLE sentence_vectors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE sentence_vectors FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON sentence_vectors
+    USING (tenant = current_setting('ragline.tenant', true)
+           OR current_setting('ragline.all_tenants', true) = 'on')
+    WITH CHECK (tenant = current_setting('ragline.tenant', true)
+                OR current_setting('ragline.all_tenants', true) = 'on');
+"""
+
 PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0001_vector_extension", _EXTENSION),
     PgMigration("0002_documents_chunks", _CORE),
@@ -307,6 +327,7 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0007_traces_feedback", _TRACES),
     PgMigration("0008_eval_runs", _EVAL_RUNS),
     PgMigration("0009_conversations", _CONVERSATIONS),
+    PgMigration("0010_sentence_vectors", _SENTENCE_VECTORS),
 ]
 
 _TABLE = (

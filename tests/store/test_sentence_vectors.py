@@ -1,0 +1,223 @@
+"""Sentence-vector stores (memory, SQLite, PostgreSQL): round trip, isolation, failures."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ragline.answer._sentence_store import (
+    MemorySentenceStore,
+    SentenceStore,
+    sentence_key,
+    sentence_store_for,
+)
+from ragline.errors import StoreError
+from ragline.store import MemoryStore, SQLiteStore
+from ragline.store._migrations import applied_migrations
+from ragline.store._sentences_sqlite import SQLiteSentenceStore
+
+EMB = "hash-8"
+
+
+def vec(seed: int, dim: int = 8) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def sentences(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SentenceStore]:
+    if request.param == "memory":
+        yield MemorySentenceStore()
+    elif request.param == "sqlite":
+        s = SQLiteSentenceStore(tmp_path / "ragline.db")
+        yield s
+        s.close()
+    else:
+        from ragline.store import PostgresStore
+        from ragline.store._sentences_postgres import PostgresSentenceStore
+
+        pg_url = request.getfixturevalue("pg_url")
+        store = PostgresStore(pg_url)
+        yield PostgresSentenceStore(store)
+        store.close()
+
+
+def test_a_stored_vector_comes_back_bit_for_bit(sentences: SentenceStore) -> None:
+    a, b = sentence_key("The fee is 5 euros."), sentence_key("Payment is due in 14 days.")
+    sentences.put("acme", EMB, {a: vec(1), b: vec(2)})
+    found = sentences.get("acme", EMB, [a, b, sentence_key("never stored")])
+    assert set(found) == {a, b}
+    assert found[a].dtype == np.float32
+    assert np.array_equal(found[a], vec(1)) and np.array_equal(found[b], vec(2))
+    assert sentences.count("acme", EMB) == 2
+
+
+def test_nothing_asked_nothing_found(sentences: SentenceStore) -> None:
+    assert sentences.get("acme", EMB, []) == {}
+    sentences.put("acme", EMB, {})
+    assert sentences.count("acme", EMB) == 0
+
+
+def test_tenants_and_embedders_never_read_each_others_vectors(sentences: SentenceStore) -> None:
+    k = sentence_key("The same sentence in two knowledge bases.")
+    sentences.put("acme", EMB, {k: vec(1)})
+    assert sentences.get("globex", EMB, [k]) == {}
+    assert sentences.get("acme", "other-embedder", [k]) == {}
+    sentences.put("globex", EMB, {k: vec(2)})
+    assert np.array_equal(sentences.get("acme", EMB, [k])[k], vec(1))
+    assert np.array_equal(sentences.get("globex", EMB, [k])[k], vec(2))
+
+
+def test_writing_a_key_again_keeps_the_first_vector(sentences: SentenceStore) -> None:
+    k = sentence_key("A sentence.")
+    sentences.put("acme", EMB, {k: vec(1)})
+    sentences.put("acme", EMB, {k: vec(2)}, timeout_s=0.5)
+    assert np.array_equal(sentences.get("acme", EMB, [k])[k], vec(1))
+    assert sentences.count("acme", EMB) == 1
+
+
+def test_many_keys_in_one_lookup(sentences: SentenceStore) -> None:
+    rows = {sentence_key(f"sentence {i}"): vec(i) for i in range(600)}
+    sentences.put("acme", EMB, rows)
+    from ragline.answer._sentence_store import get_many
+
+    found = get_many(sentences, "acme", EMB, list(rows))
+    assert len(found) == 600
+    assert np.array_equal(found[sentence_key("sentence 599")], vec(599))
+
+
+def test_keys_are_the_exact_text() -> None:
+    assert sentence_key("The fee.") != sentence_key("The fee. ")
+    assert sentence_key("The fee.") == sentence_key("The fee.")
+    assert len(sentence_key("x")) == 16
+
+
+# -- SQLite ------------------------------------------------------------------------
+
+
+def test_the_sqlite_table_comes_from_a_migration_in_the_store_file(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "ragline.db")
+    assert "0010_sentence_vectors" in applied_migrations(store.connection())
+    sentences = sentence_store_for(store)
+    assert isinstance(sentences, SQLiteSentenceStore)
+    k = sentence_key("Kept on disk.")
+    sentences.put("acme", EMB, {k: vec(3)})
+    sentences.close()
+    store.close()
+    again = SQLiteSentenceStore(tmp_path / "ragline.db")  # a new process would see it
+    assert np.array_equal(again.get("acme", EMB, [k])[k], vec(3))
+    again.close()
+
+
+def test_memory_stores_get_a_memory_sentence_store() -> None:
+    assert isinstance(sentence_store_for(MemoryStore()), MemorySentenceStore)
+    store = SQLiteStore(":memory:")
+    assert isinstance(sentence_store_for(store), MemorySentenceStore)
+    store.close()
+
+
+def test_a_locked_database_fails_a_bounded_write_clearly_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ragline.db"
+    sentences = SQLiteSentenceStore(path)
+    old = sentence_key("Written before the lock.")
+    sentences.put("acme", EMB, {old: vec(1)})
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(StoreError, match="locked") as info:
+            sentences.put("acme", EMB, {sentence_key("New."): vec(2)}, timeout_s=0.05)
+        assert info.value.hint
+        # reads still work while the lock is held (WAL), and the old row is intact
+        assert np.array_equal(sentences.get("acme", EMB, [old])[old], vec(1))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    sentences.put("acme", EMB, {sentence_key("New."): vec(2)})  # normal timeout again
+    assert sentences.count("acme", EMB) == 2
+    sentences.close()
+
+
+def test_a_closed_sqlite_sentence_store_says_so(tmp_path: Path) -> None:
+    sentences = SQLiteSentenceStore(tmp_path / "ragline.db")
+    sentences.close()
+    with pytest.raises(StoreError, match="closed"):
+        sentences.get("acme", EMB, [sentence_key("x")])
+
+
+def test_sqlite_sentence_store_refuses_memory_and_missing_folders(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="needs a database file"):
+        SQLiteSentenceStore(":memory:")
+    with pytest.raises(StoreError, match="does not exist") as info:
+        SQLiteSentenceStore(tmp_path / "nope" / "ragline.db")
+    assert info.value.hint
+
+
+# -- PostgreSQL --------------------------------------------------------------------
+
+
+def test_postgres_sentence_vectors_have_row_level_security(pg_url: str) -> None:
+    import psycopg
+
+    from ragline.store import PostgresStore
+    from ragline.store._sentences_postgres import PostgresSentenceStore
+
+    store = PostgresStore(pg_url)
+    sentences: Any = sentence_store_for(store)
+    assert isinstance(sentences, PostgresSentenceStore)
+    k = sentence_key("Secret sentence of acme.")
+    sentences.put("acme", EMB, {k: vec(1)})
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        # no tenant set: nothing visible, even without a WHERE clause
+        assert conn.execute("SELECT count(*) FROM sentence_vectors").fetchone() == (0,)
+        with conn.transaction():
+            conn.execute("SELECT set_config('ragline.tenant', 'globex', true)")
+            assert conn.execute("SELECT count(*) FROM sentence_vectors").fetchone() == (0,)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(
+                    "INSERT INTO sentence_vectors (tenant, embedder, hash, vector) "
+                    "VALUES ('acme', 'x', '\\x00', '\\x00')"
+                )
+    assert sentences.get("globex", EMB, [k]) == {}
+    sentences.close()  # shares the store's pool: the store stays open
+    assert sentences.get("acme", EMB, [k])
+    store.close()
+
+
+def test_a_postgres_project_precomputes_at_ingest_and_asks_embed_only_the_question(
+    pg_url: str, tmp_path: Path
+) -> None:
+    import numpy.typing as npt
+
+    import ragline
+    from ragline.store import PostgresStore
+    from ragline.testing import HashEmbedder
+
+    class Counting(HashEmbedder):
+        documents = 0
+
+        def embed_documents(self, texts: Any) -> npt.NDArray[np.float32]:
+            self.documents += len(texts)
+            return super().embed_documents(texts)
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "fees.md").write_text(
+        "# Fees\n\nThe monthly fee is 5 euros. Payment is due within 14 days of the invoice.\n"
+    )
+    emb = Counting()
+    store = PostgresStore(pg_url)
+    p = ragline.Project(tmp_path, store=store, embedder=emb, overrides={"tracing.enabled": False})
+    p.ingest([docs], tenant="acme")
+    assert p.sentence_vectors.count("acme", emb.name) == 2
+    assert p.sentence_vectors.count("globex", emb.name) == 0
+    before = emb.documents
+    answer = p.ask("When is payment due?", tenant="acme")
+    assert "14 days" in answer.text and emb.documents == before
+    p.close()
