@@ -174,3 +174,16 @@ def test_doctor_reports_each_check_and_fails_clearly(kb: Path) -> None:
     r = run_cli("--store", "postgresql://db/x", "doctor", cwd=kb, env=env)
     assert r.returncode == 1
     assert "FAIL store" in r.stdout and "sqlite" in r.stdout  # says how to fix it
+
+
+def test_migrate_sentences_backfills_a_store_ingested_without_them(tmp_path: Path) -> None:
+    (tmp_path / "ragline.yaml").write_text(
+        "embedder: hash\nanswer: {precompute_sentences: false}\n", encoding="utf-8"
+    )
+    assert run_cli("ingest", str(SAMPLE_KB), cwd=tmp_path).returncode == 0
+    first = run_cli("migrate", "--sentences", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    n = int(first.stdout.split("sentence vectors: ")[1].split()[0])
+    assert n > 50
+    again = run_cli("migrate", "--sentences", cwd=tmp_path)
+    assert "sentence vectors: 0 embedded" in again.stdout  # nothing left to do

@@ -407,7 +407,16 @@ def status(
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    sentences: Annotated[
+        bool,
+        typer.Option(
+            "--sentences",
+            help="Also embed and store the answer sentences of chunks ingested before "
+            "sentence vectors were precomputed (new questions then embed only themselves).",
+        ),
+    ] = False,
+) -> None:
     """Apply the store's pending schema migrations and list them (SQLite or PostgreSQL)."""
     from ragline.store._open import migrate_store
 
@@ -422,6 +431,9 @@ def migrate() -> None:
             console.print(f"up to date ({state})")
         else:
             console.print(f"done ({state})")
+        if sentences:
+            n = project.precompute_sentences()
+            console.print(f"sentence vectors: {n} embedded and stored")
 
 
 @app.command()
