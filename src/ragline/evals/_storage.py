@@ -163,29 +163,16 @@ class SQLiteEvalStore:
     """:class:`EvalStore` on a SQLite file (usually the project's ``ragline.db``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
-        from ragline.store._migrations import apply_migrations
+        from ragline.store._migrations import open_connection
 
         self.path = str(path)
-        try:
-            self._conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=busy_timeout_ms / 1000,
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            if self.path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                # per-case commits must be cheap; WAL + NORMAL survives a crash of the
-                # process (Ctrl-C, kill), only a power cut can lose the last results
-                self._conn.execute("PRAGMA synchronous = NORMAL")
-            apply_migrations(self._conn)
-        except sqlite3.Error as e:
-            raise StoreError(
-                f"cannot open the evaluation tables in {self.path!r}: {e}",
-                hint="check that the file is a ragline SQLite database and is writable",
-            ) from e
+        # per-case commits must be cheap: WAL + synchronous=NORMAL (see open_connection)
+        self._conn = open_connection(
+            self.path,
+            what="the evaluation tables in",
+            busy_timeout_ms=busy_timeout_ms,
+            foreign_keys=True,
+        )
         try:
             self._conn.execute("SELECT position, metrics_key FROM eval_results LIMIT 0")
         except sqlite3.Error as e:

@@ -34,7 +34,7 @@ from ragline.store._conversations_memory import (
     new_conversation_id,
     unknown,
 )
-from ragline.store._migrations import apply_migrations
+from ragline.store._migrations import open_connection
 
 _CONV_COLS = "id, tenant, created_at, updated_at, title, turns, metadata"
 _TURN_COLS = "conversation_id, idx, role, content, created_at, trace_id, citations"
@@ -85,30 +85,13 @@ class SQLiteConversationStore:
                 "SQLiteConversationStore needs a database file, not ':memory:'",
                 hint="use MemoryConversationStore for an in-memory store",
             )
-        parent = Path(self.path).expanduser().resolve().parent
-        if not parent.is_dir():
-            raise StoreError(
-                f"cannot open conversation store {self.path!r}: "
-                f"folder {str(parent)!r} does not exist",
-                hint="create the folder or fix the store path in ragline.yaml",
-            )
-        try:
-            self._conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=busy_timeout_ms / 1000,
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            apply_migrations(self._conn)
-        except sqlite3.Error as e:
-            raise StoreError(
-                f"cannot open conversation store {self.path!r}: {e}",
-                hint="check that the file is a ragline SQLite database and is writable",
-            ) from e
+        self._conn = open_connection(
+            self.path,
+            what="conversation store",
+            busy_timeout_ms=busy_timeout_ms,
+            foreign_keys=True,
+            allow_memory=False,
+        )
         self._lock = threading.Lock()
         self._closed = False
 

@@ -19,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ragline.errors import StoreError
 from ragline.store._schema_conversations import CONVERSATIONS_SQL
@@ -222,3 +223,45 @@ def apply_migrations(
             ) from e
         applied.append(migration.name)
     return applied
+
+
+def open_connection(
+    path: str,
+    *,
+    what: str,
+    busy_timeout_ms: int,
+    foreign_keys: bool = False,
+    allow_memory: bool = True,
+) -> sqlite3.Connection:
+    """One autocommit connection to a ragline SQLite file, migrated, usable from threads.
+
+    WAL + ``synchronous=NORMAL`` on files (a process crash loses nothing committed;
+    a power cut may lose the last commits). ``what`` names the store in errors:
+    "cannot open {what} 'path': …" with a hint.
+    """
+    if path == ":memory:" and not allow_memory:
+        raise StoreError(f"{what} needs a database file, not ':memory:'")
+    if path != ":memory:":
+        parent = Path(path).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise StoreError(
+                f"cannot open {what} {path!r}: folder {str(parent)!r} does not exist",
+                hint="create the folder or fix the store path in ragline.yaml",
+            )
+    try:
+        conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if foreign_keys:
+            conn.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        apply_migrations(conn)
+    except sqlite3.Error as e:
+        raise StoreError(
+            f"cannot open {what} {path!r}: {e}",
+            hint="check that the file is a ragline SQLite database and is writable",
+        ) from e
+    return conn

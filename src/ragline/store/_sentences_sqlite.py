@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragline.errors import StoreError
-from ragline.store._migrations import apply_migrations
+from ragline.store._migrations import open_connection
 
 Vector = npt.NDArray[np.float32]
 
@@ -51,29 +51,10 @@ class SQLiteSentenceStore:
                 "SQLiteSentenceStore needs a database file, not ':memory:'",
                 hint="use MemorySentenceStore for an in-memory store",
             )
-        parent = Path(self.path).expanduser().resolve().parent
-        if not parent.is_dir():
-            raise StoreError(
-                f"cannot open sentence store {self.path!r}: folder {str(parent)!r} does not exist",
-                hint="create the folder or fix the store path in ragline.yaml",
-            )
-        try:
-            self._conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=self._busy_ms / 1000,
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            # a cache: a vector lost to a power cut is recomputed by the next answer
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            apply_migrations(self._conn)
-        except sqlite3.Error as e:
-            raise StoreError(
-                f"cannot open sentence store {self.path!r}: {e}",
-                hint="check that the file is a ragline SQLite database and is writable",
-            ) from e
+        # a cache: a vector lost to a power cut is recomputed by the next answer
+        self._conn = open_connection(
+            self.path, what="sentence store", busy_timeout_ms=self._busy_ms, allow_memory=False
+        )
         self._lock = threading.Lock()
         self._closed = False
 

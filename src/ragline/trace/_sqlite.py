@@ -21,7 +21,7 @@ from typing import Any
 from pydantic_core import to_json
 
 from ragline.errors import InputError, StoreError
-from ragline.store._migrations import apply_migrations
+from ragline.store._migrations import open_connection
 from ragline.trace._records import FEEDBACK_KINDS, Feedback, SpanEvent, SpanRecord, SpanStatus
 from ragline.trace._records import TraceSummary as _Summary
 
@@ -105,28 +105,9 @@ class SQLiteTraceStore:
                 "SQLiteTraceStore needs a database file, not ':memory:'",
                 hint="use MemoryTraceStore for an in-memory store",
             )
-        parent = Path(self.path).expanduser().resolve().parent
-        if not parent.is_dir():
-            raise StoreError(
-                f"cannot open trace store {self.path!r}: folder {str(parent)!r} does not exist",
-                hint="create the folder or fix the store path in ragline.yaml",
-            )
-        try:
-            self._conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=busy_timeout_ms / 1000,
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            apply_migrations(self._conn)
-        except sqlite3.Error as e:
-            raise StoreError(
-                f"cannot open trace store {self.path!r}: {e}",
-                hint="check that the file is a ragline SQLite database and is writable",
-            ) from e
+        self._conn = open_connection(
+            self.path, what="trace store", busy_timeout_ms=busy_timeout_ms, allow_memory=False
+        )
         self._lock = threading.Lock()
         self._closed = False
 
