@@ -100,6 +100,17 @@ class Metrics:
     def observe_error(self, tenant: str) -> None:
         self.asks.labels(tenant, "error").inc()
 
+    def event_observer(self, tenant: str) -> Callable[[Any], None]:
+        """For a stream of answer events: count its ``done`` or ``error``."""
+
+        def observe(event: Any) -> None:
+            if event.type == "done":
+                self.observe_answer(tenant, event.answer)
+            elif event.type == "error":
+                self.observe_error(tenant)
+
+        return observe
+
 
 class MetricsMiddleware:
     """Counts every HTTP request by route template; a pure ASGI middleware (cheap)."""

@@ -96,12 +96,7 @@ async def _stream(
     try:
         events = caller.project.ask_stream(question, tenant=caller.tenant, k=k, filters=filters)
 
-        def on_event(event: Any) -> None:
-            if event.type == "done":
-                state.metrics.observe_answer(caller.tenant, event.answer)
-            elif event.type == "error":
-                state.metrics.observe_error(caller.tenant)
-
+        on_event = state.metrics.event_observer(caller.tenant)
         frames = event_frames(events, timeout_s=timeout, on_event=on_event)
         return ReleasingStream(frames, state.admission.leave)
     except BaseException:

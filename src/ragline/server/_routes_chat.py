@@ -257,12 +257,7 @@ async def _stream(
     try:
         prep = await anyio.to_thread.run_sync(prepare, caller, body, message)
 
-        def on_event(event: Any) -> None:
-            if event.type == "done":
-                state.metrics.observe_answer(caller.tenant, event.answer)
-            elif event.type == "error":
-                state.metrics.observe_error(caller.tenant)
-
+        on_event = state.metrics.event_observer(caller.tenant)
         events = _chat_events(caller, prep, k, body.filters)
         frames = event_frames(events, timeout_s=timeout, on_event=on_event)
         return ReleasingStream(frames, state.admission.leave)

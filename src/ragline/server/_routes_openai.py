@@ -325,12 +325,7 @@ async def stream_completion(
     try:
         events = caller.project.ask_stream(question, tenant=caller.tenant, k=k, filters=filters)
 
-        def on_event(event: Any) -> None:
-            if event.type == "done":
-                state.metrics.observe_answer(caller.tenant, event.answer)
-            elif event.type == "error":
-                state.metrics.observe_error(caller.tenant)
-
+        on_event = state.metrics.event_observer(caller.tenant)
         encode = chunk_encoder(model, question, include_usage)
         frames = event_frames(
             events,
