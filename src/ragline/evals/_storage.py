@@ -14,6 +14,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -126,6 +127,65 @@ def metrics_from_json(text: str) -> list[MetricResult]:
     return [MetricResult(**m) for m in json.loads(text)]
 
 
+def run_from_row(row: Sequence[Any]) -> RunInfo:
+    """A :class:`RunInfo` from the ``eval_runs`` columns in ``_RUN_COLS`` order."""
+    return RunInfo(
+        id=row[0],
+        name=row[1],
+        created_at=row[2],
+        finished_at=row[3],
+        status=row[4],
+        target=row[5],
+        dataset_path=row[6],
+        dataset_hash=row[7],
+        fingerprint_hash=row[8],
+        fingerprint=json.loads(row[9]),
+        repeats=row[10],
+        summary=json.loads(row[11]),
+    )
+
+
+#: the ``eval_results`` columns :func:`result_from_row` reads, in order
+RESULT_COLS = (
+    "case_json, repeat_index, output, metrics, cache_key, case_hash, metrics_key, cached, position"
+)
+
+
+def result_from_row(r: Sequence[Any]) -> CaseResult:
+    return CaseResult(
+        case=Case.model_validate_json(r[0]),
+        repeat_index=r[1],
+        output=output_from_dict(json.loads(r[2])),
+        metrics=metrics_from_json(r[3]),
+        cache_key=r[4],
+        case_hash=r[5],
+        metrics_key=r[6],
+        cached=bool(r[7]),
+        position=r[8],
+    )
+
+
+def result_row(run_id: str, result: CaseResult) -> tuple[Any, ...]:
+    """The values of one ``eval_results`` row, in insert order."""
+    return (
+        run_id,
+        result.case.id,
+        result.repeat_index,
+        result.position,
+        result.case.category,
+        result.case.model_dump_json(),
+        result.case_hash,
+        result.output_json
+        or json.dumps(output_to_dict(result.output), ensure_ascii=False, default=str),
+        bool(result.output.error),
+        result.metrics_json or metrics_to_json(result.metrics),
+        result.metrics_key,
+        result.cache_key,
+        bool(result.cached),
+        time.time(),
+    )
+
+
 class EvalStore(Protocol):
     """Storage of evaluation runs; the SQLite one is :class:`SQLiteEvalStore`."""
 
@@ -222,20 +282,7 @@ class SQLiteEvalStore:
 
     @staticmethod
     def _run(row: tuple[Any, ...]) -> RunInfo:
-        return RunInfo(
-            id=row[0],
-            name=row[1],
-            created_at=row[2],
-            finished_at=row[3],
-            status=row[4],
-            target=row[5],
-            dataset_path=row[6],
-            dataset_hash=row[7],
-            fingerprint_hash=row[8],
-            fingerprint=json.loads(row[9]),
-            repeats=row[10],
-            summary=json.loads(row[11]),
-        )
+        return run_from_row(row)
 
     def get_run(self, run_id: str) -> RunInfo:
         with self._lock:
@@ -285,23 +332,7 @@ class SQLiteEvalStore:
 
     @staticmethod
     def _row(run_id: str, result: CaseResult) -> tuple[Any, ...]:
-        return (
-            run_id,
-            result.case.id,
-            result.repeat_index,
-            result.position,
-            result.case.category,
-            result.case.model_dump_json(),
-            result.case_hash,
-            result.output_json
-            or json.dumps(output_to_dict(result.output), ensure_ascii=False, default=str),
-            1 if result.output.error else 0,
-            result.metrics_json or metrics_to_json(result.metrics),
-            result.metrics_key,
-            result.cache_key,
-            1 if result.cached else 0,
-            time.time(),
-        )
+        return result_row(run_id, result)
 
     def add_result(self, run_id: str, result: CaseResult) -> None:
         self._write(self._INSERT, self._row(run_id, result))
@@ -326,25 +357,11 @@ class SQLiteEvalStore:
     def results(self, run_id: str) -> list[CaseResult]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT case_json, repeat_index, output, metrics, cache_key, case_hash, "
-                "metrics_key, cached, position FROM eval_results WHERE run_id = ? "
+                f"SELECT {RESULT_COLS} FROM eval_results WHERE run_id = ? "
                 "ORDER BY position, repeat_index",
                 (run_id,),
             ).fetchall()
-        return [
-            CaseResult(
-                case=Case.model_validate_json(r[0]),
-                repeat_index=r[1],
-                output=output_from_dict(json.loads(r[2])),
-                metrics=metrics_from_json(r[3]),
-                cache_key=r[4],
-                case_hash=r[5],
-                metrics_key=r[6],
-                cached=bool(r[7]),
-                position=r[8],
-            )
-            for r in rows
-        ]
+        return [result_from_row(r) for r in rows]
 
     def done_keys(self, run_id: str) -> set[tuple[str, int]]:
         with self._lock:

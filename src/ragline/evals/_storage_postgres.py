@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from ragline.errors import NotFoundError, StoreError
 from ragline.evals._storage import (
+    RESULT_COLS,
     CachedOutput,
     CaseResult,
     RunInfo,
     metrics_from_json,
-    metrics_to_json,
     output_from_dict,
-    output_to_dict,
+    result_from_row,
+    result_row,
+    run_from_row,
 )
-from ragline.evals._types import Case
 
 if TYPE_CHECKING:
     import psycopg
@@ -56,43 +57,11 @@ def _clean(value: Any) -> Any:
 
 
 def _run(row: tuple[Any, ...]) -> RunInfo:
-    return RunInfo(
-        id=row[0],
-        name=row[1],
-        created_at=row[2],
-        finished_at=row[3],
-        status=row[4],
-        target=row[5],
-        dataset_path=row[6],
-        dataset_hash=row[7],
-        fingerprint_hash=row[8],
-        fingerprint=json.loads(row[9]),
-        repeats=row[10],
-        summary=json.loads(row[11]),
-    )
+    return run_from_row(row)
 
 
 def _row(run_id: str, result: CaseResult) -> tuple[Any, ...]:
-    return tuple(
-        _clean(v)
-        for v in (
-            run_id,
-            result.case.id,
-            result.repeat_index,
-            result.position,
-            result.case.category,
-            result.case.model_dump_json(),
-            result.case_hash,
-            result.output_json
-            or json.dumps(output_to_dict(result.output), ensure_ascii=False, default=str),
-            bool(result.output.error),
-            result.metrics_json or metrics_to_json(result.metrics),
-            result.metrics_key,
-            result.cache_key,
-            bool(result.cached),
-            time.time(),
-        )
-    )
+    return tuple(_clean(v) for v in result_row(run_id, result))
 
 
 class PostgresEvalStore:
@@ -215,25 +184,11 @@ class PostgresEvalStore:
 
     def results(self, run_id: str) -> list[CaseResult]:
         rows = self._fetch(
-            "SELECT case_json, repeat_index, output, metrics, cache_key, case_hash, "
-            "metrics_key, cached, position FROM eval_results WHERE run_id = %s "
+            f"SELECT {RESULT_COLS} FROM eval_results WHERE run_id = %s "
             "ORDER BY position, repeat_index",
             (_clean(run_id),),
         )
-        return [
-            CaseResult(
-                case=Case.model_validate_json(r[0]),
-                repeat_index=r[1],
-                output=output_from_dict(json.loads(r[2])),
-                metrics=metrics_from_json(r[3]),
-                cache_key=r[4],
-                case_hash=r[5],
-                metrics_key=r[6],
-                cached=bool(r[7]),
-                position=r[8],
-            )
-            for r in rows
-        ]
+        return [result_from_row(r) for r in rows]
 
     def done_keys(self, run_id: str) -> set[tuple[str, int]]:
         rows = self._fetch(
