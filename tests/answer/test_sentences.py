@@ -82,6 +82,28 @@ def test_segments_headings_items_and_wrapped_lines() -> None:
     assert [s.position for s in segments(text)] == list(range(len(got)))
 
 
+def test_a_list_item_wrapped_over_lines_stays_one_item() -> None:
+    text = (
+        "## Coverage periods\n\n"
+        "- Frame: the frame is covered against defects in materials and workmanship for\n"
+        "  10 years for the original owner.\n"
+        "- Paint: covered for 2 years. Scratches are\n"
+        "not covered.\n\n"
+        "After the list."
+    )
+    assert [(s.kind, s.text) for s in segments(text)] == [
+        ("heading", "Coverage periods"),
+        (
+            "item",
+            "Frame: the frame is covered against defects in materials and workmanship for "
+            "10 years for the original owner.",
+        ),
+        ("item", "Paint: covered for 2 years."),
+        ("item", "Scratches are not covered."),
+        ("sentence", "After the list."),
+    ]
+
+
 def test_empty_text() -> None:
     assert segments("") == [] and split_sentences("  \n ") == []
 

@@ -106,6 +106,7 @@ def test_three_turns_with_follow_ups_answered_from_context(http: httpx.Client) -
     answer = second["answer"]
     assert answer["question"] == f"{WARRANTY} {FRAME}"  # the follow-up got its context
     assert "frame" in answer["text"].lower() and not answer["abstained"]
+    assert "10 years" in answer["text"]  # the wrapped list item is cited whole
     assert any(r["title"] == "Warranty Policy" for r in answer["references"])
 
     third = say(http, TYRES, cid)

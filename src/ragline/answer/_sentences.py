@@ -133,12 +133,17 @@ def segments(text: str) -> list[Segment]:
     lines = text.splitlines()
     out: list[Segment] = []
     para: list[str] = []
+    item: list[str] = []  # a list item and its continuation lines (wrapped text)
 
     def flush() -> None:
         if para:
             for s in split_sentences(" ".join(para)):
                 out.append(Segment(s, "sentence", len(out)))
             para.clear()
+        if item:
+            for s in split_sentences(" ".join(item)):
+                out.append(Segment(s, "item", len(out)))
+            item.clear()
 
     for i, raw in enumerate(lines):
         line = raw.strip()
@@ -154,9 +159,10 @@ def segments(text: str) -> list[Segment]:
         bullet = _BULLET.match(line)
         if bullet:
             flush()
-            body = line[bullet.end() :]
-            for s in split_sentences(body):
-                out.append(Segment(s, "item", len(out)))
+            item.append(line[bullet.end() :])
+            continue
+        if item:  # a wrapped list item goes on until a blank line, a heading or a bullet
+            item.append(line)
             continue
         nxt = next((ln.strip() for ln in lines[i + 1 :] if ln.strip()), None)
         prev_blank = i == 0 or not lines[i - 1].strip()
