@@ -284,6 +284,7 @@ def test_a_failed_answer_keeps_the_users_message(tmp_path: Path) -> None:
         r = c.post("/v1/chat", json={"message": "How long is the warranty?"}, headers=h)
         assert r.status_code == 502 and "quota exceeded" in r.json()["error"]["message"]
         [conv] = c.get("/v1/conversations", headers=h).json()["conversations"]
+        assert r.json()["error"]["conversation_id"] == conv["id"]  # the client can retry in it
         turns = c.get(f"/v1/conversations/{conv['id']}", headers=h).json()["turns"]
         assert [(t["role"], t["content"]) for t in turns] == [("user", "How long is the warranty?")]
 

@@ -28,8 +28,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragline.errors import NotFoundError
-from ragline.server._errors import ApiError
+from ragline.errors import NotFoundError, RaglineError
+from ragline.server._errors import ApiError, from_ragline
 from ragline.server._openai_schemas import sse_response
 from ragline.server._routes_ask import check_k, check_question, json_response, wants_stream
 from ragline.server._schemas import AnswerOut, FilterValue, error_responses
@@ -197,18 +197,27 @@ async def chat(body: ChatRequest, request: Request, caller: CallerDep) -> Respon
     if wants_stream(request, body.stream):
         return await _stream(caller, body, message, k, timeout)
     project = caller.project
+    # the user turn is stored first (and the conversation made): an error below still
+    # names the conversation, so the client can retry in it
+    prep = await state.admission.run(lambda: prepare(caller, body, message), timeout=timeout)
+    cid = prep.conversation_id
 
     def run() -> dict[str, Any]:
-        prep = prepare(caller, body, message)
         answer = project.ask(prep.question, tenant=caller.tenant, k=k, filters=body.filters)
         state.metrics.observe_answer(caller.tenant, answer)
-        turn = store_answer(caller, prep.conversation_id, answer)
-        return {"conversation_id": prep.conversation_id, "turn": turn, "answer": answer.to_dict()}
+        turn = store_answer(caller, cid, answer)
+        return {"conversation_id": cid, "turn": turn, "answer": answer.to_dict()}
 
     try:
         out = await state.admission.run(run, timeout=timeout)
-    except (ApiError, NotFoundError):
+    except ApiError as e:
+        e.extra.setdefault("conversation_id", cid)
         raise
+    except RaglineError as e:
+        state.metrics.observe_error(caller.tenant)
+        err = from_ragline(e)
+        err.extra["conversation_id"] = cid
+        raise err from e
     except Exception:
         state.metrics.observe_error(caller.tenant)
         raise
