@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ragline.errors import InputError
 from ragline.trace._records import FEEDBACK_KINDS, Feedback, SpanRecord, SpanStatus
 from ragline.trace._records import TraceSummary as _Summary
-from ragline.trace._sqlite import _record  # the same row layout as SQLite
+from ragline.trace._sqlite import _record, _summary  # the same row layout as SQLite
 
 if TYPE_CHECKING:
     import psycopg
@@ -129,19 +129,7 @@ class PostgresTraceStore:
             f" FROM spans r WHERE {' AND '.join(where)} ORDER BY r.start DESC LIMIT %s"
         )
         rows = self._read(tenant, lambda conn: conn.execute(sql, params).fetchall())
-        return [
-            _Summary(
-                trace_id=r[0],
-                tenant=r[1],
-                name=r[2],
-                start=r[3],
-                duration_ms=r[4],
-                status="error" if r[5] == "error" else "ok",
-                spans=int(r[7]),
-                question=r[6],
-            )
-            for r in rows
-        ]
+        return [_summary(r) for r in rows]
 
     def get_trace(self, trace_id: str, *, tenant: str | None = None) -> list[SpanRecord]:
         """The spans of one trace by start time; ``[]`` if none (for that tenant)."""

@@ -71,6 +71,20 @@ def span_row(record: SpanRecord) -> tuple[Any, ...]:
     )
 
 
+def _summary(r: Sequence[Any]) -> _Summary:
+    """A trace summary from a ``list_traces`` row (root span columns + span count)."""
+    return _Summary(
+        trace_id=r[0],
+        tenant=r[1],
+        name=r[2],
+        start=r[3],
+        duration_ms=r[4],
+        status="error" if r[5] == "error" else "ok",
+        spans=int(r[7]),
+        question=r[6],
+    )
+
+
 def _record(row: Sequence[Any]) -> SpanRecord:
     events = tuple(
         SpanEvent(str(e["name"]), float(e["time"]), dict(e.get("attributes") or {}))
@@ -199,19 +213,7 @@ class SQLiteTraceStore:
         )
         with self._tx(write=False) as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [
-            _Summary(
-                trace_id=r[0],
-                tenant=r[1],
-                name=r[2],
-                start=r[3],
-                duration_ms=r[4],
-                status="error" if r[5] == "error" else "ok",
-                spans=int(r[7]),
-                question=r[6],
-            )
-            for r in rows
-        ]
+        return [_summary(r) for r in rows]
 
     def get_trace(self, trace_id: str, *, tenant: str | None = None) -> list[SpanRecord]:
         """The spans of one trace by start time; ``[]`` if none (for that tenant)."""
