@@ -33,33 +33,9 @@ feedback_app = typer.Typer(help="Record and list user feedback on answers.", no_
 cases_app = typer.Typer(help="Turn traces into regression cases.", no_args_is_help=True)
 
 DEFAULT_DATASET = Path("evals") / "regression.jsonl"
-_WHEN_HINT = "use a duration ago like 30m, 2h or 7d, or a time like 2026-11-25T10:00"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def parse_when(value: str, *, option: str = "--since", now: float | None = None) -> float:
-    """``30m``/``2h``/``7d``/``1w`` ago, or an ISO date/time → epoch seconds.
-
-    Times without an offset are local time. Raises :class:`InputError` otherwise.
-    """
-    import datetime as dt
-    import re
-    import time
-
-    from ragline.errors import InputError
-
-    text = value.strip()
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text.lower())
-    if m:
-        return (time.time() if now is None else now) - float(m.group(1)) * _UNITS[m.group(2)]
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"bad {option} value {value!r}", hint=_WHEN_HINT) from None
-    return when.timestamp()  # naive → local time
 
 
 def _trace_store(project: Project) -> TraceStore:
@@ -114,6 +90,8 @@ def _list(
     search: str | None,
     limit: int,
 ) -> list[TraceSummary]:
+    from ragline._time import parse_when
+
     return store.list_traces(
         tenant=tenant,
         since=parse_when(since, option="--since") if since is not None else None,

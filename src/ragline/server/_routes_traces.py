@@ -147,7 +147,7 @@ async def list_traces(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Response:
-    from ragline._cli_trace import parse_when
+    from ragline._time import parse_when
     from ragline.trace._render import summary_to_dict
 
     start = parse_when(since, option="since") if since is not None else None

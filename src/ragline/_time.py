@@ -1,0 +1,33 @@
+"""Times given on the command line and in query strings: ``30m`` ago or an ISO time.
+
+``parse_when`` is shared by ``ragline traces --since/--until`` and the server's
+``/traces?since=…``, so both read the same values the same way; it lives here, not
+in the CLI, because the server must not import the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+from ragline.errors import InputError
+
+_WHEN_HINT = "use a duration ago like 30m, 2h or 7d, or a time like 2026-11-25T10:00"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_when(value: str, *, option: str = "--since", now: float | None = None) -> float:
+    """``30m``/``2h``/``7d``/``1w`` ago, or an ISO date/time → epoch seconds.
+
+    Times without an offset are local time. Raises :class:`InputError` otherwise.
+    """
+    text = value.strip()
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text.lower())
+    if m:
+        return (time.time() if now is None else now) - float(m.group(1)) * _UNITS[m.group(2)]
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"bad {option} value {value!r}", hint=_WHEN_HINT) from None
+    return when.timestamp()  # naive → local time
