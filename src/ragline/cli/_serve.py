@@ -5,27 +5,14 @@ Only typer is imported at module level (``ragline --help`` must stay fast).
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from ragline._project import Project
+from ragline.cli._common import open_project
 
 keys_app = typer.Typer(help="Create and list API keys (stored hashed).", no_args_is_help=True)
-
-
-def _cli() -> Any:
-    import ragline.cli
-
-    return ragline.cli
-
-
-def _project(**overrides: Any) -> Project:
-    project: Project = _cli()._project(**overrides)
-    return project
 
 
 def serve(
@@ -49,13 +36,15 @@ def serve(
     """Serve the HTTP API: ask (JSON/SSE), chat, documents, search, feedback, traces,
     OpenAI-compatible /v1/chat/completions, /metrics. Stops cleanly on Ctrl-C/SIGTERM."""
     if openapi:
+        import json
+
         from ragline.server import openapi_schema
 
-        sys.stdout.write(json.dumps(openapi_schema(_project()), indent=2) + "\n")
+        sys.stdout.write(json.dumps(openapi_schema(open_project()), indent=2) + "\n")
         return
     from ragline.server import serve as run
 
-    project = _project()
+    project = open_project()
     s = project.settings.server
     where = f"http://{host or s.host}:{s.port if port is None else port}"
     sys.stderr.write(f"ragline serving {project.path} on {where} (Ctrl-C stops)\n")
@@ -69,7 +58,7 @@ def keys_create(
     """Make a new API key for a tenant: prints it once, stores only its hash."""
     from ragline.server._auth import add_key_to_file, keys_file_path, new_key
 
-    project = _project()
+    project = open_project()
     key = new_key()
     path = keys_file_path(project.settings, project.path)
     add_key_to_file(path, tenant, key)
@@ -84,7 +73,7 @@ def keys_list() -> None:
 
     from ragline.server._auth import KeyRing
 
-    project = _project()
+    project = open_project()
     ring = KeyRing.load(project.settings, project.path)
     counts = Counter(ring.tenant_for_hash(h) for h in ring.hashes())
     if not counts:

@@ -1,6 +1,10 @@
-"""``ragline eval``: run, report, gate and compare evaluations.
+"""``ragline eval run``: run every case of a dataset through the pipeline and score it.
 
-Only typer is imported at module level (``ragline --help`` must stay fast).
+A dataset is a JSONL file of cases, or ``beir:FOLDER`` (the corpus is ingested into a
+tenant of its own and retrieval alone is scored); ``--target URL`` evaluates an HTTP
+endpoint instead of the project. Also here, for ``ragline eval gate`` too: the exit
+codes, the eval store and the printing of gate results. Only typer is imported at
+module level (``ragline --help`` must stay fast).
 """
 
 from __future__ import annotations
@@ -11,15 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ragline.cli._common import new_console, open_project, print_json
+
 if TYPE_CHECKING:
     from ragline._project import Project
-    from ragline.evals._gates import Gate, GateResult
+    from ragline.evals._gates import GateResult
     from ragline.evals._storage import EvalStore
-
-eval_app = typer.Typer(
-    help="Evaluate the pipeline on datasets: run, report, gate, compare.",
-    no_args_is_help=True,
-)
 
 EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -45,28 +46,13 @@ def _parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def _open_project(config: Path | None, overrides: dict[str, Any] | None = None) -> Project:
-    from ragline._project import Project
-    from ragline.cli import _state
-
-    merged = {k: v for k, v in _state.overrides.items() if v is not None}
-    merged.update(overrides or {})
-    return Project(_state.project_dir, overrides=merged, config_file=config or _state.config_file)
-
-
-def _eval_store(project: Project) -> EvalStore:
+def eval_store(project: Project) -> EvalStore:
     from ragline.evals._storage import open_eval_store
 
     return open_eval_store(project)
 
 
-def _config_gates(project: Project) -> list[Gate]:
-    from ragline.evals._gates import parse_gates
-
-    return parse_gates(project.settings.evals.gates, source="evals.gates")
-
-
-def _print_gates(results: list[GateResult]) -> None:
+def print_gates(results: list[GateResult]) -> None:
     failed = [r for r in results if not r.passed]
     for r in results:
         mark = "pass" if r.passed else "FAIL"
@@ -82,7 +68,6 @@ def _print_gates(results: list[GateResult]) -> None:
     )
 
 
-@eval_app.command("run")
 def run_cmd(
     dataset: Annotated[
         str, typer.Argument(help="A JSONL file of cases, or beir:FOLDER for a BEIR evaluation.")
@@ -161,7 +146,7 @@ def run_cmd(
     except RaglineError as e:
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    with _open_project(config, overrides) as project:
+    with open_project(config, **overrides) as project:
         try:
             run = _run(
                 project,
@@ -186,7 +171,7 @@ def run_cmd(
         except EvalInterrupted as e:
             sys.stderr.write(f"\n{e}\n")
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        store = _eval_store(project)
+        store = eval_store(project)
         try:
             results = store.results(run.id)
         finally:
@@ -196,19 +181,18 @@ def run_cmd(
             from ragline.evals._gates import evaluate_gates
 
             gate_results = evaluate_gates(run.summary, gates)
-    from ragline.cli import _console, _print_json
     from ragline.evals._report import print_table
 
     if as_json:
         data: dict[str, Any] = {"run": run.id, "name": run.name, "summary": run.summary}
         if gate_results is not None:
             data["gates"] = [g.to_dict() for g in gate_results]
-        _print_json(data)
+        print_json(data)
     else:
-        print_table(run, results, _console())
-        _console().print(f"run id: {run.id}  (ragline eval report {run.id} --format html)")
+        print_table(run, results, new_console())
+        new_console().print(f"run id: {run.id}  (ragline eval report {run.id} --format html)")
         if gate_results is not None:
-            _print_gates(gate_results)
+            print_gates(gate_results)
     if gate_results is not None and not all(g.passed for g in gate_results):
         raise typer.Exit(EXIT_GATE_FAILED)
 
@@ -236,7 +220,6 @@ def _run(
 ) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ragline.cli import _console
     from ragline.evals._runner import EvalRunner, ProjectTarget, Target
 
     metrics: list[Any]
@@ -283,7 +266,7 @@ def _run(
         MofNCompleteColumn(),
         TextColumn("{task.fields[cached]}"),
         TimeElapsedColumn(),
-        console=_console(stderr=True),
+        console=new_console(stderr=True),
         transient=True,
         disable=quiet,
     )
@@ -294,7 +277,7 @@ def _run(
             task, completed=done, total=total, cached=f"{cached} cached" if cached else ""
         )
 
-    store = _eval_store(project)
+    store = eval_store(project)
     try:
         with progress:
             runner = EvalRunner(
@@ -319,7 +302,6 @@ def _prepare_beir(
     project: Project, folder: str, *, tenant: str | None, split: str, quiet: bool
 ) -> list[Any]:
     """Load a BEIR folder and ingest its corpus (incrementally) into a tenant."""
-    from ragline.cli import _console
     from ragline.evals._dataset import load_beir, write_documents
 
     root = Path(folder).expanduser()
@@ -334,158 +316,7 @@ def _prepare_beir(
     )
     if not quiet:
         totals = report.totals()
-        _console(stderr=True).print(
+        new_console(stderr=True).print(
             f"corpus {name} in tenant {tenant_name}: {totals}", markup=False
         )
     return [c.model_copy(update={"tenant": tenant_name}) for c in cases]
-
-
-@eval_app.command("report")
-def report_cmd(
-    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id (or a prefix, or 'last').")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or html.")] = "table",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file.")
-    ] = None,
-) -> None:
-    """Show a run: metric means by category, failures, the worst cases."""
-    import io
-    import json
-
-    from ragline.errors import InputError
-    from ragline.evals._report import print_table, report_html, report_json
-
-    if fmt not in ("table", "json", "html"):
-        raise InputError(f"unknown format {fmt!r}", hint="use table, json or html")
-    with _open_project(None) as project:
-        store = _eval_store(project)
-        try:
-            run = store.get_run(run_id)
-            results = store.results(run.id)
-        finally:
-            store.close()
-    if fmt == "json":
-        text = json.dumps(report_json(run, results), indent=2, ensure_ascii=False, default=str)
-    elif fmt == "html":
-        text = report_html(run, results)
-    else:
-        from rich.console import Console
-
-        buf = io.StringIO()
-        console = Console(file=buf, highlight=False, width=120 if output else None)
-        print_table(run, results, console)
-        text = buf.getvalue()
-    if output is not None:
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        sys.stderr.write(f"wrote {output}\n")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-
-
-@eval_app.command("list")
-def list_cmd(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Newest runs shown.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """List evaluation runs, newest first."""
-    import time
-
-    from ragline.cli import _console, _print_json
-
-    with _open_project(None) as project:
-        store = _eval_store(project)
-        try:
-            runs = store.list_runs(limit)
-        finally:
-            store.close()
-    if as_json:
-        _print_json([r.to_dict() for r in runs])
-        return
-    if not runs:
-        _console().print("no evaluation runs yet — ragline eval run CASES.jsonl")
-        return
-    from rich.table import Table
-
-    table = Table()
-    for col in ("run", "name", "started", "status", "dataset", "results", "errors"):
-        table.add_column(col)
-    for r in runs:
-        table.add_row(
-            r.id,
-            r.name or "",
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
-            r.status,
-            r.dataset_path,
-            str(r.summary.get("cases", "")),
-            str(r.summary.get("errors", "")),
-        )
-    _console().print(table)
-
-
-@eval_app.command("gate")
-def gate_cmd(
-    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id (or a prefix, or 'last').")],
-    gates_file: Annotated[
-        Path | None,
-        typer.Option("--gates", help="Thresholds file (default: evals.gates in ragline.yaml)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Exit 0 when every gate passes, 1 listing the failures, 2 on bad input."""
-    from ragline.errors import RaglineError
-    from ragline.evals._gates import evaluate_gates, load_gates
-
-    try:
-        with _open_project(None) as project:
-            gates = load_gates(gates_file) if gates_file is not None else _config_gates(project)
-            if not gates:
-                from ragline.errors import InputError
-
-                raise InputError(
-                    "no gates to check",
-                    hint="pass --gates FILE or set evals.gates in ragline.yaml",
-                )
-            store = _eval_store(project)
-            try:
-                run = store.get_run(run_id)
-            finally:
-                store.close()
-    except RaglineError as e:
-        sys.stderr.write(f"error: {e}\n")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    results = evaluate_gates(run.summary, gates)
-    ok = all(r.passed for r in results)
-    if as_json:
-        from ragline.cli import _print_json
-
-        _print_json({"run": run.id, "passed": ok, "gates": [r.to_dict() for r in results]})
-    else:
-        if run.status != "complete":
-            sys.stderr.write(f"warning: run {run.id} is {run.status}; gating its partial results\n")
-        _print_gates(results)
-    if not ok:
-        raise typer.Exit(EXIT_GATE_FAILED)
-
-
-@eval_app.command("compare")
-def compare_cmd(
-    run_a: Annotated[str, typer.Argument(metavar="RUN_A", help="The baseline run.")],
-    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help="The candidate run.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Per-metric deltas with 95% CIs, McNemar p-values, flipped cases, config diff."""
-    from ragline.cli import _console, _print_json
-    from ragline.evals._compare import compare_runs, print_comparison
-
-    with _open_project(None) as project:
-        store = _eval_store(project)
-        try:
-            a = store.get_run(run_a)
-            b = store.get_run(run_b)
-            comparison = compare_runs(a, store.results(a.id), b, store.results(b.id))
-        finally:
-            store.close()
-    if as_json:
-        _print_json(comparison.to_dict())
-    else:
-        print_comparison(comparison, _console())

@@ -1,0 +1,88 @@
+"""The ``ragline`` command: a thin layer over :class:`ragline.Project`.
+
+This module builds the app: the global options, then every command and command
+group in the order ``ragline --help`` lists them. The commands live one group per
+module (``_project_cmds``, ``_search``, ``_ask``, ``_doctor``, ``_serve``,
+``_traces``, ``_feedback``, ``_eval``), and share what they need through
+``_common``. Only typer is imported at start-up; everything else is imported by the
+command that needs it, so ``ragline --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ragline.cli._ask import ask
+from ragline.cli._common import state
+from ragline.cli._doctor import doctor
+from ragline.cli._eval import eval_app
+from ragline.cli._feedback import cases_app, feedback_app
+from ragline.cli._project_cmds import ingest, init, migrate, status
+from ragline.cli._search import search
+from ragline.cli._serve import keys_app, serve
+from ragline.cli._traces import traces_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="ragline",
+    help="Ingest documents, search them with hybrid retrieval, and answer questions "
+    "with citations — offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _main(
+    project: Annotated[
+        Path,
+        typer.Option(
+            "--project", "-C", help="Project folder (holds ragline.yaml).", show_default=False
+        ),
+    ] = Path("."),
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Config file (default: PROJECT/ragline.yaml)."),
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", help="Store URL, e.g. sqlite:///ragline.db or memory://."),
+    ] = None,
+    embedder: Annotated[
+        str | None,
+        typer.Option("--embedder", help="Embedder: minilm, hash, or openai:<model>."),
+    ] = None,
+) -> None:
+    state.project_dir = project
+    state.config_file = config
+    state.overrides = {"store": store, "embedder": embedder}
+
+
+for command in (init, ingest, search, ask, status, migrate, doctor, serve):
+    app.command()(command)
+app.add_typer(traces_app, name="traces")
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(cases_app, name="cases")
+app.add_typer(eval_app, name="eval")
+app.add_typer(keys_app, name="keys")
+
+
+def main() -> None:
+    """Console entry point: ragline errors print one line, not a traceback."""
+    from ragline.errors import RaglineError
+
+    try:
+        app()
+    except RaglineError as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)

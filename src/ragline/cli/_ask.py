@@ -1,0 +1,124 @@
+"""``ragline ask``: answer one question, citing a source for every sentence.
+
+The answer is printed whole, or as it is generated (``--stream``); either way it ends
+with the references, the timings, the model's usage and cost, and the trace id.
+Only typer is imported at module level (``ragline --help`` must stay fast).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ragline.cli._common import (
+    FilterOpt,
+    TenantOpt,
+    display_path,
+    new_console,
+    open_project,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from ragline._project import Project
+    from ragline.types import Answer
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[int | None, typer.Option("-k", help="Chunks to retrieve.", min=1)] = None,
+    filters: FilterOpt = None,
+    tenant: TenantOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the Answer object as JSON.")
+    ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", help="Answer model: extractive, openai:<name> or anthropic:<name>."
+        ),
+    ] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Print the answer as it is generated.")
+    ] = False,
+) -> None:
+    """Answer a question from the knowledge base, citing a source for every sentence."""
+    with open_project(model=model) as project:
+        if stream and not as_json:
+            _stream_answer(project, question, tenant=tenant, k=k, filters=filters or [])
+            return
+        answer = project.ask(question, tenant=tenant, k=k, filters=filters or [])
+    if as_json:
+        print_json(answer.to_dict())
+        return
+    _print_answer(answer)
+
+
+def _stream_answer(
+    project: Project, question: str, *, tenant: str | None, k: int | None, filters: list[str]
+) -> None:
+    from ragline.answer import DeltaEvent, DoneEvent, ErrorEvent
+
+    sys.stdout.write(f"Q: {question}\nA: ")
+    sys.stdout.flush()
+    for event in project.ask_stream(question, tenant=tenant, k=k, filters=filters):
+        if isinstance(event, DeltaEvent):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, ErrorEvent):
+            sys.stdout.write("\n")
+            sys.stderr.write(f"error: {event.message}\n")
+            raise typer.Exit(1)
+        elif isinstance(event, DoneEvent):
+            sys.stdout.write("\n")
+            _print_references_and_timing(event.answer)
+
+
+def _print_answer(answer: Answer) -> None:
+    from rich.markup import escape
+
+    console = new_console()
+    console.print(f"[bold]Q:[/bold] {escape(answer.question)}")
+    console.print(f"[bold]A:[/bold] {escape(answer.text)}")
+    _print_references_and_timing(answer)
+
+
+def _print_references_and_timing(answer: Answer) -> None:
+    from rich.markup import escape
+
+    console = new_console()
+    if answer.references:
+        console.print("\n[bold]References[/bold]")
+        for ref in answer.references:
+            where = display_path(ref.source) + (
+                f", page {ref.page}" if ref.page is not None else ""
+            )
+            section = f" › {ref.section}" if ref.section else ""
+            console.print(
+                f"  [{ref.number}] {escape(ref.title)}{escape(section)} — {escape(where)}"
+            )
+    order = ["embed_query", "keyword", "dense", "fusion", "mmr", "retrieval", "answer", "total"]
+    t = answer.timings_ms
+    parts = [f"{name} {t[name]:.0f} ms" for name in order if name in t]
+    if parts:
+        console.print(f"\n[dim]timing: {' · '.join(parts)}[/dim]")
+    if "load_model" in t:
+        console.print(f"[dim](model load {t['load_model']:.0f} ms, once per process)[/dim]")
+    if answer.usage is not None:
+        cost = (
+            f"unknown cost (set models.{answer.model}.price_input_per_mtok and "
+            "price_output_per_mtok in ragline.yaml)"
+            if answer.cost_usd is None
+            else f"${answer.cost_usd:.6f}"
+        )
+        console.print(
+            f"[dim]{answer.model}: {answer.usage['prompt_tokens']} prompt + "
+            f"{answer.usage['completion_tokens']} completion tokens"
+            f"{' (estimated)' if answer.usage.get('estimated') else ''}, {cost}[/dim]"
+        )
+    if answer.trace_id:
+        console.print(
+            f"[dim]trace {answer.trace_id} (ragline traces show {answer.trace_id[:12]})[/dim]"
+        )

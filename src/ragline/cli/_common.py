@@ -1,0 +1,101 @@
+"""What the ``ragline`` commands share: the global options, the project they open,
+the console, JSON output, and option types used by more than one command.
+
+The app's callback stores the global options (``--project/-C``, ``--config``,
+``--store``, ``--embedder``) in :data:`state` before any command runs; a command
+opens its project with :func:`open_project`, which applies them. Every command
+module imports from here, and nothing here imports a command module, so there is
+no cycle. Only typer is imported at module level (``ragline --help`` stays fast):
+rich and the project are imported when a command uses them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ragline._project import Project
+
+
+@dataclass
+class GlobalOptions:
+    """The options given before the command: ``ragline -C DIR --store URL search …``."""
+
+    project_dir: Path = Path(".")
+    config_file: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # dotted key → value or None
+
+
+state = GlobalOptions()
+
+
+def open_project(config_file: Path | None = None, /, **overrides: Any) -> Project:
+    """The project of ``--project``, with the global options and ``overrides`` applied.
+
+    ``overrides`` are dotted setting keys (``**{"retrieval.mode": "keyword"}``); a
+    ``None`` value leaves the setting as the global options, environment and file
+    have it. ``config_file`` replaces ``--config`` (``ragline eval run --config``).
+    """
+    from ragline._project import Project
+
+    merged = {**state.overrides, **{k: v for k, v in overrides.items() if v is not None}}
+    return Project(
+        state.project_dir, overrides=merged, config_file=config_file or state.config_file
+    )
+
+
+def new_console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def print_json(data: Any) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def redacted(url: str) -> str:
+    """A store URL fit to print: its password replaced."""
+    from ragline.store._open import redact_url
+
+    return redact_url(url)
+
+
+def display_path(path: str) -> str:
+    """Paths relative to the working directory when that is shorter."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if not rel.startswith("..") and len(rel) < len(path) else path
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+# ------------------------------------------------------------ options of several commands
+
+FilterOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        "-f",
+        help="Metadata filter: key=value, key=a|b, key>=N, key<N, key!=v (repeatable).",
+    ),
+]
+TenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant.")]
+# traces, feedback and cases: the tenant narrows what is listed or looked up
+OnlyTenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]

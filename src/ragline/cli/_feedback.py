@@ -1,0 +1,192 @@
+"""``ragline feedback`` and ``ragline cases``: judge answers, keep them as test cases.
+
+- ``feedback add``/``list`` record and list a verdict on the answer of a trace
+  (``hallucination``, ``wrong_citation``, ``irrelevant`` or ``good``).
+- ``cases add --trace ID`` or ``--from-feedback kind=K`` appends regression cases to
+  ``evals/regression.jsonl`` in the project folder, the format ``ragline eval run`` reads.
+
+Only typer is imported at module level (``ragline --help`` must stay fast).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ragline.cli._common import (
+    JsonOpt,
+    OnlyTenantOpt,
+    new_console,
+    open_project,
+    plural,
+    print_json,
+)
+
+feedback_app = typer.Typer(help="Record and list user feedback on answers.", no_args_is_help=True)
+cases_app = typer.Typer(help="Turn traces into regression cases.", no_args_is_help=True)
+
+DEFAULT_DATASET = Path("evals") / "regression.jsonl"
+
+
+# ---------------------------------------------------------------------------- feedback
+
+
+@feedback_app.command("add")
+def feedback_add(
+    trace_id: Annotated[str, typer.Argument(help="Trace id (or a unique prefix, 8+ chars).")],
+    kind: Annotated[
+        str, typer.Option("--kind", "-k", help="hallucination, wrong_citation, irrelevant or good.")
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="What was wrong (or right).")] = None,
+    tenant: OnlyTenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record feedback on the answer of a trace."""
+    from ragline.trace._feedback import add_feedback, check_kind
+    from ragline.trace._render import feedback_to_dict
+
+    check_kind(kind)  # before opening the project: a typo fails fast
+    with open_project() as project:
+        fb = add_feedback(project.trace_store, trace_id, kind, note, tenant=tenant)
+    if as_json:
+        print_json(feedback_to_dict(fb))
+        return
+    new_console().print(f"recorded {fb.kind} feedback {fb.id[:12]} on trace {fb.trace_id}")
+
+
+@feedback_app.command("list")
+def feedback_list(
+    kind: Annotated[str | None, typer.Option("--kind", "-k", help="Only this kind.")] = None,
+    trace_id: Annotated[
+        str | None, typer.Option("--trace", help="Only feedback on this trace (id or prefix).")
+    ] = None,
+    tenant: OnlyTenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List feedback, oldest first."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ragline.trace._feedback import check_kind, resolve_trace_id
+    from ragline.trace._render import SHORT_ID, feedback_to_dict, local_time
+
+    wanted = check_kind(kind) if kind is not None else None
+    with open_project() as project:
+        store = project.trace_store
+        full = resolve_trace_id(store, trace_id, tenant=tenant) if trace_id else None
+        items = store.list_feedback(tenant=tenant, kind=wanted, trace_id=full)
+    if as_json:
+        print_json([feedback_to_dict(f) for f in items])
+        return
+    console = new_console()
+    if not items:
+        console.print("no feedback")
+        return
+    table = Table(box=None, pad_edge=False)
+    table.add_column("time", no_wrap=True, min_width=19)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("trace", no_wrap=True, min_width=SHORT_ID)
+    table.add_column("tenant", no_wrap=True, min_width=7, max_width=16, overflow="ellipsis")
+    table.add_column("note", ratio=1, min_width=10)
+    for f in items:
+        row = (local_time(f.created_at), f.kind, f.trace_id[:SHORT_ID])
+        table.add_row(*row, Text(f.tenant), Text(f.note or ""))
+    console.print(table)
+
+
+# ---------------------------------------------------------------------------- cases
+
+
+@cases_app.command("add")
+def cases_add(
+    trace_id: Annotated[
+        str | None, typer.Option("--trace", help="Make a case of this trace (id or prefix).")
+    ] = None,
+    from_feedback: Annotated[
+        str | None,
+        typer.Option(
+            "--from-feedback",
+            help="kind=KIND: a case for every trace with that feedback (no duplicates).",
+        ),
+    ] = None,
+    expected: Annotated[
+        list[str] | None,
+        typer.Option("--expected", help="An acceptable answer (repeatable)."),
+    ] = None,
+    must_contain: Annotated[
+        list[str] | None,
+        typer.Option("--must-contain", help="A fact the answer must contain (repeatable)."),
+    ] = None,
+    gold_docs: Annotated[
+        list[str] | None,
+        typer.Option("--gold-doc", help="Id of a document that answers it (repeatable)."),
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            "--category",
+            help="factual_accuracy, citation_quality, response_relevance, safety, or your own "
+            "(default: from the feedback).",
+        ),
+    ] = None,
+    tags: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable).")] = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option("--dataset", help="JSONL dataset (default: evals/regression.jsonl)."),
+    ] = None,
+    tenant: OnlyTenantOpt = None,
+) -> None:
+    """Append regression cases (JSONL, the format `ragline eval run` reads)."""
+    from ragline.errors import InputError
+    from ragline.trace._cases import (
+        add_case_from_trace,
+        add_cases_from_feedback,
+        parse_from_feedback,
+    )
+
+    if (trace_id is None) == (from_feedback is None):
+        raise InputError(
+            "give either --trace ID or --from-feedback kind=KIND",
+            hint="e.g. `ragline cases add --from-feedback kind=hallucination`",
+        )
+    kind = parse_from_feedback(from_feedback) if from_feedback is not None else None
+    if kind is not None and (expected or must_contain or gold_docs):
+        raise InputError(
+            "--expected, --must-contain and --gold-doc describe one trace",
+            hint="use them with --trace ID, or edit the cases in the dataset afterwards",
+        )
+    console = new_console()
+    with open_project() as project:
+        path = dataset if dataset is not None else project.path / DEFAULT_DATASET
+        store = project.trace_store
+        if kind is not None:
+            result = add_cases_from_feedback(
+                store, path, kind, tenant=tenant, category=category, tags=tags or []
+            )
+            extra = f", {result.missing} without a trace" if result.missing else ""
+            console.print(
+                f"added {plural(result.added, 'case')} to {path} "
+                f"({result.duplicates} skipped as duplicates{extra})"
+            )
+            return
+        assert trace_id is not None
+        docs = project.store
+
+        def known(doc_tenant: str, doc_id: str) -> bool:
+            return docs.get_document(doc_tenant, doc_id) is not None
+
+        case = add_case_from_trace(
+            store,
+            path,
+            trace_id,
+            tenant=tenant,
+            expected=expected or [],
+            must_contain=must_contain or [],
+            gold_doc_ids=gold_docs or [],
+            category=category,
+            tags=tags or [],
+            known_document=known,
+        )
+    console.print(f"added case {case.id} to {path}")

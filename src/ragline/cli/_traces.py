@@ -1,0 +1,231 @@
+"""``ragline traces``: list, show and export the traces that asks and ingests leave.
+
+Only typer is imported at module level (``ragline --help`` must stay fast).
+
+- ``traces list`` shows root spans newest first (filters: ``--since/--until`` as a
+  duration ago like ``30m``, ``2h``, ``7d`` or a time like ``2026-11-25T10:00`` (local
+  time unless it carries an offset), ``--tenant``, ``--status``, ``--min-ms``,
+  ``--search`` over the question and answer).
+- ``traces show ID`` accepts a unique id prefix of at least 8 characters.
+- ``traces export`` writes JSONL, **one span per line** (each line carries its
+  ``trace_id``; traces newest first, a trace's spans by start time), so it loads
+  straight into jq, pandas or DuckDB.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ragline.cli._common import (
+    JsonOpt,
+    OnlyTenantOpt,
+    new_console,
+    open_project,
+    plural,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from ragline.trace._records import SpanStatus, TraceStore, TraceSummary
+
+traces_app = typer.Typer(help="List, show and export traces.", no_args_is_help=True)
+
+
+def _status(value: str | None) -> SpanStatus | None:
+    from ragline.errors import InputError
+
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v == "ok":
+        return "ok"
+    if v == "error":
+        return "error"
+    raise InputError(f"bad --status value {value!r}", hint="use ok or error")
+
+
+def _list(
+    store: TraceStore,
+    *,
+    since: str | None,
+    until: str | None,
+    tenant: str | None,
+    status: str | None,
+    min_ms: float | None,
+    search: str | None,
+    limit: int,
+) -> list[TraceSummary]:
+    from ragline._time import parse_when
+
+    return store.list_traces(
+        tenant=tenant,
+        since=parse_when(since, option="--since") if since is not None else None,
+        until=parse_when(until, option="--until") if until is not None else None,
+        status=_status(status),
+        min_latency_ms=min_ms,
+        text=search or None,
+        limit=limit,
+    )
+
+
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="Only traces started since: 30m, 2h, 7d, or 2026-11-25T10:00."),
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option("--until", help="Only traces started until: 30m, 2h, 7d, or 2026-11-25T18:00."),
+]
+StatusOpt = Annotated[str | None, typer.Option("--status", help="ok or error.")]
+MinMsOpt = Annotated[
+    float | None, typer.Option("--min-ms", help="Only traces that took at least this long.", min=0)
+]
+SearchOpt = Annotated[
+    str | None, typer.Option("--search", "-s", help="Text in the question or answer.")
+]
+
+
+# ---------------------------------------------------------------------------- traces
+
+
+@traces_app.command("list")
+def traces_list(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tenant: OnlyTenantOpt = None,
+    status: StatusOpt = None,
+    min_ms: MinMsOpt = None,
+    search: SearchOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.", min=1)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List traces, newest first: id, time, tenant, duration, status, spans, question."""
+    from ragline.trace._render import render_summaries, summary_to_dict
+
+    with open_project() as project:
+        found = _list(
+            project.trace_store,
+            since=since,
+            until=until,
+            tenant=tenant,
+            status=status,
+            min_ms=min_ms,
+            search=search,
+            limit=limit,
+        )
+    if as_json:
+        print_json([summary_to_dict(t) for t in found])
+        return
+    render_summaries(found, console=new_console())
+
+
+@traces_app.command("show")
+def traces_show(
+    trace_id: Annotated[str, typer.Argument(help="Trace id (or a unique prefix, 8+ chars).")],
+    tenant: OnlyTenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one trace: the span waterfall, retrieved chunks with scores, the exact
+    prompt, the output, citations and feedback."""
+    from ragline.trace._feedback import find_trace, root_span
+    from ragline.trace._render import feedback_to_dict, render_trace, span_to_dict
+
+    with open_project() as project:
+        store = project.trace_store
+        spans = find_trace(store, trace_id, tenant=tenant)
+        root = root_span(spans)
+        feedback = store.list_feedback(trace_id=root.trace_id, tenant=root.tenant)
+    if as_json:
+        print_json(
+            {
+                "trace_id": root.trace_id,
+                "spans": [span_to_dict(s) for s in spans],
+                "feedback": [feedback_to_dict(f) for f in feedback],
+            }
+        )
+        return
+    render_trace(spans, feedback=feedback, console=new_console())
+
+
+@traces_app.command("export")
+def traces_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tenant: OnlyTenantOpt = None,
+    status: StatusOpt = None,
+    min_ms: MinMsOpt = None,
+    search: SearchOpt = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="At most this many traces.", min=1)
+    ] = None,
+) -> None:
+    """Export traces as JSONL, one span per line (each with its trace_id)."""
+    import json
+
+    from ragline.trace._render import span_to_dict
+
+    with open_project() as project:
+        store = project.trace_store
+        found = _list(
+            store,
+            since=since,
+            until=until,
+            tenant=tenant,
+            status=status,
+            min_ms=min_ms,
+            search=search,
+            limit=limit or 1_000_000_000,
+        )
+
+        def lines() -> Iterator[str]:
+            for t in found:
+                for span in store.get_trace(t.trace_id, tenant=t.tenant):
+                    yield json.dumps(span_to_dict(span), ensure_ascii=False, default=str) + "\n"
+
+        if output is None:
+            for line in lines():
+                sys.stdout.write(line)
+            return
+        written = _write_atomic(output, lines())
+    what = f"{plural(written, 'span')} of {plural(len(found), 'trace')}"
+    new_console(stderr=True).print(f"exported {what} to {output}")
+
+
+def _write_atomic(path: Path, lines: Iterable[str]) -> int:
+    """Write ``lines`` to a temporary file renamed over ``path``; returns the count."""
+    import contextlib
+    import os
+    import tempfile
+
+    from ragline.errors import InputError
+    from ragline.trace._cases import write_error_reason
+
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        count = 0
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            for line in lines:
+                f.write(line)
+                count += 1
+        os.replace(tmp, path)
+        tmp = None
+        return count
+    except OSError as e:
+        raise InputError(
+            f"cannot write {str(path)!r}: {write_error_reason(path, e)}",
+            hint="check the folder exists and is writable",
+        ) from None
+    finally:
+        if tmp is not None:  # failed part-way: leave no temporary file behind
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
