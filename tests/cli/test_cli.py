@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ragline.cli import app
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLE_KB = REPO / "examples" / "sample-kb"
 
 
