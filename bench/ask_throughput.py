@@ -110,10 +110,11 @@ def configure(project: Any, config: str) -> None:
     if config == "after":
         return
     tuning = ExtractiveTuning(embed_limit=0)
-    project._answerer = ExtractiveAnswerer(project.embedder, project.settings.answer, tuning=tuning)
-    project._retriever = Retriever(
+    view = project.parts.view()
+    view._retriever = Retriever(
         project.store, project.embedder, project.settings, query_cache_size=0
     )
+    view.answerer = ExtractiveAnswerer(project.embedder, project.settings.answer, tuning=tuning)
 
 
 def throughput(args: argparse.Namespace) -> None:

@@ -35,7 +35,8 @@ from pathlib import Path
 from _results import WORK, table, write_section
 
 import ragline
-from ragline.evals import EvalRunner, ProjectTarget, SQLiteEvalStore, default_metrics, load_cases
+from ragline.evals import EvalRunner, ProjectTarget, default_metrics, load_cases
+from ragline.store.sqlite import SQLiteEvalStore
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO / "examples" / "sample-kb-eval" / "cases.jsonl"

@@ -65,7 +65,7 @@ def main() -> None:
     t_raw = time.perf_counter() - t
 
     from ragline.answer import ExtractiveTuning
-    from ragline.answer._sentence_store import EMBED_BATCH, sentence_candidates
+    from ragline.answer._sentence_vectors import EMBED_BATCH, sentence_candidates
 
     min_words = ExtractiveTuning().min_words
     sentences: dict[str, None] = {}

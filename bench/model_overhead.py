@@ -12,7 +12,7 @@ order, one call each of:
 Reported: median latency per path and the medians' difference to raw (target ≤ 1 ms).
 The server answers the same prompt every time (its prefix cache keeps the work
 constant), so the differences are ragline's own cost. Then ``CachedModel`` hit
-latency with ``MemoryResponseCache`` and with ``StoreResponseCache`` (a SQLite project
+latency with ``MemoryResponseCache`` and with ``SQLiteResponseCache`` (a SQLite project
 store file under bench/_work/), interleaved. The machine is a shared 2-core box: only
 the differences within this run mean anything.
 
@@ -106,11 +106,11 @@ def main() -> int:
         MemoryResponseCache,
         Message,
         OpenAIModel,
-        StoreResponseCache,
         wrap_model,
     )
     from ragline.models._gguf import bundled_gguf_path
     from ragline.store import open_store
+    from ragline.store.sqlite import SQLiteResponseCache
     from ragline.testing._models import block_real_requests
 
     WORK.mkdir(parents=True, exist_ok=True)
@@ -170,9 +170,9 @@ def main() -> int:
             store = open_store(f"sqlite:///{db}")
             caches = {
                 "MemoryResponseCache": CachedModel(provider, MemoryResponseCache(), ttl_s=3600),
-                "StoreResponseCache (SQLite file)": CachedModel(
+                "SQLiteResponseCache (SQLite file)": CachedModel(
                     provider,
-                    StoreResponseCache(store),  # type: ignore[arg-type]
+                    SQLiteResponseCache(store),  # type: ignore[arg-type]
                     ttl_s=3600,
                 ),
             }

@@ -4,7 +4,7 @@
                                    [--ingest-limit 900] [--skip-quality]
 
 Starts a throwaway PostgreSQL + pgvector (the ``pgserver`` wheel's binaries, see
-``ragline.store._pg_server``; shared_buffers raised to 512MB) and:
+``ragline.testing._postgres``; shared_buffers raised to 512MB) and:
 
 1. **Quality.** Copies the already-embedded SciFact store that ``bench/beir_scifact.py``
    built (``bench/_work/scifact-full-minilm/ragline.db``: 5,183 documents, MiniLM
@@ -46,8 +46,8 @@ from _results import WORK, table, write_section
 
 import ragline
 from ragline.store import PostgresStore, SQLiteStore, parse_filter
-from ragline.store._pg_server import TempPostgres
-from ragline.store._postgres_search import SEARCH_OPERATOR_FUNCTIONS, enable_index_search
+from ragline.store.postgres._search import SEARCH_OPERATOR_FUNCTIONS, enable_index_search
+from ragline.testing._postgres import TempPostgres
 from ragline.types import Chunk
 
 
@@ -187,7 +187,7 @@ def pct(values: list[float], p: float) -> float:
 def admin(pg: TempPostgres, database: str) -> Any:
     import psycopg
 
-    from ragline.store._pg_server import ADMIN_PASSWORD
+    from ragline.testing._postgres import ADMIN_PASSWORD
 
     return psycopg.connect(pg.url(pg.superuser, ADMIN_PASSWORD, database), autocommit=True)
 
@@ -439,7 +439,7 @@ def main() -> None:
         f"PostgreSQL {version} with pgvector 0.6.2 (the `pgserver` wheel; shared_buffers "
         f"512MB), on the same 2-core machine as the client; load average {load0:.2f} at "
         "start. The `@@` and `@>` operators are marked LEAKPROOF in the bench databases "
-        "(`ragline.store._postgres_search.enable_index_search`, as a superuser): without "
+        "(`ragline.store.postgres._search.enable_index_search`, as a superuser): without "
         "that, row-level security keeps PostgreSQL from using the GIN indexes (rows "
         "marked *GIN unusable*).\n\n"
     )

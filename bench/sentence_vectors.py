@@ -33,10 +33,11 @@ def main() -> None:
     import xquad_answers as xq
 
     from ragline.answer import ExtractiveAnswerer
-    from ragline.answer._sentence_store import MemorySentenceStore, precompute_sentences
+    from ragline.answer._sentence_vectors import precompute_sentences
     from ragline.config import Settings
     from ragline.embed import MiniLMEmbedder
     from ragline.retrieve import Retriever
+    from ragline.store.memory import MemorySentenceStore
 
     if not xq.DATASET.exists():
         sys.exit(f"{xq.DATASET} is absent; nothing to measure")

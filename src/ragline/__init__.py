@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ragline._version import __version__
 from ragline.errors import ConfigError, InputError, ProviderError, RaglineError, StoreError
 from ragline.types import Answer, AnswerSentence, Chunk, Document, Hit, Reference
-
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from ragline._project import Project

@@ -7,7 +7,7 @@ from typing import Any
 from ragline.config import Settings
 from ragline.embed import Embedder, HashEmbedder
 from ragline.retrieve import Retriever
-from ragline.store._memory import MemoryStore
+from ragline.store.memory._documents import MemoryStore
 from ragline.types import Chunk, Document
 
 # (document id, title, source, [(section path, page, text), ...])

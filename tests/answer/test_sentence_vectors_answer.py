@@ -9,13 +9,10 @@ import numpy.typing as npt
 import pytest
 
 from ragline.answer import ExtractiveAnswerer
-from ragline.answer._sentence_store import (
-    MemorySentenceStore,
-    precompute_sentences,
-    sentence_key,
-)
+from ragline.answer._sentence_vectors import precompute_sentences, sentence_key
 from ragline.embed import HashEmbedder
 from ragline.errors import StoreError
+from ragline.store.memory import MemorySentenceStore
 from ragline.types import Chunk, Hit
 
 from .helpers import make_retriever, make_store

@@ -13,7 +13,8 @@ from ragline.evals._compare import compare_runs
 from ragline.evals._metrics import default_metrics
 from ragline.evals._runner import EvalRunner, ProjectTarget
 from ragline.evals._stats import mcnemar
-from ragline.evals._storage import CaseResult, RunInfo, SQLiteEvalStore
+from ragline.store._evals import CaseResult, RunInfo
+from ragline.store.sqlite import SQLiteEvalStore
 
 
 def run_info(rid: str, **fp: object) -> RunInfo:

@@ -16,7 +16,7 @@ from ragline.evals import Case
 from ragline.evals._external import HttpTarget, extract, parse_headers, parse_path
 from ragline.evals._metrics import default_metrics
 from ragline.evals._runner import EvalRunner
-from ragline.evals._storage import SQLiteEvalStore
+from ragline.store.sqlite import SQLiteEvalStore
 
 KB = {
     "warranty": ("doc-w", "The frame has a two year warranty."),

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from ragline.evals import Case, CaseOutput, MetricResult
 from ragline.evals._report import percentile, print_table, report_html, report_json, summarize
-from ragline.evals._storage import CaseResult, RunInfo
+from ragline.store._evals import CaseResult, RunInfo
 
 
 def result(

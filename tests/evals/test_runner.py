@@ -13,7 +13,7 @@ from ragline.errors import InputError
 from ragline.evals import Case, CaseOutput, MetricResult
 from ragline.evals._metrics import default_metrics
 from ragline.evals._runner import EvalInterrupted, EvalRunner, ProjectTarget, score_case
-from ragline.evals._storage import SQLiteEvalStore
+from ragline.store.sqlite import SQLiteEvalStore
 
 DOCS = {
     "warranty.md": "# Warranty\n\nThe frame has a two year warranty. Batteries are covered "

@@ -9,7 +9,8 @@ import pytest
 from ragline import Project
 from ragline.errors import ConfigError, NotFoundError
 from ragline.evals import Case, CaseOutput, CitedSentence, MetricResult, RetrievedContext
-from ragline.evals._storage import CaseResult, RunInfo, SQLiteEvalStore, open_eval_store
+from ragline.store._evals import CaseResult, RunInfo
+from ragline.store.sqlite import SQLiteEvalStore
 
 
 def make_result(case_id: str, *, error: str | None = None, key: str = "k") -> CaseResult:
@@ -97,21 +98,21 @@ def test_cache_never_returns_a_failed_output(tmp_path: Path) -> None:
 
 def test_eval_store_location(tmp_path: Path) -> None:
     p = Project(tmp_path, overrides={"embedder": "hash"})
-    assert open_eval_store(p).path == str(tmp_path / "ragline.db")  # the project's database
+    assert p.evals.path == str(tmp_path / "ragline.db")  # the project's database
     p = Project(tmp_path, overrides={"embedder": "hash", "store": "memory://"})
-    assert open_eval_store(p).path == str(tmp_path / "ragline-evals.db")
+    assert p.evals.path == str(tmp_path / "ragline-evals.db")
     p = Project(tmp_path, overrides={"evals.store": "sqlite:///runs.db"})
-    assert open_eval_store(p).path == str(tmp_path / "runs.db")
+    assert p.evals.path == str(tmp_path / "runs.db")
     p = Project(tmp_path, overrides={"evals.store": "mysql://x/y"})  # PostgreSQL: see
     with pytest.raises(ConfigError, match="not a SQLite or PostgreSQL URL"):  # *_postgres.py
-        open_eval_store(p)
+        _ = p.evals
 
 
 def test_old_development_schema_is_a_clear_error(tmp_path: Path) -> None:
     import sqlite3
 
     from ragline.errors import StoreError
-    from ragline.store._migrations import MIGRATIONS, apply_migrations
+    from ragline.store.sqlite._migrations import MIGRATIONS, apply_migrations
 
     db = tmp_path / "old.db"
     conn = sqlite3.connect(db, isolation_level=None)

@@ -37,7 +37,7 @@ from test_storage import make_result, new_run
 
 from ragline import Project
 from ragline.errors import ConfigError, NotFoundError, StoreError
-from ragline.evals._storage import EvalStore, open_eval_store
+from ragline.store._evals import EvalStore
 
 __all__ = [
     "project",
@@ -67,7 +67,7 @@ _names = itertools.count()
 def pg_server() -> Iterator[Any]:
     if MISSING:
         pytest.skip(f"PostgreSQL tests need {', '.join(MISSING)} (pip install -e '.[dev]')")
-    from ragline.store._pg_server import TempPostgres
+    from ragline.testing._postgres import TempPostgres
 
     server = TempPostgres().start()
     try:
@@ -88,7 +88,7 @@ def pg_url(pg_server: Any) -> Iterator[str]:
 
 @pytest.fixture
 def store(pg_url: str) -> Iterator[EvalStore]:
-    from ragline.evals._storage_postgres import PostgresEvalStore
+    from ragline.store.postgres._evals import PostgresEvalStore
 
     s = PostgresEvalStore(pg_url)
     yield s
@@ -99,7 +99,7 @@ RUN = "20250101-000000-abcdef"
 
 
 def test_round_trip_survives_reopen(pg_url: str) -> None:
-    from ragline.evals._storage_postgres import PostgresEvalStore
+    from ragline.store.postgres._evals import PostgresEvalStore
 
     store = PostgresEvalStore(pg_url)
     store.create_run(new_run(name="baseline"))
@@ -186,10 +186,10 @@ def test_many_cache_keys(store: EvalStore) -> None:
 
 
 def test_open_eval_store_chooses_postgresql(tmp_path: Path, pg_url: str) -> None:
-    from ragline.evals._storage_postgres import PostgresEvalStore
+    from ragline.store.postgres._evals import PostgresEvalStore
 
     p = Project(tmp_path, overrides={"embedder": "hash", "evals.store": pg_url})
-    es = open_eval_store(p)
+    es = p.evals
     assert isinstance(es, PostgresEvalStore)
     assert "app-secret-pw" not in es.url  # shown without the password
     es.create_run(new_run())
@@ -197,11 +197,11 @@ def test_open_eval_store_chooses_postgresql(tmp_path: Path, pg_url: str) -> None
     assert not (tmp_path / "ragline-evals.db").exists()
 
     p = Project(tmp_path, overrides={"embedder": "hash", "store": pg_url})
-    es = open_eval_store(p)  # the project's own PostgreSQL database
+    es = p.evals  # the project's own PostgreSQL database
     assert isinstance(es, PostgresEvalStore) and es.get_run("last").id == RUN
     es.close()
     _ = p.store  # once the project's store is open, its pool is shared
-    shared = open_eval_store(p)
+    shared = p.evals
     assert shared.get_run(RUN).id == RUN
     shared.close()  # leaves the project's store open
     assert p.stats() is not None
@@ -211,17 +211,17 @@ def test_open_eval_store_chooses_postgresql(tmp_path: Path, pg_url: str) -> None
 def test_open_eval_store_rejects_other_urls(tmp_path: Path) -> None:
     p = Project(tmp_path, overrides={"evals.store": "mysql://x/y"})
     with pytest.raises(ConfigError, match="not a SQLite or PostgreSQL URL") as e:
-        open_eval_store(p)
+        _ = p.evals
     assert "postgresql://" in str(e.value)
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
-    from ragline.store._pg_server import free_port
+    from ragline.testing._postgres import free_port
 
     url = f"postgresql://ragline:s3cr3t-pw@127.0.0.1:{free_port()}/ragline"
     p = Project(tmp_path, overrides={"evals.store": url})
     with pytest.raises(StoreError, match="cannot connect") as e:
-        open_eval_store(p)
+        _ = p.evals
     assert "s3cr3t-pw" not in str(e.value)
 
 

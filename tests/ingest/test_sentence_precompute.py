@@ -50,7 +50,7 @@ def make_docs(root: Path) -> Path:
 
 
 def sentence_count(p: ragline.Project, tenant: str = "default") -> int:
-    return p.sentence_vectors.count(tenant, p.embedder.name)
+    return p.parts.backend.sentences.count(tenant, p.embedder.name)
 
 
 def test_ingest_fills_the_sentence_store_and_an_ask_embeds_only_the_question(
@@ -161,7 +161,7 @@ def test_a_locked_database_during_write_back_does_not_fail_the_ask(tmp_path: Pat
             other.execute("ROLLBACK")
             other.close()
         assert not answer.abstained and "motor" in answer.text
-        answerer = p.answerer
+        answerer = p.parts.view().answerer
         assert isinstance(answerer, ExtractiveAnswerer)
         assert answerer.sentence_stats.write_failures == 1
         assert sentence_count(p) == 0  # nothing half-written

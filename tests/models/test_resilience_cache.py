@@ -14,11 +14,9 @@ from ragline.models._breaker import CircuitBreakerModel
 from ragline.models._cache import (
     CachedModel,
     MemoryResponseCache,
-    StoreResponseCache,
     cache_key,
     completion_from_json,
     completion_to_json,
-    response_cache_for,
 )
 from ragline.models._fallback import FallbackModel
 from ragline.models._ratelimit import RateLimitedModel
@@ -27,7 +25,10 @@ from ragline.models._retry import RetryingModel
 from ragline.models._usage import CostTracker, UsageTotals
 from ragline.models._wrap import CircuitOpenError, FallbackError
 from ragline.store import MemoryStore, SQLiteStore
-from ragline.store._migrations import applied_migrations
+from ragline.store.memory import MemoryBackend
+from ragline.store.sqlite import SQLiteBackend
+from ragline.store.sqlite import SQLiteResponseCache as StoreResponseCache
+from ragline.store.sqlite._migrations import applied_migrations
 
 from .test_resilience import FakeClock, Q, Scripted, http, ok
 
@@ -282,10 +283,11 @@ def test_cache_errors_do_not_fail_the_call(tmp_path: Path) -> None:
     assert model.complete(Q).text == "live"
 
 
-def test_response_cache_for_picks_backend(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "p.db") as store:
-        assert isinstance(response_cache_for(store), StoreResponseCache)
-    assert isinstance(response_cache_for(MemoryStore()), MemoryResponseCache)
+def test_each_backend_has_its_response_cache(tmp_path: Path) -> None:
+    backend = SQLiteBackend(tmp_path / "p.db")
+    assert isinstance(backend.response_cache, StoreResponseCache)
+    backend.close()
+    assert isinstance(MemoryBackend(MemoryStore()).response_cache, MemoryResponseCache)
 
 
 # --------------------------------------------------------------------------- wrap_model

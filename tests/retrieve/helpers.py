@@ -12,7 +12,7 @@ import numpy.typing as npt
 from ragline.config import Settings
 from ragline.embed import HashEmbedder
 from ragline.retrieve import Retriever
-from ragline.store._memory import MemoryStore
+from ragline.store.memory._documents import MemoryStore
 from ragline.types import Chunk, Document
 
 # (id, title, text, doc_type, language, metadata)

@@ -62,7 +62,7 @@ def fake_project(tmp_path: Path, model: Any) -> Project:
     (tmp_path / "ragline.yaml").write_text("embedder: hash\n", encoding="utf-8")
     project = Project(tmp_path, embedder=HashEmbedder())
     project.ingest([tmp_path / "docs"])
-    project._answerer = GroundedAnswerer(model, project.embedder)
+    project.parts.view().answerer = GroundedAnswerer(model, project.embedder)
     return project
 
 

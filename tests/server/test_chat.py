@@ -17,7 +17,7 @@ import pytest
 from httpx_sse import connect_sse
 
 from ragline.errors import ProviderError
-from ragline.server._followup import contextual_question, is_follow_up
+from ragline.retrieve._followup import contextual_question, is_follow_up
 from ragline.testing import FakeModel, ServerProcess
 
 from ._kb import KEYS_ENV, acme, globex, make_project

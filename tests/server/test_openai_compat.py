@@ -279,7 +279,7 @@ def test_a_store_failure_mid_stream_is_an_openai_error_frame() -> None:
         yield  # a generator
 
     async def collect() -> list[bytes]:
-        encode = chunk_encoder("ragline", "q", include_usage=False)
+        encode = chunk_encoder("ragline", include_usage=False)
         return [f async for f in event_frames(events(), timeout_s=30, encode=encode)]
 
     [only] = asyncio.run(collect())

@@ -1,7 +1,7 @@
 """A real PostgreSQL + pgvector server for the PostgreSQL store tests.
 
 The server comes from the ``pgserver`` wheel's binaries (see
-:mod:`ragline.store._pg_server`); it runs as an unprivileged user when the tests run
+:mod:`ragline.testing._postgres`); it runs as an unprivileged user when the tests run
 as root. Tests are skipped, with the reason, only when psycopg or pgserver cannot be
 imported.
 """
@@ -28,7 +28,7 @@ _names = itertools.count()
 def start_server() -> Iterator[Any]:
     if MISSING:
         pytest.skip(SKIP_REASON)
-    from ragline.store._pg_server import TempPostgres
+    from ragline.testing._postgres import TempPostgres
 
     server = TempPostgres().start()
     try:
@@ -72,7 +72,7 @@ def doc_version(doc_id: str, version: str, *, tenant: str = "default") -> tuple[
 
 
 def _ingest(url: str, tenant: str, prefix: str, count: int, version: str) -> None:
-    from ragline.store._postgres import PostgresStore
+    from ragline.store.postgres._documents import PostgresStore
 
     store = PostgresStore(url, max_connections=2)
     print("ready", flush=True)
@@ -86,10 +86,11 @@ def _ingest(url: str, tenant: str, prefix: str, count: int, version: str) -> Non
 def _mixed(url: str, count: int) -> None:
     """A third writer: response-cache rows plus upserts in another tenant."""
     from ragline.models._base import Completion
-    from ragline.store._postgres import PostgresStore
+    from ragline.store.postgres._cache import PostgresResponseCache
+    from ragline.store.postgres._documents import PostgresStore
 
     store = PostgresStore(url, max_connections=2)
-    cache = store.response_cache()
+    cache = PostgresResponseCache(store)
     for i in range(count):
         cache.put(f"key-{i}", Completion(text=f"answer {i}", model="fake"), ttl_s=3600)
         store.upsert_document(*doc_version(f"c{i}", "1", tenant="other"))

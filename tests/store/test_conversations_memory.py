@@ -8,9 +8,9 @@ import pytest
 
 from ragline.errors import StoreError
 from ragline.store._conversations import ConversationStore
-from ragline.store._conversations_memory import MemoryConversationStore
-from ragline.store._conversations_open import conversation_store_for
-from ragline.store._memory import MemoryStore
+from ragline.store.memory import MemoryBackend
+from ragline.store.memory._conversations import MemoryConversationStore
+from ragline.store.memory._documents import MemoryStore
 from ragline.testing import ConversationStoreConformance
 
 
@@ -28,6 +28,6 @@ def test_closed_store_says_so() -> None:
 
 
 def test_memory_document_store_gets_a_memory_conversation_store() -> None:
-    conversations = conversation_store_for(MemoryStore())
+    conversations = MemoryBackend(MemoryStore()).conversations
     assert isinstance(conversations, MemoryConversationStore)
     conversations.close()

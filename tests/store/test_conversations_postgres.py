@@ -5,13 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from ragline.store import PostgresStore
 from ragline.store._conversations import ConversationStore
-from ragline.store._conversations_open import conversation_store_for
-from ragline.store._postgres_conversations import PostgresConversationStore
+from ragline.store.postgres import PostgresBackend
+from ragline.store.postgres._conversations import PostgresConversationStore
 from ragline.testing import ConversationStoreConformance
 from ragline.testing._conversation_conformance import FakeClock
 
@@ -65,7 +66,9 @@ def test_delete_removes_the_turns_too(pg_url: str) -> None:
 
 def test_shares_the_document_store_pool(pg_url: str) -> None:
     docs = PostgresStore(pg_url, max_connections=2)
-    conversations = conversation_store_for(docs)
+    backend: Any = PostgresBackend(pg_url)
+    backend._families["documents"] = docs  # the backend's pool is this store's
+    conversations = backend.conversations
     assert isinstance(conversations, PostgresConversationStore)
     c = conversations.create_conversation("default")
     conversations.append_turn("default", c.id, "user", "hi")
@@ -76,7 +79,7 @@ def test_shares_the_document_store_pool(pg_url: str) -> None:
 
 _WORKER = """
 import sys
-from ragline.store._postgres_conversations import PostgresConversationStore
+from ragline.store.postgres._conversations import PostgresConversationStore
 store = PostgresConversationStore(sys.argv[1], max_connections=1)
 print("ready", flush=True)
 sys.stdin.readline()

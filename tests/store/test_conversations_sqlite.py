@@ -11,10 +11,10 @@ import pytest
 
 from ragline.errors import StoreError
 from ragline.store._conversations import ConversationStore
-from ragline.store._conversations_memory import MemoryConversationStore
-from ragline.store._conversations_open import conversation_store_for
-from ragline.store._conversations_sqlite import SQLiteConversationStore
-from ragline.store._sqlite import SQLiteStore
+from ragline.store.memory._conversations import MemoryConversationStore
+from ragline.store.sqlite import SQLiteBackend
+from ragline.store.sqlite._conversations import SQLiteConversationStore
+from ragline.store.sqlite._documents import SQLiteStore
 from ragline.testing import ConversationStoreConformance
 
 
@@ -50,8 +50,9 @@ def test_history_survives_a_reopen(tmp_path: Path) -> None:
 
 def test_lives_in_the_document_stores_file(tmp_path: Path) -> None:
     db = tmp_path / "ragline.db"
-    docs = SQLiteStore(db)
-    conversations = conversation_store_for(docs)
+    backend = SQLiteBackend(db)
+    docs = backend.documents
+    conversations = backend.conversations
     assert isinstance(conversations, SQLiteConversationStore)
     assert conversations.path == str(db)
     c = conversations.create_conversation("default")
@@ -69,8 +70,10 @@ def test_lives_in_the_document_stores_file(tmp_path: Path) -> None:
 
 
 def test_in_memory_sqlite_store_gets_a_memory_conversation_store() -> None:
-    docs = SQLiteStore(":memory:")
-    conversations = conversation_store_for(docs)
+    backend = SQLiteBackend(":memory:")
+    docs = backend.documents
+    assert isinstance(docs, SQLiteStore)
+    conversations = backend.conversations
     assert isinstance(conversations, MemoryConversationStore)
     docs.close()
 
@@ -90,7 +93,7 @@ def test_bad_paths_are_clear_errors(tmp_path: Path) -> None:
 
 _WORKER = """
 import sys
-from ragline.store._conversations_sqlite import SQLiteConversationStore
+from ragline.store.sqlite._conversations import SQLiteConversationStore
 store = SQLiteConversationStore(sys.argv[1], busy_timeout_ms=30_000)
 print("ready", flush=True)
 sys.stdin.readline()

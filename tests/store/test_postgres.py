@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from ragline.errors import InputError, StoreError
 from ragline.store import Condition, PostgresStore, Store, matches, open_store
+from ragline.store.postgres._cache import PostgresResponseCache
 from ragline.testing import StoreConformance
 from ragline.testing._store_conformance import EMBEDDER, make_document
 
@@ -215,7 +216,7 @@ def test_open_store_routes_postgres_urls(pg_url: str) -> None:
 
 
 def test_connection_refused_names_host_and_port_not_password() -> None:
-    from ragline.store._pg_server import free_port
+    from ragline.testing._postgres import free_port
 
     port = free_port()
     with pytest.raises(StoreError) as info:
@@ -288,7 +289,7 @@ def test_response_cache_round_trip(store: PostgresStore) -> None:
     from ragline.models._base import Completion
 
     clock = [1000.0]
-    cache = store.response_cache()
+    cache = PostgresResponseCache(store)
     cache._clock = lambda: clock[0]
     cache.put("k", Completion(text="hello", model="m"), ttl_s=10)
     cache.put("k", Completion(text="hello again", model="m"), ttl_s=10)

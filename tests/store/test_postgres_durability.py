@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ragline.store import PostgresStore
+from ragline.store.postgres._cache import PostgresResponseCache
 
 from . import pg_helpers
 from .pg_helpers import doc_version
@@ -117,7 +118,7 @@ def test_two_ingesters_and_a_third_writer_at_once(pg_url: str) -> None:
     # The third writer's rows are all there.
     _assert_no_partial_documents(store, "other")
     assert store.stats("other").documents == n
-    assert len(store.response_cache()) == n
+    assert len(PostgresResponseCache(store)) == n
     assert store.tenants() == ["other", "shared"]
 
     def deadlocks(conn: Any) -> int:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from ragline.errors import StoreError
 from ragline.store import PostgresStore
-from ragline.store._postgres_migrations import (
+from ragline.store.postgres._migrations import (
     PG_MIGRATIONS,
     PgMigration,
     applied_pg_migrations,
@@ -194,7 +194,7 @@ def test_cli_migrate_postgres(tmp_path: Path, pg_url: str) -> None:
 
 def test_cli_migrate_sqlite(tmp_path: Path) -> None:
     from ragline.cli import app
-    from ragline.store._migrations import MIGRATIONS
+    from ragline.store.sqlite._migrations import MIGRATIONS
 
     runner = CliRunner()
     project = _project(tmp_path, "sqlite:///data.db")
@@ -211,7 +211,7 @@ def test_cli_migrate_unreachable_server_is_one_line(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from ragline.store._pg_server import free_port
+    from ragline.testing._postgres import free_port
 
     port = free_port()
     project = _project(tmp_path, f"postgresql://u:topsecret@127.0.0.1:{port}/db")

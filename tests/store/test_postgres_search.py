@@ -1,7 +1,7 @@
 """PostgresStore search: pruned BM25 ranks exactly like scoring every row; HNSW use.
 
 Keyword search scores only the rows of a query's essential words (MaxScore pruning,
-see ``ragline.store._postgres_search``); these tests check on a real server that the
+see ``ragline.store.postgres._search``); these tests check on a real server that the
 ranking, the scores, filters and tenants are exactly those of scoring every matching
 row, in both modes of the server (GIN indexes usable or hidden by row-level security).
 """
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from ragline.store import Condition, PostgresStore, matches, parse_filter
-from ragline.store import _postgres_search as search
+from ragline.store.postgres import _search as search
 from ragline.testing._store_conformance import EMBEDDER, make_document
 
 from .pg_helpers import fresh_database
@@ -39,7 +39,7 @@ def _queries(n: int) -> list[str]:
 def _admin(pg_server: Any, url: str, sql_fn: Any) -> None:
     import psycopg
 
-    from ragline.store._pg_server import ADMIN_PASSWORD
+    from ragline.testing._postgres import ADMIN_PASSWORD
 
     database = url.rsplit("/", 1)[1]
     with psycopg.connect(

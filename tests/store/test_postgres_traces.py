@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from ragline.store import PostgresStore
-from ragline.store._postgres_traces import PostgresTraceStore
+from ragline.store._traces import TraceStore
+from ragline.store.postgres._traces import PostgresTraceStore
 from ragline.testing import TraceStoreConformance
 from ragline.testing._trace_conformance import feedback, make_trace, tid
-from ragline.trace._records import TraceStore
 
 
 class TestPostgresTraceStore(TraceStoreConformance):

@@ -10,16 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ragline.answer._sentence_store import (
-    MemorySentenceStore,
-    SentenceStore,
-    sentence_key,
-    sentence_store_for,
-)
+from ragline.answer._sentence_vectors import sentence_key
 from ragline.errors import StoreError
-from ragline.store import MemoryStore, SQLiteStore
-from ragline.store._migrations import applied_migrations
-from ragline.store._sentences_sqlite import SQLiteSentenceStore
+from ragline.store import MemoryStore, SentenceStore, SQLiteStore
+from ragline.store.memory import MemoryBackend, MemorySentenceStore
+from ragline.store.sqlite import SQLiteBackend, SQLiteSentenceStore
+from ragline.store.sqlite._migrations import applied_migrations
 
 EMB = "hash-8"
 
@@ -39,7 +35,7 @@ def sentences(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Senten
         s.close()
     else:
         from ragline.store import PostgresStore
-        from ragline.store._sentences_postgres import PostgresSentenceStore
+        from ragline.store.postgres._sentences import PostgresSentenceStore
 
         pg_url = request.getfixturevalue("pg_url")
         store = PostgresStore(pg_url)
@@ -84,7 +80,7 @@ def test_writing_a_key_again_keeps_the_first_vector(sentences: SentenceStore) ->
 def test_many_keys_in_one_lookup(sentences: SentenceStore) -> None:
     rows = {sentence_key(f"sentence {i}"): vec(i) for i in range(600)}
     sentences.put("acme", EMB, rows)
-    from ragline.answer._sentence_store import get_many
+    from ragline.store._sentences import get_many
 
     found = get_many(sentences, "acme", EMB, list(rows))
     assert len(found) == 600
@@ -101,9 +97,10 @@ def test_keys_are_the_exact_text() -> None:
 
 
 def test_the_sqlite_table_comes_from_a_migration_in_the_store_file(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "ragline.db")
+    backend = SQLiteBackend(tmp_path / "ragline.db")
+    store: Any = backend.documents
     assert "0010_sentence_vectors" in applied_migrations(store.connection())
-    sentences = sentence_store_for(store)
+    sentences = backend.sentences
     assert isinstance(sentences, SQLiteSentenceStore)
     k = sentence_key("Kept on disk.")
     sentences.put("acme", EMB, {k: vec(3)})
@@ -115,10 +112,11 @@ def test_the_sqlite_table_comes_from_a_migration_in_the_store_file(tmp_path: Pat
 
 
 def test_memory_stores_get_a_memory_sentence_store() -> None:
-    assert isinstance(sentence_store_for(MemoryStore()), MemorySentenceStore)
-    store = SQLiteStore(":memory:")
-    assert isinstance(sentence_store_for(store), MemorySentenceStore)
-    store.close()
+    assert isinstance(MemoryBackend(MemoryStore()).sentences, MemorySentenceStore)
+    backend = SQLiteBackend(":memory:")
+    assert isinstance(backend.documents, SQLiteStore)
+    assert isinstance(backend.sentences, MemorySentenceStore)
+    backend.close()
 
 
 def test_a_locked_database_fails_a_bounded_write_clearly_and_loses_nothing(
@@ -165,11 +163,12 @@ def test_sqlite_sentence_store_refuses_memory_and_missing_folders(tmp_path: Path
 def test_postgres_sentence_vectors_have_row_level_security(pg_url: str) -> None:
     import psycopg
 
-    from ragline.store import PostgresStore
-    from ragline.store._sentences_postgres import PostgresSentenceStore
+    from ragline.store.postgres import PostgresBackend
+    from ragline.store.postgres._sentences import PostgresSentenceStore
 
-    store = PostgresStore(pg_url)
-    sentences: Any = sentence_store_for(store)
+    backend = PostgresBackend(pg_url)
+    store = backend.documents
+    sentences: Any = backend.sentences
     assert isinstance(sentences, PostgresSentenceStore)
     k = sentence_key("Secret sentence of acme.")
     sentences.put("acme", EMB, {k: vec(1)})
@@ -215,8 +214,8 @@ def test_a_postgres_project_precomputes_at_ingest_and_asks_embed_only_the_questi
     store = PostgresStore(pg_url)
     p = ragline.Project(tmp_path, store=store, embedder=emb, overrides={"tracing.enabled": False})
     p.ingest([docs], tenant="acme")
-    assert p.sentence_vectors.count("acme", emb.name) == 2
-    assert p.sentence_vectors.count("globex", emb.name) == 0
+    assert p.parts.backend.sentences.count("acme", emb.name) == 2
+    assert p.parts.backend.sentences.count("globex", emb.name) == 0
     before = emb.documents
     answer = p.ask("When is payment due?", tenant="acme")
     assert "14 days" in answer.text and emb.documents == before

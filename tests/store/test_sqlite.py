@@ -12,8 +12,13 @@ import pytest
 
 from ragline.errors import ConfigError, StoreError
 from ragline.store import MemoryStore, SQLiteStore, Store, open_store, parse_filter
-from ragline.store._migrations import MIGRATIONS, Migration, applied_migrations, apply_migrations
-from ragline.store._sqlite import fts_query
+from ragline.store.sqlite._documents import fts_query
+from ragline.store.sqlite._migrations import (
+    MIGRATIONS,
+    Migration,
+    applied_migrations,
+    apply_migrations,
+)
 from ragline.testing import StoreConformance
 from ragline.testing._store_conformance import EMBEDDER, HOSTILE_QUERIES, make_document
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ragline.store import Condition, MemoryStore, SQLiteStore, matches
-from ragline.store._migrations import MIGRATIONS, apply_migrations
+from ragline.store.sqlite._migrations import MIGRATIONS, apply_migrations
 from ragline.testing._store_conformance import EMBEDDER, make_document
 
 VALUES: list[Any] = [0, 1, 2, 10, 1.5, "1", "2", "10", "a", "b", "2021-01-01", "2022-06-30", True]

@@ -36,7 +36,7 @@ def make_project(
 def use_model(project: ragline.Project, replies: list[Any], name: str = "openai:test") -> FakeModel:
     """Answer with a scripted fake LLM instead of the extractive answerer."""
     model = FakeModel(replies, name=name)
-    project._answerer = GroundedAnswerer(model, project.embedder)
+    project.parts.view().answerer = GroundedAnswerer(model, project.embedder)
     return model
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from ragline.store._traces import TraceStore
+from ragline.store.memory import MemoryTraceStore
+from ragline.store.sqlite import SQLiteTraceStore
 from ragline.testing import TraceStoreConformance
-from ragline.trace._memory_store import MemoryTraceStore
-from ragline.trace._records import TraceStore
-from ragline.trace._sqlite import SQLiteTraceStore
 
 
 class TestMemoryTraceStore(TraceStoreConformance):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ragline.trace import SQLiteTraceStore
+from ragline.store.sqlite import SQLiteTraceStore
 
 from .helpers import make_project
 

@@ -13,7 +13,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ragline.trace import SpanRecord, SQLiteTraceStore
+from ragline.store.sqlite import SQLiteTraceStore
+from ragline.trace import SpanRecord
+from ragline.trace._setup import build_tracer
 
 from .helpers import make_project
 
@@ -56,8 +58,8 @@ class DiskFull(SQLiteTraceStore):
 def test_asks_succeed_when_the_disk_is_full(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     project.flush_traces(5)
-    project._tracer = None  # rebuild the tracer on a store whose writes fail
-    project._trace_store = DiskFull(tmp_path / "ragline.db")
+    # a new tracer on a store whose writes fail
+    project.parts.tracer = build_tracer(DiskFull(tmp_path / "ragline.db"), project.settings)
     answers = [project.ask("How long is the warranty?") for _ in range(3)]
     assert all(a.text and not a.abstained for a in answers)
     assert project.flush_traces(10)
@@ -70,7 +72,8 @@ def test_asks_succeed_when_the_disk_is_full(tmp_path: Path) -> None:
 WORKER = textwrap.dedent(
     """
     import sys
-    from ragline.trace import SQLiteTraceStore, Tracer, TraceWriter, span
+    from ragline.store.sqlite import SQLiteTraceStore
+    from ragline.trace import Tracer, TraceWriter, span
 
     writer = TraceWriter(SQLiteTraceStore(sys.argv[1]), batch_size=16, flush_interval_s=0.01)
     tracer = Tracer(writer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ragline.errors import InputError
+from ragline.store.memory import MemoryTraceStore
 from ragline.testing._trace_conformance import T0, make_trace, tid
 from ragline.trace._feedback import (
     MAX_NOTE_CHARS,
@@ -13,7 +14,6 @@ from ragline.trace._feedback import (
     find_trace,
     resolve_trace_id,
 )
-from ragline.trace._memory_store import MemoryTraceStore
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
+from ragline.store.memory import MemoryTraceStore
 from ragline.trace import OTLPExporter, Tracer, TraceWriter, span
-from ragline.trace._memory_store import MemoryTraceStore
 
 from .helpers import by_name, make_project
 

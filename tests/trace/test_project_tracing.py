@@ -9,7 +9,7 @@ import pytest
 from ragline.answer import DoneEvent, ErrorEvent
 from ragline.errors import InputError, NotFoundError, ProviderError
 from ragline.models import Delta
-from ragline.trace import SQLiteTraceStore
+from ragline.store.sqlite import SQLiteTraceStore
 
 from .helpers import by_name, make_project, use_model
 
@@ -95,7 +95,9 @@ def test_a_streamed_ask_is_traced_until_the_stream_ends(tmp_path: Path) -> None:
     assert s["ragline.ask"].attributes["ragline.stream"] is True
     assert s["ragline.ask"].attributes["ragline.answer"] == done.answer.text
     assert s["ragline.generate"].attributes["ragline.stream"] is True
-    assert s["ragline.generate"].parent_id == s["ragline.ask"].span_id
+    # one flow: a stream has the tree of an ask (ask > answer stage > model call)
+    assert s["ragline.generate"].parent_id == s["ragline.answer"].span_id
+    assert s["ragline.answer"].parent_id == s["ragline.ask"].span_id
     assert s["ragline.ask"].end >= s["ragline.generate"].end
     project.close()
 
@@ -198,9 +200,7 @@ def test_traces_are_in_the_project_database_for_other_processes(tmp_path: Path) 
 
 
 def test_memory_projects_trace_in_memory(tmp_path: Path) -> None:
-    project = make_project(tmp_path, ingest=False)
-    project.settings.store = "memory://"
-    project._store = None
+    project = make_project(tmp_path, ingest=False, store="memory://")
     project.ingest([tmp_path / "docs"])
     answer = project.ask("How long is the warranty?")
     assert type(project.trace_store).__name__ == "MemoryTraceStore"

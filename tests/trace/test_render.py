@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from rich.console import Console
 
+from ragline.store._traces import SpanEvent, SpanRecord
 from ragline.testing._trace_conformance import T0, feedback, sid, tid
-from ragline.trace._records import SpanEvent, SpanRecord
 from ragline.trace._render import bar, render_trace, span_tree
 
 PROMPT = "Answer from the sources.\n[1] The battery [bold]warranty[/bold] lasts 2 years.\n\nQ: x?"

@@ -7,11 +7,11 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ragline.store.memory import MemoryTraceStore
+from ragline.store.sqlite import SQLiteTraceStore
 from ragline.trace import (
-    MemoryTraceStore,
     SpanProcessor,
     SpanRecord,
-    SQLiteTraceStore,
     Tracer,
     TraceWriter,
     span,

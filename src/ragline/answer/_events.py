@@ -4,7 +4,8 @@
 ``citation`` per answer sentence → ``done`` (the checked answer, usage, cost,
 timings). If the model fails part-way, an ``error`` event ends the stream instead of
 ``done``: ``partial_text`` is what was sent so far and it is incomplete. A stream
-always ends with exactly one ``done`` or ``error``.
+always ends with exactly one ``done`` or ``error``. A chat stream adds a
+``conversation`` event before and after.
 
 Every event has a ``type`` and ``to_dict()`` (JSON-ready, e.g. for server-sent events).
 """
@@ -100,6 +101,38 @@ class ErrorEvent:
         }
 
 
-Event = RetrievalEvent | DeltaEvent | CitationEvent | DoneEvent | ErrorEvent
+@dataclass(frozen=True, slots=True)
+class ConversationEvent:
+    """Chat: the conversation an answer belongs to and the turn just stored.
 
-__all__ = ["CitationEvent", "DeltaEvent", "DoneEvent", "ErrorEvent", "Event", "RetrievalEvent"]
+    First the user turn (``stored`` False), and — once the answer is complete and its
+    assistant turn stored — that turn (``stored`` True).
+    """
+
+    type: ClassVar[str] = "conversation"
+    conversation_id: str
+    turn: int
+    stored: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": self.type,
+            "conversation_id": self.conversation_id,
+            "turn": self.turn,
+        }
+        if self.stored:
+            out["stored"] = True
+        return out
+
+
+Event = RetrievalEvent | DeltaEvent | CitationEvent | DoneEvent | ErrorEvent | ConversationEvent
+
+__all__ = [
+    "CitationEvent",
+    "ConversationEvent",
+    "DeltaEvent",
+    "DoneEvent",
+    "ErrorEvent",
+    "Event",
+    "RetrievalEvent",
+]

@@ -45,22 +45,21 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from ragline._text import STOPWORDS, stem, words
-from ragline.answer._sentence_store import (
-    SentenceStore,
-    get_many,
-    sentence_candidates,
-    sentence_key,
-)
+from ragline.answer._answerer import Draft
+from ragline.answer._events import DeltaEvent, ErrorEvent
+from ragline.answer._sentence_vectors import sentence_candidates, sentence_key
 from ragline.config import AnswerSettings
 from ragline.embed._base import Embedder
 from ragline.errors import ConfigError, InputError
+from ragline.store._sentences import SentenceStore, get_many
+from ragline.trace import _attrs
 from ragline.types import DEFAULT_TENANT, Answer, AnswerSentence, Chunk, Hit, Reference
 
 log = logging.getLogger("ragline.answer")
@@ -457,6 +456,41 @@ class ExtractiveAnswerer:
             support=round(sum(s.support for s in sentences) / len(sentences), 4),
             timings_ms=timings,
         )
+
+    def draft(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        *,
+        tenant: str = DEFAULT_TENANT,
+        query_vector: Vector | None = None,
+        stream: bool = False,
+    ) -> Iterator[DeltaEvent | ErrorEvent | Draft]:
+        """The :class:`Answerer` protocol: the whole answer as one delta, already cited."""
+        answer = self.answer(question, hits, query_vector=query_vector, tenant=tenant)
+        yield DeltaEvent(answer.text)
+        yield Draft(
+            question=question,
+            tenant=tenant,
+            hits=list(hits),
+            text=answer.text,
+            model=self.name,
+            cited=answer,
+            timings_ms=answer.timings_ms,
+            attributes={
+                "ragline.answerer": self.name,
+                "ragline.answer": answer.text,
+                "ragline.abstained": answer.abstained,
+                "ragline.support": round(answer.support, 6),
+                "ragline.sentences": _attrs.sentences(answer.sentences),
+            },
+        )
+
+    def cite(self, draft: Draft) -> Answer:
+        """Each sentence is cited by construction: the answer the draft was written as."""
+        if draft.cited is None:
+            raise ValueError("the extractive answerer cites only its own drafts")
+        return draft.cited
 
     def _abstain(
         self, question: str, hits: Sequence[Hit], tenant: str, timings: dict[str, float]

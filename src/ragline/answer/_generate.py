@@ -22,22 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragline.answer._answerer import Draft, citation_events, done_event
 from ragline.answer._citations import CitationReport, SupportScorer, verify_citations
-from ragline.answer._events import (
-    CitationEvent,
-    DeltaEvent,
-    DoneEvent,
-    ErrorEvent,
-    Event,
-    RetrievalEvent,
-)
+from ragline.answer._events import DeltaEvent, ErrorEvent, Event, RetrievalEvent
 from ragline.answer._extractive import ABSTAIN_TEXT
 from ragline.answer._prompts import PromptTemplate, RenderedPrompt, TokenCounter
 from ragline.embed._base import Embedder
 from ragline.errors import InputError, ProviderError
 from ragline.models._base import FinishReason, Model, Usage
 from ragline.models._pricing import Price, cost_usd, estimate_tokens, price_for
-from ragline.trace import _attrs
 from ragline.trace._tracer import NoopSpan, Span, span
 from ragline.types import DEFAULT_TENANT, Answer, Hit
 
@@ -68,6 +61,8 @@ def _norm(text: str) -> str:
 
 class GroundedAnswerer:
     """Answer from retrieved hits with a chat or completion model, citations checked."""
+
+    name = "grounded"
 
     def __init__(
         self,
@@ -193,78 +188,89 @@ class GroundedAnswerer:
         said, abstain = _norm(text), _norm(self.abstain_text)
         return not said or (abstain in said and len(said) <= 2 * len(abstain))
 
-    def _finish(
-        self,
-        question: str,
-        hits: Sequence[Hit],
-        rendered: RenderedPrompt | None,
-        text: str,
-        tenant: str,
-        timings: dict[str, float],
-    ) -> GeneratedAnswer:
-        """Check the citations of ``text`` and build the answer (or an abstention)."""
-        start = time.perf_counter()
-        answer = Answer(question=question, text=self.abstain_text, hits=list(hits))
-        answer.model, answer.tenant, answer.abstained = self.model.name, tenant, True
-        result = GeneratedAnswer(answer)
-        if rendered is not None:
-            result.prompt_version, result.prompt_text = rendered.version, rendered.text
-            result.dropped_hits = list(rendered.dropped_hits)
-        if rendered is not None and rendered.included_hits and not self._is_abstention(text):
-            with span("ragline.citations", "citations") as sp:
-                cited = verify_citations(
-                    text,
-                    rendered.included_hits,
-                    self.scorer,
-                    min_support=self.min_support,
-                    attribute_min=self.attribute_min,
-                )
-                if sp.is_recording:
-                    r = cited.report
-                    sp.update(
-                        {
-                            "ragline.sentences": _attrs.sentences(cited.sentences),
-                            "ragline.support": round(cited.support, 6),
-                            "ragline.citations.min_support": self.min_support,
-                            "ragline.citations.dropped_markers": list(r.dropped_markers),
-                            "ragline.citations.attributed": list(r.attributed),
-                            "ragline.citations.unsupported": list(r.unsupported),
-                            "ragline.citations.weak_sentences": list(r.weak_sentences),
-                            "ragline.citations.weak": [list(w) for w in r.weak_citations],
-                            "ragline.references": [ref.chunk_id for ref in cited.references],
-                        }
-                    )
-            answer.text, answer.sentences, answer.references = (
-                cited.text,
-                cited.sentences,
-                cited.references,
-            )
-            answer.support, answer.abstained, result.report = cited.support, False, cited.report
-        timings["cite"] = _ms(start)
-        answer.timings_ms = timings
-        return result
+    # -- the two steps of the Answerer protocol --------------------------------------
 
-    # -- answering -----------------------------------------------------------------
-
-    def answer(
+    def draft(
         self,
         question: str,
         hits: Sequence[Hit],
         *,
         tenant: str = DEFAULT_TENANT,
         query_vector: object = None,
-    ) -> GeneratedAnswer:
-        """Ask the model (one ``complete`` call) and check its citations.
+        stream: bool = False,
+    ) -> Iterator[DeltaEvent | ErrorEvent | Draft]:
+        """The model's answer: one ``complete`` call, or deltas as it streams.
 
-        ``query_vector`` is accepted (and unused) so callers can treat this and
-        :class:`ExtractiveAnswerer` alike.
+        ``query_vector`` is accepted (and unused) so the pipeline can treat every
+        answerer alike. Streaming, a model failure ends with an :class:`ErrorEvent`
+        instead of a :class:`Draft`; in one call, it raises.
         """
-        timings: dict[str, float] = {}
         start = time.perf_counter()
         rendered = self._render(question, hits)
-        timings["prompt"] = _ms(start)
-        if not rendered.included_hits:
-            return self._finish(question, hits, rendered, "", tenant, timings)
+        yield from self._write(
+            question, hits, rendered, tenant, {"prompt": _ms(start)}, stream=stream
+        )
+
+    def cite(self, draft: Draft) -> Answer:
+        """Check the citations of the draft's text and build the answer (or an abstention)."""
+        start = time.perf_counter()
+        answer = Answer(question=draft.question, text=self.abstain_text, hits=list(draft.hits))
+        answer.model, answer.tenant, answer.abstained = draft.model, draft.tenant, True
+        answer.prompt_version = draft.prompt_version
+        if draft.context and not self._is_abstention(draft.text):
+            cited = verify_citations(
+                draft.text,
+                draft.context,
+                self.scorer,
+                min_support=self.min_support,
+                attribute_min=self.attribute_min,
+            )
+            answer.text, answer.sentences, answer.references = (
+                cited.text,
+                cited.sentences,
+                cited.references,
+            )
+            answer.support, answer.abstained, draft.report = cited.support, False, cited.report
+        draft.timings_ms["cite"] = _ms(start)
+        answer.timings_ms = draft.timings_ms
+        return answer
+
+    def _write(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        rendered: RenderedPrompt,
+        tenant: str,
+        timings: dict[str, float],
+        *,
+        stream: bool,
+    ) -> Iterator[DeltaEvent | ErrorEvent | Draft]:
+        draft = Draft(
+            question=question,
+            tenant=tenant,
+            hits=list(hits),
+            text="",
+            model=self.model.name,
+            context=list(rendered.included_hits),
+            usage=Usage(),
+            prompt_version=rendered.version,
+            prompt=rendered,
+            timings_ms=timings,
+            attributes={
+                "ragline.answerer": self.name,
+                "ragline.citations.min_support": self.min_support,
+            },
+        )
+        if not rendered.included_hits:  # nothing to answer from: abstain, no model call
+            yield draft
+            return
+        if stream:
+            yield from self._streamed(draft, rendered)
+        else:
+            yield from self._completed(draft, rendered)
+
+    def _completed(self, draft: Draft, rendered: RenderedPrompt) -> Iterator[DeltaEvent | Draft]:
+        timings = draft.timings_ms
         start = time.perf_counter()
         with self._model_span(rendered, stream=False) as sp:
             completion = self.model.complete(rendered.messages, **self._options(rendered))
@@ -279,11 +285,76 @@ class GroundedAnswerer:
                 completion.latency_ms or timings["generate"],
                 cached=completion.cached,
             )
-        result = self._finish(question, hits, rendered, completion.text, tenant, timings)
-        result.answer.model = self._answered_by()
-        result.usage, result.finish_reason = completion.usage, completion.finish_reason
-        result.cost_usd = cost
-        return result
+        if completion.text:
+            yield DeltaEvent(completion.text)
+        draft.text, draft.model = completion.text, self._answered_by()
+        draft.usage, draft.cost_usd = completion.usage, cost
+        draft.finish_reason = completion.finish_reason
+        yield draft
+
+    def _streamed(
+        self, draft: Draft, rendered: RenderedPrompt
+    ) -> Iterator[DeltaEvent | ErrorEvent | Draft]:
+        timings = draft.timings_ms
+        parts: list[str] = []
+        usage: Usage | None = None
+        finish: FinishReason | None = None
+        start = time.perf_counter()
+        # not current across the yields below: ended explicitly, also on abandon
+        sp = self._model_span(rendered, stream=True)
+        try:
+            for delta in self.model.stream(rendered.messages, **self._options(rendered)):
+                if delta.text:
+                    if not parts:
+                        timings["first_token"] = _ms(start)
+                        sp.set("ragline.first_token_ms", round(timings["first_token"], 3))
+                    parts.append(delta.text)
+                    yield DeltaEvent(delta.text)
+                usage = delta.usage or usage
+                finish = delta.finish_reason or finish
+        except GeneratorExit:
+            sp.set("ragline.stream.abandoned", True)
+            self._model_done(sp, "".join(parts), usage, finish, None, _ms(start))
+            sp.end()
+            raise
+        except Exception as exc:
+            sp.record_exception(exc)
+            self._model_done(sp, "".join(parts), usage, finish, None, _ms(start))
+            sp.end()
+            yield self._error(exc, "".join(parts))
+            return
+        text = "".join(parts)
+        timings["generate"] = _ms(start)
+        cost = self._cost(usage) if usage is not None else None
+        self._model_done(sp, text, usage, finish, cost, timings["generate"])
+        if finish is None:
+            sp.set_status("error", "the model stream ended without a finish signal")
+            sp.end()
+            yield self._error(None, text)
+            return
+        sp.end()
+        usage = usage or Usage(
+            sum(estimate_tokens(m.content) for m in rendered.messages),
+            estimate_tokens(text),
+            estimated=True,
+        )
+        draft.text, draft.model, draft.finish_reason = text, self._answered_by(), finish
+        draft.usage, draft.cost_usd = usage, self._cost(usage)
+        yield draft
+
+    # -- on its own: the answer, or its events -----------------------------------------
+
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        *,
+        tenant: str = DEFAULT_TENANT,
+        query_vector: object = None,
+    ) -> GeneratedAnswer:
+        """Ask the model (one ``complete`` call) and check its citations."""
+        draft = next(d for d in self.draft(question, hits, tenant=tenant) if isinstance(d, Draft))
+        return self._generated(draft, self.cite(draft))
 
     def stream(
         self, question: str, hits: Sequence[Hit], *, tenant: str = DEFAULT_TENANT
@@ -295,8 +366,7 @@ class GroundedAnswerer:
         """
         start = time.perf_counter()
         rendered = self._render(question, hits)
-        timings = {"prompt": _ms(start)}
-        return self._events(question, hits, rendered, tenant, timings)
+        return self._events(question, hits, rendered, tenant, {"prompt": _ms(start)})
 
     def _events(
         self,
@@ -307,67 +377,34 @@ class GroundedAnswerer:
         timings: dict[str, float],
     ) -> Iterator[Event]:
         yield RetrievalEvent(list(hits))
-        parts: list[str] = []
-        usage: Usage | None = None
-        finish: FinishReason | None = None
-        if rendered.included_hits:
-            start = time.perf_counter()
-            # not current across the yields below: ended explicitly, also on abandon
-            sp = self._model_span(rendered, stream=True)
-            try:
-                for delta in self.model.stream(rendered.messages, **self._options(rendered)):
-                    if delta.text:
-                        if not parts:
-                            timings["first_token"] = _ms(start)
-                            sp.set("ragline.first_token_ms", round(timings["first_token"], 3))
-                        parts.append(delta.text)
-                        yield DeltaEvent(delta.text)
-                    usage = delta.usage or usage
-                    finish = delta.finish_reason or finish
-            except GeneratorExit:
-                sp.set("ragline.stream.abandoned", True)
-                self._model_done(sp, "".join(parts), usage, finish, None, _ms(start))
-                sp.end()
-                raise
-            except Exception as exc:
-                sp.record_exception(exc)
-                self._model_done(sp, "".join(parts), usage, finish, None, _ms(start))
-                sp.end()
-                yield self._error(exc, "".join(parts))
+        draft: Draft | None = None
+        for item in self._write(question, hits, rendered, tenant, timings, stream=True):
+            if isinstance(item, Draft):
+                draft = item
+                continue
+            yield item
+            if isinstance(item, ErrorEvent):
                 return
-            timings["generate"] = _ms(start)
-            self._model_done(
-                sp,
-                "".join(parts),
-                usage,
-                finish,
-                self._cost(usage) if usage is not None else None,
-                timings["generate"],
-            )
-            if finish is None:
-                sp.set_status("error", "the model stream ended without a finish signal")
-                sp.end()
-                yield self._error(None, "".join(parts))
-                return
-            sp.end()
-        text = "".join(parts)
+        assert draft is not None
         try:
-            result = self._finish(question, hits, rendered, text, tenant, timings)
+            answer = self.cite(draft)
         except Exception as exc:
-            yield self._error(exc, text, stage="checking its citations")
+            yield self._error(exc, draft.text, stage="checking its citations")
             return
-        if rendered.included_hits:
-            result.answer.model = self._answered_by()
-            usage = usage or Usage(
-                sum(estimate_tokens(m.content) for m in rendered.messages),
-                estimate_tokens(text),
-                estimated=True,
-            )
-            result.usage, result.cost_usd = usage, self._cost(usage)
-        for i, s in enumerate(result.answer.sentences):
-            yield CitationEvent(i, list(s.citations), s.support, s.text)
-        yield DoneEvent(
-            result.answer, result.usage, result.cost_usd, dict(timings), finish or "stop"
+        yield from citation_events(answer)
+        yield done_event(answer, draft)
+
+    def _generated(self, draft: Draft, answer: Answer) -> GeneratedAnswer:
+        prompt = draft.prompt
+        return GeneratedAnswer(
+            answer,
+            usage=draft.usage or Usage(),
+            cost_usd=draft.cost_usd,
+            prompt_version=draft.prompt_version,
+            prompt_text=prompt.text if prompt is not None else "",
+            report=draft.report or CitationReport(),
+            dropped_hits=list(prompt.dropped_hits) if prompt is not None else [],
+            finish_reason=draft.finish_reason,
         )
 
     def _error(

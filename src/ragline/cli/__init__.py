@@ -2,7 +2,7 @@
 
 This module builds the app: the global options, then every command and command
 group in the order ``ragline --help`` lists them. The commands live one group per
-module (``_project_cmds``, ``_search``, ``_ask``, ``_doctor``, ``_serve``,
+module (``_project_cmds``, ``_search``, ``_ask``, ``_chat``, ``_doctor``, ``_serve``,
 ``_traces``, ``_feedback``, ``_eval``), and share what they need through
 ``_common``. Only typer is imported at start-up; everything else is imported by the
 command that needs it, so ``ragline --help`` stays fast.
@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from ragline.cli._ask import ask
+from ragline.cli._chat import chat
 from ragline.cli._common import state
 from ragline.cli._doctor import doctor
 from ragline.cli._eval import eval_app
@@ -65,7 +66,7 @@ def _main(
     state.overrides = {"store": store, "embedder": embedder}
 
 
-for command in (init, ingest, search, ask, status, migrate, doctor, serve):
+for command in (init, ingest, search, ask, chat, status, migrate, doctor, serve):
     app.command()(command)
 app.add_typer(traces_app, name="traces")
 app.add_typer(feedback_app, name="feedback")

@@ -73,7 +73,7 @@ def _stream_answer(
             raise typer.Exit(1)
         elif isinstance(event, DoneEvent):
             sys.stdout.write("\n")
-            _print_references_and_timing(event.answer)
+            print_references(event.answer)
 
 
 def _print_answer(answer: Answer) -> None:
@@ -82,10 +82,11 @@ def _print_answer(answer: Answer) -> None:
     console = new_console()
     console.print(f"[bold]Q:[/bold] {escape(answer.question)}")
     console.print(f"[bold]A:[/bold] {escape(answer.text)}")
-    _print_references_and_timing(answer)
+    print_references(answer)
 
 
-def _print_references_and_timing(answer: Answer) -> None:
+def print_references(answer: Answer, *, timing: bool = True) -> None:
+    """The references of ``answer``; then (``timing``) its timings, usage and cost; its trace."""
     from rich.markup import escape
 
     console = new_console()
@@ -99,6 +100,16 @@ def _print_references_and_timing(answer: Answer) -> None:
             console.print(
                 f"  [{ref.number}] {escape(ref.title)}{escape(section)} — {escape(where)}"
             )
+    if timing:
+        _print_timing(answer)
+    if answer.trace_id:
+        console.print(
+            f"[dim]trace {answer.trace_id} (ragline traces show {answer.trace_id[:12]})[/dim]"
+        )
+
+
+def _print_timing(answer: Answer) -> None:
+    console = new_console()
     order = ["embed_query", "keyword", "dense", "fusion", "mmr", "retrieval", "answer", "total"]
     t = answer.timings_ms
     parts = [f"{name} {t[name]:.0f} ms" for name in order if name in t]
@@ -117,8 +128,4 @@ def _print_references_and_timing(answer: Answer) -> None:
             f"[dim]{answer.model}: {answer.usage['prompt_tokens']} prompt + "
             f"{answer.usage['completion_tokens']} completion tokens"
             f"{' (estimated)' if answer.usage.get('estimated') else ''}, {cost}[/dim]"
-        )
-    if answer.trace_id:
-        console.print(
-            f"[dim]trace {answer.trace_id} (ragline traces show {answer.trace_id[:12]})[/dim]"
         )

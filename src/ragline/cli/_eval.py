@@ -18,7 +18,6 @@ from ragline.cli._common import JsonOpt, new_console, open_project, print_json
 from ragline.cli._eval_run import (
     EXIT_BAD_INPUT,
     EXIT_GATE_FAILED,
-    eval_store,
     print_gates,
     run_cmd,
 )
@@ -58,12 +57,9 @@ def report_cmd(
     if fmt not in ("table", "json", "html"):
         raise InputError(f"unknown format {fmt!r}", hint="use table, json or html")
     with open_project() as project:
-        store = eval_store(project)
-        try:
-            run = store.get_run(run_id)
-            results = store.results(run.id)
-        finally:
-            store.close()
+        store = project.evals  # closed with the project
+        run = store.get_run(run_id)
+        results = store.results(run.id)
     if fmt == "json":
         text = json.dumps(report_json(run, results), indent=2, ensure_ascii=False, default=str)
     elif fmt == "html":
@@ -91,11 +87,8 @@ def list_cmd(
     import time
 
     with open_project() as project:
-        store = eval_store(project)
-        try:
-            runs = store.list_runs(limit)
-        finally:
-            store.close()
+        store = project.evals  # closed with the project
+        runs = store.list_runs(limit)
     if as_json:
         print_json([r.to_dict() for r in runs])
         return
@@ -143,11 +136,8 @@ def gate_cmd(
                     "no gates to check",
                     hint="pass --gates FILE or set evals.gates in ragline.yaml",
                 )
-            store = eval_store(project)
-            try:
-                run = store.get_run(run_id)
-            finally:
-                store.close()
+            store = project.evals  # closed with the project
+            run = store.get_run(run_id)
     except RaglineError as e:
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -173,13 +163,10 @@ def compare_cmd(
     from ragline.evals._compare import compare_runs, print_comparison
 
     with open_project() as project:
-        store = eval_store(project)
-        try:
-            a = store.get_run(run_a)
-            b = store.get_run(run_b)
-            comparison = compare_runs(a, store.results(a.id), b, store.results(b.id))
-        finally:
-            store.close()
+        store = project.evals  # closed with the project
+        a = store.get_run(run_a)
+        b = store.get_run(run_b)
+        comparison = compare_runs(a, store.results(a.id), b, store.results(b.id))
     if as_json:
         print_json(comparison.to_dict())
     else:

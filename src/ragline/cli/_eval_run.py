@@ -20,7 +20,6 @@ from ragline.cli._common import new_console, open_project, print_json
 if TYPE_CHECKING:
     from ragline._project import Project
     from ragline.evals._gates import GateResult
-    from ragline.evals._storage import EvalStore
 
 EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -44,12 +43,6 @@ def _parse_sets(items: list[str] | None) -> dict[str, Any]:
         except yaml.YAMLError:
             out[key.strip()] = value
     return out
-
-
-def eval_store(project: Project) -> EvalStore:
-    from ragline.evals._storage import open_eval_store
-
-    return open_eval_store(project)
 
 
 def print_gates(results: list[GateResult]) -> None:
@@ -171,11 +164,7 @@ def run_cmd(
         except EvalInterrupted as e:
             sys.stderr.write(f"\n{e}\n")
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        store = eval_store(project)
-        try:
-            results = store.results(run.id)
-        finally:
-            store.close()
+        results = project.evals.results(run.id)
         gate_results = None
         if gates is not None:
             from ragline.evals._gates import evaluate_gates
@@ -277,7 +266,7 @@ def _run(
             task, completed=done, total=total, cached=f"{cached} cached" if cached else ""
         )
 
-    store = eval_store(project)
+    store = project.evals
     try:
         with progress:
             runner = EvalRunner(
@@ -291,8 +280,7 @@ def _run(
                 on_progress=on_progress,
             )
             return runner.run(cases, dataset_path=dataset, name=name, resume=resume)
-    finally:
-        store.close()
+    finally:  # the eval store is the project's: it closes with the project
         close = getattr(run_target, "close", None)
         if callable(close):
             close()

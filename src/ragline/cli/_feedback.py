@@ -140,7 +140,7 @@ def cases_add(
 ) -> None:
     """Append regression cases (JSONL, the format `ragline eval run` reads)."""
     from ragline.errors import InputError
-    from ragline.trace._cases import (
+    from ragline.evals._cases import (
         add_case_from_trace,
         add_cases_from_feedback,
         parse_from_feedback,

@@ -157,11 +157,8 @@ def migrate(
     ] = False,
 ) -> None:
     """Apply the store's pending schema migrations and list them (SQLite or PostgreSQL)."""
-    from ragline.store._open import migrate_store
-
     with open_project() as project:
-        url = project.settings.store
-        applied, all_applied = migrate_store(url, base_dir=str(project.path))
+        applied, all_applied = project.parts.backend.migrate()
         console = new_console()
         for name in applied:
             console.print(f"applied  {name}")

@@ -32,7 +32,7 @@ from ragline.cli._common import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from ragline.trace._records import SpanStatus, TraceStore, TraceSummary
+    from ragline.store._traces import SpanStatus, TraceStore, TraceSummary
 
 traces_app = typer.Typer(help="List, show and export traces.", no_args_is_help=True)
 
@@ -207,7 +207,7 @@ def _write_atomic(path: Path, lines: Iterable[str]) -> int:
     import tempfile
 
     from ragline.errors import InputError
-    from ragline.trace._cases import write_error_reason
+    from ragline.evals._cases import write_error_reason
 
     tmp: str | None = None
     try:

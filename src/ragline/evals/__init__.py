@@ -49,7 +49,6 @@ from ragline.evals._metrics import (
 from ragline.evals._report import report_html, report_json, summarize
 from ragline.evals._runner import EvalInterrupted, EvalRunner, ProjectTarget, Target
 from ragline.evals._stats import mcnemar, paired_bootstrap
-from ragline.evals._storage import CaseResult, EvalStore, RunInfo, SQLiteEvalStore, open_eval_store
 from ragline.evals._types import (
     CATEGORIES,
     Case,
@@ -59,6 +58,7 @@ from ragline.evals._types import (
     MetricResult,
     RetrievedContext,
 )
+from ragline.store._evals import CaseResult, EvalStore, RunInfo
 
 __all__ = [
     "CATEGORIES",
@@ -101,7 +101,6 @@ __all__ = [
     "Refusal",
     "RetrievedContext",
     "RunInfo",
-    "SQLiteEvalStore",
     "ScorerSupport",
     "SemanticSimilarity",
     "SupportChecker",
@@ -119,7 +118,6 @@ __all__ = [
     "load_gates",
     "load_squad",
     "mcnemar",
-    "open_eval_store",
     "paired_bootstrap",
     "report_html",
     "report_json",

@@ -10,7 +10,7 @@ from ragline.errors import InputError
 from ragline.evals._fingerprint import diff
 from ragline.evals._report import ALL
 from ragline.evals._stats import Interval, mcnemar, paired_bootstrap
-from ragline.evals._storage import CaseResult, RunInfo
+from ragline.store._evals import CaseResult, RunInfo
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -62,10 +62,11 @@ def pipeline_hash(fingerprint: Mapping[str, Any]) -> str:
 
 
 def _prompt_version(project: Project) -> str:
-    if not project.uses_llm:
+    view = project.parts.view()
+    if not view.uses_llm:
         return "extractive"
     try:
-        template = getattr(project.answerer, "template", None)
+        template = getattr(view.answerer, "template", None)
         version = getattr(template, "version", None)
         if isinstance(version, str):
             return version
@@ -89,13 +90,13 @@ def knowledge_base(project: Project, tenants: Iterable[str]) -> dict[str, str]:
 
 def project_fingerprint(project: Project, tenants: Iterable[str]) -> dict[str, Any]:
     """What determines the answers of ``project`` to the dataset's questions."""
-    import ragline
+    from ragline._version import __version__
 
     s = project.settings
     specs = [s.model] if isinstance(s.model, str) else list(s.model)
     return {
         "target": "project",
-        "ragline_version": ragline.__version__,
+        "ragline_version": __version__,
         "embedder": s.embedder,
         "embedding": s.embedding.model_dump(mode="json", exclude={"api_key_env"}),
         "model": s.model,

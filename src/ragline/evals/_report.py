@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ragline.evals._storage import CaseResult, RunInfo
+from ragline.store._evals import CaseResult, RunInfo
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -25,7 +25,6 @@ from ragline.evals._fingerprint import (
     metrics_key,
     pipeline_hash,
 )
-from ragline.evals._storage import CaseResult, EvalStore, RunInfo
 from ragline.evals._types import (
     Case,
     CaseOutput,
@@ -34,6 +33,7 @@ from ragline.evals._types import (
     MetricResult,
     RetrievedContext,
 )
+from ragline.store._evals import CaseResult, EvalStore, RunInfo
 
 if TYPE_CHECKING:
     from ragline._project import Project

@@ -42,7 +42,7 @@ from ragline.ingest._loaders import (
 )
 from ragline.ingest._report import FileResult, IngestReport, Status
 from ragline.store._base import Store
-from ragline.trace._tracer import span
+from ragline.trace._tracer import Tracer, span
 from ragline.types import DEFAULT_TENANT, Chunk, Document
 
 PIPELINE_VERSION = "2"  # bump when loaders/chunker change what a file turns into
@@ -115,10 +115,12 @@ class Ingestor:
         *,
         project_dir: str | os.PathLike[str] = ".",
         on_embedded: EmbeddedHook | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.on_embedded = on_embedded
+        self.tracer = tracer
         self.settings = settings or IngestSettings.model_validate({})
         self.project_dir = Path(os.path.normpath(Path(project_dir).absolute()))
         self.languages = LanguageDetector(self.settings.languages)
@@ -175,8 +177,22 @@ class Ingestor:
         (or a given path that no longer exists), and records no longer in a JSON/JSONL
         file; they are reported ``removed``.
         """
+        paths = list(paths)
         run = _Run(self, tenant, sync, json_fields or JsonFields())
-        return run.execute(list(paths), on_progress)
+        if self.tracer is None:
+            return run.execute(paths, on_progress)
+        with self.tracer.span("ragline.ingest", "ingest", tenant=tenant) as root:
+            root.update(
+                {
+                    "ragline.tenant": tenant,
+                    "ragline.ingest.paths": [str(p) for p in paths],
+                    "ragline.ingest.sync": sync,
+                    "ragline.embedder": self.embedder.name,
+                }
+            )
+            report = run.execute(paths, on_progress)
+            root.update(report.trace_attributes())
+        return report
 
 
 class _Run:

@@ -81,3 +81,12 @@ class IngestReport:
             "elapsed_s": self.elapsed_s,
             "chunks_per_s": self.chunks_per_s,
         }
+
+    def trace_attributes(self) -> dict[str, Any]:
+        """What the ``ragline.ingest`` span records about the run."""
+        out: dict[str, Any] = {f"ragline.ingest.{k}": v for k, v in self.totals().items()}
+        out["ragline.ingest.chunks_embedded"] = self.chunks_embedded
+        out["ragline.ingest.files"] = len(self.files)
+        if not self.ok:
+            out["ragline.ingest.failed_files"] = [f.path for f in self.failed][:50]
+        return out

@@ -25,9 +25,7 @@ from ragline.models._cache import (
     CachedModel,
     MemoryResponseCache,
     ResponseCache,
-    StoreResponseCache,
     cache_key,
-    response_cache_for,
 )
 from ragline.models._errors import (
     MalformedResponse,
@@ -81,7 +79,6 @@ __all__ = [
     "ResponseCache",
     "RetryingModel",
     "Role",
-    "StoreResponseCache",
     "StreamInterrupted",
     "StreamStalled",
     "ToolCall",
@@ -95,7 +92,6 @@ __all__ = [
     "cost_usd",
     "make_model",
     "price_for",
-    "response_cache_for",
     "unwrap",
     "wrap_model",
 ]

@@ -15,11 +15,10 @@
 - The cache is an optimisation: a backend error (a locked or closed store) is logged
   and the call goes to the model.
 
-Backends: :class:`MemoryResponseCache` (per process, LRU-bounded) and
-:class:`StoreResponseCache` (the ``response_cache`` table of a SQLite project
-store, created by migration ``0005_response_cache``; expired rows are ignored on
-read and purged lazily on write). Use :func:`response_cache_for` to pick one for a
-store.
+Backends: :class:`MemoryResponseCache` (per process, LRU-bounded) here, and the
+``response_cache`` table of each store backend (``ragline.store.sqlite`` and
+``ragline.store.postgres``: shared by every process; expired rows are ignored on read
+and purged lazily on write), which a project's ``Backend.response_cache`` gives.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -156,79 +154,6 @@ class MemoryResponseCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
-
-
-class TransactionalStore(Protocol):
-    """A store with ``transaction()`` (:class:`~ragline.store.SQLiteStore`)."""
-
-    def transaction(self, *, write: bool = True) -> AbstractContextManager[sqlite3.Connection]: ...
-
-
-class StoreResponseCache:
-    """Answers in the project store's ``response_cache`` table; survives restarts.
-
-    ``clock`` is wall-clock time (``time.time``) because entries outlive the process.
-    """
-
-    def __init__(
-        self, store: TransactionalStore, *, clock: Callable[[], float] = time.time
-    ) -> None:
-        self.store = store
-        self._clock = clock
-
-    def get(self, key: str) -> Completion | None:
-        now = self._clock()
-        with self.store.transaction(write=False) as conn:
-            row = conn.execute(
-                "SELECT completion, expires_at FROM response_cache WHERE key = ?", (key,)
-            ).fetchone()
-        if row is None:
-            return None
-        if float(row[1]) <= now:
-            with self.store.transaction() as conn:
-                conn.execute(
-                    "DELETE FROM response_cache WHERE key = ? AND expires_at <= ?", (key, now)
-                )
-            return None
-        return completion_from_json(str(row[0]))
-
-    def put(self, key: str, completion: Completion, *, ttl_s: float) -> None:
-        if ttl_s <= 0:
-            return
-        now = self._clock()
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM response_cache WHERE expires_at <= ?", (now,))
-            conn.execute(
-                "INSERT OR REPLACE INTO response_cache "
-                "(key, model, completion, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                (key, completion.model, completion_to_json(completion), now, now + ttl_s),
-            )
-
-    def purge_expired(self) -> int:
-        """Delete expired rows now; return how many."""
-        with self.store.transaction() as conn:
-            cur = conn.execute("DELETE FROM response_cache WHERE expires_at <= ?", (self._clock(),))
-            return cur.rowcount
-
-    def clear(self) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM response_cache")
-
-    def __len__(self) -> int:
-        """Rows stored, expired ones included until they are purged."""
-        with self.store.transaction(write=False) as conn:
-            return int(conn.execute("SELECT count(*) FROM response_cache").fetchone()[0])
-
-
-def response_cache_for(store: object) -> ResponseCache:
-    """The store's own response cache (PostgreSQL), a :class:`StoreResponseCache` for a
-    store with transactions (SQLite), else one in memory."""
-    own = getattr(store, "response_cache", None)
-    if callable(own):
-        return cast(ResponseCache, own())
-    if callable(getattr(store, "transaction", None)):
-        return StoreResponseCache(cast(TransactionalStore, store))
-    return MemoryResponseCache()
 
 
 class CachedModel(ModelWrapper):

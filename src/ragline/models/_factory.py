@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ragline.config import Settings
 from ragline.errors import ConfigError
@@ -23,19 +22,8 @@ def _local(spec: str, settings: Settings) -> Model:
     return build_local(spec, settings)
 
 
-def _extractive(spec: str, settings: Settings) -> Model:
-    from ragline.models._extractive import ExtractiveModel
-
-    def embedder() -> Any:
-        from ragline.embed import make_embedder
-
-        return make_embedder(settings.embedder, settings.embedding)
-
-    return ExtractiveModel(embedder, settings.answer)
-
-
 BUILTINS["local"] = _local
-BUILTINS["extractive"] = _extractive
+# "extractive" is registered by ragline.answer (the answerer it wraps lives there)
 
 
 def _did_you_mean(spec: str) -> str | None:

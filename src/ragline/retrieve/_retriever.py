@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from ragline.config import Settings
 from ragline.embed._base import Embedder
@@ -13,7 +13,7 @@ from ragline.embed._query_cache import QUERY_CACHE_SIZE, QueryVectorCache
 from ragline.errors import InputError
 from ragline.retrieve._fusion import rrf_fuse, single_leg, weighted_fuse
 from ragline.retrieve._mmr import mmr_select
-from ragline.retrieve._routing import apply_boosts, plan_routing
+from ragline.retrieve._routing import RoutingPlan, apply_boosts, plan_routing
 from ragline.store import Condition, ScoredChunk, Store, Vector, parse_filter
 from ragline.trace import _attrs
 from ragline.trace._tracer import NoopSpan, Span, span
@@ -38,6 +38,18 @@ class SearchResult:
     rules_fired: list[str] = field(default_factory=list)
     filters: list[Condition] = field(default_factory=list)
     query_vector: Vector | None = None
+    k: int = 0  #: how many hits were asked for
+
+
+@dataclass(slots=True)
+class QueryPlan:
+    """What analysis decided for a query: every condition the hits must meet (the
+    request's filters, the tenant's languages, routing filters) and the routing plan
+    (rules fired, boosts)."""
+
+    conditions: list[Condition]
+    routing: RoutingPlan
+    languages: list[str] = field(default_factory=list)
 
 
 def _ms(start: float) -> float:
@@ -79,12 +91,45 @@ class Retriever:
         filters: Sequence[Condition | str] = (),
         mode: str | None = None,
     ) -> SearchResult:
-        """Top ``k`` hits for ``query`` in ``tenant``'s chunks.
+        """Top ``k`` hits for ``query`` in ``tenant``'s chunks: :meth:`analyze`, then
+        :meth:`fetch`, traced as one ``ragline.retrieve`` span.
 
         ``filters`` are :class:`Condition` objects or expressions such as
         ``"doc_type=finance"``; all must hold. Raises :class:`InputError` for a blank
         query, an unknown mode or a bad filter.
         """
+        conditions = [parse_filter(f) if isinstance(f, str) else f for f in filters]
+        with span("ragline.retrieve", "retrieval") as sp:
+            with span("ragline.query_analysis", "analysis") as analysis:
+                plan = self.analyze(query, tenant=tenant, filters=conditions)
+                if analysis.is_recording:
+                    analysis.update(analysis_attributes(plan))
+            result = self.fetch(query, tenant=tenant, k=k, mode=mode, plan=plan)
+            if sp.is_recording:
+                sp.update(retrieval_attributes(result))
+        return result
+
+    def analyze(self, query: str, *, tenant: str, filters: Sequence[Condition] = ()) -> QueryPlan:
+        """The conditions and boosts for ``query``: the request's filters, the tenant's
+        languages, and what the routing rules that match it ask for."""
+        conditions = list(filters)
+        languages = list(self.settings.tenant(tenant).languages or [])
+        if languages:
+            conditions.append(Condition("language", "in", tuple(languages)))
+        routing = plan_routing(query, self.settings.routing)
+        conditions.extend(routing.filters)
+        return QueryPlan(conditions, routing, languages)
+
+    def fetch(
+        self,
+        query: str,
+        *,
+        tenant: str,
+        plan: QueryPlan,
+        k: int | None = None,
+        mode: str | None = None,
+    ) -> SearchResult:
+        """Keyword ∥ dense legs under ``plan``'s conditions, fused and boosted (then MMR)."""
         rs = self.settings.retrieval
         if not query or not query.strip():
             raise InputError("the query is empty", hint="ask a question with some words in it")
@@ -97,43 +142,8 @@ class Retriever:
         top_k = rs.k if k is None else k
         if top_k < 1:
             raise InputError(f"k must be at least 1 (got {top_k})")
-
-        conditions = [parse_filter(f) if isinstance(f, str) else f for f in filters]
-        with span("ragline.retrieve", "retrieval") as sp:
-            result = self._search(query, tenant, run_mode, top_k, conditions)
-            if sp.is_recording:
-                sp.update(
-                    {
-                        "ragline.query": query,
-                        "ragline.retrieval.mode": run_mode,
-                        "ragline.retrieval.k": top_k,
-                        "ragline.retrieval.filters": [_attrs.condition(c) for c in result.filters],
-                        "ragline.routing.rules_fired": list(result.rules_fired),
-                        "ragline.hits": _attrs.hits(result.hits, text=True),
-                        "ragline.hits.count": len(result.hits),
-                    }
-                )
-        return result
-
-    def _search(
-        self, query: str, tenant: str, run_mode: Mode, top_k: int, conditions: list[Condition]
-    ) -> SearchResult:
-        rs = self.settings.retrieval
-        with span("ragline.query_analysis", "analysis") as sp:
-            languages = self.settings.tenant(tenant).languages
-            if languages:
-                conditions.append(Condition("language", "in", tuple(languages)))
-            plan = plan_routing(query, self.settings.routing)
-            conditions.extend(plan.filters)
-            if sp.is_recording:
-                sp.update(
-                    {
-                        "ragline.query.languages": list(languages or []),
-                        "ragline.routing.rules_fired": list(plan.fired),
-                        "ragline.routing.filters": [_attrs.condition(c) for c in plan.filters],
-                        "ragline.routing.boosts": [f"{b.rule} x{b.factor}" for b in plan.boosts],
-                    }
-                )
+        conditions = plan.conditions
+        boosts = plan.routing.boosts
 
         timings: dict[str, float] = {}
         n_candidates = max(rs.candidates, top_k)
@@ -182,12 +192,12 @@ class Retriever:
                 ((leg_name, results),) = legs.items()
                 hits = single_leg(leg_name, results)
                 method = "single"
-            hits = apply_boosts(hits, plan.boosts)
+            hits = apply_boosts(hits, boosts)
             if sp.is_recording:
                 sp.update(
                     {
                         "ragline.fusion.method": method,
-                        "ragline.fusion.boosts": len(plan.boosts),
+                        "ragline.fusion.boosts": len(boosts),
                         "ragline.hits.count": len(hits),
                         "ragline.fusion.top": _attrs.hits(hits),
                     }
@@ -218,10 +228,35 @@ class Retriever:
             mode=run_mode,
             hits=hits,
             timings_ms=timings,
-            rules_fired=plan.fired,
-            filters=conditions,
+            rules_fired=list(plan.routing.fired),
+            filters=list(conditions),
             query_vector=query_vector,
+            k=top_k,
         )
+
+
+def analysis_attributes(plan: QueryPlan) -> dict[str, Any]:
+    """What the ``ragline.query_analysis`` span records about a plan."""
+    routing = plan.routing
+    return {
+        "ragline.query.languages": list(plan.languages),
+        "ragline.routing.rules_fired": list(routing.fired),
+        "ragline.routing.filters": [_attrs.condition(c) for c in routing.filters],
+        "ragline.routing.boosts": [f"{b.rule} x{b.factor}" for b in routing.boosts],
+    }
+
+
+def retrieval_attributes(result: SearchResult) -> dict[str, Any]:
+    """What the ``ragline.retrieve`` span records about a search."""
+    return {
+        "ragline.query": result.query,
+        "ragline.retrieval.mode": result.mode,
+        "ragline.retrieval.k": result.k,
+        "ragline.retrieval.filters": [_attrs.condition(c) for c in result.filters],
+        "ragline.routing.rules_fired": list(result.rules_fired),
+        "ragline.hits": _attrs.hits(result.hits, text=True),
+        "ragline.hits.count": len(result.hits),
+    }
 
 
 def _leg_attrs(sp: Span | NoopSpan, leg: str, candidates: int, results: list[ScoredChunk]) -> None:

@@ -61,11 +61,9 @@ class RequestId:
 
 def _warm_up(project: Project) -> None:
     """Load models and build the retriever and answerer (of every tenant) before serving."""
-    project._load_models()
+    project.parts.load_models()
     for name in {project.settings.default_tenant, *project.settings.tenants}:
-        view = project.for_tenant(name)
-        _ = view.retriever
-        _ = view.answerer
+        _ = project.parts.view(name).pipeline  # its retriever and answerer
 
 
 def _as_project(project: Project | str | os.PathLike[str]) -> Project:
@@ -99,7 +97,7 @@ def create_app(
             state.draining = True
             await anyio.to_thread.run_sync(proj.close)
 
-    from ragline import __version__
+    from ragline._version import __version__
 
     app = FastAPI(
         title="ragline",

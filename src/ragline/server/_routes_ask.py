@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from ragline.errors import InputError
 from ragline.server._errors import ApiError
 from ragline.server._openai_schemas import sse_response
 from ragline.server._schemas import AnswerOut, AskRequest, SearchOut, error_responses
@@ -26,19 +27,13 @@ def json_response(data: Any, status: int = 200) -> Response:
 
 
 def check_question(state: ServerState, question: str, field: str = "question") -> str:
-    limit = state.settings.server.max_question_chars
-    if len(question) > limit:
-        raise ApiError(
-            422,
-            "invalid_request",
-            f"{field}: longer than {limit} characters ({len(question)})",
-            hint="shorten it or raise server.max_question_chars",
-        )
-    if "\x00" in question:
-        raise ApiError(422, "invalid_request", f"{field}: contains a NUL character")
-    if not question.strip():
-        raise ApiError(422, "invalid_request", f"{field}: is blank")
-    return question
+    """The pipeline's question check, as a 422 before the request takes a slot."""
+    from ragline.answer import check_question as check
+
+    try:
+        return check(question, field=field, max_chars=state.settings.server.max_question_chars)
+    except InputError as e:
+        raise ApiError(422, "invalid_request", e.message, hint=e.hint) from None
 
 
 def check_k(state: ServerState, k: int | None) -> int | None:

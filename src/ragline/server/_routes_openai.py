@@ -3,11 +3,11 @@
 Point any OpenAI client at ``<server>/v1`` with a ragline API key. Each knowledge base
 is a model: ``ragline`` answers from the caller's whole knowledge base and
 ``ragline:<doc_type>`` only from documents of that type. The question is the last
-user message; earlier user messages give a short follow-up its context
-(:mod:`ragline.server._followup`). System messages, temperature and the like are
-accepted and ignored: the answer is ragline's cited answer, ``[n]`` markers in the
-text and the references in ``citations`` (on the response and on the message), with
-``ragline.trace_id`` naming the trace.
+user message; earlier user messages give a short follow-up its context (the
+pipeline's analysis stage, :mod:`ragline.retrieve._followup`). System messages,
+temperature and the like are accepted and ignored: the answer is ragline's cited
+answer, ``[n]`` markers in the text and the references in ``citations`` (on the
+response and on the message), with ``ragline.trace_id`` naming the trace.
 
 Streaming sends ``chat.completion.chunk`` frames: the role, the text deltas, a final
 chunk with ``finish_reason`` and the citations, then ``data: [DONE]``. A model failure
@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -136,10 +136,8 @@ def message_text(message: ChatMessage, index: int) -> str:
     return "\n".join(parts)
 
 
-def question_from(state: ServerState, messages: list[ChatMessage]) -> str:
-    """The last user message, with the earlier user messages as follow-up context."""
-    from ragline.server._followup import contextual_question
-
+def question_from(state: ServerState, messages: list[ChatMessage]) -> tuple[str, list[str]]:
+    """The last user message, and the earlier ones (the pipeline's follow-up context)."""
     users = [(i, m) for i, m in enumerate(messages) if m.role == "user"]
     if not users:
         raise ApiError(
@@ -151,8 +149,7 @@ def question_from(state: ServerState, messages: list[ChatMessage]) -> str:
         )
     last_i, last = users[-1]
     text = check_question(state, message_text(last, last_i), f"messages.{last_i}.content")
-    previous = [message_text(m, i) for i, m in users[:-1]]
-    return contextual_question(text, previous, max_chars=state.settings.server.max_question_chars)
+    return text, [message_text(m, i) for i, m in users[:-1]]
 
 
 def check_options(body: ChatCompletionRequest) -> None:
@@ -197,14 +194,14 @@ def _counts(usage: Usage | Mapping[str, Any] | None) -> tuple[int, int, bool]:
     return usage.prompt_tokens, usage.completion_tokens, usage.estimated
 
 
-def usage_of(answer: Answer, question: str, usage: Usage | None = None) -> dict[str, Any]:
+def usage_of(answer: Answer, usage: Usage | None = None) -> dict[str, Any]:
     """Token counts; estimated (~4 chars/token) when the answerer reports none."""
     from ragline.models._pricing import estimate_tokens
 
     prompt, completion, estimated = _counts(usage if usage is not None else answer.usage)
     if not prompt and not completion:  # the extractive answerer: what a model would have read
         context = "\n".join(h.chunk.text for h in answer.hits)
-        prompt = estimate_tokens(question + "\n" + context)
+        prompt = estimate_tokens(answer.question + "\n" + context)
         completion = estimate_tokens(answer.text)
         estimated = True
     return {
@@ -224,7 +221,7 @@ def ragline_info(answer: Answer) -> dict[str, Any]:
     }
 
 
-def completion(answer: Answer, model: str, question: str) -> dict[str, Any]:
+def completion(answer: Answer, model: str) -> dict[str, Any]:
     cites = citations(answer)
     return {
         "id": "chatcmpl-" + uuid.uuid4().hex,
@@ -239,7 +236,7 @@ def completion(answer: Answer, model: str, question: str) -> dict[str, Any]:
                 "logprobs": None,
             }
         ],
-        "usage": usage_of(answer, question),
+        "usage": usage_of(answer),
         "citations": cites,
         "ragline": ragline_info(answer),
         "system_fingerprint": None,
@@ -250,7 +247,7 @@ def _data(obj: Any) -> bytes:
     return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n".encode()
 
 
-def chunk_encoder(model: str, question: str, include_usage: bool) -> Callable[[Any], bytes]:
+def chunk_encoder(model: str, include_usage: bool) -> Callable[[Any], bytes]:
     """Encode ragline answer events as ``chat.completion.chunk`` frames."""
     cid = "chatcmpl-" + uuid.uuid4().hex
     created = int(time.time())
@@ -280,7 +277,7 @@ def chunk_encoder(model: str, question: str, include_usage: bool) -> Callable[[A
             info = {**ragline_info(answer), "text": answer.text}
             out = _data(chunk({}, event.finish_reason, citations=cites, ragline=info))
             if include_usage:
-                usage = usage_of(answer, question, event.usage)
+                usage = usage_of(answer, event.usage)
                 out += _data({**chunk({}), "choices": [], "usage": usage})
             return out
         if kind == "error":
@@ -318,15 +315,13 @@ async def _with_done(start: bytes, frames: AsyncIterator[bytes]) -> AsyncIterato
 
 
 async def stream_completion(
-    caller: Caller, question: str, model: str, k: int | None, filters: Any, include_usage: bool
+    caller: Caller, events: Iterator[Any], model: str, include_usage: bool
 ) -> Response:
     state = caller.state
     await state.admission.enter()
     try:
-        events = caller.project.ask_stream(question, tenant=caller.tenant, k=k, filters=filters)
-
         on_event = state.metrics.event_observer(caller.tenant)
-        encode = chunk_encoder(model, question, include_usage)
+        encode = chunk_encoder(model, include_usage)
         frames = event_frames(
             events,
             timeout_s=state.settings.server.request_timeout_s,
@@ -351,11 +346,11 @@ async def stream_completion(
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, caller: CallerDep
 ) -> Response:
-    from ragline._project import to_conditions
+    from ragline.store._filters import to_conditions
 
     state = caller.state
     check_options(body)
-    question = question_from(state, body.messages)
+    question, history = question_from(state, body.messages)
     k = check_k(state, body.k)
     to_conditions(body.filters)  # a bad filter is a 400 now, not a failed stream
     timeout = state.settings.server.request_timeout_s
@@ -364,13 +359,14 @@ async def chat_completions(
     if doc_type is not None:
         filters = {**(filters or {}), "doc_type": doc_type}
     filters = filters or None
+    project, tenant = caller.project, caller.tenant
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return await stream_completion(caller, question, body.model, k, filters, include_usage)
-    project = caller.project
+        events = project.ask_stream(question, tenant=tenant, k=k, filters=filters, history=history)
+        return await stream_completion(caller, events, body.model, include_usage)
     try:
         answer = await state.admission.run(
-            lambda: project.ask(question, tenant=caller.tenant, k=k, filters=filters),
+            lambda: project.ask(question, tenant=tenant, k=k, filters=filters, history=history),
             timeout=timeout,
         )
     except ApiError:
@@ -379,4 +375,4 @@ async def chat_completions(
         state.metrics.observe_error(caller.tenant)
         raise
     state.metrics.observe_answer(caller.tenant, answer)
-    return json_response(completion(answer, body.model, question))
+    return json_response(completion(answer, body.model))

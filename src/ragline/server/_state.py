@@ -52,9 +52,6 @@ class ServerState:
 
         self.metrics: Metrics = Metrics(self)
 
-    def project_for(self, tenant: str) -> Project:
-        return self.project.for_tenant(tenant)
-
     def rate_limit(self, tenant: str) -> int | None:
         t = self.settings.tenants.get(tenant)
         if t is not None and t.rate_limit_per_minute is not None:
@@ -69,7 +66,8 @@ class Caller:
 
     @property
     def project(self) -> Project:
-        return self.state.project_for(self.tenant)
+        """The project; its methods take the caller's tenant (``tenant=caller.tenant``)."""
+        return self.state.project
 
 
 def get_state(request: Request) -> ServerState:

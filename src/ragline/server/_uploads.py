@@ -135,19 +135,6 @@ def check_upload(raw: str) -> str:
     return name
 
 
-def _view(project: Project, root: Path) -> Project:
-    """``project`` with document ids relative to ``root`` (shares store, embedder, tracing)."""
-    from ragline._project import Project as _Project
-
-    view = _Project(root, settings=project.settings, store=project.store, embedder=project.embedder)
-    base = project._parent or project
-    view._parent = base
-    view._tracer = base.tracer
-    view._trace_store = base.trace_store
-    view._load_ms = base._load_ms
-    return view
-
-
 def _inside(root: Path, name: str) -> Path:
     path = (root / name).resolve()
     if not path.is_relative_to(root.resolve()):
@@ -177,7 +164,7 @@ def ingest_files(project: Project, tenant: str, files: list[tuple[str, bytes]]) 
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         try:
-            report = _view(project, root).ingest(paths, tenant=tenant)
+            report = project.ingest(paths, tenant=tenant, root=root)
         except BaseException:
             _restore(root, backups)
             raise
@@ -262,7 +249,6 @@ def ingest_documents(project: Project, tenant: str, docs: list[JsonDoc]) -> Outc
     before = {d.id: _hash(store.get_document(tenant, d.id)) for d in docs}
     failures: dict[str, str] = {}
     general: list[str] = []
-    view = _view(project, root)
     with _lock(root):
         root.mkdir(parents=True, exist_ok=True)
         for n, ((language, keys), group) in enumerate(_groups(docs).items(), start=1):
@@ -274,11 +260,12 @@ def ingest_documents(project: Project, tenant: str, docs: list[JsonDoc]) -> Outc
             if language:
                 sidecar.write_text(json.dumps({"language": language}), encoding="utf-8")
             try:
-                report = view.ingest(
+                report = project.ingest(
                     [path],
                     tenant=tenant,
                     id_field="id",
                     meta_fields=[*keys, "doc_type"],
+                    root=root,
                 )
             finally:
                 path.unlink(missing_ok=True)

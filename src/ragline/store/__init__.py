@@ -1,31 +1,73 @@
-"""Stores: the ``Store`` protocol, the SQLite default, PostgreSQL and an in-memory reference."""
+"""Storage: the protocols of every table family, and one backend per kind of store URL.
 
+- Protocols (what the rest of ragline imports): :class:`Store` (documents, chunks,
+  keyword and vector search), :class:`TraceStore`, :class:`ConversationStore`,
+  :class:`SentenceStore`, :class:`EvalStore`, and :class:`Backend`, which hands out
+  all of them for one store URL.
+- Backends, one folder each: ``store.memory`` (the reference), ``store.sqlite`` (the
+  default), ``store.postgres``. :func:`open_backend` turns a URL into one; the
+  document stores are also importable from here, lazily (PostgreSQL needs psycopg).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragline.store._backend import Backend
 from ragline.store._base import Matrix, ScoredChunk, Store, StoreStats, Vector
+from ragline.store._conversations import ConversationStore
 from ragline.store._filters import Condition, matches, parse_filter, parse_filters
-from ragline.store._memory import MemoryStore
-from ragline.store._postgres import PostgresStore
-from ragline.store._sqlite import SQLiteStore
+from ragline.store._open import open_backend
+from ragline.store._sentences import SentenceStore
+from ragline.store._traces import TraceStore
+
+if TYPE_CHECKING:
+    from ragline.store._evals import EvalStore
+    from ragline.store.memory import MemoryStore
+    from ragline.store.postgres._documents import PostgresStore
+    from ragline.store.sqlite import SQLiteStore
 
 __all__ = [
+    "Backend",
     "Condition",
+    "ConversationStore",
+    "EvalStore",
     "Matrix",
     "MemoryStore",
     "PostgresStore",
     "SQLiteStore",
     "ScoredChunk",
+    "SentenceStore",
     "Store",
     "StoreStats",
+    "TraceStore",
     "Vector",
     "matches",
+    "open_backend",
     "open_store",
     "parse_filter",
     "parse_filters",
 ]
 
+_LAZY = {
+    "EvalStore": "ragline.store._evals",  # pydantic: imported on first use
+    "MemoryStore": "ragline.store.memory",
+    "SQLiteStore": "ragline.store.sqlite",
+    "PostgresStore": "ragline.store.postgres._documents",
+}
 
-def open_store(url: str, *, base_dir: str | None = None) -> Store:
-    """Open a store from a URL: ``sqlite:///path.db``, ``sqlite://:memory:``, ``memory://``,
-    ``postgresql://user:password@host:5432/db``."""
-    from ragline.store._open import open_store as _open
 
-    return _open(url, base_dir=base_dir)
+def open_store(url: str, *, base_dir: str | Path | None = None) -> Store:
+    """The document store of a URL: ``sqlite:///path.db``, ``sqlite://:memory:``,
+    ``memory://``, ``postgresql://user:password@host:5432/db``."""
+    return open_backend(url, base_dir=base_dir).documents
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ragline.store' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

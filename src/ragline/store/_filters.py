@@ -7,7 +7,7 @@ chunk's own columns; any other name is looked up in the chunk's metadata.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -111,3 +111,31 @@ def condition_matches(value: Any, cond: Condition) -> bool:
 def matches(chunk: Chunk, conditions: Sequence[Condition]) -> bool:
     """Reference semantics every store must reproduce."""
     return all(condition_matches(field_value(chunk, c.field), c) for c in conditions)
+
+
+FilterSpec = str | Condition | Mapping[str, Any]
+
+
+def to_conditions(filters: Iterable[FilterSpec] | Mapping[str, Any] | None) -> list[Condition]:
+    """Accept ``["doc_type=finance"]``, ``[Condition(...)]`` or ``{"doc_type": "finance"}``.
+
+    A mapping's list values mean "any of". Raises :class:`InputError` for a bad
+    expression, before anything is searched.
+    """
+    if not filters:
+        return []
+    if isinstance(filters, Mapping):
+        filters = [filters]
+    out: list[Condition] = []
+    for f in filters:
+        if isinstance(f, Condition):
+            out.append(f)
+        elif isinstance(f, str):
+            out.append(parse_filter(f))
+        else:
+            for key, value in f.items():
+                if isinstance(value, (list, tuple, set)):
+                    out.append(Condition(key, "in", tuple(value)))
+                else:
+                    out.append(Condition(key, "eq", value))
+    return out

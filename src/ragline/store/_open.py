@@ -1,11 +1,11 @@
-"""``open_store(url)``: turn a store URL from the config into a ``Store``."""
+"""Store URLs: which backend a URL names, its SQLite path, and how to print it safely."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ragline.errors import ConfigError
-from ragline.store._base import Store
+from ragline.store._backend import Backend
 
 VALID_FORMS = (
     "sqlite:///relative/path.db (relative to the project folder), "
@@ -39,8 +39,28 @@ def redact_url(url: str) -> str:
     return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", text)
 
 
-def open_store(url: str, *, base_dir: str | Path | None = None) -> Store:
-    """Open the store a URL names.
+def backend_kind(url: str) -> str:
+    """``"memory"``, ``"sqlite"`` or ``"postgres"``: which backend a store URL names.
+
+    Raises :class:`ConfigError` for anything else.
+    """
+    text = url.strip().lower() if isinstance(url, str) else ""
+    scheme = text.split(":", 1)[0] if ":" in text else ""
+    if scheme == "memory" and text in ("memory://", "memory:", "memory:///"):
+        return "memory"
+    if scheme == "sqlite" and text.startswith("sqlite://"):
+        return "sqlite"
+    if (scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+")) and (
+        "://" in text
+    ):
+        return "postgres"
+    raise ConfigError(f"unsupported store URL {url!r}", hint=f"valid forms: {VALID_FORMS}")
+
+
+def open_backend(
+    url: str, *, base_dir: str | Path | None = None, trace_busy_timeout_ms: int = 500
+) -> Backend:
+    """The :class:`Backend` a store URL names (nothing is opened until first used).
 
     - ``sqlite:///rel/path.db``: relative to ``base_dir`` (or the current directory)
     - ``sqlite:////abs/path.db``: an absolute path
@@ -48,76 +68,33 @@ def open_store(url: str, *, base_dir: str | Path | None = None) -> Store:
     - ``memory://``: the pure-Python in-memory store
     - ``postgresql://user:password@host:port/db`` (also ``postgres://``): PostgreSQL
       with pgvector (needs ``pip install 'ragline[postgres]'``)
+
+    ``base_dir`` is also where the evaluation runs of an in-memory store are kept
+    (``ragline-evals.db``). ``trace_busy_timeout_ms`` bounds how long the trace writer
+    waits for a SQLite lock before it drops (and counts) a batch.
     """
-    text = url.strip() if isinstance(url, str) else ""
-    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
-    if scheme == "memory" and text.lower() in ("memory://", "memory:", "memory:///"):
-        from ragline.store._memory import MemoryStore
+    kind = backend_kind(url)
+    text = url.strip()
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    if kind == "memory":
+        from ragline.store.memory import MemoryBackend
 
-        return MemoryStore()
-    if scheme == "sqlite" and text.lower().startswith("sqlite://"):
-        from ragline.store._sqlite import SQLiteStore
+        return MemoryBackend(base_dir=base)
+    if kind == "sqlite":
+        from ragline.store.sqlite import SQLiteBackend
 
-        return SQLiteStore(sqlite_path(text, base_dir=base_dir))
-    if (scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+")) and (
-        "://" in text
-    ):
-        import importlib.util
+        return SQLiteBackend(
+            sqlite_path(text, base_dir=base),
+            base_dir=base,
+            trace_busy_timeout_ms=trace_busy_timeout_ms,
+        )
+    import importlib.util
 
-        if importlib.util.find_spec("psycopg") is None:
-            raise ConfigError(
-                "the PostgreSQL store needs psycopg",
-                hint="pip install 'ragline[postgres]', or use sqlite:///ragline.db",
-            )
-        from ragline.store._postgres import PostgresStore
+    if importlib.util.find_spec("psycopg") is None:
+        raise ConfigError(
+            "the PostgreSQL store needs psycopg",
+            hint="pip install 'ragline[postgres]', or use sqlite:///ragline.db",
+        )
+    from ragline.store.postgres import PostgresBackend
 
-        return PostgresStore(text)
-    raise ConfigError(
-        f"unsupported store URL {url!r}",
-        hint=f"valid forms: {VALID_FORMS}",
-    )
-
-
-def migrate_store(url: str, *, base_dir: str | Path | None = None) -> tuple[list[str], list[str]]:
-    """Apply the store's pending schema migrations: ``(applied now, all applied)``.
-
-    Safe to run from several processes at once (SQLite: one writer at a time;
-    PostgreSQL: an advisory lock). ``memory://`` has no schema: ``([], [])``.
-    """
-    text = url.strip() if isinstance(url, str) else ""
-    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
-    if scheme == "memory" and text.lower() in ("memory://", "memory:", "memory:///"):
-        return [], []
-    if scheme == "sqlite" and text.lower().startswith("sqlite://"):
-        import sqlite3
-
-        from ragline.errors import StoreError
-        from ragline.store._migrations import applied_migrations, apply_migrations
-
-        path = sqlite_path(text, base_dir=base_dir)
-        if path != ":memory:" and not Path(path).parent.is_dir():
-            raise StoreError(
-                f"cannot open store {path!r}: its folder does not exist",
-                hint="create the folder or fix the store path in ragline.yaml",
-            )
-        try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-            try:
-                conn.execute("PRAGMA busy_timeout = 30000")
-                conn.execute("PRAGMA foreign_keys = ON")
-                now = apply_migrations(conn)
-                return now, applied_migrations(conn)
-            finally:
-                conn.close()
-        except sqlite3.Error as e:
-            raise StoreError(
-                f"cannot migrate store {path!r}: {e}",
-                hint="check that the file is a ragline SQLite database and is writable",
-            ) from e
-    if (scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+")) and (
-        "://" in text
-    ):
-        from ragline.store._postgres_cache import migrate_postgres
-
-        return migrate_postgres(text)
-    raise ConfigError(f"unsupported store URL {url!r}", hint=f"valid forms: {VALID_FORMS}")
+    return PostgresBackend(text)

@@ -53,3 +53,13 @@ class VectorIndex:
         best = top_k(scores, k)
         best = best[np.isfinite(scores[best])]
         return best, scores[best]
+
+
+def vector_blob(vector: npt.ArrayLike) -> bytes:
+    """A vector as little-endian float32 bytes (how every backend stores it)."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def blob_vector(blob: bytes | memoryview) -> Vector:
+    """The vector stored by :func:`vector_blob`."""
+    return np.frombuffer(bytes(blob), dtype="<f4").astype(np.float32)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from ragline.errors import InputError
-from ragline.trace._records import Feedback, SpanEvent, SpanRecord, TraceStore
+from ragline.store._traces import Feedback, SpanEvent, SpanRecord, TraceStore
 
 T0 = 1_764_000_000.0  # 2025-11-24, a fixed epoch so tests never read the clock
 

@@ -3,8 +3,9 @@
 - :class:`Tracer` makes spans; :func:`span` opens a child of the current span (and
   does nothing when no trace is active); :func:`current_span` is the span in scope.
 - :class:`TraceWriter` is the bounded queue + background thread that stores spans in
-  a :class:`TraceStore` (:class:`SQLiteTraceStore`, :class:`MemoryTraceStore`),
-  counting what it has to drop (:class:`TraceStats`).
+  a :class:`TraceStore` (the records and the protocol live in ``ragline.store``; the
+  project's backend gives the store), counting what it has to drop
+  (:class:`TraceStats`).
 - :class:`SpanProcessor` applies the content policy (``full``/``redact``/``off``) and
   the attribute size cap; :func:`redact_pii` masks emails, phones, cards and IBANs.
 - :class:`OTLPExporter` sends spans to an OpenTelemetry collector (``ragline[otel]``).
@@ -16,9 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ragline.trace._errors import TraceNotFoundError
-from ragline.trace._policy import CONTENT_KEYS, CONTENT_MODES, SpanProcessor
-from ragline.trace._records import (
+from ragline.store._traces import (
     FEEDBACK_KINDS,
     Feedback,
     SpanEvent,
@@ -26,6 +25,8 @@ from ragline.trace._records import (
     TraceStore,
     TraceSummary,
 )
+from ragline.trace._errors import TraceNotFoundError
+from ragline.trace._policy import CONTENT_KEYS, CONTENT_MODES, SpanProcessor
 from ragline.trace._redact import redact_pii
 from ragline.trace._tracer import (
     NOOP_SPAN,
@@ -48,11 +49,9 @@ __all__ = [
     "NOOP_SPAN",
     "NOOP_TRACER",
     "Feedback",
-    "MemoryTraceStore",
     "NoopSpan",
     "NoopTracer",
     "OTLPExporter",
-    "SQLiteTraceStore",
     "Span",
     "SpanEvent",
     "SpanProcessor",
@@ -72,8 +71,6 @@ __all__ = [
 
 #: public names defined in modules that are imported on first use
 _LAZY = {
-    "SQLiteTraceStore": "ragline.trace._sqlite",
-    "MemoryTraceStore": "ragline.trace._memory_store",
     "OTLPExporter": "ragline.trace._otel",
 }
 

@@ -14,8 +14,8 @@ import time
 import uuid
 
 from ragline.errors import InputError
+from ragline.store._traces import FEEDBACK_KINDS, Feedback, SpanRecord, TraceStore, TraceSummary
 from ragline.trace._errors import TraceNotFoundError
-from ragline.trace._records import FEEDBACK_KINDS, Feedback, SpanRecord, TraceStore
 
 #: The shortest trace-id prefix accepted (like git's abbreviated hashes).
 MIN_PREFIX = 8
@@ -130,3 +130,41 @@ def add_feedback(
     )
     store.add_feedback(feedback)
     return feedback
+
+
+def get_trace(store: TraceStore, trace_id: str, *, tenant: str | None = None) -> list[SpanRecord]:
+    """The spans of the trace with this exact id, by start time.
+
+    Raises :class:`TraceNotFoundError` (an ``InputError``) when there is none (for
+    ``tenant``, when given).
+    """
+    wanted = (trace_id or "").strip().lower()
+    spans = store.get_trace(wanted, tenant=tenant) if wanted else []
+    if not spans:
+        raise TraceNotFoundError(trace_id, tenant)
+    return spans
+
+
+def list_traces(
+    store: TraceStore,
+    *,
+    tenant: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    status: str | None = None,
+    min_latency_ms: float | None = None,
+    text: str | None = None,
+    limit: int = 50,
+) -> list[TraceSummary]:
+    """Recent traces, newest first, matching every filter given (as ``traces list``)."""
+    if status not in (None, "ok", "error"):
+        raise InputError(f"unknown trace status {status!r}", hint="use ok or error")
+    return store.list_traces(
+        tenant=tenant,
+        since=since,
+        until=until,
+        status=status,  # type: ignore[arg-type]
+        min_latency_ms=min_latency_ms,
+        text=text,
+        limit=limit,
+    )

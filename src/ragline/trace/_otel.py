@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ragline.errors import ConfigError
-from ragline.trace._records import SpanRecord
+from ragline.store._traces import SpanRecord
 
 _KINDS = {"model": "CLIENT", "ask": "SERVER"}
 
@@ -71,7 +71,7 @@ class OTLPExporter:
                 f"tracing.otlp_endpoint is set but OpenTelemetry is not installed ({e.name})",
                 hint="pip install 'ragline[otel]', or remove tracing.otlp_endpoint",
             ) from None
-        import ragline
+        from ragline._version import __version__
 
         self.endpoint = endpoint
         self._exporter = OTLPSpanExporter(
@@ -83,7 +83,7 @@ class OTLPExporter:
         self._resource = Resource.create(
             {"service.name": service_name, "telemetry.sdk.name": "ragline"}
         )
-        self._scope = InstrumentationScope("ragline", getattr(ragline, "__version__", None))
+        self._scope = InstrumentationScope("ragline", __version__)
 
     def to_otel(self, record: SpanRecord) -> Any:
         """The SDK ``ReadableSpan`` for one record."""

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic_core import to_json
 
-from ragline.trace._records import SpanEvent, SpanRecord
+from ragline.store._traces import SpanEvent, SpanRecord
 from ragline.trace._redact import redact_pii
 
 ContentMode = Literal["full", "redact", "off"]

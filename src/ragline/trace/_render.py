@@ -24,7 +24,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ragline.trace._records import Feedback, SpanRecord, TraceSummary
+from ragline.store._traces import Feedback, SpanRecord, TraceSummary
 
 if TYPE_CHECKING:
     from rich.console import Console

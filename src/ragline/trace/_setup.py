@@ -1,4 +1,4 @@
-"""Build a project's trace store and tracer from its settings."""
+"""Build a project's tracer from its settings (the trace store comes from its backend)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from ragline.store._traces import TraceStore
 from ragline.trace._policy import SpanProcessor
-from ragline.trace._records import TraceStore
 from ragline.trace._tracer import NOOP_TRACER, Tracer
 from ragline.trace._writer import SpanExporter, TraceWriter
 
@@ -15,32 +15,6 @@ if TYPE_CHECKING:
     from ragline.config import Settings
 
 logger = logging.getLogger("ragline.trace")
-
-
-def memory_trace_store() -> TraceStore:
-    from ragline.trace._memory_store import MemoryTraceStore
-
-    store: TraceStore = MemoryTraceStore()
-    return store
-
-
-def trace_store_for(store: Any, settings: Settings) -> TraceStore:
-    """The trace store that goes with a document store.
-
-    A SQLite store on a file gets a :class:`SQLiteTraceStore` on the same file (its own
-    connection); anything else (``memory://``, ``sqlite://:memory:``, injected test
-    stores) gets an in-memory trace store.
-    """
-    path = getattr(store, "path", None)
-    if type(store).__name__ == "SQLiteStore" and isinstance(path, str) and path != ":memory:":
-        from ragline.trace._sqlite import SQLiteTraceStore
-
-        return SQLiteTraceStore(path, busy_timeout_ms=settings.tracing.write_timeout_ms)
-    if type(store).__name__ == "PostgresStore":
-        from ragline.store._postgres_traces import PostgresTraceStore
-
-        return PostgresTraceStore(store)
-    return memory_trace_store()
 
 
 def content_mode_for(settings: Settings) -> Any:

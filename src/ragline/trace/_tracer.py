@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ragline.trace._records import SpanEvent, SpanRecord, SpanStatus
+from ragline.store._traces import SpanEvent, SpanRecord, SpanStatus
 
 if TYPE_CHECKING:
     from ragline.trace._writer import TraceStats

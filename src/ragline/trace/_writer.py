@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ragline.trace._records import SpanRecord, TraceStore
+from ragline.store._traces import SpanRecord, TraceStore
 from ragline.trace._tracer import Span
 
 logger = logging.getLogger("ragline.trace")

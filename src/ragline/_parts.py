@@ -1,0 +1,341 @@
+"""The one place that builds a project's parts from its settings, once.
+
+:class:`Parts` holds what every tenant shares: the storage :class:`Backend` of the
+store URL (documents, traces, conversations, sentence vectors, evaluation runs, the
+response cache), the embedder and the tracer. :class:`View` is what one tenant's
+asks run on — its settings (model, prompt, k, routing and language overrides), its
+retriever, its answerer and its :class:`Pipeline` of stages — a cheap overlay on the
+shared parts, made once per tenant that has overrides (the others share one).
+
+Backends are chosen from the URL by :func:`ragline.store.open_backend`; answerers are
+chosen from ``model:`` here, and nowhere else in ragline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragline.config import Settings
+
+if TYPE_CHECKING:
+    from ragline.answer import Answerer, Pipeline
+    from ragline.answer._chat import Chat
+    from ragline.embed import Embedder
+    from ragline.models import Model
+    from ragline.retrieve import Retriever
+    from ragline.store import Backend, EvalStore, Store
+    from ragline.trace import Tracer
+
+log = logging.getLogger("ragline")
+
+
+class Parts:
+    """A project's shared parts, each made on first use (thread-safe).
+
+    ``store`` injects a ready :class:`Backend`, or a document :class:`Store` whose other
+    families then live in memory; ``embedder`` injects an embedder (tests use both).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        settings: Settings,
+        *,
+        store: Backend | Store | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        from ragline.store import Backend
+
+        self.path = path
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._backend: Backend | None = None
+        if isinstance(store, Backend):
+            self._backend = store
+        elif store is not None:
+            from ragline.store.memory import MemoryBackend
+
+            self._backend = MemoryBackend(store, base_dir=path)
+        self._embedder = embedder
+        self._tracer: Tracer | None = None
+        self._evals: EvalStore | None = None
+        self._evals_backend: Backend | None = None  # when evals.store names another store
+        self._chat: Chat | None = None
+        self._load_ms: float | None = None
+        self._views: dict[str, View] = {}
+
+    # -- shared parts ----------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            with self._lock:
+                if self._backend is None:
+                    from ragline.store import open_backend
+
+                    self._backend = open_backend(
+                        self.settings.store,
+                        base_dir=self.path,
+                        trace_busy_timeout_ms=self.settings.tracing.write_timeout_ms,
+                    )
+        return self._backend
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    from ragline.embed import make_embedder
+
+                    s = self.settings
+                    self._embedder = make_embedder(s.embedder, s.embedding)
+        return self._embedder
+
+    def load_models(self) -> float:
+        """Load the embedder's model once; the milliseconds it took (0 after the first)."""
+        if self._load_ms is not None:
+            return 0.0
+        start = time.perf_counter()
+        load = getattr(self.embedder, "load", None)
+        if callable(load):
+            load()
+        self._load_ms = (time.perf_counter() - start) * 1000
+        return self._load_ms
+
+    @property
+    def tracer(self) -> Tracer:
+        """The tracer (a no-op one when ``tracing.enabled`` is false, or the trace store
+        cannot be opened: tracing never stops a request)."""
+        if self._tracer is None:
+            with self._lock:
+                if self._tracer is None:
+                    self._tracer = self._build_tracer()
+        return self._tracer
+
+    @tracer.setter
+    def tracer(self, tracer: Tracer) -> None:
+        self._tracer = tracer
+
+    def _build_tracer(self) -> Tracer:
+        from ragline.trace._setup import build_tracer
+        from ragline.trace._tracer import NOOP_TRACER
+
+        if not self.settings.tracing.enabled:
+            return NOOP_TRACER
+        try:
+            return build_tracer(self.backend.traces, self.settings)
+        except Exception as e:
+            log.warning("tracing is unavailable: %s", e)
+            return NOOP_TRACER
+
+    @property
+    def tracer_started(self) -> bool:
+        return self._tracer is not None
+
+    @property
+    def evals(self) -> EvalStore:
+        """Where evaluation runs live: ``evals.store`` if set, else the project's backend."""
+        if self._evals is None:
+            with self._lock:
+                if self._evals is None:
+                    self._evals = self._open_evals()
+        return self._evals
+
+    def _open_evals(self) -> EvalStore:
+        url = self.settings.evals.store
+        if not url:
+            return self.backend.evals
+        from ragline.errors import ConfigError
+        from ragline.store import open_backend
+        from ragline.store._open import backend_kind
+
+        try:
+            kind = backend_kind(url)
+        except ConfigError:
+            kind = "unknown"
+        if kind not in ("sqlite", "postgres"):
+            raise ConfigError(
+                f"evals.store {url!r} is not a SQLite or PostgreSQL URL",
+                hint="use sqlite:///evals.db or postgresql://user@host/db",
+            )
+        self._evals_backend = open_backend(url, base_dir=self.path)
+        return self._evals_backend.evals
+
+    @property
+    def chat(self) -> Chat:
+        if self._chat is None:
+            from ragline.answer._chat import Chat
+
+            self._chat = Chat(
+                self.backend.conversations,
+                max_question_chars=self.settings.server.max_question_chars,
+            )
+        return self._chat
+
+    # -- per tenant --------------------------------------------------------------------
+
+    def view(self, tenant: str | None = None) -> View:
+        """What ``tenant``'s asks run on (made once; tenants without overrides share one)."""
+        name = tenant or self.settings.default_tenant
+        settings = self.settings.for_tenant(name)
+        key = name if settings is not self.settings else ""
+        found = self._views.get(key)
+        if found is None:
+            with self._lock:
+                found = self._views.get(key)
+                if found is None:
+                    found = self._views[key] = View(self, settings)
+        return found
+
+    def close(self) -> None:
+        """Flush and stop the trace writer (up to ``tracing.flush_timeout_s``), close stores."""
+        if self._tracer is not None:
+            self._tracer.close(self.settings.tracing.flush_timeout_s)
+        if self._evals_backend is not None:
+            self._evals_backend.close()
+        if self._backend is not None:
+            self._backend.close()
+
+
+class View:
+    """One tenant's settings and the parts that depend on them (see the module docstring)."""
+
+    def __init__(self, parts: Parts, settings: Settings) -> None:
+        self.parts = parts
+        self.settings = settings
+        self._retriever: Retriever | None = None
+        self._answerer: Answerer | None = None
+        self._pipeline: Pipeline | None = None
+        if self.uses_llm:
+            from ragline.models._factory import check_spec
+
+            for spec in self.model_specs:
+                check_spec(spec)
+
+    @property
+    def model_specs(self) -> list[str]:
+        model = self.settings.model
+        return [model] if isinstance(model, str) else list(model)
+
+    @property
+    def uses_llm(self) -> bool:
+        """False for the offline ``extractive`` answerer, True for any language model."""
+        return self.settings.model != "extractive"
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            from ragline.retrieve import Retriever
+
+            p = self.parts
+            self._retriever = Retriever(p.backend.documents, p.embedder, self.settings)
+        return self._retriever
+
+    @property
+    def answerer(self) -> Answerer:
+        """The extractive answerer, or a grounded LLM answerer for any other ``model:``."""
+        if self._answerer is None:
+            self._answerer = self._build_answerer()
+        return self._answerer
+
+    @answerer.setter
+    def answerer(self, answerer: Answerer) -> None:
+        self._answerer = answerer
+        self._pipeline = None  # the stages hold the answerer
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            from ragline.answer import Pipeline, Stage
+            from ragline.answer._stages import (
+                Analyze,
+                Cite,
+                Generate,
+                GuardIn,
+                GuardOut,
+                Rerank,
+                Retrieve,
+            )
+
+            s, retriever, answerer = self.settings, self.retriever, self.answerer
+            limit = s.server.max_question_chars
+            retrieval: list[Stage] = [
+                GuardIn(),
+                Analyze(retriever, max_question_chars=limit),
+                Retrieve(retriever),
+                Rerank(),
+            ]
+            answering: list[Stage] = [Generate(answerer), Cite(answerer), GuardOut()]
+            self._pipeline = Pipeline(
+                retrieval,
+                answering,
+                tracer=lambda: self.parts.tracer,
+                max_question_chars=limit,
+                default_k=s.retrieval.k,
+                attributes={"gen_ai.request.model": ",".join(self.model_specs)},
+                warmup=self.parts.load_models,
+            )
+        return self._pipeline
+
+    def sentence_hook(self) -> Callable[[str, list[Any]], int] | None:
+        """Ingest's hook that precomputes sentence vectors, if this tenant's answers use them."""
+        if self.uses_llm or not self.settings.answer.precompute_sentences:
+            return None
+        from ragline.answer._sentence_vectors import sentence_hook
+
+        p = self.parts
+        return sentence_hook(
+            p.backend.sentences, p.embedder, batch_size=self.settings.ingest.batch_size * 4
+        )
+
+    def _build_answerer(self) -> Answerer:
+        from ragline.answer import ExtractiveAnswerer
+
+        p = self.parts
+        if not self.uses_llm:
+            return ExtractiveAnswerer(
+                p.embedder, self.settings.answer, sentence_store=p.backend.sentences
+            )
+        return self._grounded()
+
+    def _grounded(self) -> Answerer:
+        from ragline.answer import GroundedAnswerer
+        from ragline.answer._extractive_model import ExtractiveModel
+        from ragline.models import build_model, make_model, price_for
+
+        s, p = self.settings, self.parts
+        spec = s.model
+        first = self.model_specs[0]
+        ms = s.model_settings(first)
+        a = s.answer
+        template, budget = a.template, a.token_budget
+        if first.partition(":")[0] == "local":
+            # a base model: the completion-style template, and a budget that fits its window
+            from ragline.models._local import PROMPT_TEMPLATE
+
+            if "template" not in a.model_fields_set:
+                template = PROMPT_TEMPLATE
+            window = ms.context_window or 2048
+            budget = min(budget, max(window - ms.max_tokens, 256))
+
+        def make(name: str, settings: Settings) -> Model:
+            if name == "extractive":  # in a fallback chain: share the project's embedder
+                return ExtractiveModel(p.embedder, settings.answer)
+            return make_model(name, settings)
+
+        return GroundedAnswerer(
+            build_model(spec, s, make=make, cache=p.backend.response_cache),
+            p.embedder,
+            template=template,
+            token_budget=budget,
+            max_tokens=ms.max_tokens,
+            temperature=ms.temperature,
+            min_support=a.min_support,
+            attribute_min=a.attribute_min,
+            price=price_for(first, ms) if isinstance(spec, str) else None,
+        )

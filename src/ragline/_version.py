@@ -1,0 +1,3 @@
+"""The ragline version, importable without importing the package's public API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,91 @@
+"""``Backend``: every table family of one store URL, opened once and closed together.
+
+A project's data lives in one place, named by ``store:`` in ``ragline.yaml``. The
+backend of that URL (``store.memory``, ``store.sqlite``, ``store.postgres``) hands
+out each table family — documents, traces and feedback, conversations, sentence
+vectors, evaluation runs, the model response cache — built on first use from one
+connection setup (one SQLite file, one PostgreSQL pool), and closes them all. The
+rest of ragline sees only the protocols; ``ragline._parts`` is the one place that
+opens a backend (:func:`ragline.store.open_backend`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+if TYPE_CHECKING:
+    from ragline.models._cache import ResponseCache
+    from ragline.store._base import Store
+    from ragline.store._conversations import ConversationStore
+    from ragline.store._evals import EvalStore
+    from ragline.store._sentences import SentenceStore
+    from ragline.store._traces import TraceStore
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The table families of one store; each opened on first use (thread-safe)."""
+
+    #: the store URL, with any password replaced by ``***``
+    url: str
+
+    @property
+    def documents(self) -> Store: ...
+
+    @property
+    def traces(self) -> TraceStore: ...
+
+    @property
+    def conversations(self) -> ConversationStore: ...
+
+    @property
+    def sentences(self) -> SentenceStore: ...
+
+    @property
+    def evals(self) -> EvalStore: ...
+
+    @property
+    def response_cache(self) -> ResponseCache: ...
+
+    def migrate(self) -> tuple[list[str], list[str]]:
+        """Apply pending schema migrations: ``(applied now, all applied)``."""
+        ...
+
+    def close(self) -> None:
+        """Close every family opened so far (the documents last); safe to call twice."""
+        ...
+
+
+class LazyFamilies:
+    """What every backend shares: families made once, on first use, closed in reverse.
+
+    A backend subclass calls ``self._family("traces", make)`` in each property.
+    """
+
+    def __init__(self) -> None:
+        self._families: dict[str, Any] = {}
+        self._lock = threading.RLock()  # a family may be made from another (the pool)
+
+    def _family(self, name: str, make: Callable[[], T]) -> T:
+        found = self._families.get(name)
+        if found is None:
+            with self._lock:
+                found = self._families.get(name)
+                if found is None:
+                    found = self._families[name] = make()
+        return found  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        with self._lock:
+            families, self._families = self._families, {}
+        for name in reversed(list(families)):
+            close = getattr(families[name], "close", None)
+            if callable(close) and name != "documents":
+                close()
+        documents = families.get("documents")
+        if documents is not None:
+            documents.close()

@@ -1,0 +1,474 @@
+"""``SQLiteStore``: the default store, one SQLite file with FTS5 and float32 vectors.
+
+- WAL journal, foreign keys, a busy timeout; schema from :mod:`._migrations`.
+- Keyword search is BM25 over per-chunk term-count blobs written in the upsert
+  transaction and turned into an in-memory postings index per tenant (see
+  :mod:`._bm25` for why FTS5's own ``bm25()`` ranking is too slow at 100k chunks).
+  User text is only ever tokenized, never parsed as a query, so nothing can raise.
+- ``chunks_fts`` (FTS5, ``porter unicode61 remove_diacritics 2``) is an external-content
+  index over ``chunks.indexed_text``, kept in sync by triggers in the same transaction,
+  for phrase/prefix lookups and snippets (:func:`fts_query` makes any text safe for it).
+- Vector search is brute-force cosine over a per-tenant float32 matrix cached in
+  memory and reloaded when the tenant's generation changes (any process's write).
+- Filters are evaluated with the reference semantics on each distinct value of a
+  field (see :class:`~ragline.store._common.FilterColumns`), before the top ``k``.
+- One connection shared by threads behind a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragline._text import query_terms, tokenize
+from ragline.errors import InputError, NotFoundError, StoreError
+from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
+from ragline.store._common import normalize_query, top_k, validate_upsert
+from ragline.store._filters import Condition
+from ragline.store.sqlite._index import (
+    TenantSnapshot,
+    bump_generation,
+    tenant_generation,
+    term_blobs,
+    term_ids,
+)
+from ragline.store.sqlite._migrations import apply_migrations
+from ragline.types import Chunk, Document
+
+_CHUNK_COLS = (
+    "pk, id, document_id, ordinal, text, title, tenant, section_path, page, language, "
+    "doc_type, source, content_hash, metadata"
+)
+_DOC_COLS = (
+    "id, source, title, content_hash, tenant, doc_type, language, metadata, embedder, "
+    "chunk_count, updated_at"
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _chunk(row: tuple[Any, ...]) -> Chunk:
+    return _decoded_chunk(_decode(row))
+
+
+def _decode(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A chunk row with its JSON columns (section_path, metadata) parsed."""
+    return (*row[:7], json.loads(row[7]), *row[8:13], json.loads(row[13]))
+
+
+def _decoded_chunk(row: tuple[Any, ...]) -> Chunk:
+    """A fresh Chunk from a decoded row (its list and dict copied: callers may edit them)."""
+    return Chunk(
+        id=row[1],
+        document_id=row[2],
+        ordinal=row[3],
+        text=row[4],
+        title=row[5],
+        tenant=row[6],
+        section_path=list(row[7]),
+        page=row[8],
+        language=row[9],
+        doc_type=row[10],
+        source=row[11],
+        content_hash=row[12],
+        metadata=dict(row[13]),
+    )
+
+
+def _document(row: tuple[Any, ...]) -> Document:
+    return Document(
+        id=row[0],
+        source=row[1],
+        title=row[2],
+        content_hash=row[3],
+        tenant=row[4],
+        doc_type=row[5],
+        language=row[6],
+        metadata=json.loads(row[7]),
+        embedder=row[8],
+        chunk_count=row[9],
+        updated_at=row[10],
+    )
+
+
+def fts_query(text: str) -> str:
+    """A safe FTS5 query for any user text: its non-stopword words, quoted, ORed."""
+    return " OR ".join(f'"{t}"' for t in query_terms(text))
+
+
+class SQLiteStore:
+    """The default store: ``SQLiteStore("ragline.db")`` or ``SQLiteStore(":memory:")``."""
+
+    def __init__(
+        self, path: str | Path, *, busy_timeout_ms: int = 10_000, max_cached_tenants: int = 16
+    ) -> None:
+        self.path = str(path)
+        self.max_cached_tenants = max(1, max_cached_tenants)
+        if self.path != ":memory:":
+            parent = Path(self.path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StoreError(
+                    f"cannot open store {self.path!r}: folder {str(parent)!r} does not exist",
+                    hint="create the folder or fix the store path in ragline.yaml",
+                )
+        try:
+            self._conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=busy_timeout_ms / 1000,
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = FULL")
+            apply_migrations(self._conn)
+        except sqlite3.Error as e:
+            raise StoreError(
+                f"cannot open store {self.path!r}: {e}",
+                hint="check that the file is a ragline SQLite database and is writable",
+            ) from e
+        self._lock = threading.RLock()
+        self._snapshots: dict[str, TenantSnapshot] = {}
+        self._closed = False
+
+    # -- plumbing --------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction under the store's lock; commits on success, rolls back on error.
+
+        For later layers' own tables (traces, feedback…): ``with store.transaction() as
+        conn: conn.execute(...)``. SQLite errors are raised as :class:`StoreError`.
+        Nested calls join the outer transaction.
+        """
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.path!r} is closed", hint="open a new store")
+            conn = self._conn
+            if conn.in_transaction:  # nested: join the caller's transaction
+                yield conn
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as e:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error):
+                    hint = (
+                        "another process is writing to the store; retry, or raise busy_timeout"
+                        if "locked" in str(e) or "busy" in str(e)
+                        else "check the database file (disk full, permissions, corruption)"
+                    )
+                    raise StoreError(f"store {self.path!r}: {e}", hint=hint) from e
+                raise
+
+    def _snapshot(self, conn: sqlite3.Connection, tenant: str) -> TenantSnapshot:
+        generation = tenant_generation(conn, tenant)
+        snap = self._snapshots.pop(tenant, None)
+        if snap is None or snap.generation != generation:
+            snap = TenantSnapshot(conn, tenant, generation)
+        self._snapshots[tenant] = snap  # most recently used last
+        while len(self._snapshots) > self.max_cached_tenants:
+            del self._snapshots[next(iter(self._snapshots))]
+        return snap
+
+    def _chunks_by_pk(
+        self, conn: sqlite3.Connection, pks: Sequence[int], snap: TenantSnapshot
+    ) -> dict[int, Chunk]:
+        """Chunks by row id: decoded rows from the snapshot's cache, the rest from SQLite."""
+        found = {int(p): snap.rows[int(p)] for p in pks if int(p) in snap.rows}
+        ints = [int(p) for p in pks if int(p) not in found]
+        if len(ints) > 500:
+            sql = f"SELECT {_CHUNK_COLS} FROM chunks WHERE pk IN (SELECT value FROM json_each(?))"
+            rows = conn.execute(sql, (json.dumps(ints),)).fetchall()
+        elif ints:  # bound parameters are fastest for a small k
+            marks = ",".join("?" * len(ints))
+            sql = f"SELECT {_CHUNK_COLS} FROM chunks WHERE pk IN ({marks})"
+            rows = conn.execute(sql, ints).fetchall()
+        else:
+            rows = []
+        for r in rows:
+            found[int(r[0])] = decoded = _decode(r)
+            snap.remember(int(r[0]), decoded)
+        return {pk: _decoded_chunk(row) for pk, row in found.items()}
+
+    # -- documents -------------------------------------------------------------------
+
+    def upsert_document(
+        self, document: Document, chunks: Sequence[Chunk], embeddings: Matrix
+    ) -> None:
+        matrix = validate_upsert(document, chunks, embeddings)
+        tenant, doc_id = document.tenant, document.id
+        with self.transaction(write=True) as conn:
+            clash = conn.execute(
+                "SELECT id, document_id FROM chunks WHERE tenant = ? AND document_id != ? "
+                "AND id IN (SELECT value FROM json_each(?)) LIMIT 1",
+                (tenant, doc_id, _dumps([c.id for c in chunks])),
+            ).fetchone()
+            if clash:
+                raise InputError(
+                    f"chunk id {clash[0]!r} already belongs to document {clash[1]!r} in "
+                    f"tenant {tenant!r}",
+                    hint="chunk ids must be unique within a tenant; derive them from the "
+                    "document id",
+                )
+            if len(chunks):
+                row = conn.execute(
+                    "SELECT length(embedding) FROM chunks WHERE tenant = ? AND document_id != ? "
+                    "LIMIT 1",
+                    (tenant, doc_id),
+                ).fetchone()
+                if row and row[0] // 4 != matrix.shape[1]:
+                    raise InputError(
+                        f"document {doc_id!r} has {matrix.shape[1]}-dimensional embeddings "
+                        f"but this tenant's stored vectors have {row[0] // 4} dimensions",
+                        hint="use one embedder per store, or delete the tenant's documents "
+                        "and re-ingest",
+                    )
+            conn.execute(
+                "DELETE FROM chunks WHERE tenant = ? AND document_id = ?", (tenant, doc_id)
+            )
+            conn.execute(
+                f"INSERT INTO documents ({_DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (tenant, id) DO UPDATE SET source = excluded.source, "
+                "title = excluded.title, content_hash = excluded.content_hash, "
+                "doc_type = excluded.doc_type, language = excluded.language, "
+                "metadata = excluded.metadata, embedder = excluded.embedder, "
+                "chunk_count = excluded.chunk_count, updated_at = excluded.updated_at",
+                (
+                    doc_id,
+                    document.source,
+                    document.title,
+                    document.content_hash,
+                    tenant,
+                    document.doc_type,
+                    document.language,
+                    _dumps(document.metadata),
+                    document.embedder,
+                    len(chunks),
+                    document.updated_at or time.time(),
+                ),
+            )
+            texts = [c.indexed_text for c in chunks]
+            blobs = term_blobs(conn, texts)
+            conn.executemany(
+                "INSERT INTO chunks (tenant, id, document_id, ordinal, text, title, "
+                "section_path, page, language, doc_type, source, content_hash, metadata, "
+                "indexed_text, embedding, term_counts) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    (
+                        tenant,
+                        c.id,
+                        doc_id,
+                        c.ordinal,
+                        c.text,
+                        c.title,
+                        _dumps(list(c.section_path)),
+                        c.page,
+                        c.language,
+                        c.doc_type,
+                        c.source,
+                        c.content_hash,
+                        _dumps(c.metadata),
+                        texts[i],
+                        matrix[i].tobytes(),
+                        blobs[i],
+                    )
+                    for i, c in enumerate(chunks)
+                ),
+            )
+            bump_generation(conn, tenant)
+            self._snapshots.pop(tenant, None)
+
+    def get_document(self, tenant: str, document_id: str) -> Document | None:
+        with self.transaction(write=False) as conn:
+            row = conn.execute(
+                f"SELECT {_DOC_COLS} FROM documents WHERE tenant = ? AND id = ?",
+                (tenant, document_id),
+            ).fetchone()
+        return _document(row) if row else None
+
+    def list_documents(self, tenant: str) -> list[Document]:
+        with self.transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_DOC_COLS} FROM documents WHERE tenant = ? ORDER BY id", (tenant,)
+            ).fetchall()
+        return [_document(r) for r in rows]
+
+    def delete_document(self, tenant: str, document_id: str) -> bool:
+        with self.transaction(write=True) as conn:
+            conn.execute(
+                "DELETE FROM chunks WHERE tenant = ? AND document_id = ?", (tenant, document_id)
+            )
+            cur = conn.execute(
+                "DELETE FROM documents WHERE tenant = ? AND id = ?", (tenant, document_id)
+            )
+            deleted = cur.rowcount > 0
+            if deleted:
+                bump_generation(conn, tenant)
+                self._snapshots.pop(tenant, None)
+        return deleted
+
+    # -- chunks and vectors ----------------------------------------------------------
+
+    def get_chunks(self, tenant: str, chunk_ids: Sequence[str]) -> list[Chunk]:
+        if not chunk_ids:
+            return []
+        with self.transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_CHUNK_COLS} FROM chunks WHERE tenant = ? "
+                "AND id IN (SELECT value FROM json_each(?))",
+                (tenant, _dumps(list(chunk_ids))),
+            ).fetchall()
+        by_id = {r[1]: r for r in rows}
+        return [_chunk(by_id[c]) for c in chunk_ids if c in by_id]
+
+    def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
+        with self.transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT id, embedding FROM chunks WHERE tenant = ? "
+                "AND id IN (SELECT value FROM json_each(?))",
+                (tenant, _dumps(list(chunk_ids))),
+            ).fetchall()
+            if not chunk_ids:
+                row = conn.execute(
+                    "SELECT length(embedding) FROM chunks WHERE tenant = ? LIMIT 1", (tenant,)
+                ).fetchone()
+                return np.zeros((0, row[0] // 4 if row else 0), dtype=np.float32)
+        by_id = {r[0]: r[1] for r in rows}
+        missing = [c for c in chunk_ids if c not in by_id]
+        if missing:
+            raise NotFoundError(
+                f"no chunk {missing[0]!r} in tenant {tenant!r}",
+                hint="ask only for chunk ids returned by a search or get_chunks",
+            )
+        return np.stack([np.frombuffer(by_id[c], dtype=np.float32) for c in chunk_ids])
+
+    def embeddings_by_hash(
+        self, tenant: str, content_hashes: Sequence[str], embedder: str
+    ) -> dict[str, Vector]:
+        if not content_hashes:
+            return {}
+        with self.transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT c.content_hash, c.embedding FROM chunks c JOIN documents d "
+                "ON d.tenant = c.tenant AND d.id = c.document_id "
+                "WHERE c.tenant = ? AND d.embedder = ? "
+                "AND c.content_hash IN (SELECT value FROM json_each(?))",
+                (tenant, embedder, _dumps(list(set(content_hashes)))),
+            ).fetchall()
+        out: dict[str, Vector] = {}
+        for h, blob in rows:
+            if h not in out:
+                out[h] = np.frombuffer(blob, dtype=np.float32).copy()
+        return out
+
+    # -- search ----------------------------------------------------------------------
+
+    def keyword_search(
+        self, tenant: str, query: str, *, k: int, filters: Sequence[Condition] = ()
+    ) -> list[ScoredChunk]:
+        words = set(tokenize(query)) if isinstance(query, str) else set()
+        if not words or k <= 0:
+            return []
+        with self.transaction(write=False) as conn:
+            snap = self._snapshot(conn, tenant)
+            ids = term_ids(conn, words, create=False)
+            if not len(snap) or not ids:
+                return []
+            index = snap.bm25()
+            mask = snap.mask(filters)
+        # Scoring runs outside the store's lock (the snapshot's indexes are read-only),
+        # so concurrent searches overlap their numpy work.
+        scores = index.scores(ids.values())
+        if mask is not None:
+            scores[~mask] = 0.0
+        candidates = np.flatnonzero(scores > 0)
+        best = candidates[top_k(scores[candidates], k)]
+        return self._scored(snap, [int(snap.pks[i]) for i in best], scores[best])
+
+    def vector_search(
+        self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
+    ) -> list[ScoredChunk]:
+        if k <= 0:
+            return []
+        with self.transaction(write=False) as conn:
+            snap = self._snapshot(conn, tenant)
+            if not len(snap):
+                return []
+            index = snap.vectors()
+            mask = snap.mask(filters)
+        q = normalize_query(vector, index.dimension)
+        if q is None:
+            return []
+        rows, scores = index.search(q, k, mask)  # outside the lock, as in keyword_search
+        return self._scored(snap, [int(snap.pks[i]) for i in rows], scores)
+
+    def _scored(
+        self, snap: TenantSnapshot, pks: list[int], scores: Sequence[float] | np.ndarray
+    ) -> list[ScoredChunk]:
+        """The chunks of a search's row ids with their scores, best first.
+
+        A chunk deleted by a write that committed after the search read its snapshot
+        is left out (the search then answers from the state just before that write).
+        """
+        if not pks:
+            return []
+        with self.transaction(write=False) as conn:
+            by_pk = self._chunks_by_pk(conn, pks, snap)
+        return [
+            ScoredChunk(by_pk[p], float(s)) for p, s in zip(pks, scores, strict=True) if p in by_pk
+        ]
+
+    # -- bookkeeping -----------------------------------------------------------------
+
+    def stats(self, tenant: str) -> StoreStats:
+        with self.transaction(write=False) as conn:
+            docs = conn.execute("SELECT count(*) FROM documents WHERE tenant = ?", (tenant,))
+            n_docs = int(docs.fetchone()[0])
+            chunks = conn.execute("SELECT count(*) FROM chunks WHERE tenant = ?", (tenant,))
+            n_chunks = int(chunks.fetchone()[0])
+        return StoreStats(documents=n_docs, chunks=n_chunks)
+
+    def tenants(self) -> list[str]:
+        with self.transaction(write=False) as conn:
+            rows = conn.execute("SELECT DISTINCT tenant FROM documents ORDER BY tenant").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def connection(self) -> sqlite3.Connection:
+        """The underlying connection (autocommit mode); prefer :meth:`transaction`."""
+        return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._snapshots.clear()
+                try:
+                    self._conn.close()
+                except sqlite3.Error as e:  # pragma: no cover - close rarely fails
+                    raise StoreError(f"closing store {self.path!r} failed: {e}") from e
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"

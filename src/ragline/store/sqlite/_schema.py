@@ -1,0 +1,227 @@
+"""The SQLite schema of every ragline table, one constant per migration step.
+
+Once a migration has shipped, never edit its SQL: add a new migration (see
+:mod:`._migrations`) instead.
+
+- ``documents`` / ``chunks`` (0001): one row per document and per chunk, keyed by
+  (tenant, id); JSON columns hold section paths and metadata; ``embedding`` is the
+  chunk's float32 vector. ``chunks_fts`` (0002) is an external-content FTS5 index over
+  ``chunks.indexed_text`` kept in sync by triggers. ``tenant_generations`` (0003) is
+  bumped by every write, so other processes' caches notice. ``bm25_terms`` (0004) and
+  ``chunks.term_counts`` feed the in-memory BM25 index.
+- ``response_cache`` (0005): the model response cache.
+- ``spans`` / ``trace_stats`` (0006): one row per span; the columns ``traces list``
+  filters on are real columns (tenant, start, duration, status, name); the root span
+  of a trace (``parent_id IS NULL``) is its summary row, indexed by (tenant, start)
+  and start. ``search`` is the lower-cased question and answer of a root span, for
+  text search; ``attributes`` and ``events`` are JSON. ``trace_stats`` holds counters
+  that must survive the process, e.g. ``dropped_spans``, shown by ``ragline doctor``.
+- ``feedback`` (0007): user reports linked to a trace.
+- ``eval_runs`` / ``eval_results`` (0008): one row per evaluation run (dataset path and
+  content hash, configuration fingerprint and its hash, status, summary) and per
+  (run, case, repeat) (the case as run, the output and metric results as JSON).
+  ``cache_key`` = hash(pipeline fingerprint, tenant, question, repeat index): a later
+  run with the same key reuses ``output`` instead of calling the pipeline again.
+- ``conversations`` / ``conversation_turns`` (0009): ``POST /v1/chat`` history. A
+  conversation row counts its ``turns``; ``append_turn`` bumps it and inserts the
+  turn with index ``turns - 1`` in one write transaction, so two writers never get
+  the same index. ``citations`` is a JSON array of objects.
+- ``sentence_vectors`` (0010): the extractive answerer's sentence vectors by (tenant,
+  embedder, hash), ``hash`` being the first 16 bytes of the SHA-256 of the exact
+  sentence text; rows are a cache keyed by content, so a deleted document leaves
+  harmless, unreachable rows behind.
+"""
+
+from __future__ import annotations
+
+CORE_SQL = """
+CREATE TABLE documents (
+    tenant       TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    doc_type     TEXT,
+    language     TEXT,
+    content_hash TEXT NOT NULL,
+    embedder     TEXT,
+    metadata     TEXT NOT NULL DEFAULT '{}',
+    chunk_count  INTEGER NOT NULL DEFAULT 0,
+    updated_at   REAL NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE TABLE chunks (
+    pk           INTEGER PRIMARY KEY,
+    tenant       TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    document_id  TEXT NOT NULL,
+    ordinal      INTEGER NOT NULL,
+    text         TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    section_path TEXT NOT NULL DEFAULT '[]',
+    page         INTEGER,
+    language     TEXT,
+    doc_type     TEXT,
+    source       TEXT NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL DEFAULT '',
+    metadata     TEXT NOT NULL DEFAULT '{}',
+    indexed_text TEXT NOT NULL,
+    embedding    BLOB NOT NULL,
+    UNIQUE (tenant, id),
+    FOREIGN KEY (tenant, document_id) REFERENCES documents (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX chunks_tenant ON chunks (tenant);
+CREATE INDEX chunks_document ON chunks (tenant, document_id, ordinal);
+CREATE INDEX chunks_hash ON chunks (tenant, content_hash);
+"""
+
+FTS_SQL = """
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    indexed_text,
+    content = 'chunks',
+    content_rowid = 'pk',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, indexed_text) VALUES (new.pk, new.indexed_text);
+END;
+CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, indexed_text)
+    VALUES ('delete', old.pk, old.indexed_text);
+END;
+CREATE TRIGGER chunks_fts_update AFTER UPDATE OF indexed_text ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, indexed_text)
+    VALUES ('delete', old.pk, old.indexed_text);
+    INSERT INTO chunks_fts (rowid, indexed_text) VALUES (new.pk, new.indexed_text);
+END;
+"""
+
+GENERATIONS_SQL = """
+CREATE TABLE tenant_generations (
+    tenant     TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+RESPONSE_CACHE_SQL = """
+CREATE TABLE response_cache (
+    key        TEXT PRIMARY KEY,
+    model      TEXT NOT NULL,
+    completion TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX response_cache_expires ON response_cache (expires_at);
+"""
+
+TRACES_SQL = """
+CREATE TABLE spans (
+    trace_id    TEXT NOT NULL,
+    span_id     TEXT NOT NULL,
+    parent_id   TEXT,
+    tenant      TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    start       REAL NOT NULL,
+    end_time    REAL NOT NULL,
+    duration_ms REAL NOT NULL,
+    status      TEXT NOT NULL,
+    question    TEXT,
+    search      TEXT,
+    attributes  TEXT NOT NULL DEFAULT '{}',
+    events      TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (trace_id, span_id)
+);
+CREATE INDEX spans_roots_tenant ON spans (tenant, start) WHERE parent_id IS NULL;
+CREATE INDEX spans_roots_start ON spans (start) WHERE parent_id IS NULL;
+CREATE TABLE trace_stats (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+FEEDBACK_SQL = """
+CREATE TABLE feedback (
+    id          TEXT PRIMARY KEY,
+    trace_id    TEXT NOT NULL,
+    tenant      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    note        TEXT,
+    created_at  REAL NOT NULL
+);
+CREATE INDEX feedback_tenant ON feedback (tenant, created_at);
+CREATE INDEX feedback_trace ON feedback (trace_id);
+"""
+
+EVAL_SQL = """
+CREATE TABLE eval_runs (
+    id               TEXT PRIMARY KEY,
+    name             TEXT,
+    created_at       REAL NOT NULL,
+    finished_at      REAL,
+    status           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    dataset_path     TEXT NOT NULL,
+    dataset_hash     TEXT NOT NULL,
+    fingerprint_hash TEXT NOT NULL,
+    fingerprint      TEXT NOT NULL,
+    repeats          INTEGER NOT NULL DEFAULT 1,
+    summary          TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX eval_runs_created ON eval_runs (created_at);
+CREATE TABLE eval_results (
+    run_id       TEXT NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
+    case_id      TEXT NOT NULL,
+    repeat_index INTEGER NOT NULL,
+    position     INTEGER NOT NULL,
+    category     TEXT NOT NULL,
+    case_json    TEXT NOT NULL,
+    case_hash    TEXT NOT NULL,
+    output       TEXT NOT NULL,
+    failed       INTEGER NOT NULL DEFAULT 0,
+    metrics      TEXT NOT NULL,
+    metrics_key  TEXT NOT NULL,
+    cache_key    TEXT NOT NULL,
+    cached       INTEGER NOT NULL DEFAULT 0,
+    created_at   REAL NOT NULL,
+    PRIMARY KEY (run_id, case_id, repeat_index)
+);
+-- covering index of the cache lookup: pick a row per key without reading its payload
+CREATE INDEX eval_results_cache ON eval_results (cache_key, failed, metrics_key, created_at);
+"""
+
+CONVERSATIONS_SQL = """
+CREATE TABLE conversations (
+    tenant     TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    title      TEXT NOT NULL DEFAULT '',
+    metadata   TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    turns      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX conversations_recent ON conversations (tenant, updated_at);
+CREATE TABLE conversation_turns (
+    tenant          TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    idx             INTEGER NOT NULL,
+    role            TEXT NOT NULL,
+    content         TEXT NOT NULL,
+    created_at      REAL NOT NULL,
+    trace_id        TEXT,
+    citations       TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (tenant, conversation_id, idx),
+    FOREIGN KEY (tenant, conversation_id) REFERENCES conversations (tenant, id)
+        ON DELETE CASCADE
+);
+"""
+
+SENTENCES_SQL = """
+CREATE TABLE sentence_vectors (
+    tenant   TEXT NOT NULL,
+    embedder TEXT NOT NULL,
+    hash     BLOB NOT NULL,
+    vector   BLOB NOT NULL,
+    PRIMARY KEY (tenant, embedder, hash)
+) WITHOUT ROWID;
+"""
