@@ -34,6 +34,21 @@ def anthropic_finish(value: Any) -> FinishReason:
     return _STOP.get(str(value), "stop")
 
 
+def prompt_tokens(raw: dict[str, Any]) -> int:
+    """Input tokens, cache writes and reads included (all are billed as input)."""
+    return sum(
+        int(raw.get(k) or 0)
+        for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
+
+
+def anthropic_usage(raw: Any) -> Usage | None:
+    """``usage`` of a message; None when the server reported none."""
+    if not isinstance(raw, dict) or "input_tokens" not in raw:
+        return None
+    return Usage(prompt_tokens(raw), int(raw.get("output_tokens") or 0))
+
+
 def stream_error(spec: str, error: Any, partial_text: str) -> ProviderError:
     """An ``error`` event (e.g. overloaded_error) as a typed error."""
     err = error if isinstance(error, dict) else {"message": str(error)}
@@ -94,10 +109,7 @@ class AnthropicStreamState:
             raise stream_error(self.spec, data.get("error"), self.text)
         if kind == "message_start":
             usage = (data.get("message") or {}).get("usage") or {}
-            self._input_tokens = sum(
-                int(usage.get(k) or 0)
-                for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-            )
+            self._input_tokens = prompt_tokens(usage)
             self._output_tokens = int(usage.get("output_tokens") or 0) or None
         elif kind == "content_block_start":
             block = data.get("content_block") or {}

@@ -1,27 +1,95 @@
-"""What the HTTP providers share: client lifecycle and one JSON request/response."""
+"""What the HTTP providers share: client lifecycle, one JSON request/response, and one
+SSE stream.
+
+The streaming transport is written once here; a provider supplies only what really
+differs — the state object that turns its events into deltas, what a JSON body in
+place of an event stream means, its end marker, and whether a stream cut off after
+its finish reason can still be closed. Everything else (typed HTTP errors, partial
+text on a broken stream, errors after the close ignored, an early end never silent)
+is the same for every provider.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Protocol, Self
 
 import httpx
 
 from ragline.config import ModelSettings
+from ragline.errors import ConfigError
 from ragline.models import _http
+from ragline.models._base import Completion, Delta, FinishReason, Message, ToolCall, Usage
 from ragline.models._guard import check_allowed
+from ragline.models._pricing import cost_usd, estimate_usage, price_for
+from ragline.models._sse import SSEEvent, iter_sse
+
+
+class StreamState(Protocol):
+    """A provider's stream assembler: SSE events in, deltas out.
+
+    ``text`` is the answer text yielded so far, ``events`` how many complete events
+    arrived, ``closed`` whether the provider's end marker (or the final delta) was seen.
+    """
+
+    text: str
+    events: int
+    closed: bool
+
+    def feed(self, event: SSEEvent) -> Iterator[Delta]: ...
 
 
 class HTTPProvider:
-    """Base of ``OpenAIModel`` and ``AnthropicModel``; subclasses set the fields and ``url``."""
+    """Base of ``OpenAIModel`` and ``AnthropicModel``.
 
-    name: str
-    settings: ModelSettings
-    api_key_env: str
-    _client: httpx.Client
-    _timeout: httpx.Timeout
-    _transport: httpx.BaseTransport | None
+    A subclass names its API in the class fields and implements ``url``,
+    ``_headers``, ``complete`` and ``stream``; the client, key, timeouts and price
+    come from ``settings`` the same way for every provider.
+    """
+
+    provider: ClassVar[str]  # the spec prefix: "openai"
+    label: ClassVar[str]  # for messages: "OpenAI"
+    example_model: ClassVar[str]  # for hints: "gpt-4o-mini"
+    default_base_url: ClassVar[str]
+    default_key_env: ClassVar[str]
+    official_host: ClassVar[str]  # the provider's own API host: a key is required there
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        settings: ModelSettings | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not model.strip():
+            raise ConfigError(
+                f"the {self.label} model name is empty",
+                hint=f"e.g. {self.provider}:{self.example_model}",
+            )
+        self.model = model
+        self.name = f"{self.provider}:{model}"
+        self.settings = settings or ModelSettings()
+        base_url = self.settings.base_url or self.default_base_url
+        self.base_url = self._base_url(_http.check_base_url(base_url, self.name))
+        self.api_key_env = self.settings.api_key_env or self.default_key_env
+        key = _http.api_key(self.api_key_env, self.base_url, self.official_host, self.name)
+        self._transport = transport
+        self._client = _http.acquire_client(self.base_url, self._headers(key), transport)
+        self._timeout = _http.timeout_for(self.settings)
+        self._price = price_for(self.name, self.settings)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model!r}, base_url={self.base_url!r})"
+
+    def _base_url(self, checked: str) -> str:
+        """``base_url`` as this provider's paths expect it (checked, no trailing slash)."""
+        return checked
+
+    def _headers(self, key: str) -> dict[str, str]:
+        """The headers of every request; ``key`` is empty when none is configured."""
+        raise NotImplementedError
 
     @property
     def url(self) -> str:
@@ -55,3 +123,96 @@ class HTTPProvider:
         if response.status_code >= 400:
             raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)
         return _http.read_json(response, spec=self.name, url=self.url), latency_ms
+
+    def _completion(
+        self,
+        data: dict[str, Any],
+        messages: Sequence[Message],
+        *,
+        text: str,
+        calls: list[ToolCall],
+        finish_reason: FinishReason,
+        usage: Usage | None,
+        latency_ms: float,
+    ) -> Completion:
+        """The parsed reply as a priced :class:`Completion`: ``usage`` as reported, or
+        estimated when the server sent none; ``model`` as the server names it."""
+        usage = usage or estimate_usage(messages, text, calls)
+        return Completion(
+            text=text,
+            model=str(data.get("model") or self.model),
+            finish_reason=finish_reason,
+            tool_calls=calls,
+            usage=usage,
+            cost_usd=cost_usd(usage, self._price),
+            latency_ms=latency_ms,
+        )
+
+    def _post_stream(
+        self,
+        body: dict[str, Any],
+        state: StreamState,
+        *,
+        marker: str,
+        on_json: Callable[[dict[str, Any]], Iterator[Delta]],
+        salvage: Callable[[], Iterator[Delta] | None] | None = None,
+    ) -> Iterator[Delta]:
+        """POST ``body`` and stream the SSE reply through ``state``.
+
+        Blocked requests fail here, at the call, not at the first ``next()``.
+
+        - ``on_json``: what a JSON body in place of an event stream means (a server
+          that ignored ``stream=true``, say); it yields deltas or raises.
+        - ``marker``: the end marker named when the stream stops without it.
+        - ``salvage``: for a stream that stopped without its end marker, the deltas
+          that still close it properly, or ``None`` — then (and without ``salvage``)
+          it raises :class:`StreamInterrupted`, never a silent truncation.
+        """
+        check_allowed(self.name, self.url, self._transport)
+
+        def deltas() -> Iterator[Delta]:
+            started = False  # response headers in: failures from here on are mid-stream
+            try:
+                request = self._client.stream("POST", self.url, json=body, timeout=self._timeout)
+                with request as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        raise _http.error_for_status(
+                            response, spec=self.name, key_env=self.api_key_env
+                        )
+                    started = True
+                    if "event-stream" not in response.headers.get("content-type", ""):
+                        head = response.read().lstrip()[:1]
+                        if head in (b"{", b"<"):  # stream=true ignored, or an error page
+                            yield from on_json(
+                                _http.read_json(response, spec=self.name, url=self.url)
+                            )
+                            return
+                    for event in iter_sse(response.iter_lines()):
+                        yield from state.feed(event)
+            except httpx.HTTPError as e:
+                if not state.closed:
+                    raise _http.transport_error(
+                        e,
+                        spec=self.name,
+                        url=self.url,
+                        settings=self.settings,
+                        partial_text=state.text if started else None,
+                    ) from e
+                _http.logger.warning(
+                    "%s: ignoring an error after the stream ended: %s", self.name, e
+                )
+            if state.closed:
+                return
+            tail = salvage() if salvage is not None else None
+            if tail is None:
+                raise _http.ended_early(
+                    spec=self.name,
+                    url=self.url,
+                    events=state.events,
+                    partial_text=state.text,
+                    marker=marker,
+                )
+            yield from tail
+
+        return deltas()

@@ -28,6 +28,13 @@ def openai_finish(value: Any) -> FinishReason:
     return _OPENAI_FINISH.get(str(value), "stop")
 
 
+def openai_usage(raw: Any) -> Usage | None:
+    """``usage`` of a completion or chunk; None when the server reported none."""
+    if not isinstance(raw, dict) or "prompt_tokens" not in raw:
+        return None
+    return Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0))
+
+
 def parse_arguments(raw: Any, name: str, spec: str) -> dict[str, Any]:
     """Tool-call arguments: a JSON object string (or an object) → dict."""
     if isinstance(raw, dict):
@@ -98,12 +105,7 @@ class OpenAIStreamState:
                 provider=self.spec.partition(":")[0],
                 partial_text=self.text,
             )
-        raw_usage = chunk.get("usage")
-        if isinstance(raw_usage, dict) and "prompt_tokens" in raw_usage:
-            self.usage = Usage(
-                int(raw_usage.get("prompt_tokens") or 0),
-                int(raw_usage.get("completion_tokens") or 0),
-            )
+        self.usage = openai_usage(chunk.get("usage")) or self.usage
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
@@ -125,6 +127,12 @@ class OpenAIStreamState:
                 slot["args"].append(fn.get("arguments") or "")
             if choice.get("finish_reason"):
                 self.finish_reason = openai_finish(choice["finish_reason"])
+
+    def salvage(self) -> Iterator[Delta] | None:
+        """For a stream that stopped before ``[DONE]``: the closing deltas when a
+        finish_reason arrived (the answer is whole; some servers omit ``[DONE]``),
+        else ``None`` (it ended early)."""
+        return self.close() if self.finish_reason is not None else None
 
     def close(self) -> Iterator[Delta]:
         """Whole tool calls (by index), then the final delta."""
