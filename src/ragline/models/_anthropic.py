@@ -9,9 +9,9 @@ message_delta, message_stop, ping, error).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from ragline.errors import InputError
 from ragline.models import _http
@@ -20,7 +20,7 @@ from ragline.models._anthropic_stream import (
     anthropic_finish,
     anthropic_usage,
 )
-from ragline.models._base import Completion, Delta, Message, ToolCall, ToolSpec
+from ragline.models._base import Completion, Message, ToolCall, ToolSpec
 from ragline.models._errors import MalformedResponse
 from ragline.models._pricing import estimate_usage
 from ragline.models._provider import HTTPProvider
@@ -70,6 +70,7 @@ class AnthropicModel(HTTPProvider):
     default_base_url = DEFAULT_BASE_URL
     default_key_env = "ANTHROPIC_API_KEY"
     official_host = "api.anthropic.com"
+    stream_fields: ClassVar[Mapping[str, Any]] = {"stream": True}
 
     def _base_url(self, checked: str) -> str:
         return checked.removesuffix("/v1")  # paths below carry /v1 themselves
@@ -111,14 +112,9 @@ class AnthropicModel(HTTPProvider):
         body.update(own)
         return body
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
+    def _parse(
+        self, data: dict[str, Any], messages: Sequence[Message], latency_ms: float
     ) -> Completion:
-        data, latency_ms = self._post_json(self._body(messages, tools, options))
         if data.get("type") == "error":
             raise _http.body_error(data, spec=self.name)
         content = data.get("content")
@@ -149,19 +145,10 @@ class AnthropicModel(HTTPProvider):
             latency_ms=latency_ms,
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
-        body = self._body(messages, tools, options)
-        body["stream"] = True
-        state = AnthropicStreamState(self.name, partial(estimate_usage, messages))
-        return self._post_stream(body, state, marker="message_stop", on_json=self._not_events)
+    def _stream_state(self, messages: Sequence[Message]) -> AnthropicStreamState:
+        return AnthropicStreamState(self.name, partial(estimate_usage, messages))
 
-    def _not_events(self, data: dict[str, Any]) -> NoReturn:
+    def _json_stream(self, data: dict[str, Any], messages: Sequence[Message]) -> NoReturn:
         """The Messages API always streams events; a JSON body means a wrong base_url."""
         raise MalformedResponse(
             f"{self.url} answered a streaming request with JSON, not events: "

@@ -68,6 +68,11 @@ def stream_error(spec: str, error: Any, partial_text: str) -> ProviderError:
 
 
 class AnthropicStreamState:
+    """Feeds on Messages API events; yields text deltas as they come, each tool call
+    whole when its block stops, and the final delta at ``message_stop``."""
+
+    marker = "message_stop"
+
     def __init__(self, spec: str, estimate: Estimator) -> None:
         self.spec = spec
         self.estimate = estimate
@@ -141,6 +146,10 @@ class AnthropicStreamState:
         elif kind == "message_stop":
             self.closed = True
             yield Delta(finish_reason=self.stop_reason or "stop", usage=self._usage())
+
+    def salvage(self) -> None:
+        """A stream without ``message_stop`` is never whole: it ended early."""
+        return None
 
     def _delta(self, index: int, delta: dict[str, Any]) -> Iterator[Delta]:
         block = self._blocks.get(index)

@@ -9,9 +9,9 @@ saying the text so far is partial — never a silent truncation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from ragline.errors import InputError
 from ragline.models import _http
@@ -61,6 +61,10 @@ class OpenAIModel(HTTPProvider):
     default_base_url = DEFAULT_BASE_URL
     default_key_env = "OPENAI_API_KEY"
     official_host = "api.openai.com"
+    stream_fields: ClassVar[Mapping[str, Any]] = {
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
 
     def _headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"} if key else {}
@@ -97,16 +101,6 @@ class OpenAIModel(HTTPProvider):
             body.pop("max_tokens")
         return body
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
-        data, latency_ms = self._post_json(self._body(messages, tools, options))
-        return self._parse(data, messages, latency_ms)
-
     def _parse(
         self, data: dict[str, Any], messages: Sequence[Message], latency_ms: float
     ) -> Completion:
@@ -137,22 +131,9 @@ class OpenAIModel(HTTPProvider):
             latency_ms=latency_ms,
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
-        body = self._body(messages, tools, options)
-        body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
-        state = OpenAIStreamState(self.name, partial(estimate_usage, messages))
-        return self._post_stream(
-            body,
-            state,
-            marker="finish_reason or [DONE]",
-            # a server that ignored stream=true: replay its completion as deltas
-            on_json=lambda data: completion_to_deltas(self._parse(data, messages, 0.0)),
-            salvage=state.salvage,
-        )
+    def _stream_state(self, messages: Sequence[Message]) -> OpenAIStreamState:
+        return OpenAIStreamState(self.name, partial(estimate_usage, messages))
+
+    def _json_stream(self, data: dict[str, Any], messages: Sequence[Message]) -> Iterator[Delta]:
+        """A server that ignored ``stream=true``: its completion, replayed as deltas."""
+        return completion_to_deltas(self._parse(data, messages, 0.0))

@@ -1,18 +1,18 @@
-"""What the HTTP providers share: client lifecycle, one JSON request/response, and one
-SSE stream.
+"""What the HTTP providers share: setup, ``complete`` and ``stream``, written once.
 
-The streaming transport is written once here; a provider supplies only what really
-differs — the state object that turns its events into deltas, what a JSON body in
-place of an event stream means, its end marker, and whether a stream cut off after
-its finish reason can still be closed. Everything else (typed HTTP errors, partial
-text on a broken stream, errors after the close ignored, an early end never silent)
-is the same for every provider.
+A provider describes only its wire format — headers, URL, request body, how to
+parse a reply, and a stream state that turns its events into deltas (with the end
+marker it expects and whether a stream cut off without it can still be closed).
+Everything else is here, the same for every provider: the shared client, the key
+check, the "no real requests" switch, typed HTTP errors, partial text on a broken
+stream, errors after the end ignored, and an early end raised, never silently
+truncated.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
 
@@ -21,7 +21,15 @@ import httpx
 from ragline.config import ModelSettings
 from ragline.errors import ConfigError
 from ragline.models import _http
-from ragline.models._base import Completion, Delta, FinishReason, Message, ToolCall, Usage
+from ragline.models._base import (
+    Completion,
+    Delta,
+    FinishReason,
+    Message,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 from ragline.models._guard import check_allowed
 from ragline.models._pricing import cost_usd, estimate_usage, price_for
 from ragline.models._sse import SSEEvent, iter_sse
@@ -31,22 +39,27 @@ class StreamState(Protocol):
     """A provider's stream assembler: SSE events in, deltas out.
 
     ``text`` is the answer text yielded so far, ``events`` how many complete events
-    arrived, ``closed`` whether the provider's end marker (or the final delta) was seen.
+    arrived, ``closed`` whether the end ``marker`` (or the final delta) was seen.
     """
 
+    marker: str
     text: str
     events: int
     closed: bool
 
     def feed(self, event: SSEEvent) -> Iterator[Delta]: ...
 
+    def salvage(self) -> Iterator[Delta] | None:
+        """For a stream that stopped without its end marker: the deltas that still
+        close it (the answer is whole), or None (it ended early)."""
+        ...
+
 
 class HTTPProvider:
     """Base of ``OpenAIModel`` and ``AnthropicModel``.
 
     A subclass names its API in the class fields and implements ``url``,
-    ``_headers``, ``complete`` and ``stream``; the client, key, timeouts and price
-    come from ``settings`` the same way for every provider.
+    ``_headers``, ``_body``, ``_parse``, ``_stream_state`` and ``_json_stream``.
     """
 
     provider: ClassVar[str]  # the spec prefix: "openai"
@@ -55,6 +68,7 @@ class HTTPProvider:
     default_base_url: ClassVar[str]
     default_key_env: ClassVar[str]
     official_host: ClassVar[str]  # the provider's own API host: a key is required there
+    stream_fields: ClassVar[Mapping[str, Any]]  # added to the body of a streaming request
 
     def __init__(
         self,
@@ -83,6 +97,12 @@ class HTTPProvider:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model!r}, base_url={self.base_url!r})"
 
+    # -- what a provider describes ---------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
+
     def _base_url(self, checked: str) -> str:
         """``base_url`` as this provider's paths expect it (checked, no trailing slash)."""
         return checked
@@ -91,9 +111,49 @@ class HTTPProvider:
         """The headers of every request; ``key`` is empty when none is configured."""
         raise NotImplementedError
 
-    @property
-    def url(self) -> str:
+    def _body(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, options: Any
+    ) -> dict[str, Any]:
+        """The request body (``stream_fields`` are added for a stream)."""
         raise NotImplementedError
+
+    def _parse(
+        self, data: dict[str, Any], messages: Sequence[Message], latency_ms: float
+    ) -> Completion:
+        """A JSON reply as a :class:`Completion` (use :meth:`_completion`), or a typed error."""
+        raise NotImplementedError
+
+    def _stream_state(self, messages: Sequence[Message]) -> StreamState:
+        raise NotImplementedError
+
+    def _json_stream(self, data: dict[str, Any], messages: Sequence[Message]) -> Iterator[Delta]:
+        """What a JSON body in place of an event stream means: deltas, or a typed error."""
+        raise NotImplementedError
+
+    # -- the Model protocol ----------------------------------------------------------
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] | None = None,
+        **options: Any,
+    ) -> Completion:
+        data, latency_ms = self._post_json(self._body(messages, tools, options))
+        return self._parse(data, messages, latency_ms)
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] | None = None,
+        **options: Any,
+    ) -> Iterator[Delta]:
+        """Deltas as the events arrive. Bad options and blocked requests raise here,
+        at the call, not at the first ``next()``."""
+        body = {**self._body(messages, tools, options), **self.stream_fields}
+        check_allowed(self.name, self.url, self._transport)
+        return self._post_stream(body, messages, self._stream_state(messages))
 
     def close(self) -> None:
         """Give the shared HTTP client back (idempotent)."""
@@ -108,6 +168,8 @@ class HTTPProvider:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    # -- the transport ---------------------------------------------------------------
 
     def _post_json(self, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
         """POST ``body``; the parsed JSON reply and the latency in ms, or a typed error."""
@@ -124,6 +186,49 @@ class HTTPProvider:
             raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)
         return _http.read_json(response, spec=self.name, url=self.url), latency_ms
 
+    def _post_stream(
+        self, body: dict[str, Any], messages: Sequence[Message], state: StreamState
+    ) -> Iterator[Delta]:
+        """POST ``body`` and stream the SSE reply through ``state``."""
+        started = False  # response headers in: failures from here on are mid-stream
+        try:
+            request = self._client.stream("POST", self.url, json=body, timeout=self._timeout)
+            with request as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)
+                started = True
+                if "event-stream" not in response.headers.get("content-type", ""):
+                    head = response.read().lstrip()[:1]
+                    if head in (b"{", b"<"):  # stream=true ignored, or an error page
+                        data = _http.read_json(response, spec=self.name, url=self.url)
+                        yield from self._json_stream(data, messages)
+                        return
+                for event in iter_sse(response.iter_lines()):
+                    yield from state.feed(event)
+        except httpx.HTTPError as e:
+            if not state.closed:
+                raise _http.transport_error(
+                    e,
+                    spec=self.name,
+                    url=self.url,
+                    settings=self.settings,
+                    partial_text=state.text if started else None,
+                ) from e
+            _http.logger.warning("%s: ignoring an error after the stream ended: %s", self.name, e)
+        if state.closed:
+            return
+        tail = state.salvage()
+        if tail is None:
+            raise _http.ended_early(
+                spec=self.name,
+                url=self.url,
+                events=state.events,
+                partial_text=state.text,
+                marker=state.marker,
+            )
+        yield from tail
+
     def _completion(
         self,
         data: dict[str, Any],
@@ -135,7 +240,7 @@ class HTTPProvider:
         usage: Usage | None,
         latency_ms: float,
     ) -> Completion:
-        """The parsed reply as a priced :class:`Completion`: ``usage`` as reported, or
+        """A parsed reply as a priced :class:`Completion`: ``usage`` as reported, or
         estimated when the server sent none; ``model`` as the server names it."""
         usage = usage or estimate_usage(messages, text, calls)
         return Completion(
@@ -147,72 +252,3 @@ class HTTPProvider:
             cost_usd=cost_usd(usage, self._price),
             latency_ms=latency_ms,
         )
-
-    def _post_stream(
-        self,
-        body: dict[str, Any],
-        state: StreamState,
-        *,
-        marker: str,
-        on_json: Callable[[dict[str, Any]], Iterator[Delta]],
-        salvage: Callable[[], Iterator[Delta] | None] | None = None,
-    ) -> Iterator[Delta]:
-        """POST ``body`` and stream the SSE reply through ``state``.
-
-        Blocked requests fail here, at the call, not at the first ``next()``.
-
-        - ``on_json``: what a JSON body in place of an event stream means (a server
-          that ignored ``stream=true``, say); it yields deltas or raises.
-        - ``marker``: the end marker named when the stream stops without it.
-        - ``salvage``: for a stream that stopped without its end marker, the deltas
-          that still close it properly, or ``None`` — then (and without ``salvage``)
-          it raises :class:`StreamInterrupted`, never a silent truncation.
-        """
-        check_allowed(self.name, self.url, self._transport)
-
-        def deltas() -> Iterator[Delta]:
-            started = False  # response headers in: failures from here on are mid-stream
-            try:
-                request = self._client.stream("POST", self.url, json=body, timeout=self._timeout)
-                with request as response:
-                    if response.status_code >= 400:
-                        response.read()
-                        raise _http.error_for_status(
-                            response, spec=self.name, key_env=self.api_key_env
-                        )
-                    started = True
-                    if "event-stream" not in response.headers.get("content-type", ""):
-                        head = response.read().lstrip()[:1]
-                        if head in (b"{", b"<"):  # stream=true ignored, or an error page
-                            yield from on_json(
-                                _http.read_json(response, spec=self.name, url=self.url)
-                            )
-                            return
-                    for event in iter_sse(response.iter_lines()):
-                        yield from state.feed(event)
-            except httpx.HTTPError as e:
-                if not state.closed:
-                    raise _http.transport_error(
-                        e,
-                        spec=self.name,
-                        url=self.url,
-                        settings=self.settings,
-                        partial_text=state.text if started else None,
-                    ) from e
-                _http.logger.warning(
-                    "%s: ignoring an error after the stream ended: %s", self.name, e
-                )
-            if state.closed:
-                return
-            tail = salvage() if salvage is not None else None
-            if tail is None:
-                raise _http.ended_early(
-                    spec=self.name,
-                    url=self.url,
-                    events=state.events,
-                    partial_text=state.text,
-                    marker=marker,
-                )
-            yield from tail
-
-        return deltas()

@@ -57,6 +57,8 @@ class OpenAIStreamState:
     """Feeds on ``chat.completion.chunk`` events; yields text deltas as they come and,
     at the end, whole tool calls and a final delta with finish reason and usage."""
 
+    marker = "finish_reason or [DONE]"
+
     def __init__(self, spec: str, estimate: Estimator) -> None:
         self.spec = spec
         self.estimate = estimate
