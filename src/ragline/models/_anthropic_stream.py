@@ -17,7 +17,7 @@ from ragline.models._errors import (
 )
 from ragline.models._http import logger
 from ragline.models._sse import SSEEvent
-from ragline.models._stream import Estimator, parse_arguments
+from ragline.models._stream import Estimator, StreamState, parse_arguments
 
 _STOP: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -67,19 +67,14 @@ def stream_error(spec: str, error: Any, partial_text: str) -> ProviderError:
     return cls(message, provider="anthropic", hint=hint, partial_text=partial_text)
 
 
-class AnthropicStreamState:
+class AnthropicStreamState(StreamState):
     """Feeds on Messages API events; yields text deltas as they come, each tool call
     whole when its block stops, and the final delta at ``message_stop``."""
 
     marker = "message_stop"
 
     def __init__(self, spec: str, estimate: Estimator) -> None:
-        self.spec = spec
-        self.estimate = estimate
-        self.text = ""
-        self.events = 0
-        self.closed = False  # message_stop seen
-        self.calls: list[ToolCall] = []
+        super().__init__(spec, estimate)
         self.stop_reason: FinishReason | None = None
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
@@ -146,10 +141,6 @@ class AnthropicStreamState:
         elif kind == "message_stop":
             self.closed = True
             yield Delta(finish_reason=self.stop_reason or "stop", usage=self._usage())
-
-    def salvage(self) -> None:
-        """A stream without ``message_stop`` is never whole: it ended early."""
-        return None
 
     def _delta(self, index: int, delta: dict[str, Any]) -> Iterator[Delta]:
         block = self._blocks.get(index)

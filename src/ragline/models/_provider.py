@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Self
 
 import httpx
 
@@ -32,27 +32,8 @@ from ragline.models._base import (
 )
 from ragline.models._guard import check_allowed
 from ragline.models._pricing import cost_usd, estimate_usage, price_for
-from ragline.models._sse import SSEEvent, iter_sse
-
-
-class StreamState(Protocol):
-    """A provider's stream assembler: SSE events in, deltas out.
-
-    ``text`` is the answer text yielded so far, ``events`` how many complete events
-    arrived, ``closed`` whether the end ``marker`` (or the final delta) was seen.
-    """
-
-    marker: str
-    text: str
-    events: int
-    closed: bool
-
-    def feed(self, event: SSEEvent) -> Iterator[Delta]: ...
-
-    def salvage(self) -> Iterator[Delta] | None:
-        """For a stream that stopped without its end marker: the deltas that still
-        close it (the answer is whole), or None (it ended early)."""
-        ...
+from ragline.models._sse import iter_sse
+from ragline.models._stream import StreamState
 
 
 class HTTPProvider:
