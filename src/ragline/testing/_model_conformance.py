@@ -166,19 +166,23 @@ class ModelConformance:
     def test_a_failed_stream_raises_a_provider_error_and_never_looks_finished(
         self, failing_model: Model, prompt: list[Message]
     ) -> None:
-        seen: list[Delta] = []
-        with pytest.raises(ProviderError) as info:
-            seen.extend(failing_model.stream(prompt, **self.options))
-        assert info.value.message.strip(), "the error says nothing"
-        assert all(d.finish_reason is None for d in seen), f"a final delta before the error: {seen}"
+        _, error = self._stream_until_it_fails(failing_model, prompt)
+        assert error.message.strip(), "the error says nothing"
 
     def test_a_broken_stream_carries_the_text_it_yielded(
         self, interrupted_model: Model, prompt: list[Message]
     ) -> None:
-        seen: list[Delta] = []
-        with pytest.raises(ProviderError) as info:
-            seen.extend(interrupted_model.stream(prompt, **self.options))
+        seen, error = self._stream_until_it_fails(interrupted_model, prompt)
         text = "".join(d.text for d in seen)
         assert text, "`interrupted_model` must break after yielding some text"
+        assert getattr(error, "partial_text", None) == text, error
+
+    def _stream_until_it_fails(
+        self, model: Model, prompt: list[Message]
+    ) -> tuple[list[Delta], ProviderError]:
+        """The deltas a failing stream yielded (none of them final), and its error."""
+        seen: list[Delta] = []
+        with pytest.raises(ProviderError) as info:
+            seen.extend(model.stream(prompt, **self.options))
         assert all(d.finish_reason is None for d in seen), f"a final delta before the error: {seen}"
-        assert getattr(info.value, "partial_text", None) == text, info.value
+        return seen, info.value
