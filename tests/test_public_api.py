@@ -80,7 +80,7 @@ PUBLIC = {
     ],
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "FakeModel", "FunctionModel",
-        "HashEmbedder", "ModelCall", "ServerProcess", "StoreConformance",
+        "HashEmbedder", "ModelCall", "ModelConformance", "ServerProcess", "StoreConformance",
         "TraceStoreConformance", "block_real_requests", "real_requests_blocked",
     ],
 }  # fmt: skip

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ragline.models._base import Completion, Delta, Message, ToolSpec, Usage
-from ragline.models._pricing import estimate_tokens
+from ragline.models._base import Completion, Delta, Message, ToolSpec
+from ragline.models._pricing import estimate_usage
 
 if TYPE_CHECKING:
     from ragline.config import AnswerSettings, Settings
@@ -151,7 +151,7 @@ class ExtractiveModel:
             text=text,
             model=self.name,
             finish_reason="stop",
-            usage=_usage(messages, text),
+            usage=estimate_usage(messages, text),
             cost_usd=0.0,
             latency_ms=(time.perf_counter() - start) * 1000,
         )
@@ -166,15 +166,10 @@ class ExtractiveModel:
         sentences = self._sentences(messages)
         for i, sentence in enumerate(sentences):
             yield Delta(text=sentence if i == 0 else " " + sentence)
-        yield Delta(finish_reason="stop", usage=_usage(messages, " ".join(sentences)))
+        yield Delta(finish_reason="stop", usage=estimate_usage(messages, " ".join(sentences)))
 
     def close(self) -> None:
         """Nothing to release (the embedder belongs to whoever made it)."""
-
-
-def _usage(messages: Sequence[Message], text: str) -> Usage:
-    prompt = "\n".join(m.content for m in messages)
-    return Usage(estimate_tokens(prompt), estimate_tokens(text), estimated=True)
 
 
 def build_extractive(spec: str, settings: Settings) -> ExtractiveModel:

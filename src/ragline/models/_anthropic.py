@@ -9,21 +9,21 @@ message_delta, message_stop, ping, error).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any, ClassVar, NoReturn
 
-import httpx
-
-from ragline.config import ModelSettings
-from ragline.errors import ConfigError, InputError
+from ragline.errors import InputError
 from ragline.models import _http
-from ragline.models._anthropic_stream import AnthropicStreamState, anthropic_finish
-from ragline.models._base import Completion, Delta, Message, ToolCall, ToolSpec, Usage
+from ragline.models._anthropic_stream import (
+    AnthropicStreamState,
+    anthropic_finish,
+    anthropic_usage,
+)
+from ragline.models._base import Completion, Message, ToolCall, ToolSpec
 from ragline.models._errors import MalformedResponse
-from ragline.models._guard import check_allowed
-from ragline.models._pricing import cost_usd, price_for
+from ragline.models._pricing import estimate_usage
 from ragline.models._provider import HTTPProvider
-from ragline.models._sse import iter_sse
 from ragline.models._stream import parse_arguments
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -61,49 +61,25 @@ def wire_messages(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]
     return "\n\n".join(system), out
 
 
-def usage_from(raw: Any) -> Usage | None:
-    if not isinstance(raw, dict) or "input_tokens" not in raw:
-        return None
-    prompt = sum(
-        int(raw.get(k) or 0)
-        for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-    )
-    return Usage(prompt, int(raw.get("output_tokens") or 0))
-
-
 class AnthropicModel(HTTPProvider):
     """A :class:`~ragline.models.Model` over the Anthropic Messages API."""
 
     provider = "anthropic"
+    label = "Anthropic"
+    example_model = "claude-3-5-haiku-latest"
+    default_base_url = DEFAULT_BASE_URL
+    default_key_env = "ANTHROPIC_API_KEY"
+    official_host = "api.anthropic.com"
+    stream_fields: ClassVar[Mapping[str, Any]] = {"stream": True}
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        settings: ModelSettings | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        if not model.strip():
-            raise ConfigError(
-                "the Anthropic model name is empty", hint="e.g. anthropic:claude-3-5-haiku-latest"
-            )
-        self.model = model
-        self.name = f"anthropic:{model}"
-        self.settings = settings or ModelSettings()
-        base = _http.check_base_url(self.settings.base_url or DEFAULT_BASE_URL, self.name)
-        self.base_url = base.removesuffix("/v1")
-        self.api_key_env = self.settings.api_key_env or "ANTHROPIC_API_KEY"
-        key = _http.api_key(self.api_key_env, self.base_url, "api.anthropic.com", self.name)
+    def _base_url(self, checked: str) -> str:
+        return checked.removesuffix("/v1")  # paths below carry /v1 themselves
+
+    def _headers(self, key: str) -> dict[str, str]:
         headers = {"anthropic-version": API_VERSION}
         if key:
             headers["x-api-key"] = key
-        self._transport = transport
-        self._client = _http.acquire_client(self.base_url, headers, transport)
-        self._timeout = _http.timeout_for(self.settings)
-        self._price = price_for(self.name, self.settings)
-
-    def __repr__(self) -> str:
-        return f"AnthropicModel({self.model!r}, base_url={self.base_url!r})"
+        return headers
 
     @property
     def url(self) -> str:
@@ -136,19 +112,9 @@ class AnthropicModel(HTTPProvider):
         body.update(own)
         return body
 
-    def _estimate(self, messages: Sequence[Message], text: str, calls: list[ToolCall]) -> Usage:
-        prompt = "\n".join(m.content for m in messages)
-        out = text + "".join(json.dumps(c.arguments) for c in calls)
-        return Usage(_http.estimate_tokens(prompt), _http.estimate_tokens(out), estimated=True)
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
+    def _parse(
+        self, data: dict[str, Any], messages: Sequence[Message], latency_ms: float
     ) -> Completion:
-        data, latency_ms = self._post_json(self._body(messages, tools, options))
         if data.get("type") == "error":
             raise _http.body_error(data, spec=self.name)
         content = data.get("content")
@@ -169,69 +135,24 @@ class AnthropicModel(HTTPProvider):
                 name = str(block.get("name") or "")
                 args = parse_arguments(block.get("input"), name, self.name)
                 calls.append(ToolCall(id=str(block.get("id") or ""), name=name, arguments=args))
-        joined = "".join(text)
-        usage = usage_from(data.get("usage")) or self._estimate(messages, joined, calls)
-        return Completion(
-            text=joined,
-            model=str(data.get("model") or self.model),
+        return self._completion(
+            data,
+            messages,
+            text="".join(text),
+            calls=calls,
             finish_reason=anthropic_finish(data.get("stop_reason")),
-            tool_calls=calls,
-            usage=usage,
-            cost_usd=cost_usd(usage, self._price),
+            usage=anthropic_usage(data.get("usage")),
             latency_ms=latency_ms,
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
-        body = self._body(messages, tools, options)
-        body["stream"] = True
-        check_allowed(self.name, self.url, self._transport)
-        return self._stream(body, messages)
+    def _stream_state(self, messages: Sequence[Message]) -> AnthropicStreamState:
+        return AnthropicStreamState(self.name, partial(estimate_usage, messages))
 
-    def _stream(self, body: dict[str, Any], messages: Sequence[Message]) -> Iterator[Delta]:
-        state = AnthropicStreamState(
-            self.name, lambda text, calls: self._estimate(messages, text, calls)
+    def _json_stream(self, data: dict[str, Any], messages: Sequence[Message]) -> NoReturn:
+        """The Messages API always streams events; a JSON body means a wrong base_url."""
+        raise MalformedResponse(
+            f"{self.url} answered a streaming request with JSON, not events: "
+            f"{json.dumps(data)[:120]}",
+            provider=self.provider,
+            hint=f"is models.{self.name}.base_url the Anthropic API?",
         )
-        started = False  # response headers in: failures from here on are mid-stream
-        try:
-            request = self._client.stream("POST", self.url, json=body, timeout=self._timeout)
-            with request as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)
-                started = True
-                if "event-stream" not in response.headers.get("content-type", ""):
-                    head = response.read().lstrip()[:1]
-                    if head in (b"{", b"<"):
-                        data = _http.read_json(response, spec=self.name, url=self.url)
-                        raise MalformedResponse(
-                            f"{self.url} answered a streaming request with JSON, not events: "
-                            f"{json.dumps(data)[:120]}",
-                            provider=self.provider,
-                            hint=f"is models.{self.name}.base_url the Anthropic API?",
-                        )
-                for event in iter_sse(response.iter_lines()):
-                    yield from state.feed(event)
-        except httpx.HTTPError as e:
-            if not state.closed:
-                raise _http.transport_error(
-                    e,
-                    spec=self.name,
-                    url=self.url,
-                    settings=self.settings,
-                    partial_text=state.text if started else None,
-                ) from e
-            _http.logger.warning("%s: ignoring an error after the stream ended: %s", self.name, e)
-        if not state.closed:
-            raise _http.ended_early(
-                spec=self.name,
-                url=self.url,
-                events=state.events,
-                partial_text=state.text,
-                marker="message_stop",
-            )

@@ -17,7 +17,7 @@ from ragline.models._errors import (
 )
 from ragline.models._http import logger
 from ragline.models._sse import SSEEvent
-from ragline.models._stream import Estimator, parse_arguments
+from ragline.models._stream import Estimator, StreamState, parse_arguments
 
 _STOP: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -32,6 +32,21 @@ _STOP: dict[str, FinishReason] = {
 
 def anthropic_finish(value: Any) -> FinishReason:
     return _STOP.get(str(value), "stop")
+
+
+def prompt_tokens(raw: dict[str, Any]) -> int:
+    """Input tokens, cache writes and reads included (all are billed as input)."""
+    return sum(
+        int(raw.get(k) or 0)
+        for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
+
+
+def anthropic_usage(raw: Any) -> Usage | None:
+    """``usage`` of a message; None when the server reported none."""
+    if not isinstance(raw, dict) or "input_tokens" not in raw:
+        return None
+    return Usage(prompt_tokens(raw), int(raw.get("output_tokens") or 0))
 
 
 def stream_error(spec: str, error: Any, partial_text: str) -> ProviderError:
@@ -52,14 +67,14 @@ def stream_error(spec: str, error: Any, partial_text: str) -> ProviderError:
     return cls(message, provider="anthropic", hint=hint, partial_text=partial_text)
 
 
-class AnthropicStreamState:
+class AnthropicStreamState(StreamState):
+    """Feeds on Messages API events; yields text deltas as they come, each tool call
+    whole when its block stops, and the final delta at ``message_stop``."""
+
+    marker = "message_stop"
+
     def __init__(self, spec: str, estimate: Estimator) -> None:
-        self.spec = spec
-        self.estimate = estimate
-        self.text = ""
-        self.events = 0
-        self.closed = False  # message_stop seen
-        self.calls: list[ToolCall] = []
+        super().__init__(spec, estimate)
         self.stop_reason: FinishReason | None = None
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
@@ -94,10 +109,7 @@ class AnthropicStreamState:
             raise stream_error(self.spec, data.get("error"), self.text)
         if kind == "message_start":
             usage = (data.get("message") or {}).get("usage") or {}
-            self._input_tokens = sum(
-                int(usage.get(k) or 0)
-                for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-            )
+            self._input_tokens = prompt_tokens(usage)
             self._output_tokens = int(usage.get("output_tokens") or 0) or None
         elif kind == "content_block_start":
             block = data.get("content_block") or {}

@@ -45,6 +45,7 @@ from ragline.models._base import (
     ToolSpec,
     Usage,
 )
+from ragline.models._stream import deltas_to_completion
 from ragline.models._wrap import ModelWrapper
 
 log = logging.getLogger("ragline.models")
@@ -225,28 +226,11 @@ class CachedModel(ModelWrapper):
             yield Delta(finish_reason=hit.finish_reason, usage=hit.usage)
             return
         started = time.perf_counter()
-        text: list[str] = []
-        calls: list[ToolCall] = []
-        finish: FinishReason | None = None
-        usage: Usage | None = None
+        seen: list[Delta] = []
         for delta in self.inner.stream(messages, tools=tools, **options):
-            text.append(delta.text)
-            if delta.tool_call is not None:
-                calls.append(delta.tool_call)
-            if delta.finish_reason is not None:
-                finish = delta.finish_reason
-            if delta.usage is not None:
-                usage = delta.usage
+            seen.append(delta)
             yield delta
-        if finish is not None:
-            self._store(
-                key,
-                Completion(
-                    text="".join(text),
-                    model=self.name,
-                    finish_reason=finish,
-                    tool_calls=calls,
-                    usage=usage or Usage(),
-                    latency_ms=(time.perf_counter() - started) * 1000,
-                ),
-            )
+        if any(d.finish_reason is not None for d in seen):  # else abandoned or cut off
+            completion = deltas_to_completion(seen, model=self.name)
+            completion.latency_ms = (time.perf_counter() - started) * 1000
+            self._store(key, completion)

@@ -9,24 +9,21 @@ saying the text so far is partial — never a silent truncation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
+from typing import Any, ClassVar
 
-import httpx
-
-from ragline.config import ModelSettings
-from ragline.errors import ConfigError, InputError
+from ragline.errors import InputError
 from ragline.models import _http
-from ragline.models._base import Completion, Delta, Message, ToolCall, ToolSpec, Usage
+from ragline.models._base import Completion, Delta, Message, ToolCall, ToolSpec
 from ragline.models._errors import MalformedResponse
-from ragline.models._guard import check_allowed
-from ragline.models._pricing import cost_usd, price_for
+from ragline.models._pricing import estimate_usage
 from ragline.models._provider import HTTPProvider
-from ragline.models._sse import iter_sse
 from ragline.models._stream import (
     OpenAIStreamState,
     completion_to_deltas,
     openai_finish,
+    openai_usage,
     parse_arguments,
 )
 
@@ -55,40 +52,22 @@ def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return out
 
 
-def prompt_text(messages: Sequence[Message]) -> str:
-    parts = [m.content for m in messages]
-    parts += [json.dumps(c.arguments) for m in messages for c in m.tool_calls]
-    return "\n".join(parts)
-
-
 class OpenAIModel(HTTPProvider):
     """A :class:`~ragline.models.Model` over ``POST {base_url}/chat/completions``."""
 
     provider = "openai"
+    label = "OpenAI"
+    example_model = "gpt-4o-mini"
+    default_base_url = DEFAULT_BASE_URL
+    default_key_env = "OPENAI_API_KEY"
+    official_host = "api.openai.com"
+    stream_fields: ClassVar[Mapping[str, Any]] = {
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        settings: ModelSettings | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        if not model.strip():
-            raise ConfigError("the OpenAI model name is empty", hint="e.g. openai:gpt-4o-mini")
-        self.model = model
-        self.name = f"openai:{model}"
-        self.settings = settings or ModelSettings()
-        self.base_url = _http.check_base_url(self.settings.base_url or DEFAULT_BASE_URL, self.name)
-        self.api_key_env = self.settings.api_key_env or "OPENAI_API_KEY"
-        key = _http.api_key(self.api_key_env, self.base_url, "api.openai.com", self.name)
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._transport = transport
-        self._client = _http.acquire_client(self.base_url, headers, transport)
-        self._timeout = _http.timeout_for(self.settings)
-        self._price = price_for(self.name, self.settings)
-
-    def __repr__(self) -> str:
-        return f"OpenAIModel({self.model!r}, base_url={self.base_url!r})"
+    def _headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"} if key else {}
 
     @property
     def url(self) -> str:
@@ -122,29 +101,6 @@ class OpenAIModel(HTTPProvider):
             body.pop("max_tokens")
         return body
 
-    def _estimate(self, messages: Sequence[Message], text: str, calls: list[ToolCall]) -> Usage:
-        out = text + "".join(json.dumps(c.arguments) for c in calls)
-        return Usage(
-            _http.estimate_tokens(prompt_text(messages)),
-            _http.estimate_tokens(out),
-            estimated=True,
-        )
-
-    def _usage(self, raw: Any) -> Usage | None:
-        if not isinstance(raw, dict) or "prompt_tokens" not in raw:
-            return None
-        return Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0))
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
-        data, latency_ms = self._post_json(self._body(messages, tools, options))
-        return self._parse(data, messages, latency_ms)
-
     def _parse(
         self, data: dict[str, Any], messages: Sequence[Message], latency_ms: float
     ) -> Completion:
@@ -165,67 +121,19 @@ class OpenAIModel(HTTPProvider):
             name = str(fn.get("name") or "")
             args = parse_arguments(fn.get("arguments"), name, self.name)
             calls.append(ToolCall(id=str(c.get("id") or f"call_{i}"), name=name, arguments=args))
-        usage = self._usage(data.get("usage")) or self._estimate(messages, text, calls)
-        return Completion(
+        return self._completion(
+            data,
+            messages,
             text=text,
-            model=str(data.get("model") or self.model),
+            calls=calls,
             finish_reason=openai_finish(choices[0].get("finish_reason")),
-            tool_calls=calls,
-            usage=usage,
-            cost_usd=cost_usd(usage, self._price),
+            usage=openai_usage(data.get("usage")),
             latency_ms=latency_ms,
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
-        body = self._body(messages, tools, options)
-        body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
-        check_allowed(self.name, self.url, self._transport)
-        return self._stream(body, messages)
+    def _stream_state(self, messages: Sequence[Message]) -> OpenAIStreamState:
+        return OpenAIStreamState(self.name, partial(estimate_usage, messages))
 
-    def _stream(self, body: dict[str, Any], messages: Sequence[Message]) -> Iterator[Delta]:
-        state = OpenAIStreamState(
-            self.name, lambda text, calls: self._estimate(messages, text, calls)
-        )
-        started = False  # response headers in: failures from here on are mid-stream
-        try:
-            request = self._client.stream("POST", self.url, json=body, timeout=self._timeout)
-            with request as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)
-                started = True
-                if "event-stream" not in response.headers.get("content-type", ""):
-                    head = response.read().lstrip()[:1]
-                    if head in (b"{", b"<"):  # stream=true ignored, or an error page
-                        data = _http.read_json(response, spec=self.name, url=self.url)
-                        yield from completion_to_deltas(self._parse(data, messages, 0.0))
-                        return
-                for event in iter_sse(response.iter_lines()):
-                    yield from state.feed(event)
-        except httpx.HTTPError as e:
-            if not state.closed:
-                raise _http.transport_error(
-                    e,
-                    spec=self.name,
-                    url=self.url,
-                    settings=self.settings,
-                    partial_text=state.text if started else None,
-                ) from e
-            _http.logger.warning("%s: ignoring an error after the stream ended: %s", self.name, e)
-        if not state.closed:
-            if state.finish_reason is None:
-                raise _http.ended_early(
-                    spec=self.name,
-                    url=self.url,
-                    events=state.events,
-                    partial_text=state.text,
-                    marker="finish_reason or [DONE]",
-                )
-            yield from state.close()
+    def _json_stream(self, data: dict[str, Any], messages: Sequence[Message]) -> Iterator[Delta]:
+        """A server that ignored ``stream=true``: its completion, replayed as deltas."""
+        return completion_to_deltas(self._parse(data, messages, 0.0))

@@ -10,12 +10,14 @@ A model with no known price has cost ``None`` ("unknown"), never a made-up 0.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ragline.config import ModelSettings
-from ragline.models._base import Usage
+from ragline.models._base import Message, ToolCall, Usage
 
 logger = logging.getLogger("ragline.models")
 
@@ -110,6 +112,18 @@ def price_for(spec: str, settings: ModelSettings | None = None) -> Price | None:
 def estimate_tokens(text: str) -> int:
     """A rough token count (~4 characters per token) for providers that report none."""
     return (len(text) + 3) // 4
+
+
+def estimate_usage(messages: Sequence[Message], text: str, calls: Sequence[ToolCall] = ()) -> Usage:
+    """Estimated usage (``estimated=True``) of a call whose provider reported none.
+
+    The prompt is everything sent — message text and the arguments of earlier tool
+    calls — and the completion everything received: ``text`` and the ``calls``' arguments.
+    """
+    sent = [m.content for m in messages]
+    sent += [json.dumps(c.arguments) for m in messages for c in m.tool_calls]
+    received = text + "".join(json.dumps(c.arguments) for c in calls)
+    return Usage(estimate_tokens("\n".join(sent)), estimate_tokens(received), estimated=True)
 
 
 def cost_usd(usage: Usage, price: Price | None) -> float | None:

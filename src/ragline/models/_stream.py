@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from ragline.models._base import Completion, Delta, FinishReason, ToolCall, Usage
 from ragline.models._errors import MalformedResponse
@@ -28,6 +28,13 @@ def openai_finish(value: Any) -> FinishReason:
     return _OPENAI_FINISH.get(str(value), "stop")
 
 
+def openai_usage(raw: Any) -> Usage | None:
+    """``usage`` of a completion or chunk; None when the server reported none."""
+    if not isinstance(raw, dict) or "prompt_tokens" not in raw:
+        return None
+    return Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0))
+
+
 def parse_arguments(raw: Any, name: str, spec: str) -> dict[str, Any]:
     """Tool-call arguments: a JSON object string (or an object) → dict."""
     if isinstance(raw, dict):
@@ -46,19 +53,44 @@ def parse_arguments(raw: Any, name: str, spec: str) -> dict[str, Any]:
     return value
 
 
-class OpenAIStreamState:
-    """Feeds on ``chat.completion.chunk`` events; yields text deltas as they come and,
-    at the end, whole tool calls and a final delta with finish reason and usage."""
+class StreamState:
+    """A provider's stream assembler: SSE events in, deltas out (what the transport in
+    :class:`~ragline.models._provider.HTTPProvider` drives).
+
+    ``text`` is the answer text yielded so far, ``events`` how many complete events
+    arrived, ``closed`` whether the end ``marker`` was seen (or the final delta sent),
+    ``calls`` the tool calls yielded. ``estimate`` prices a stream that reported no usage.
+    """
+
+    marker: ClassVar[str]  # named in the error when a stream stops without it
 
     def __init__(self, spec: str, estimate: Estimator) -> None:
         self.spec = spec
         self.estimate = estimate
         self.text = ""
         self.events = 0
+        self.closed = False
+        self.calls: list[ToolCall] = []
+
+    def feed(self, event: SSEEvent) -> Iterator[Delta]:
+        raise NotImplementedError
+
+    def salvage(self) -> Iterator[Delta] | None:
+        """For a stream that stopped without its end marker: the deltas that still
+        close it (the answer is whole), or None — it ended early (the default)."""
+        return None
+
+
+class OpenAIStreamState(StreamState):
+    """Feeds on ``chat.completion.chunk`` events; yields text deltas as they come and,
+    at the end, whole tool calls and a final delta with finish reason and usage."""
+
+    marker = "finish_reason or [DONE]"
+
+    def __init__(self, spec: str, estimate: Estimator) -> None:
+        super().__init__(spec, estimate)
         self.finish_reason: FinishReason | None = None
         self.usage: Usage | None = None
-        self.closed = False  # [DONE] seen (or the final delta sent)
-        self.calls: list[ToolCall] = []
         self._fragments: dict[int, dict[str, Any]] = {}
 
     def _late(self, what: str) -> None:
@@ -98,12 +130,7 @@ class OpenAIStreamState:
                 provider=self.spec.partition(":")[0],
                 partial_text=self.text,
             )
-        raw_usage = chunk.get("usage")
-        if isinstance(raw_usage, dict) and "prompt_tokens" in raw_usage:
-            self.usage = Usage(
-                int(raw_usage.get("prompt_tokens") or 0),
-                int(raw_usage.get("completion_tokens") or 0),
-            )
+        self.usage = openai_usage(chunk.get("usage")) or self.usage
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
@@ -125,6 +152,11 @@ class OpenAIStreamState:
                 slot["args"].append(fn.get("arguments") or "")
             if choice.get("finish_reason"):
                 self.finish_reason = openai_finish(choice["finish_reason"])
+
+    def salvage(self) -> Iterator[Delta] | None:
+        """A stream that stopped before ``[DONE]`` is whole if a finish_reason arrived
+        (some servers omit ``[DONE]``): close it; else it ended early."""
+        return self.close() if self.finish_reason is not None else None
 
     def close(self) -> Iterator[Delta]:
         """Whole tool calls (by index), then the final delta."""

@@ -9,13 +9,16 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from ragline.models._base import Completion, Delta, Message, Model, ToolSpec, Usage
 from ragline.models._wrap import ModelWrapper
+
+P = ParamSpec("P")
 
 
 @dataclass(slots=True)
@@ -77,6 +80,20 @@ class UsageTotals:
         return replace(self, models=list(self.models))
 
 
+def _locked(
+    method: Callable[Concatenate[UsageTotals, P], None],
+) -> Callable[Concatenate[CostTracker, P], None]:
+    """A :class:`UsageTotals` method as a :class:`CostTracker` one: same signature and
+    docstring, run on the tracker's totals under its lock."""
+
+    @functools.wraps(method)
+    def locked(self: CostTracker, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        with self._lock:
+            method(self._totals, *args, **kwargs)
+
+    return locked
+
+
 class CostTracker:
     """A thread-safe :class:`UsageTotals` accumulator; one per ask.
 
@@ -89,23 +106,8 @@ class CostTracker:
         self._lock = threading.Lock()
         self._totals = UsageTotals()
 
-    def add(self, completion: Completion) -> None:
-        with self._lock:
-            self._totals.add(completion)
-
-    def add_usage(
-        self,
-        usage: Usage | None,
-        *,
-        model: str = "",
-        cost_usd: float | None = None,
-        cached: bool = False,
-        latency_ms: float = 0.0,
-    ) -> None:
-        with self._lock:
-            self._totals.add_usage(
-                usage, model=model, cost_usd=cost_usd, cached=cached, latency_ms=latency_ms
-            )
+    add = _locked(UsageTotals.add)
+    add_usage = _locked(UsageTotals.add_usage)
 
     @property
     def totals(self) -> UsageTotals:

@@ -5,6 +5,7 @@ Heavy or pytest-only names are imported lazily.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from ragline.embed._hash import HashEmbedder
@@ -16,6 +17,7 @@ __all__ = [
     "FunctionModel",
     "HashEmbedder",
     "ModelCall",
+    "ModelConformance",
     "ServerProcess",
     "StoreConformance",
     "TraceStoreConformance",
@@ -23,38 +25,24 @@ __all__ = [
     "real_requests_blocked",
 ]
 
-_MODEL_FAKES = {
-    "FakeModel",
-    "FunctionModel",
-    "ModelCall",
-    "block_real_requests",
-    "real_requests_blocked",
+# name → the module that defines it, imported on first use
+_LAZY = {
+    "ConversationStoreConformance": "ragline.testing._conversation_conformance",
+    "EmbedderConformance": "ragline.testing._embedder_conformance",
+    "FakeModel": "ragline.testing._models",
+    "FunctionModel": "ragline.testing._models",
+    "ModelCall": "ragline.testing._models",
+    "ModelConformance": "ragline.testing._model_conformance",
+    "ServerProcess": "ragline.testing._server",
+    "StoreConformance": "ragline.testing._store_conformance",
+    "TraceStoreConformance": "ragline.testing._trace_conformance",
+    "block_real_requests": "ragline.testing._models",
+    "real_requests_blocked": "ragline.testing._models",
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name == "StoreConformance":
-        from ragline.testing._store_conformance import StoreConformance
-
-        return StoreConformance
-    if name == "ConversationStoreConformance":
-        from ragline.testing._conversation_conformance import ConversationStoreConformance
-
-        return ConversationStoreConformance
-    if name == "TraceStoreConformance":
-        from ragline.testing._trace_conformance import TraceStoreConformance
-
-        return TraceStoreConformance
-    if name == "ServerProcess":
-        from ragline.testing._server import ServerProcess
-
-        return ServerProcess
-    if name == "EmbedderConformance":
-        from ragline.testing._embedder_conformance import EmbedderConformance
-
-        return EmbedderConformance
-    if name in _MODEL_FAKES:
-        from ragline.testing import _models
-
-        return getattr(_models, name)
-    raise AttributeError(name)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ragline.testing' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

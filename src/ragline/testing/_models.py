@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ragline.models._base import Completion, Delta, Message, ToolSpec, Usage
+from ragline.models._base import Completion, Delta, Message, ToolSpec
 from ragline.models._guard import block_real_requests, real_requests_blocked
-from ragline.models._pricing import estimate_tokens
+from ragline.models._pricing import estimate_usage
 from ragline.models._stream import completion_to_deltas, deltas_to_completion
 
 Reply = str | Completion | list[Delta] | BaseException
@@ -33,16 +33,11 @@ class ModelCall:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def _usage_for(messages: Sequence[Message], text: str) -> Usage:
-    prompt = "\n".join(m.content for m in messages)
-    return Usage(estimate_tokens(prompt), estimate_tokens(text), estimated=True)
-
-
 def _as_completion(reply: str | Completion, messages: Sequence[Message], name: str) -> Completion:
     if isinstance(reply, Completion):
         return replace(reply, tool_calls=list(reply.tool_calls))
     return Completion(
-        text=reply, model=name, usage=_usage_for(messages, reply), cost_usd=0.0, latency_ms=0.0
+        text=reply, model=name, usage=estimate_usage(messages, reply), cost_usd=0.0, latency_ms=0.0
     )
 
 
@@ -154,6 +149,17 @@ class FunctionModel(_Recorder):
         self.fn = fn
         self.name = name
 
+    def _reply(
+        self,
+        method: Literal["complete", "stream"],
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None,
+        options: dict[str, Any],
+    ) -> Completion:
+        self._record(method, messages, tools, options)
+        reply = self.fn(list(messages), list(tools) if tools is not None else None, options)
+        return _as_completion(reply, messages, self.name)
+
     def complete(
         self,
         messages: Sequence[Message],
@@ -161,9 +167,7 @@ class FunctionModel(_Recorder):
         tools: Sequence[ToolSpec] | None = None,
         **options: Any,
     ) -> Completion:
-        self._record("complete", messages, tools, options)
-        reply = self.fn(list(messages), list(tools) if tools is not None else None, options)
-        return _as_completion(reply, messages, self.name)
+        return self._reply("complete", messages, tools, options)
 
     def stream(
         self,
@@ -172,9 +176,7 @@ class FunctionModel(_Recorder):
         tools: Sequence[ToolSpec] | None = None,
         **options: Any,
     ) -> Iterator[Delta]:
-        self._record("stream", messages, tools, options)
-        reply = self.fn(list(messages), list(tools) if tools is not None else None, options)
-        return completion_to_deltas(_as_completion(reply, messages, self.name))
+        return completion_to_deltas(self._reply("stream", messages, tools, options))
 
 
 __all__ = [
