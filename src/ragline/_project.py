@@ -1,9 +1,7 @@
-"""``ragline.Project``: the Python API, a facade over the project's parts and pipeline.
+"""``ragline.Project``: the Python API (the CLI and the server are thin layers over it).
 
-The CLI and the HTTP server are thin layers over it. It builds nothing itself (that
-is :mod:`ragline._parts`) and runs no flow of its own (that is the pipeline): every
-method delegates, so ``ask``, ``ask_stream``, ``chat`` and ``search`` all go through
-the same stages.
+A facade: it builds nothing (:mod:`ragline._parts` does) and runs no flow of its own;
+``ask``, ``ask_stream``, ``chat`` and ``search`` all run the tenant's pipeline of stages.
 """
 
 from __future__ import annotations
@@ -15,18 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
 from ragline._parts import Parts
-from ragline.answer._request import AskOptions, AskRequest, SearchOptions
 from ragline.config import Settings, load_settings
 from ragline.types import Answer, Hit
 
 if TYPE_CHECKING:
-    from ragline.answer import Event
+    from ragline.answer import AskOptions, AskRequest, Event, SearchOptions
     from ragline.answer._chat import ChatReply
     from ragline.embed import Embedder
     from ragline.ingest import IngestReport
     from ragline.retrieve import SearchResult
     from ragline.store import Backend, ConversationStore, EvalStore, Store
-    from ragline.trace import Feedback, SpanRecord, Tracer, TraceStats, TraceStore, TraceSummary
+    from ragline.trace import Feedback, SpanRecord, TraceStats, TraceStore, TraceSummary
 
 
 class Project:
@@ -67,10 +64,6 @@ class Project:
     @property
     def embedder(self) -> Embedder:
         return self.parts.embedder
-
-    @property
-    def tracer(self) -> Tracer:
-        return self.parts.tracer
 
     @property
     def trace_store(self) -> TraceStore:
@@ -206,6 +199,8 @@ class Project:
     def _request(
         self, question: str, *, stream: bool = False, **options: Unpack[SearchOptions]
     ) -> AskRequest:
+        from ragline.answer import AskRequest
+
         return AskRequest.build(question, self.settings.default_tenant, stream, **options)
 
     # -- traces and feedback -------------------------------------------------------------

@@ -229,7 +229,7 @@ class Tracer:
 
     ``Tracer(sink=None)`` records spans but drops them when they end (useful to get
     trace ids without storage). See :class:`~ragline.trace.TraceWriter` for the
-    usual sink, and :meth:`ragline.Project.tracer`.
+    usual sink, and ``ragline._parts.Parts.tracer``.
     """
 
     enabled = True
