@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -39,10 +39,10 @@ from ragline.models._base import (
     Completion,
     Delta,
     FinishReason,
-    Message,
+    Messages,
     Model,
     ToolCall,
-    ToolSpec,
+    Tools,
     Usage,
 )
 from ragline.models._stream import deltas_to_completion
@@ -62,8 +62,8 @@ def _canonical(value: Any) -> str:
 
 def cache_key(
     model: str,
-    messages: Sequence[Message],
-    tools: Sequence[ToolSpec] | None = None,
+    messages: Messages,
+    tools: Tools = None,
     options: dict[str, Any] | None = None,
 ) -> str:
     """sha256 hex of the canonical JSON of (model, messages, tools, options)."""
@@ -165,12 +165,7 @@ class CachedModel(ModelWrapper):
         self.cache = cache
         self.ttl_s = ttl_s
 
-    def key(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec] | None,
-        options: dict[str, Any],
-    ) -> str:
+    def key(self, messages: Messages, tools: Tools, options: dict[str, Any]) -> str:
         return cache_key(self.name, messages, tools, options)
 
     def _lookup(self, key: str) -> Completion | None:
@@ -190,13 +185,7 @@ class CachedModel(ModelWrapper):
         except (RaglineError, sqlite3.Error) as e:
             log.warning("response cache write failed for %s: %s", self.name, e)
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         key = self.key(messages, tools, options)
         started = time.perf_counter()
         hit = self._lookup(key)
@@ -209,13 +198,7 @@ class CachedModel(ModelWrapper):
         self._store(key, result)
         return result
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         key = self.key(messages, tools, options)
         hit = self._lookup(key)
         if hit is not None:

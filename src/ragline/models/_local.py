@@ -30,13 +30,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ragline.config import ModelSettings, Settings
 from ragline.errors import ConfigError, InputError
-from ragline.models._base import Completion, Delta, FinishReason, Message, ToolSpec, Usage
+from ragline.models._base import Completion, Delta, FinishReason, Messages, Tools, Usage
 from ragline.models._errors import RequestRejected, StreamInterrupted
 from ragline.models._http import split_options
 
@@ -67,7 +67,7 @@ def _import_llama() -> Any:
         ) from None
 
 
-def build_prompt(messages: Sequence[Message]) -> tuple[str, list[str]]:
+def build_prompt(messages: Messages) -> tuple[str, list[str]]:
     """One completion-style prompt from chat messages, and the stops it implies.
 
     A single user message (after any system text) is sent as written, so a rendered
@@ -207,7 +207,7 @@ class LocalModel:
     # -- requests --------------------------------------------------------------------
 
     def _request(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, options: Any
+        self, messages: Messages, tools: Tools, options: Any
     ) -> tuple[str, dict[str, Any]]:
         if tools:
             raise RequestRejected(
@@ -255,13 +255,7 @@ class LocalModel:
             )
         return RequestRejected(f"the local model failed: {e}", provider=self.provider)
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         prompt, kwargs = self._request(messages, tools, options)
         llm = self.load()
         with self._lock:
@@ -288,13 +282,7 @@ class LocalModel:
             latency_ms=latency_ms,
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         prompt, kwargs = self._request(messages, tools, options)  # errors before iterating
         return self._stream(prompt, kwargs)
 
