@@ -12,7 +12,7 @@ Every event has a ``type`` and ``to_dict()`` (JSON-ready, e.g. for server-sent e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from ragline.models._base import Usage
@@ -34,7 +34,7 @@ class DeltaEvent:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "text": self.text}
+        return {"type": self.type, **asdict(self)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +48,7 @@ class CitationEvent:
     text: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "sentence_index": self.sentence_index,
-            "citations": list(self.citations),
-            "support": self.support,
-            "text": self.text,
-        }
+        return {"type": self.type, **asdict(self)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +87,7 @@ class ErrorEvent:
     retryable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "message": self.message,
-            "partial_text": self.partial_text,
-            "retryable": self.retryable,
-        }
+        return {"type": self.type, **asdict(self)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ragline.store._traces import Feedback, SpanRecord, TraceSummary
@@ -70,21 +71,12 @@ def span_to_dict(span: SpanRecord) -> dict[str, Any]:
         "duration_ms": round(span.duration_ms, 3),
         "status": span.status,
         "attributes": span.attributes,
-        "events": [
-            {"name": e.name, "time": e.time, "attributes": e.attributes} for e in span.events
-        ],
+        "events": [asdict(e) for e in span.events],
     }
 
 
 def feedback_to_dict(fb: Feedback) -> dict[str, Any]:
-    return {
-        "id": fb.id,
-        "trace_id": fb.trace_id,
-        "tenant": fb.tenant,
-        "kind": fb.kind,
-        "note": fb.note,
-        "created_at": fb.created_at,
-    }
+    return asdict(fb)
 
 
 def summary_to_dict(t: TraceSummary) -> dict[str, Any]:
