@@ -28,7 +28,13 @@ from ragline.answer._chat import is_conversation_id, unknown_conversation
 from ragline.errors import RaglineError
 from ragline.server._errors import ApiError, from_ragline
 from ragline.server._openai_schemas import sse_response
-from ragline.server._routes_ask import check_k, check_question, json_response, wants_stream
+from ragline.server._routes_ask import (
+    answer_in_slot,
+    check_k,
+    check_question,
+    json_response,
+    wants_stream,
+)
 from ragline.server._schemas import AnswerOut, FilterValue, error_responses
 from ragline.server._sse import ReleasingStream, event_frames
 from ragline.server._state import Caller, CallerDep
@@ -158,21 +164,22 @@ async def chat(body: ChatRequest, request: Request, caller: CallerDep) -> Respon
                 done = event
         raise AssertionError("the chat ended without an answer")  # pragma: no cover
 
+    # Once the user turn is stored (cid), an error names its conversation, so the client
+    # can retry there; a ragline error before it (an unknown conversation) is no failed
+    # answer.
     try:
-        out = await state.admission.run(run, timeout=timeout)
+        out = await answer_in_slot(
+            caller, run, counts=lambda e: bool(cid) or not isinstance(e, RaglineError)
+        )
     except ApiError as e:
-        if cid:  # the user turn was stored: the client can retry in its conversation
+        if cid:
             e.extra.setdefault("conversation_id", cid[0])
         raise
     except RaglineError as e:
         err = from_ragline(e)
         if cid:
-            state.metrics.observe_error(caller.tenant)
             err.extra["conversation_id"] = cid[0]
         raise err from e
-    except Exception:
-        state.metrics.observe_error(caller.tenant)
-        raise
     return json_response(out)
 
 
