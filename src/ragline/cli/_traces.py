@@ -23,6 +23,7 @@ import typer
 from ragline.cli._common import (
     JsonOpt,
     OnlyTenantOpt,
+    TraceIdArg,
     new_console,
     open_project,
     plural,
@@ -127,7 +128,7 @@ def traces_list(
 
 @traces_app.command("show")
 def traces_show(
-    trace_id: Annotated[str, typer.Argument(help="Trace id (or a unique prefix, 8+ chars).")],
+    trace_id: TraceIdArg,
     tenant: OnlyTenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
