@@ -84,11 +84,7 @@ def completion_to_json(c: Completion) -> str:
             "model": c.model,
             "finish_reason": c.finish_reason,
             "tool_calls": [asdict(t) for t in c.tool_calls],
-            "usage": {
-                "prompt_tokens": c.usage.prompt_tokens,
-                "completion_tokens": c.usage.completion_tokens,
-                "estimated": c.usage.estimated,
-            },
+            "usage": asdict(c.usage),
             "cost_usd": c.cost_usd,
             "latency_ms": c.latency_ms,
         }
