@@ -137,11 +137,8 @@ class Pipeline:
                     root.update(answer_attributes(answer))
                     answer.trace_id = root.trace_id
                 last = done_event(answer, draft)
-        except GeneratorExit:
-            root.set("ragline.stream.abandoned", True)
-            raise
         except BaseException as e:
-            root.record_exception(e)
+            _ended_early(root, e)
             raise
         finally:
             root.end()
@@ -171,11 +168,8 @@ class Pipeline:
                         yield event
                         return
                     yield event
-            except GeneratorExit:
-                span.set("ragline.stream.abandoned", True)
-                raise
             except BaseException as e:
-                span.record_exception(e)
+                _ended_early(span, e)
                 raise
             finally:
                 if ask.trace and span.is_recording:
@@ -190,6 +184,15 @@ class Pipeline:
             "ragline.retrieval.k": request.k if request.k is not None else self.default_k,
             "ragline.filters": [_attrs.condition(c) for c in request.filters],
         }
+
+
+def _ended_early(span: AnySpan, error: BaseException) -> None:
+    """Record why a stream ended before its last event: the consumer stopped reading
+    (``GeneratorExit``: the span is marked abandoned), or an error."""
+    if isinstance(error, GeneratorExit):
+        span.set("ragline.stream.abandoned", True)
+    else:
+        span.record_exception(error)
 
 
 def _steps(stage: Stage, ask: Ask) -> Iterator[Event]:
