@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ragline._time import elapsed_ms
 from ragline.models._base import Completion, Delta, Messages, Tools
 from ragline.models._pricing import estimate_usage
 
@@ -147,7 +148,7 @@ class ExtractiveModel:
             finish_reason="stop",
             usage=estimate_usage(messages, text),
             cost_usd=0.0,
-            latency_ms=(time.perf_counter() - start) * 1000,
+            latency_ms=elapsed_ms(start),
         )
 
     def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any, Protocol, cast, runtime_checkable
 
+from ragline._time import elapsed_ms
 from ragline.errors import RaglineError
 from ragline.models._base import (
     Completion,
@@ -188,7 +189,7 @@ class CachedModel(ModelWrapper):
         if hit is not None:
             hit.cached = True
             hit.cost_usd = 0.0
-            hit.latency_ms = (time.perf_counter() - started) * 1000
+            hit.latency_ms = elapsed_ms(started)
             return hit
         result = self.inner.complete(messages, tools=tools, **options)
         self._store(key, result)
@@ -211,5 +212,5 @@ class CachedModel(ModelWrapper):
             yield delta
         if any(d.finish_reason is not None for d in seen):  # else abandoned or cut off
             completion = deltas_to_completion(seen, model=self.name)
-            completion.latency_ms = (time.perf_counter() - started) * 1000
+            completion.latency_ms = elapsed_ms(started)
             self._store(key, completion)

@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ragline._time import elapsed_ms
 from ragline.config import ModelSettings, Settings
 from ragline.errors import ConfigError, InputError
 from ragline.models._base import Completion, Delta, FinishReason, Messages, Tools, Usage
@@ -191,7 +192,7 @@ class LocalModel:
                     ) from None
                 for line in log_lines:
                     log.debug("llama.cpp: %s", line)
-                self.load_ms = (time.perf_counter() - t0) * 1000.0
+                self.load_ms = elapsed_ms(t0)
             return self._llm
 
     @property
@@ -265,7 +266,7 @@ class LocalModel:
                 out = llm.create_completion(prompt, **kwargs)
             except (ValueError, RuntimeError) as e:
                 raise self._error(e) from e
-            latency_ms = (time.perf_counter() - t0) * 1000.0
+            latency_ms = elapsed_ms(t0)
         choice = (out.get("choices") or [{}])[0]
         text = str(choice.get("text") or "")
         raw = out.get("usage") or {}

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self
 
 import httpx
 
+from ragline._time import elapsed_ms
 from ragline.config import ModelSettings
 from ragline.errors import ConfigError
 from ragline.models import _http
@@ -135,7 +136,7 @@ class HTTPProvider:
             raise _http.transport_error(
                 e, spec=self.name, url=self.url, settings=self.settings
             ) from e
-        latency_ms = (time.perf_counter() - start) * 1000
+        latency_ms = elapsed_ms(start)
         if response.status_code >= 400:
             raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)
         return _http.read_json(response, spec=self.name, url=self.url), latency_ms
