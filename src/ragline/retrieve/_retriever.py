@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -156,25 +156,21 @@ class Retriever:
             timings["embed_query"] = elapsed_ms(start)
 
         legs: dict[str, list[ScoredChunk]] = {}
-        if run_mode in ("hybrid", "keyword"):
+
+        def leg(name: str, search: Callable[..., list[ScoredChunk]], needle: object) -> None:
+            """One retriever's candidates, found in its own span and timed."""
             start = time.perf_counter()
-            with span("ragline.retriever.keyword", "retriever") as sp:
-                legs["keyword"] = self.store.keyword_search(
-                    tenant, query, k=n_candidates, filters=conditions
-                )
+            with span(f"ragline.retriever.{name}", "retriever") as sp:
+                legs[name] = search(tenant, needle, k=n_candidates, filters=conditions)
                 if sp.is_recording:
-                    _leg_attrs(sp, "keyword", n_candidates, legs["keyword"])
-            timings["keyword"] = elapsed_ms(start)
+                    _leg_attrs(sp, name, n_candidates, legs[name])
+            timings[name] = elapsed_ms(start)
+
+        if run_mode in ("hybrid", "keyword"):
+            leg("keyword", self.store.keyword_search, query)
         if run_mode in ("hybrid", "dense"):
             assert query_vector is not None
-            start = time.perf_counter()
-            with span("ragline.retriever.dense", "retriever") as sp:
-                legs["dense"] = self.store.vector_search(
-                    tenant, query_vector, k=n_candidates, filters=conditions
-                )
-                if sp.is_recording:
-                    _leg_attrs(sp, "dense", n_candidates, legs["dense"])
-            timings["dense"] = elapsed_ms(start)
+            leg("dense", self.store.vector_search, query_vector)
 
         start = time.perf_counter()
         with span("ragline.fusion", "fusion") as sp:
