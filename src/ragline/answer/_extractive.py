@@ -422,18 +422,7 @@ class ExtractiveAnswerer:
         for c in chosen:
             if c.hit not in numbers:
                 numbers[c.hit] = len(numbers) + 1
-                chunk = hits[c.hit].chunk
-                references.append(
-                    Reference(
-                        number=numbers[c.hit],
-                        chunk_id=chunk.id,
-                        document_id=chunk.document_id,
-                        title=chunk.title,
-                        section=chunk.section,
-                        source=chunk.source,
-                        page=chunk.page,
-                    )
-                )
+                references.append(Reference.for_chunk(hits[c.hit].chunk, numbers[c.hit]))
             sentences.append(
                 AnswerSentence(
                     text=c.text, citations=[numbers[c.hit]], support=round(self._relevance(c), 4)
