@@ -16,7 +16,8 @@ Conversations are per tenant: another tenant's id is a 404, exactly like an unkn
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
@@ -38,6 +39,9 @@ from ragline.server._routes_ask import (
 from ragline.server._schemas import AnswerOut, FilterValue, error_responses
 from ragline.server._sse import ReleasingStream, event_frames
 from ragline.server._state import Caller, CallerDep
+
+if TYPE_CHECKING:
+    from ragline.store._conversations import Turn
 
 router = APIRouter(tags=["chat"])
 
@@ -102,15 +106,11 @@ def conversation_dict(c: Any) -> dict[str, Any]:
     }
 
 
-def turn_dict(t: Any) -> dict[str, Any]:
-    return {
-        "index": t.index,
-        "role": t.role,
-        "content": t.content,
-        "created_at": t.created_at,
-        "trace_id": t.trace_id,
-        "citations": list(t.citations),
-    }
+def turn_dict(t: Turn) -> dict[str, Any]:
+    """A turn's fields but its conversation's id (the one asked for)."""
+    out = asdict(t)
+    del out["conversation_id"]
+    return out
 
 
 def existing(caller: Caller, conversation_id: str) -> Any:
