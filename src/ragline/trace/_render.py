@@ -79,6 +79,17 @@ def feedback_to_dict(fb: Feedback) -> dict[str, Any]:
     return asdict(fb)
 
 
+def trace_to_dict(
+    trace_id: str, spans: Sequence[SpanRecord], feedback: Sequence[Feedback]
+) -> dict[str, Any]:
+    """One trace as JSON (``traces show --json``, ``GET /v1/traces/{id}``)."""
+    return {
+        "trace_id": trace_id,
+        "spans": [span_to_dict(s) for s in spans],
+        "feedback": [feedback_to_dict(f) for f in feedback],
+    }
+
+
 def summary_to_dict(t: TraceSummary) -> dict[str, Any]:
     return {
         "trace_id": t.trace_id,
