@@ -13,8 +13,9 @@ Heavy libraries (torch, onnxruntime) are imported only when an embedder is used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ragline._lazy import lazy_exports
 from ragline._version import __version__
 from ragline.errors import ConfigError, InputError, ProviderError, RaglineError, StoreError
 from ragline.types import Answer, AnswerSentence, Chunk, Document, Hit, Reference
@@ -38,10 +39,4 @@ __all__ = [
     "__version__",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "Project":
-        from ragline._project import Project
-
-        return Project
-    raise AttributeError(f"module 'ragline' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {"Project": "ragline._project"})

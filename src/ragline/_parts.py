@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragline._time import elapsed_ms
 from ragline.config import Settings
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class Parts:
         load = getattr(self.embedder, "load", None)
         if callable(load):
             load()
-        self._load_ms = (time.perf_counter() - start) * 1000
+        self._load_ms = elapsed_ms(start)
         return self._load_ms
 
     @property

@@ -1,8 +1,9 @@
-"""Times given on the command line and in query strings: ``30m`` ago or an ISO time.
+"""Times: given on the command line and in query strings, and measured.
 
-``parse_when`` is shared by ``ragline traces --since/--until`` and the server's
-``/traces?since=…``, so both read the same values the same way; it lives here, not
-in the CLI, because the server must not import the CLI.
+``parse_when`` (``30m`` ago or an ISO time) is shared by ``ragline traces
+--since/--until`` and the server's ``/traces?since=…``, so both read the same values
+the same way; it lives here, not in the CLI, because the server must not import the
+CLI. ``elapsed_ms`` is how every part of the package times a step.
 """
 
 from __future__ import annotations
@@ -31,3 +32,8 @@ def parse_when(value: str, *, option: str = "--since", now: float | None = None)
     except ValueError:
         raise InputError(f"bad {option} value {value!r}", hint=_WHEN_HINT) from None
     return when.timestamp()  # naive → local time
+
+
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since ``start``, a :func:`time.perf_counter` reading."""
+    return (time.perf_counter() - start) * 1000.0

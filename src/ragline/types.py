@@ -121,6 +121,19 @@ class Reference:
     source: str
     page: int | None = None
 
+    @classmethod
+    def for_chunk(cls, chunk: Chunk, number: int) -> Reference:
+        """The reference ``[number]`` to ``chunk``."""
+        return cls(
+            number=number,
+            chunk_id=chunk.id,
+            document_id=chunk.document_id,
+            title=chunk.title,
+            section=chunk.section,
+            source=chunk.source,
+            page=chunk.page,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -182,18 +182,7 @@ def verify_citations(
         for n in numbers:
             renumber.setdefault(n, len(renumber) + 1)
     report.weak_citations = [(i, renumber[n]) for i, n in weak_old]
-    references = [
-        Reference(
-            number=new,
-            chunk_id=hits[old - 1].chunk.id,
-            document_id=hits[old - 1].chunk.document_id,
-            title=hits[old - 1].chunk.title,
-            section=hits[old - 1].chunk.section,
-            source=hits[old - 1].chunk.source,
-            page=hits[old - 1].chunk.page,
-        )
-        for old, new in renumber.items()
-    ]
+    references = [Reference.for_chunk(hits[old - 1].chunk, new) for old, new in renumber.items()]
     sentences = [
         AnswerSentence(text=body, citations=[renumber[n] for n in numbers], support=s)
         for (body, _), numbers, s in zip(parts, old_citations, supports, strict=True)

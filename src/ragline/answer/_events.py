@@ -12,11 +12,24 @@ Every event has a ``type`` and ``to_dict()`` (JSON-ready, e.g. for server-sent e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ragline.models._base import Usage
 from ragline.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+
+class _PlainEvent:
+    """An event whose fields are JSON-ready as they are: ``to_dict`` is its type, then them."""
+
+    __slots__ = ()
+    type: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **asdict(cast("DataclassInstance", self))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +42,13 @@ class RetrievalEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class DeltaEvent:
+class DeltaEvent(_PlainEvent):
     type: ClassVar[str] = "delta"
     text: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "text": self.text}
-
 
 @dataclass(frozen=True, slots=True)
-class CitationEvent:
+class CitationEvent(_PlainEvent):
     """The checked citations of one sentence (reference numbers as in the final answer)."""
 
     type: ClassVar[str] = "citation"
@@ -46,15 +56,6 @@ class CitationEvent:
     citations: list[int]
     support: float
     text: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "sentence_index": self.sentence_index,
-            "citations": list(self.citations),
-            "support": self.support,
-            "text": self.text,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +73,7 @@ class DoneEvent:
             "type": self.type,
             "trace_id": self.answer.trace_id,
             "answer": self.answer.to_dict(),
-            "usage": {
-                "prompt_tokens": self.usage.prompt_tokens,
-                "completion_tokens": self.usage.completion_tokens,
-                "estimated": self.usage.estimated,
-            },
+            "usage": asdict(self.usage),
             "cost_usd": self.cost_usd,
             "timings_ms": dict(self.timings_ms),
             "finish_reason": self.finish_reason,
@@ -84,21 +81,13 @@ class DoneEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class ErrorEvent:
+class ErrorEvent(_PlainEvent):
     """The stream failed; ``partial_text`` (possibly empty) is incomplete."""
 
     type: ClassVar[str] = "error"
     message: str
     partial_text: str = ""
     retryable: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "message": self.message,
-            "partial_text": self.partial_text,
-            "retryable": self.retryable,
-        }
 
 
 @dataclass(frozen=True, slots=True)

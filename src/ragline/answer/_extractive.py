@@ -52,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragline._text import STOPWORDS, stem, words
+from ragline._time import elapsed_ms
 from ragline.answer._answerer import Draft
 from ragline.answer._events import DeltaEvent, ErrorEvent
 from ragline.answer._sentence_vectors import sentence_candidates, sentence_key
@@ -146,10 +147,6 @@ class _Candidate:
 def content_terms(text: str) -> frozenset[str]:
     """Stemmed, lower-cased words of ``text`` that are not stopwords."""
     return frozenset(stem(w) for w in words(text) if w not in STOPWORDS)
-
-
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
 
 
 class ExtractiveAnswerer:
@@ -413,7 +410,7 @@ class ExtractiveAnswerer:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         cands, vectors = self._prepare(question, hits, query_vector)
-        timings["score"] = _ms(start)
+        timings["score"] = elapsed_ms(start)
         if not cands or max(self._relevance(c) for c in cands) < self.settings.min_relevance:
             return self._abstain(question, hits, tenant, timings)
 
@@ -425,25 +422,14 @@ class ExtractiveAnswerer:
         for c in chosen:
             if c.hit not in numbers:
                 numbers[c.hit] = len(numbers) + 1
-                chunk = hits[c.hit].chunk
-                references.append(
-                    Reference(
-                        number=numbers[c.hit],
-                        chunk_id=chunk.id,
-                        document_id=chunk.document_id,
-                        title=chunk.title,
-                        section=chunk.section,
-                        source=chunk.source,
-                        page=chunk.page,
-                    )
-                )
+                references.append(Reference.for_chunk(hits[c.hit].chunk, numbers[c.hit]))
             sentences.append(
                 AnswerSentence(
                     text=c.text, citations=[numbers[c.hit]], support=round(self._relevance(c), 4)
                 )
             )
         text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
-        timings["compose"] = _ms(start)
+        timings["compose"] = elapsed_ms(start)
         return Answer(
             question=question,
             text=text,

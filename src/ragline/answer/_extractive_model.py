@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ragline.models._base import Completion, Delta, Message, ToolSpec
+from ragline._time import elapsed_ms
+from ragline.models._base import Completion, Delta, Messages, Tools
 from ragline.models._pricing import estimate_usage
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class Passage:
     text: str
 
 
-def parse_grounded_prompt(messages: Sequence[Message]) -> tuple[str, list[Passage]]:
+def parse_grounded_prompt(messages: Messages) -> tuple[str, list[Passage]]:
     """``(question, passages)`` from the last ``Context:`` block of the last user turn.
 
     Returns ``("", [])`` when the messages carry no numbered context.
@@ -105,7 +106,7 @@ class ExtractiveModel:
             self._answerer = ExtractiveAnswerer(embedder, self._settings)
         return self._answerer
 
-    def _sentences(self, messages: Sequence[Message]) -> list[str]:
+    def _sentences(self, messages: Messages) -> list[str]:
         """The answer as sentences that each end in their passage's marker."""
         from ragline.answer._extractive import ABSTAIN_TEXT
         from ragline.types import Chunk, Hit
@@ -138,13 +139,7 @@ class ExtractiveModel:
             for s in answer.sentences
         ]
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         start = time.perf_counter()
         text = " ".join(self._sentences(messages))
         return Completion(
@@ -153,16 +148,10 @@ class ExtractiveModel:
             finish_reason="stop",
             usage=estimate_usage(messages, text),
             cost_usd=0.0,
-            latency_ms=(time.perf_counter() - start) * 1000,
+            latency_ms=elapsed_ms(start),
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         sentences = self._sentences(messages)
         for i, sentence in enumerate(sentences):
             yield Delta(text=sentence if i == 0 else " " + sentence)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragline._time import elapsed_ms
 from ragline.answer._answerer import Draft, citation_events, done_event
 from ragline.answer._citations import CitationReport, SupportScorer, verify_citations
 from ragline.answer._events import DeltaEvent, ErrorEvent, Event, RetrievalEvent
@@ -49,10 +50,6 @@ class GeneratedAnswer:
     report: CitationReport = field(default_factory=CitationReport)
     dropped_hits: list[Hit] = field(default_factory=list)  #: cut to fit the token budget
     finish_reason: FinishReason = "stop"  #: "length" means max_tokens cut the answer
-
-
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
 
 
 def _norm(text: str) -> str:
@@ -208,7 +205,7 @@ class GroundedAnswerer:
         start = time.perf_counter()
         rendered = self._render(question, hits)
         yield from self._write(
-            question, hits, rendered, tenant, {"prompt": _ms(start)}, stream=stream
+            question, hits, rendered, tenant, {"prompt": elapsed_ms(start)}, stream=stream
         )
 
     def cite(self, draft: Draft) -> Answer:
@@ -231,7 +228,7 @@ class GroundedAnswerer:
                 cited.references,
             )
             answer.support, answer.abstained, draft.report = cited.support, False, cited.report
-        draft.timings_ms["cite"] = _ms(start)
+        draft.timings_ms["cite"] = elapsed_ms(start)
         answer.timings_ms = draft.timings_ms
         return answer
 
@@ -274,7 +271,7 @@ class GroundedAnswerer:
         start = time.perf_counter()
         with self._model_span(rendered, stream=False) as sp:
             completion = self.model.complete(rendered.messages, **self._options(rendered))
-            timings["generate"] = _ms(start)
+            timings["generate"] = elapsed_ms(start)
             cost = self._cost(completion.usage, completion.cost_usd)
             self._model_done(
                 sp,
@@ -306,7 +303,7 @@ class GroundedAnswerer:
             for delta in self.model.stream(rendered.messages, **self._options(rendered)):
                 if delta.text:
                     if not parts:
-                        timings["first_token"] = _ms(start)
+                        timings["first_token"] = elapsed_ms(start)
                         sp.set("ragline.first_token_ms", round(timings["first_token"], 3))
                     parts.append(delta.text)
                     yield DeltaEvent(delta.text)
@@ -314,17 +311,17 @@ class GroundedAnswerer:
                 finish = delta.finish_reason or finish
         except GeneratorExit:
             sp.set("ragline.stream.abandoned", True)
-            self._model_done(sp, "".join(parts), usage, finish, None, _ms(start))
+            self._model_done(sp, "".join(parts), usage, finish, None, elapsed_ms(start))
             sp.end()
             raise
         except Exception as exc:
             sp.record_exception(exc)
-            self._model_done(sp, "".join(parts), usage, finish, None, _ms(start))
+            self._model_done(sp, "".join(parts), usage, finish, None, elapsed_ms(start))
             sp.end()
             yield self._error(exc, "".join(parts))
             return
         text = "".join(parts)
-        timings["generate"] = _ms(start)
+        timings["generate"] = elapsed_ms(start)
         cost = self._cost(usage) if usage is not None else None
         self._model_done(sp, text, usage, finish, cost, timings["generate"])
         if finish is None:
@@ -366,7 +363,7 @@ class GroundedAnswerer:
         """
         start = time.perf_counter()
         rendered = self._render(question, hits)
-        return self._events(question, hits, rendered, tenant, {"prompt": _ms(start)})
+        return self._events(question, hits, rendered, tenant, {"prompt": elapsed_ms(start)})
 
     def _events(
         self,

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ragline._time import elapsed_ms
 from ragline.answer._answerer import done_event
 from ragline.answer._events import DoneEvent, ErrorEvent, Event, RetrievalEvent
 from ragline.answer._request import AskRequest, check_question
@@ -33,10 +34,6 @@ from ragline.trace._tracer import NoopSpan, Span, Tracer, iterate_in
 from ragline.types import Answer
 
 AnySpan = Span | NoopSpan
-
-
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
 
 
 class Pipeline:
@@ -111,7 +108,7 @@ class Pipeline:
             root.update(self._request_attributes(request))
             start = time.perf_counter()
             yield from self._run(self.retrieval, ask, root)
-            retrieval_ms = _ms(start)
+            retrieval_ms = elapsed_ms(start)
             if ask.question != request.question:  # a follow-up, asked with its context
                 root.update({"ragline.question": ask.question, "ragline.message": request.question})
             yield RetrievalEvent(list(ask.hits))
@@ -128,8 +125,8 @@ class Pipeline:
                 assert answer is not None and draft is not None, "generate and cite ran"
                 timings = {**(ask.result.timings_ms if ask.result else {}), **answer.timings_ms}
                 timings["retrieval"] = retrieval_ms
-                timings["answer"] = _ms(answer_start)
-                timings["total"] = _ms(start)
+                timings["answer"] = elapsed_ms(answer_start)
+                timings["total"] = elapsed_ms(start)
                 if load_ms:
                     timings["load_model"] = load_ms  # once per process, not part of total
                 answer.timings_ms = timings
@@ -137,11 +134,8 @@ class Pipeline:
                     root.update(answer_attributes(answer))
                     answer.trace_id = root.trace_id
                 last = done_event(answer, draft)
-        except GeneratorExit:
-            root.set("ragline.stream.abandoned", True)
-            raise
         except BaseException as e:
-            root.record_exception(e)
+            _ended_early(root, e)
             raise
         finally:
             root.end()
@@ -171,11 +165,8 @@ class Pipeline:
                         yield event
                         return
                     yield event
-            except GeneratorExit:
-                span.set("ragline.stream.abandoned", True)
-                raise
             except BaseException as e:
-                span.record_exception(e)
+                _ended_early(span, e)
                 raise
             finally:
                 if ask.trace and span.is_recording:
@@ -190,6 +181,15 @@ class Pipeline:
             "ragline.retrieval.k": request.k if request.k is not None else self.default_k,
             "ragline.filters": [_attrs.condition(c) for c in request.filters],
         }
+
+
+def _ended_early(span: AnySpan, error: BaseException) -> None:
+    """Record why a stream ended before its last event: the consumer stopped reading
+    (``GeneratorExit``: the span is marked abandoned), or an error."""
+    if isinstance(error, GeneratorExit):
+        span.set("ragline.stream.abandoned", True)
+    else:
+        span.record_exception(error)
 
 
 def _steps(stage: Stage, ask: Ask) -> Iterator[Event]:

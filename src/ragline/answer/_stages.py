@@ -13,7 +13,7 @@ pass-through stages for now: later work replaces them with real ones.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ragline.answer._answerer import Answerer, Draft, citation_events
@@ -55,13 +55,21 @@ class Stage(Protocol):
     def run(self, ask: Ask) -> Iterable[Event]: ...
 
 
-class GuardIn:
-    """Checks the question before anything is searched (pass-through until guards land)."""
+class _PassThrough:
+    """A stage still to come: it changes nothing, and its span shows where it will run."""
 
-    name, span, kind = "guard_in", "ragline.guard_in", "guard"
+    name: str
+    span: str
+    kind: str
 
     def run(self, ask: Ask) -> Iterable[Event]:
         return ()
+
+
+class GuardIn(_PassThrough):
+    """Checks the question before anything is searched (pass-through until guards land)."""
+
+    name, span, kind = "guard_in", "ragline.guard_in", "guard"
 
 
 class Analyze:
@@ -105,13 +113,10 @@ class Retrieve:
         return ()
 
 
-class Rerank:
+class Rerank(_PassThrough):
     """Orders the retrieved hits for answering (pass-through until a reranker lands)."""
 
     name, span, kind = "rerank", "ragline.rerank", "rerank"
-
-    def run(self, ask: Ask) -> Iterable[Event]:
-        return ()
 
 
 class Generate:
@@ -163,24 +168,17 @@ class Cite:
             )
             return
         if draft.usage is not None:  # a language model was asked
-            answer.usage = {
-                "prompt_tokens": draft.usage.prompt_tokens,
-                "completion_tokens": draft.usage.completion_tokens,
-                "estimated": draft.usage.estimated,
-            }
+            answer.usage = asdict(draft.usage)
             answer.cost_usd = draft.cost_usd
         ask.answer = answer
         ask.trace.update(citation_attributes(answer, draft))
         yield from citation_events(answer)
 
 
-class GuardOut:
+class GuardOut(_PassThrough):
     """Checks the answer before it is sent (pass-through until guards land)."""
 
     name, span, kind = "guard_out", "ragline.guard_out", "guard"
-
-    def run(self, ask: Ask) -> Iterable[Event]:
-        return ()
 
 
 def citation_attributes(answer: Answer, draft: Draft) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ragline.cli._common import (
+    ChunksOpt,
     FilterOpt,
+    ModelOpt,
     TenantOpt,
     display_path,
     new_console,
@@ -28,18 +30,13 @@ if TYPE_CHECKING:
 
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
-    k: Annotated[int | None, typer.Option("-k", help="Chunks to retrieve.", min=1)] = None,
+    k: ChunksOpt = None,
     filters: FilterOpt = None,
     tenant: TenantOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the Answer object as JSON.")
     ] = False,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", "-m", help="Answer model: extractive, openai:<name> or anthropic:<name>."
-        ),
-    ] = None,
+    model: ModelOpt = None,
     stream: Annotated[
         bool, typer.Option("--stream", help="Print the answer as it is generated.")
     ] = False,

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ragline.cli._common import FilterOpt, TenantOpt, open_project, print_json
+from ragline.cli._common import (
+    ChunksOpt,
+    FilterOpt,
+    ModelOpt,
+    TenantOpt,
+    open_project,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from ragline._project import Project
@@ -36,15 +43,10 @@ def chat(
         str | None,
         typer.Option("--conversation", "-c", help="Carry on this conversation (its id)."),
     ] = None,
-    k: Annotated[int | None, typer.Option("-k", help="Chunks to retrieve.", min=1)] = None,
+    k: ChunksOpt = None,
     filters: FilterOpt = None,
     tenant: TenantOpt = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", "-m", help="Answer model: extractive, openai:<name> or anthropic:<name>."
-        ),
-    ] = None,
+    model: ModelOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print each reply as a JSON line, not streamed.")
     ] = False,

@@ -99,3 +99,13 @@ TenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant.")
 # traces, feedback and cases: the tenant narrows what is listed or looked up
 OnlyTenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+# ask and chat: how many chunks to answer from, and the model that answers
+ChunksOpt = Annotated[int | None, typer.Option("-k", help="Chunks to retrieve.", min=1)]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model", "-m", help="Answer model: extractive, openai:<name> or anthropic:<name>."
+    ),
+]
+# traces show and feedback add: the trace they are about
+TraceIdArg = Annotated[str, typer.Argument(help="Trace id (or a unique prefix, 8+ chars).")]

@@ -17,6 +17,7 @@ def doctor() -> None:
     import time
 
     import ragline
+    from ragline._time import elapsed_ms
     from ragline.errors import RaglineError
 
     console = new_console()
@@ -50,7 +51,7 @@ def doctor() -> None:
             t0 = time.perf_counter()
             embedder = project.embedder
             vector = embedder.embed_query("ragline doctor")
-            ms = (time.perf_counter() - t0) * 1000
+            ms = elapsed_ms(t0)
             backend = getattr(embedder, "backend", None)
             extra = f", backend {backend}" if backend else ""
             report(

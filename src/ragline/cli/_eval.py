@@ -32,6 +32,9 @@ eval_app = typer.Typer(
 )
 eval_app.command("run")(run_cmd)
 
+# report and gate: the run they read
+RunArg = Annotated[str, typer.Argument(metavar="RUN", help="Run id (or a prefix, or 'last').")]
+
 
 def _config_gates(project: Project) -> list[Gate]:
     from ragline.evals._gates import parse_gates
@@ -41,7 +44,7 @@ def _config_gates(project: Project) -> list[Gate]:
 
 @eval_app.command("report")
 def report_cmd(
-    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id (or a prefix, or 'last').")],
+    run_id: RunArg,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or html.")] = "table",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file.")
@@ -115,7 +118,7 @@ def list_cmd(
 
 @eval_app.command("gate")
 def gate_cmd(
-    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id (or a prefix, or 'last').")],
+    run_id: RunArg,
     gates_file: Annotated[
         Path | None,
         typer.Option("--gates", help="Thresholds file (default: evals.gates in ragline.yaml)."),

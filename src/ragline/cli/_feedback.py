@@ -18,6 +18,7 @@ import typer
 from ragline.cli._common import (
     JsonOpt,
     OnlyTenantOpt,
+    TraceIdArg,
     new_console,
     open_project,
     plural,
@@ -35,7 +36,7 @@ DEFAULT_DATASET = Path("evals") / "regression.jsonl"
 
 @feedback_app.command("add")
 def feedback_add(
-    trace_id: Annotated[str, typer.Argument(help="Trace id (or a unique prefix, 8+ chars).")],
+    trace_id: TraceIdArg,
     kind: Annotated[
         str, typer.Option("--kind", "-k", help="hallucination, wrong_citation, irrelevant or good.")
     ],

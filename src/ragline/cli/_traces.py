@@ -23,6 +23,7 @@ import typer
 from ragline.cli._common import (
     JsonOpt,
     OnlyTenantOpt,
+    TraceIdArg,
     new_console,
     open_project,
     plural,
@@ -127,14 +128,14 @@ def traces_list(
 
 @traces_app.command("show")
 def traces_show(
-    trace_id: Annotated[str, typer.Argument(help="Trace id (or a unique prefix, 8+ chars).")],
+    trace_id: TraceIdArg,
     tenant: OnlyTenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show one trace: the span waterfall, retrieved chunks with scores, the exact
     prompt, the output, citations and feedback."""
     from ragline.trace._feedback import find_trace, root_span
-    from ragline.trace._render import feedback_to_dict, render_trace, span_to_dict
+    from ragline.trace._render import render_trace, trace_to_dict
 
     with open_project() as project:
         store = project.trace_store
@@ -142,13 +143,7 @@ def traces_show(
         root = root_span(spans)
         feedback = store.list_feedback(trace_id=root.trace_id, tenant=root.tenant)
     if as_json:
-        print_json(
-            {
-                "trace_id": root.trace_id,
-                "spans": [span_to_dict(s) for s in spans],
-                "feedback": [feedback_to_dict(f) for f in feedback],
-            }
-        )
+        print_json(trace_to_dict(root.trace_id, spans, feedback))
         return
     render_trace(spans, feedback=feedback, console=new_console())
 

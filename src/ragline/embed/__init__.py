@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ragline._lazy import lazy_exports
 from ragline.embed._base import Embedder
 from ragline.embed._hash import HashEmbedder
 from ragline.errors import ConfigError
@@ -24,17 +25,10 @@ __all__ += ["make_embedder"]
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 EMBEDDER_CHOICES = ("minilm", "hash", "hash:<dimension>", "openai:<model>")
 
-
-def __getattr__(name: str) -> Any:
-    if name == "MiniLMEmbedder":
-        from ragline.embed._minilm import MiniLMEmbedder
-
-        return MiniLMEmbedder
-    if name == "OpenAIEmbedder":
-        from ragline.embed._openai import OpenAIEmbedder
-
-        return OpenAIEmbedder
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__,
+    {"MiniLMEmbedder": "ragline.embed._minilm", "OpenAIEmbedder": "ragline.embed._openai"},
+)
 
 
 def _unknown(spec: str) -> ConfigError:

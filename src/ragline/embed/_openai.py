@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,7 +18,12 @@ import numpy.typing as npt
 
 from ragline.errors import ConfigError, ProviderError
 from ragline.models._guard import check_allowed
-from ragline.models._http import acquire_client, error_for_status, release_client
+from ragline.models._http import (
+    acquire_client,
+    error_for_status,
+    provider_message,
+    release_client,
+)
 
 PROVIDER = "openai"
 _PROBE = "dimension probe"
@@ -29,25 +33,6 @@ def _needs_key(base_url: str) -> bool:
     """OpenAI's own API needs a key; a self-hosted compatible server may not."""
     host = (urlparse(base_url).hostname or "").lower()
     return host == "api.openai.com" or host.endswith(".openai.com")
-
-
-def _provider_message(response: httpx.Response) -> str:
-    """The provider's own error message (``{"error": {"message": ...}}``), else the body."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        if isinstance(err, str) and err:
-            return err
-        for key in ("message", "detail"):
-            if body.get(key):
-                return str(body[key])
-    text = response.text.strip()
-    return text[:500] if text else (response.reason_phrase or "no message")
 
 
 class OpenAIEmbedder:
@@ -125,12 +110,7 @@ class OpenAIEmbedder:
     def __enter__(self) -> OpenAIEmbedder:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _post(self, texts: list[str]) -> httpx.Response:
@@ -140,24 +120,20 @@ class OpenAIEmbedder:
             return self._client.post(
                 url, json={"model": self.model, "input": texts}, timeout=self.timeout_s
             )
-        except httpx.TimeoutException as e:
-            raise ProviderError(
-                f"embeddings request to {url} timed out after {self.timeout_s:g}s",
-                provider=PROVIDER,
-                hint="raise embedding.timeout_s or lower the batch size; is the server overloaded?",
-            ) from e
-        except httpx.ConnectError as e:
-            raise ProviderError(
-                f"cannot connect to the embeddings server at {self.base_url}: {e}",
-                provider=PROVIDER,
-                hint="is the server running? check embedding.base_url",
-            ) from e
         except httpx.HTTPError as e:
-            raise ProviderError(
-                f"embeddings request to {url} failed: {e}",
-                provider=PROVIDER,
-                hint="check embedding.base_url and the network",
-            ) from e
+            raise self._transport_error(e, url) from e
+
+    def _transport_error(self, error: httpx.HTTPError, url: str) -> ProviderError:
+        if isinstance(error, httpx.TimeoutException):
+            message = f"embeddings request to {url} timed out after {self.timeout_s:g}s"
+            hint = "raise embedding.timeout_s or lower the batch size; is the server overloaded?"
+        elif isinstance(error, httpx.ConnectError):
+            message = f"cannot connect to the embeddings server at {self.base_url}: {error}"
+            hint = "is the server running? check embedding.base_url"
+        else:
+            message = f"embeddings request to {url} failed: {error}"
+            hint = "check embedding.base_url and the network"
+        return ProviderError(message, provider=PROVIDER, hint=hint)
 
     def _request(self, texts: list[str]) -> npt.NDArray[np.float32]:
         # The API rejects empty strings; a blank text embeds as a single space.
@@ -175,7 +151,7 @@ class OpenAIEmbedder:
             # call, with the embedding settings named in the message and hint.
             typed = error_for_status(response, spec=self.name, key_env=self.api_key_env)
             typed.message = (
-                f"embeddings request failed with HTTP {code}: {_provider_message(response)}"
+                f"embeddings request failed with HTTP {code}: {provider_message(response)}"
             )
             typed.args = (typed.message,)
             typed.hint = hint

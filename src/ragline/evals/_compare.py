@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ragline.errors import InputError
@@ -61,16 +61,7 @@ class Flip:
     value_b: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric,
-            "case_id": self.case_id,
-            "repeat_index": self.repeat_index,
-            "category": self.category,
-            "question": self.question,
-            "direction": self.direction,
-            "value_a": self.value_a,
-            "value_b": self.value_b,
-        }
+        return asdict(self)
 
 
 @dataclass(slots=True)

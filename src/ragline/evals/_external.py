@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ragline._time import elapsed_ms
 from ragline.errors import InputError
 from ragline.evals._types import Case, CaseOutput, RetrievedContext
 
@@ -185,13 +186,13 @@ class HttpTarget:
         t0 = time.perf_counter()
 
         def failed(msg: str) -> CaseOutput:
-            return CaseOutput(answer="", latency_ms=(time.perf_counter() - t0) * 1000, error=msg)
+            return CaseOutput(answer="", latency_ms=elapsed_ms(t0), error=msg)
 
         try:
             response = self._http().post(self.url, json=_fill(self.template, case))
         except Exception as e:  # httpx errors: the case failed
             return failed(f"request to {self.url} failed: {type(e).__name__}: {e}")
-        ms = (time.perf_counter() - t0) * 1000
+        ms = elapsed_ms(t0)
         if response.status_code >= 400:
             return failed(f"HTTP {response.status_code}: {response.text[:200]}")
         try:

@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ragline._time import elapsed_ms
 from ragline.errors import InputError, RaglineError
 from ragline.evals._fingerprint import (
     cache_key,
@@ -123,16 +124,16 @@ class ProjectTarget:
         try:
             if self.retrieval_only:
                 result = self.project.retrieve(case.question, tenant=case.tenant)
-                ms = (time.perf_counter() - t0) * 1000
+                ms = elapsed_ms(t0)
                 # ids and scores only: retrieval metrics need no text, and a deep BEIR
                 # ranking (hundreds of hits per query) would otherwise bloat the store
                 contexts = _contexts(result.hits, text=False)
                 return CaseOutput(answer="", contexts=contexts, latency_ms=ms)
             answer = self.project.ask(case.question, tenant=case.tenant)
         except Exception as e:
-            ms = (time.perf_counter() - t0) * 1000
+            ms = elapsed_ms(t0)
             return CaseOutput(answer="", latency_ms=ms, error=_error_text(e))
-        return output_from_answer(answer, latency_ms=(time.perf_counter() - t0) * 1000)
+        return output_from_answer(answer, latency_ms=elapsed_ms(t0))
 
 
 def score_case(case: Case, output: CaseOutput, metrics: Sequence[Metric]) -> list[MetricResult]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragline.errors import InputError
 from ragline.types import Metadata
 
 
@@ -79,6 +80,17 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+def metadata_mapping(data: Any, *, error: str, hint: str) -> Metadata:
+    """Parsed front-matter or sidecar metadata, JSON-safe: nothing (``None``) is ``{}``,
+    anything but a mapping an :class:`InputError` saying ``error`` and ``hint``."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(error, hint=hint)
+    mapping: Metadata = jsonable(data)
+    return mapping
 
 
 def take_special(meta: dict[str, Any]) -> tuple[str | None, str | None, str | None]:

@@ -24,7 +24,7 @@ from ragline.ingest._json import JsonFields, RecordError, load_json_records
 from ragline.ingest._loaded import (
     LoadedDocument,
     Section,
-    jsonable,
+    metadata_mapping,
     normalize_text,
     take_special,
     title_from_path,
@@ -92,14 +92,12 @@ def read_sidecar(path: Path) -> Sidecar | None:
             f"{sidecar.name}: metadata sidecar is not valid {_kind(sidecar)} ({e})",
             hint="fix its syntax; it must be a mapping such as `doc_type: finance`",
         ) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError(
-            f"{sidecar.name}: metadata sidecar must be a mapping of keys to values",
-            hint="write e.g. `doc_type: finance` and `owner: finance-team`",
-        )
-    return raw, jsonable(data)
+    meta = metadata_mapping(
+        data,
+        error=f"{sidecar.name}: metadata sidecar must be a mapping of keys to values",
+        hint="write e.g. `doc_type: finance` and `owner: finance-team`",
+    )
+    return raw, meta
 
 
 def _kind(path: Path) -> str:

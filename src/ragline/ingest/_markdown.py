@@ -15,7 +15,7 @@ from ragline.errors import InputError
 from ragline.ingest._loaded import (
     LoadedDocument,
     Section,
-    jsonable,
+    metadata_mapping,
     normalize_text,
     take_special,
     title_from_path,
@@ -49,14 +49,12 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
             f"{path.name}: front-matter is not valid YAML{where}",
             hint="fix the block between the `---` lines at the top of the file",
         ) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError(
-            f"{path.name}: front-matter must be a mapping such as `title: ...`",
-            hint="write one `key: value` per line between the `---` lines",
-        )
-    return jsonable(data), rest
+    meta = metadata_mapping(
+        data,
+        error=f"{path.name}: front-matter must be a mapping such as `title: ...`",
+        hint="write one `key: value` per line between the `---` lines",
+    )
+    return meta, rest
 
 
 def _clean_inline(line: str) -> str:

@@ -7,8 +7,9 @@ Test doubles live in :mod:`ragline.testing` (``FakeModel``, ``FunctionModel``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ragline._lazy import lazy_exports
 from ragline.models._base import (
     Completion,
     Delta,
@@ -96,15 +97,8 @@ __all__ = [
     "wrap_model",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # httpx and the provider modules load only when a provider is used.
-    if name == "OpenAIModel":
-        from ragline.models._openai import OpenAIModel
-
-        return OpenAIModel
-    if name == "AnthropicModel":
-        from ragline.models._anthropic import AnthropicModel
-
-        return AnthropicModel
-    raise AttributeError(f"module 'ragline.models' has no attribute {name!r}")
+# httpx and the provider modules load only when a provider is used.
+__getattr__ = lazy_exports(
+    __name__,
+    {"AnthropicModel": "ragline.models._anthropic", "OpenAIModel": "ragline.models._openai"},
+)

@@ -9,7 +9,7 @@ message_delta, message_stop, ping, error).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import partial
 from typing import Any, ClassVar, NoReturn
 
@@ -20,7 +20,7 @@ from ragline.models._anthropic_stream import (
     anthropic_finish,
     anthropic_usage,
 )
-from ragline.models._base import Completion, Message, ToolCall, ToolSpec
+from ragline.models._base import Completion, Messages, ToolCall, Tools
 from ragline.models._errors import MalformedResponse
 from ragline.models._pricing import estimate_usage
 from ragline.models._provider import HTTPProvider
@@ -30,7 +30,7 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 
 
-def wire_messages(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]]:
+def wire_messages(messages: Messages) -> tuple[str, list[dict[str, Any]]]:
     """``(system, messages)`` in Messages API form; consecutive turns of one role merge
     (so several tool results become one user message, as the API requires)."""
     system = [m.content for m in messages if m.role == "system"]
@@ -85,9 +85,7 @@ class AnthropicModel(HTTPProvider):
     def url(self) -> str:
         return f"{self.base_url}/v1/messages"
 
-    def _body(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, options: Any
-    ) -> dict[str, Any]:
+    def _body(self, messages: Messages, tools: Tools, options: Any) -> dict[str, Any]:
         generic, own = _http.split_options(options, "anthropic_")
         system, wire = wire_messages(messages)
         body: dict[str, Any] = {
@@ -112,9 +110,7 @@ class AnthropicModel(HTTPProvider):
         body.update(own)
         return body
 
-    def _parse(
-        self, data: dict[str, Any], messages: Sequence[Message], latency_ms: float
-    ) -> Completion:
+    def _parse(self, data: dict[str, Any], messages: Messages, latency_ms: float) -> Completion:
         if data.get("type") == "error":
             raise _http.body_error(data, spec=self.name)
         content = data.get("content")
@@ -145,10 +141,10 @@ class AnthropicModel(HTTPProvider):
             latency_ms=latency_ms,
         )
 
-    def _stream_state(self, messages: Sequence[Message]) -> AnthropicStreamState:
+    def _stream_state(self, messages: Messages) -> AnthropicStreamState:
         return AnthropicStreamState(self.name, partial(estimate_usage, messages))
 
-    def _json_stream(self, data: dict[str, Any], messages: Sequence[Message]) -> NoReturn:
+    def _json_stream(self, data: dict[str, Any], messages: Messages) -> NoReturn:
         """The Messages API always streams events; a JSON body means a wrong base_url."""
         raise MalformedResponse(
             f"{self.url} answered a streaming request with JSON, not events: "

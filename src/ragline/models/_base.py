@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error"]
@@ -39,6 +39,12 @@ class Message:
     content: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None  # for role="tool": which call this answers
+
+
+#: the parameters of every ``complete``/``stream``: the conversation, oldest first …
+Messages: TypeAlias = Sequence[Message]
+#: … and the tools offered to the model, if any
+Tools: TypeAlias = Sequence[ToolSpec] | None
 
 
 @dataclass(slots=True)
@@ -84,17 +90,9 @@ class Model(Protocol):
     name: str
 
     def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
+        self, messages: Messages, *, tools: Tools = None, **options: Any
     ) -> Completion: ...
 
     def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
+        self, messages: Messages, *, tools: Tools = None, **options: Any
     ) -> Iterator[Delta]: ...

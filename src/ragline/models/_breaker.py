@@ -21,10 +21,10 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
-from ragline.models._base import Completion, Delta, Message, Model, ToolSpec
+from ragline.models._base import Completion, Delta, Messages, Model, Tools
 from ragline.models._wrap import CircuitOpenError, ModelWrapper, is_retryable
 
 CircuitState = Literal["closed", "open", "half_open"]
@@ -117,13 +117,7 @@ class CircuitBreakerModel(ModelWrapper):
                 if self._count >= self.failures:
                     self._state, self._opened_at = "open", self._clock()
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         probe = self._acquire()
         try:
             result = self.inner.complete(messages, tools=tools, **options)
@@ -133,13 +127,7 @@ class CircuitBreakerModel(ModelWrapper):
         self._record("success", probe, None)
         return result
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         probe = self._acquire()
         yielded = False
         try:

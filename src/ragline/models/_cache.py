@@ -30,19 +30,20 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any, Protocol, cast, runtime_checkable
 
+from ragline._time import elapsed_ms
 from ragline.errors import RaglineError
 from ragline.models._base import (
     Completion,
     Delta,
     FinishReason,
-    Message,
+    Messages,
     Model,
     ToolCall,
-    ToolSpec,
+    Tools,
     Usage,
 )
 from ragline.models._stream import deltas_to_completion
@@ -62,8 +63,8 @@ def _canonical(value: Any) -> str:
 
 def cache_key(
     model: str,
-    messages: Sequence[Message],
-    tools: Sequence[ToolSpec] | None = None,
+    messages: Messages,
+    tools: Tools = None,
     options: dict[str, Any] | None = None,
 ) -> str:
     """sha256 hex of the canonical JSON of (model, messages, tools, options)."""
@@ -84,11 +85,7 @@ def completion_to_json(c: Completion) -> str:
             "model": c.model,
             "finish_reason": c.finish_reason,
             "tool_calls": [asdict(t) for t in c.tool_calls],
-            "usage": {
-                "prompt_tokens": c.usage.prompt_tokens,
-                "completion_tokens": c.usage.completion_tokens,
-                "estimated": c.usage.estimated,
-            },
+            "usage": asdict(c.usage),
             "cost_usd": c.cost_usd,
             "latency_ms": c.latency_ms,
         }
@@ -165,12 +162,7 @@ class CachedModel(ModelWrapper):
         self.cache = cache
         self.ttl_s = ttl_s
 
-    def key(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec] | None,
-        options: dict[str, Any],
-    ) -> str:
+    def key(self, messages: Messages, tools: Tools, options: dict[str, Any]) -> str:
         return cache_key(self.name, messages, tools, options)
 
     def _lookup(self, key: str) -> Completion | None:
@@ -190,32 +182,20 @@ class CachedModel(ModelWrapper):
         except (RaglineError, sqlite3.Error) as e:
             log.warning("response cache write failed for %s: %s", self.name, e)
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         key = self.key(messages, tools, options)
         started = time.perf_counter()
         hit = self._lookup(key)
         if hit is not None:
             hit.cached = True
             hit.cost_usd = 0.0
-            hit.latency_ms = (time.perf_counter() - started) * 1000
+            hit.latency_ms = elapsed_ms(started)
             return hit
         result = self.inner.complete(messages, tools=tools, **options)
         self._store(key, result)
         return result
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         key = self.key(messages, tools, options)
         hit = self._lookup(key)
         if hit is not None:
@@ -232,5 +212,5 @@ class CachedModel(ModelWrapper):
             yield delta
         if any(d.finish_reason is not None for d in seen):  # else abandoned or cut off
             completion = deltas_to_completion(seen, model=self.name)
-            completion.latency_ms = (time.perf_counter() - started) * 1000
+            completion.latency_ms = elapsed_ms(started)
             self._store(key, completion)

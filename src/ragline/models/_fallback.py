@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ragline.errors import ConfigError, ProviderError
-from ragline.models._base import Completion, Delta, Message, Model, ToolSpec
+from ragline.models._base import Completion, Delta, Messages, Model, Tools
 from ragline.models._wrap import FallbackError
 
 log = logging.getLogger("ragline.models")
@@ -73,13 +73,7 @@ class FallbackModel:
         if self._on_fallback is not None:
             self._on_fallback(model.name, error)
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         errors: list[tuple[str, BaseException]] = []
         for model in self.models:
             try:
@@ -93,13 +87,7 @@ class FallbackModel:
             return result
         raise FallbackError(errors) from errors[-1][1]
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         errors: list[tuple[str, BaseException]] = []
         for model in self.models:
             yielded = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ragline.models._errors import RealRequestsBlocked
@@ -39,12 +38,7 @@ class block_real_requests:
     def __enter__(self) -> block_real_requests:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         global _override
         _override = self._previous
 

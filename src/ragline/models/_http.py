@@ -299,10 +299,11 @@ def transport_error(
     """Map an httpx failure; ``partial_text`` is not None once a stream has started."""
     provider = spec.partition(":")[0]
     setting = f"models.{spec}"
+    connect_s, read_s = settings.connect_timeout_s, settings.read_timeout_s
     if partial_text is not None:
         if isinstance(exc, httpx.TimeoutException):
             return StreamStalled(
-                f"the {spec} stream stalled: no data for {settings.read_timeout_s:g}s; "
+                f"the {spec} stream stalled: no data for {read_s:g}s; "
                 f"the text so far ({len(partial_text)} characters) is partial",
                 provider=provider,
                 hint=f"raise {setting}.read_timeout_s, or check the server",
@@ -315,31 +316,23 @@ def transport_error(
             hint="the server closed the connection; try again",
             partial_text=partial_text,
         )
+    kind: type[ProviderError]  # one error per kind of failure, with its own hint
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-        return ProviderTimeout(
-            f"could not connect to {url} within {settings.connect_timeout_s:g}s",
-            provider=provider,
-            hint=f"is the server up? raise {setting}.connect_timeout_s if it is slow",
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        return ProviderTimeout(
-            f"no response from {url} within {settings.read_timeout_s:g}s",
-            provider=provider,
-            hint=f"raise {setting}.read_timeout_s, or lower max_tokens",
-        )
-    if isinstance(exc, httpx.ConnectError):
-        return ProviderUnavailable(
-            f"cannot connect to {url}: {exc}",
-            provider=provider,
-            hint=f"is the server running? check {setting}.base_url",
-        )
-    if isinstance(exc, httpx.TransportError):
-        return ProviderUnavailable(
-            f"the connection to {url} failed: {type(exc).__name__}: {exc}",
-            provider=provider,
-            hint="the server dropped the connection; try again",
-        )
-    return ProviderError(f"request to {url} failed: {exc}", provider=provider)
+        kind, message = ProviderTimeout, f"could not connect to {url} within {connect_s:g}s"
+        hint = f"is the server up? raise {setting}.connect_timeout_s if it is slow"
+    elif isinstance(exc, httpx.TimeoutException):
+        kind, message = ProviderTimeout, f"no response from {url} within {read_s:g}s"
+        hint = f"raise {setting}.read_timeout_s, or lower max_tokens"
+    elif isinstance(exc, httpx.ConnectError):
+        kind, message = ProviderUnavailable, f"cannot connect to {url}: {exc}"
+        hint = f"is the server running? check {setting}.base_url"
+    elif isinstance(exc, httpx.TransportError):
+        kind = ProviderUnavailable
+        message = f"the connection to {url} failed: {type(exc).__name__}: {exc}"
+        hint = "the server dropped the connection; try again"
+    else:
+        return ProviderError(f"request to {url} failed: {exc}", provider=provider)
+    return kind(message, provider=provider, hint=hint)
 
 
 def ended_early(

@@ -30,13 +30,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ragline._time import elapsed_ms
 from ragline.config import ModelSettings, Settings
 from ragline.errors import ConfigError, InputError
-from ragline.models._base import Completion, Delta, FinishReason, Message, ToolSpec, Usage
+from ragline.models._base import Completion, Delta, FinishReason, Messages, Tools, Usage
 from ragline.models._errors import RequestRejected, StreamInterrupted
 from ragline.models._http import split_options
 
@@ -67,7 +68,7 @@ def _import_llama() -> Any:
         ) from None
 
 
-def build_prompt(messages: Sequence[Message]) -> tuple[str, list[str]]:
+def build_prompt(messages: Messages) -> tuple[str, list[str]]:
     """One completion-style prompt from chat messages, and the stops it implies.
 
     A single user message (after any system text) is sent as written, so a rendered
@@ -191,7 +192,7 @@ class LocalModel:
                     ) from None
                 for line in log_lines:
                     log.debug("llama.cpp: %s", line)
-                self.load_ms = (time.perf_counter() - t0) * 1000.0
+                self.load_ms = elapsed_ms(t0)
             return self._llm
 
     @property
@@ -207,7 +208,7 @@ class LocalModel:
     # -- requests --------------------------------------------------------------------
 
     def _request(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, options: Any
+        self, messages: Messages, tools: Tools, options: Any
     ) -> tuple[str, dict[str, Any]]:
         if tools:
             raise RequestRejected(
@@ -255,13 +256,7 @@ class LocalModel:
             )
         return RequestRejected(f"the local model failed: {e}", provider=self.provider)
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         prompt, kwargs = self._request(messages, tools, options)
         llm = self.load()
         with self._lock:
@@ -271,7 +266,7 @@ class LocalModel:
                 out = llm.create_completion(prompt, **kwargs)
             except (ValueError, RuntimeError) as e:
                 raise self._error(e) from e
-            latency_ms = (time.perf_counter() - t0) * 1000.0
+            latency_ms = elapsed_ms(t0)
         choice = (out.get("choices") or [{}])[0]
         text = str(choice.get("text") or "")
         raw = out.get("usage") or {}
@@ -288,13 +283,7 @@ class LocalModel:
             latency_ms=latency_ms,
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         prompt, kwargs = self._request(messages, tools, options)  # errors before iterating
         return self._stream(prompt, kwargs)
 

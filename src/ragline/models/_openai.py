@@ -9,13 +9,13 @@ saying the text so far is partial — never a silent truncation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import Any, ClassVar
 
 from ragline.errors import InputError
 from ragline.models import _http
-from ragline.models._base import Completion, Delta, Message, ToolCall, ToolSpec
+from ragline.models._base import Completion, Delta, Messages, ToolCall, Tools
 from ragline.models._errors import MalformedResponse
 from ragline.models._pricing import estimate_usage
 from ragline.models._provider import HTTPProvider
@@ -30,7 +30,7 @@ from ragline.models._stream import (
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
-def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+def wire_messages(messages: Messages) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for m in messages:
         if m.role == "tool":
@@ -73,9 +73,7 @@ class OpenAIModel(HTTPProvider):
     def url(self) -> str:
         return f"{self.base_url}/chat/completions"
 
-    def _body(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, options: Any
-    ) -> dict[str, Any]:
+    def _body(self, messages: Messages, tools: Tools, options: Any) -> dict[str, Any]:
         generic, own = _http.split_options(options, "openai_")
         body: dict[str, Any] = {
             "model": self.model,
@@ -101,9 +99,7 @@ class OpenAIModel(HTTPProvider):
             body.pop("max_tokens")
         return body
 
-    def _parse(
-        self, data: dict[str, Any], messages: Sequence[Message], latency_ms: float
-    ) -> Completion:
+    def _parse(self, data: dict[str, Any], messages: Messages, latency_ms: float) -> Completion:
         if data.get("error"):
             raise _http.body_error(data, spec=self.name)
         choices = data.get("choices")
@@ -131,9 +127,9 @@ class OpenAIModel(HTTPProvider):
             latency_ms=latency_ms,
         )
 
-    def _stream_state(self, messages: Sequence[Message]) -> OpenAIStreamState:
+    def _stream_state(self, messages: Messages) -> OpenAIStreamState:
         return OpenAIStreamState(self.name, partial(estimate_usage, messages))
 
-    def _json_stream(self, data: dict[str, Any], messages: Sequence[Message]) -> Iterator[Delta]:
+    def _json_stream(self, data: dict[str, Any], messages: Messages) -> Iterator[Delta]:
         """A server that ignored ``stream=true``: its completion, replayed as deltas."""
         return completion_to_deltas(self._parse(data, messages, 0.0))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ragline.config import ModelSettings
-from ragline.models._base import Message, ToolCall, Usage
+from ragline.models._base import Messages, ToolCall, Usage
 
 logger = logging.getLogger("ragline.models")
 
@@ -114,7 +114,7 @@ def estimate_tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
-def estimate_usage(messages: Sequence[Message], text: str, calls: Sequence[ToolCall] = ()) -> Usage:
+def estimate_usage(messages: Messages, text: str, calls: Sequence[ToolCall] = ()) -> Usage:
     """Estimated usage (``estimated=True``) of a call whose provider reported none.
 
     The prompt is everything sent — message text and the arguments of earlier tool

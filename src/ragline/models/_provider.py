@@ -12,24 +12,16 @@ truncated.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from types import TracebackType
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Self
 
 import httpx
 
+from ragline._time import elapsed_ms
 from ragline.config import ModelSettings
 from ragline.errors import ConfigError
 from ragline.models import _http
-from ragline.models._base import (
-    Completion,
-    Delta,
-    FinishReason,
-    Message,
-    ToolCall,
-    ToolSpec,
-    Usage,
-)
+from ragline.models._base import Completion, Delta, FinishReason, Messages, ToolCall, Tools, Usage
 from ragline.models._guard import check_allowed
 from ragline.models._pricing import cost_usd, estimate_usage, price_for
 from ragline.models._sse import iter_sse
@@ -92,44 +84,28 @@ class HTTPProvider:
         """The headers of every request; ``key`` is empty when none is configured."""
         raise NotImplementedError
 
-    def _body(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, options: Any
-    ) -> dict[str, Any]:
+    def _body(self, messages: Messages, tools: Tools, options: Any) -> dict[str, Any]:
         """The request body (``stream_fields`` are added for a stream)."""
         raise NotImplementedError
 
-    def _parse(
-        self, data: dict[str, Any], messages: Sequence[Message], latency_ms: float
-    ) -> Completion:
+    def _parse(self, data: dict[str, Any], messages: Messages, latency_ms: float) -> Completion:
         """A JSON reply as a :class:`Completion` (use :meth:`_completion`), or a typed error."""
         raise NotImplementedError
 
-    def _stream_state(self, messages: Sequence[Message]) -> StreamState:
+    def _stream_state(self, messages: Messages) -> StreamState:
         raise NotImplementedError
 
-    def _json_stream(self, data: dict[str, Any], messages: Sequence[Message]) -> Iterator[Delta]:
+    def _json_stream(self, data: dict[str, Any], messages: Messages) -> Iterator[Delta]:
         """What a JSON body in place of an event stream means: deltas, or a typed error."""
         raise NotImplementedError
 
     # -- the Model protocol ----------------------------------------------------------
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         data, latency_ms = self._post_json(self._body(messages, tools, options))
         return self._parse(data, messages, latency_ms)
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         """Deltas as the events arrive. Bad options and blocked requests raise here,
         at the call, not at the first ``next()``."""
         body = {**self._body(messages, tools, options), **self.stream_fields}
@@ -145,9 +121,7 @@ class HTTPProvider:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- the transport ---------------------------------------------------------------
@@ -162,13 +136,13 @@ class HTTPProvider:
             raise _http.transport_error(
                 e, spec=self.name, url=self.url, settings=self.settings
             ) from e
-        latency_ms = (time.perf_counter() - start) * 1000
+        latency_ms = elapsed_ms(start)
         if response.status_code >= 400:
             raise _http.error_for_status(response, spec=self.name, key_env=self.api_key_env)
         return _http.read_json(response, spec=self.name, url=self.url), latency_ms
 
     def _post_stream(
-        self, body: dict[str, Any], messages: Sequence[Message], state: StreamState
+        self, body: dict[str, Any], messages: Messages, state: StreamState
     ) -> Iterator[Delta]:
         """POST ``body`` and stream the SSE reply through ``state``."""
         started = False  # response headers in: failures from here on are mid-stream
@@ -213,7 +187,7 @@ class HTTPProvider:
     def _completion(
         self,
         data: dict[str, Any],
-        messages: Sequence[Message],
+        messages: Messages,
         *,
         text: str,
         calls: list[ToolCall],

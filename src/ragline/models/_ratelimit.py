@@ -25,16 +25,14 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from ragline.models._base import Completion, Delta, Message, Model, ToolSpec, Usage
+from ragline.models._base import Completion, Delta, Messages, Model, Tools, Usage
 from ragline.models._wrap import ModelWrapper, RateLimitWaitError
 
 
-def estimate_prompt_tokens(
-    messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None
-) -> int:
+def estimate_prompt_tokens(messages: Messages, tools: Tools = None) -> int:
     """A rough prompt size: characters / 4 (rounded up), at least 1."""
     chars = 0
     for m in messages:
@@ -131,32 +129,20 @@ class RateLimitedModel(ModelWrapper):
         with self._lock:
             self.tokens.give(estimated - usage.total_tokens, self._clock())
 
-    def _admit(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None) -> int:
+    def _admit(self, messages: Messages, tools: Tools) -> int:
         estimated = estimate_prompt_tokens(messages, tools) if self.tokens is not None else 0
         wait = self.reserve(estimated)
         if wait > 0:
             self._sleep(wait)
         return estimated
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         estimated = self._admit(messages, tools)
         result = self.inner.complete(messages, tools=tools, **options)
         self.settle(estimated, result.usage)
         return result
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         estimated = self._admit(messages, tools)
         settled = False
         for delta in self.inner.stream(messages, tools=tools, **options):

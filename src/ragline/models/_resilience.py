@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from ragline.config import ModelSettings, Settings
 from ragline.errors import ConfigError
-from ragline.models._base import Completion, Delta, Message, Model, ToolSpec
+from ragline.models._base import Completion, Delta, Messages, Model, Tools
 from ragline.models._breaker import CircuitBreakerModel
 from ragline.models._cache import CachedModel, ResponseCache
 from ragline.models._fallback import FallbackModel
@@ -116,22 +116,10 @@ class UnavailableModel:
     def _raise(self) -> NoReturn:
         raise ConfigError(self.error.message, hint=self.error.hint)
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         self._raise()
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         self._raise()
 
     def __repr__(self) -> str:

@@ -20,11 +20,11 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ragline.errors import ProviderError
-from ragline.models._base import Completion, Delta, Message, Model, ToolSpec
+from ragline.models._base import Completion, Delta, Messages, Model, Tools
 from ragline.models._wrap import ModelWrapper, is_retryable, retry_after
 
 log = logging.getLogger("ragline.models")
@@ -84,13 +84,7 @@ class RetryingModel(ModelWrapper):
         )
         return delay
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         attempts = 0
         while True:
             attempts += 1
@@ -102,13 +96,7 @@ class RetryingModel(ModelWrapper):
                     raise
             self._sleep(delay)
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         attempts = 0
         while True:
             attempts += 1

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Concatenate, ParamSpec
 
-from ragline.models._base import Completion, Delta, Message, Model, ToolSpec, Usage
+from ragline.models._base import Completion, Delta, Messages, Model, Tools, Usage
 from ragline.models._wrap import ModelWrapper
 
 P = ParamSpec("P")
@@ -139,24 +139,12 @@ class TrackingModel(ModelWrapper):
         self.tracker = tracker
         self._price = price
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         result = self.inner.complete(messages, tools=tools, **options)
         self.tracker.add(result)
         return result
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         for delta in self.inner.stream(messages, tools=tools, **options):
             if delta.usage is not None:
                 cost = self._price(delta.usage) if self._price is not None else None

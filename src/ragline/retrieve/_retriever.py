@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from ragline._time import elapsed_ms
 from ragline.config import Settings
 from ragline.embed._base import Embedder
 from ragline.embed._query_cache import QUERY_CACHE_SIZE, QueryVectorCache
@@ -50,10 +51,6 @@ class QueryPlan:
     conditions: list[Condition]
     routing: RoutingPlan
     languages: list[str] = field(default_factory=list)
-
-
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
 
 
 class Retriever:
@@ -156,28 +153,24 @@ class Retriever:
                 )
                 if sp.is_recording:
                     sp.update({"ragline.embedder": self.embedder.name, "ragline.cached": cached})
-            timings["embed_query"] = _ms(start)
+            timings["embed_query"] = elapsed_ms(start)
 
         legs: dict[str, list[ScoredChunk]] = {}
-        if run_mode in ("hybrid", "keyword"):
+
+        def leg(name: str, search: Callable[..., list[ScoredChunk]], needle: object) -> None:
+            """One retriever's candidates, found in its own span and timed."""
             start = time.perf_counter()
-            with span("ragline.retriever.keyword", "retriever") as sp:
-                legs["keyword"] = self.store.keyword_search(
-                    tenant, query, k=n_candidates, filters=conditions
-                )
+            with span(f"ragline.retriever.{name}", "retriever") as sp:
+                legs[name] = search(tenant, needle, k=n_candidates, filters=conditions)
                 if sp.is_recording:
-                    _leg_attrs(sp, "keyword", n_candidates, legs["keyword"])
-            timings["keyword"] = _ms(start)
+                    _leg_attrs(sp, name, n_candidates, legs[name])
+            timings[name] = elapsed_ms(start)
+
+        if run_mode in ("hybrid", "keyword"):
+            leg("keyword", self.store.keyword_search, query)
         if run_mode in ("hybrid", "dense"):
             assert query_vector is not None
-            start = time.perf_counter()
-            with span("ragline.retriever.dense", "retriever") as sp:
-                legs["dense"] = self.store.vector_search(
-                    tenant, query_vector, k=n_candidates, filters=conditions
-                )
-                if sp.is_recording:
-                    _leg_attrs(sp, "dense", n_candidates, legs["dense"])
-            timings["dense"] = _ms(start)
+            leg("dense", self.store.vector_search, query_vector)
 
         start = time.perf_counter()
         with span("ragline.fusion", "fusion") as sp:
@@ -202,7 +195,7 @@ class Retriever:
                         "ragline.fusion.top": _attrs.hits(hits),
                     }
                 )
-        timings["fusion"] = _ms(start)
+        timings["fusion"] = elapsed_ms(start)
 
         if rs.mmr and len(hits) > 1:
             start = time.perf_counter()
@@ -218,7 +211,7 @@ class Retriever:
                             "ragline.mmr.selected": _attrs.hits(hits),
                         }
                     )
-            timings["mmr"] = _ms(start)
+            timings["mmr"] = elapsed_ms(start)
         else:
             hits = hits[:top_k]
 

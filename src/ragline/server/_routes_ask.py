@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -16,6 +17,8 @@ from ragline.server._sse import ReleasingStream, event_frames
 from ragline.server._state import Caller, CallerDep, ServerState
 
 router = APIRouter(tags=["answers"])
+
+T = TypeVar("T")
 
 _ERRORS = error_responses(400, 401, 413, 422, 429, 503, 504)
 
@@ -52,6 +55,27 @@ def wants_stream(request: Request, body_stream: bool) -> bool:
     return body_stream or "text/event-stream" in request.headers.get("accept", "")
 
 
+async def answer_in_slot(
+    caller: Caller, work: Callable[[], T], *, counts: Callable[[Exception], bool] | None = None
+) -> T:
+    """A non-streaming answer: ``work`` in a worker thread inside an admission slot, a 504
+    past ``server.request_timeout_s`` (``/v1/ask``, ``/v1/chat``, ``/v1/chat/completions``).
+
+    A failure counts as a failed answer in the metrics, except the server's own refusals
+    (queue full, timeout: :class:`ApiError`) and what ``counts`` says is none. Counting
+    the answer is the route's (``metrics.observe_answer``).
+    """
+    state = caller.state
+    try:
+        return await state.admission.run(work, timeout=state.settings.server.request_timeout_s)
+    except ApiError:
+        raise
+    except Exception as e:
+        if counts is None or counts(e):
+            state.metrics.observe_error(caller.tenant)
+        raise
+
+
 @router.post(
     "/v1/ask",
     response_model=AnswerOut,
@@ -69,16 +93,9 @@ async def ask(body: AskRequest, request: Request, caller: CallerDep) -> Response
     timeout = state.settings.server.request_timeout_s
     if wants_stream(request, body.stream):
         return await _stream(caller, question, k, body.filters, timeout)
-    try:
-        answer = await state.admission.run(
-            lambda: project.ask(question, tenant=caller.tenant, k=k, filters=body.filters),
-            timeout=timeout,
-        )
-    except ApiError:
-        raise
-    except Exception:
-        state.metrics.observe_error(caller.tenant)
-        raise
+    answer = await answer_in_slot(
+        caller, lambda: project.ask(question, tenant=caller.tenant, k=k, filters=body.filters)
+    )
     state.metrics.observe_answer(caller.tenant, answer)
     return json_response(answer.to_dict())
 

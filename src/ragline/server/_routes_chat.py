@@ -16,7 +16,8 @@ Conversations are per tenant: another tenant's id is a 404, exactly like an unkn
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
@@ -28,10 +29,19 @@ from ragline.answer._chat import is_conversation_id, unknown_conversation
 from ragline.errors import RaglineError
 from ragline.server._errors import ApiError, from_ragline
 from ragline.server._openai_schemas import sse_response
-from ragline.server._routes_ask import check_k, check_question, json_response, wants_stream
+from ragline.server._routes_ask import (
+    answer_in_slot,
+    check_k,
+    check_question,
+    json_response,
+    wants_stream,
+)
 from ragline.server._schemas import AnswerOut, FilterValue, error_responses
 from ragline.server._sse import ReleasingStream, event_frames
 from ragline.server._state import Caller, CallerDep
+
+if TYPE_CHECKING:
+    from ragline.store._conversations import Turn
 
 router = APIRouter(tags=["chat"])
 
@@ -96,15 +106,11 @@ def conversation_dict(c: Any) -> dict[str, Any]:
     }
 
 
-def turn_dict(t: Any) -> dict[str, Any]:
-    return {
-        "index": t.index,
-        "role": t.role,
-        "content": t.content,
-        "created_at": t.created_at,
-        "trace_id": t.trace_id,
-        "citations": list(t.citations),
-    }
+def turn_dict(t: Turn) -> dict[str, Any]:
+    """A turn's fields but its conversation's id (the one asked for)."""
+    out = asdict(t)
+    del out["conversation_id"]
+    return out
 
 
 def existing(caller: Caller, conversation_id: str) -> Any:
@@ -158,21 +164,22 @@ async def chat(body: ChatRequest, request: Request, caller: CallerDep) -> Respon
                 done = event
         raise AssertionError("the chat ended without an answer")  # pragma: no cover
 
+    # Once the user turn is stored (cid), an error names its conversation, so the client
+    # can retry there; a ragline error before it (an unknown conversation) is no failed
+    # answer.
     try:
-        out = await state.admission.run(run, timeout=timeout)
+        out = await answer_in_slot(
+            caller, run, counts=lambda e: bool(cid) or not isinstance(e, RaglineError)
+        )
     except ApiError as e:
-        if cid:  # the user turn was stored: the client can retry in its conversation
+        if cid:
             e.extra.setdefault("conversation_id", cid[0])
         raise
     except RaglineError as e:
         err = from_ragline(e)
         if cid:
-            state.metrics.observe_error(caller.tenant)
             err.extra["conversation_id"] = cid[0]
         raise err from e
-    except Exception:
-        state.metrics.observe_error(caller.tenant)
-        raise
     return json_response(out)
 
 

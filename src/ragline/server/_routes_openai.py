@@ -36,7 +36,7 @@ from ragline.server._openai_schemas import (
     openai_error_responses,
     sse_response,
 )
-from ragline.server._routes_ask import check_k, check_question, json_response
+from ragline.server._routes_ask import answer_in_slot, check_k, check_question, json_response
 from ragline.server._sse import ReleasingStream, event_frames
 from ragline.server._state import Caller, CallerDep, ServerState
 
@@ -364,15 +364,8 @@ async def chat_completions(
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         events = project.ask_stream(question, tenant=tenant, k=k, filters=filters, history=history)
         return await stream_completion(caller, events, body.model, include_usage)
-    try:
-        answer = await state.admission.run(
-            lambda: project.ask(question, tenant=tenant, k=k, filters=filters, history=history),
-            timeout=timeout,
-        )
-    except ApiError:
-        raise
-    except Exception:
-        state.metrics.observe_error(caller.tenant)
-        raise
+    answer = await answer_in_slot(
+        caller, lambda: project.ask(question, tenant=tenant, k=k, filters=filters, history=history)
+    )
     state.metrics.observe_answer(caller.tenant, answer)
     return json_response(completion(answer, body.model))

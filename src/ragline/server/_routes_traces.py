@@ -183,7 +183,7 @@ async def get_trace(
     caller: CallerDep,
 ) -> Response:
     from ragline.trace._feedback import find_trace, root_span
-    from ragline.trace._render import feedback_to_dict, span_to_dict
+    from ragline.trace._render import trace_to_dict
 
     tenant = caller.tenant
     store = caller.project.trace_store
@@ -196,11 +196,7 @@ async def get_trace(
             raise _not_found(e, trace_id) from None
         root = root_span(spans)
         feedback = store.list_feedback(trace_id=root.trace_id, tenant=tenant)
-        return {
-            "trace_id": root.trace_id,
-            "spans": [span_to_dict(s) for s in spans],
-            "feedback": [feedback_to_dict(f) for f in feedback],
-        }
+        return trace_to_dict(root.trace_id, spans, feedback)
 
     out = await caller.state.admission.run(load, timeout=_timeout(caller))
     return json_response(out)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,13 +61,7 @@ class ItemResult:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "documents": self.documents,
-            "chunks": self.chunks,
-            "error": self.error,
-        }
+        return asdict(self)
 
 
 @dataclass(slots=True)

@@ -5,9 +5,7 @@ Heavy or pytest-only names are imported lazily.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from ragline._lazy import lazy_exports
 from ragline.embed._hash import HashEmbedder
 
 __all__ = [
@@ -40,9 +38,4 @@ _LAZY = {
     "real_requests_blocked": "ragline.testing._models",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ragline.testing' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ragline.models._base import Completion, Delta, Message, ToolSpec
+from ragline.models._base import Completion, Delta, Message, Messages, Tools, ToolSpec
 from ragline.models._guard import block_real_requests, real_requests_blocked
 from ragline.models._pricing import estimate_usage
 from ragline.models._stream import completion_to_deltas, deltas_to_completion
 
 Reply = str | Completion | list[Delta] | BaseException
+Method = Literal["complete", "stream"]
 ModelFunction = Callable[[list[Message], list[ToolSpec] | None, dict[str, Any]], Completion | str]
 
 
@@ -27,13 +28,13 @@ ModelFunction = Callable[[list[Message], list[ToolSpec] | None, dict[str, Any]],
 class ModelCall:
     """One recorded call: which method, and exactly what the model was given."""
 
-    method: Literal["complete", "stream"]
+    method: Method
     messages: list[Message]
     tools: list[ToolSpec] | None
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def _as_completion(reply: str | Completion, messages: Sequence[Message], name: str) -> Completion:
+def _as_completion(reply: str | Completion, messages: Messages, name: str) -> Completion:
     if isinstance(reply, Completion):
         return replace(reply, tool_calls=list(reply.tool_calls))
     return Completion(
@@ -48,11 +49,7 @@ class _Recorder:
         self.calls: list[ModelCall] = []
 
     def _record(
-        self,
-        method: Literal["complete", "stream"],
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec] | None,
-        options: dict[str, Any],
+        self, method: Method, messages: Messages, tools: Tools, options: dict[str, Any]
     ) -> None:
         self.calls.append(
             ModelCall(method, list(messages), list(tools) if tools is not None else None, options)
@@ -99,13 +96,7 @@ class FakeModel(_Recorder):
         self._next += 1
         return reply
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         self._record("complete", messages, tools, options)
         reply = self._take()
         if isinstance(reply, BaseException):
@@ -117,13 +108,7 @@ class FakeModel(_Recorder):
             return deltas_to_completion(reply, model=self.name)
         return _as_completion(reply, messages, self.name)
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         self._record("stream", messages, tools, options)
         reply = self._take()
         if isinstance(reply, BaseException):
@@ -150,32 +135,16 @@ class FunctionModel(_Recorder):
         self.name = name
 
     def _reply(
-        self,
-        method: Literal["complete", "stream"],
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec] | None,
-        options: dict[str, Any],
+        self, method: Method, messages: Messages, tools: Tools, options: dict[str, Any]
     ) -> Completion:
         self._record(method, messages, tools, options)
         reply = self.fn(list(messages), list(tools) if tools is not None else None, options)
         return _as_completion(reply, messages, self.name)
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Completion:
+    def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:
         return self._reply("complete", messages, tools, options)
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        **options: Any,
-    ) -> Iterator[Delta]:
+    def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         return completion_to_deltas(self._reply("stream", messages, tools, options))
 
 

@@ -15,8 +15,7 @@ Modules that need SQLite, numpy or OpenTelemetry are imported on first use.
 
 from __future__ import annotations
 
-from typing import Any
-
+from ragline._lazy import lazy_exports
 from ragline.store._traces import (
     FEEDBACK_KINDS,
     Feedback,
@@ -69,16 +68,5 @@ __all__ = [
     "span",
 ]
 
-#: public names defined in modules that are imported on first use
-_LAZY = {
-    "OTLPExporter": "ragline.trace._otel",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ragline.trace' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+# public names defined in modules that are imported on first use
+__getattr__ = lazy_exports(__name__, {"OTLPExporter": "ragline.trace._otel"})

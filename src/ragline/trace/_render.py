@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ragline.store._traces import Feedback, SpanRecord, TraceSummary
@@ -70,20 +71,22 @@ def span_to_dict(span: SpanRecord) -> dict[str, Any]:
         "duration_ms": round(span.duration_ms, 3),
         "status": span.status,
         "attributes": span.attributes,
-        "events": [
-            {"name": e.name, "time": e.time, "attributes": e.attributes} for e in span.events
-        ],
+        "events": [asdict(e) for e in span.events],
     }
 
 
 def feedback_to_dict(fb: Feedback) -> dict[str, Any]:
+    return asdict(fb)
+
+
+def trace_to_dict(
+    trace_id: str, spans: Sequence[SpanRecord], feedback: Sequence[Feedback]
+) -> dict[str, Any]:
+    """One trace as JSON (``traces show --json``, ``GET /v1/traces/{id}``)."""
     return {
-        "id": fb.id,
-        "trace_id": fb.trace_id,
-        "tenant": fb.tenant,
-        "kind": fb.kind,
-        "note": fb.note,
-        "created_at": fb.created_at,
+        "trace_id": trace_id,
+        "spans": [span_to_dict(s) for s in spans],
+        "feedback": [feedback_to_dict(f) for f in feedback],
     }
 
 

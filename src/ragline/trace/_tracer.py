@@ -327,28 +327,11 @@ class NoopTracer(Tracer):
     def __init__(self) -> None:
         super().__init__(None)
 
-    def start_span(  # type: ignore[override]
-        self,
-        name: str,
-        kind: str = "internal",
-        *,
-        tenant: str | None = None,
-        parent: Span | NoopSpan | None = None,
-        root: bool = False,
-        attributes: Mapping[str, Any] | None = None,
-    ) -> NoopSpan:
+    # a no-op takes whatever the real methods take
+    def start_span(self, *args: Any, **kwargs: Any) -> NoopSpan:  # type: ignore[override]
         return NOOP_SPAN
 
-    def span(  # type: ignore[override]
-        self,
-        name: str,
-        kind: str = "internal",
-        attributes: Mapping[str, Any] | None = None,
-        *,
-        tenant: str | None = None,
-        root: bool = False,
-        **attrs: Any,
-    ) -> NoopSpan:
+    def span(self, *args: Any, **kwargs: Any) -> NoopSpan:  # type: ignore[override]
         return NOOP_SPAN
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ragline.evals._metrics._answer import strip_citations
 from ragline.evals._metrics._base import BaseMetric, MetricFailure, MetricSkipped
-from ragline.evals._metrics._support import SupportChecker
+from ragline.evals._metrics._support import SupportChecker, SupportVerdict
 from ragline.evals._types import Case, CaseOutput, CitedSentence, MetricResult
 
 
@@ -49,6 +49,19 @@ class _SupportMetric(BaseMetric):
 
     def applies(self, case: Case) -> bool:
         return case.answerable and not case.must_refuse
+
+    def _against_context(
+        self, output: CaseOutput
+    ) -> tuple[list[CitedSentence], list[SupportVerdict] | None]:
+        """The answer's sentences, each judged against the whole retrieved context
+        (``None`` when nothing was retrieved)."""
+        sentences = answer_sentences(output)
+        passages = [c.text for c in output.contexts]
+        if not passages:
+            return sentences, None
+        return sentences, self.support.check(
+            [(strip_citations(s.text), passages) for s in sentences]
+        )
 
 
 class CitationPrecision(_SupportMetric):
@@ -83,11 +96,9 @@ class CitationRecall(_SupportMetric):
     name = "citation_recall"
 
     def compute(self, case: Case, output: CaseOutput) -> MetricResult:
-        sentences = answer_sentences(output)
-        passages = [c.text for c in output.contexts]
-        if not passages:
+        sentences, verdicts = self._against_context(output)
+        if verdicts is None:
             raise MetricFailure("no_supported_sentences", why="no retrieved context")
-        verdicts = self.support.check([(strip_citations(s.text), passages) for s in sentences])
         supported = [i for i, v in enumerate(verdicts) if v.supported]
         if not supported:
             raise MetricFailure("no_supported_sentences")
@@ -103,13 +114,11 @@ class Faithfulness(_SupportMetric):
     name = "faithfulness"
 
     def compute(self, case: Case, output: CaseOutput) -> MetricResult:
-        sentences = answer_sentences(output)
-        passages = [c.text for c in output.contexts]
-        if not passages:
+        sentences, verdicts = self._against_context(output)
+        if verdicts is None:
             return self.result(
                 0.0, sentences=len(sentences), unsupported=list(range(len(sentences)))
             )
-        verdicts = self.support.check([(strip_citations(s.text), passages) for s in sentences])
         unsupported = [i for i, v in enumerate(verdicts) if not v.supported]
         return self.result(
             (len(sentences) - len(unsupported)) / len(sentences),

@@ -19,6 +19,7 @@ A case with no gold ids is outside these metrics: ``applies`` is False, and
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from ragline.evals._metrics._base import BaseMetric, MetricFailure
 from ragline.evals._types import Case, CaseOutput, MetricResult
@@ -42,21 +43,21 @@ def ndcg_at_k(ranked: list[str], gold: set[str], k: int) -> float:
 
 
 class _RetrievalMetric(BaseMetric):
+    version = "1"
+    label: ClassVar[str]  # the metric is named f"{label}@{k}"
+
     def __init__(self, k: int = 10) -> None:
         if k < 1:
             raise ValueError("k must be at least 1")
         self.k = k
+        self.name = f"{self.label}@{k}"
 
     def applies(self, case: Case) -> bool:
         return bool(case.gold_doc_ids or case.gold_chunk_ids)
 
 
 class PrecisionAtK(_RetrievalMetric):
-    version = "1"
-
-    def __init__(self, k: int = 10) -> None:
-        super().__init__(k)
-        self.name = f"precision@{k}"
+    label = "precision"
 
     def compute(self, case: Case, output: CaseOutput) -> MetricResult:
         ranked, gold, level = ranking(case, output)
@@ -65,11 +66,7 @@ class PrecisionAtK(_RetrievalMetric):
 
 
 class RecallAtK(_RetrievalMetric):
-    version = "1"
-
-    def __init__(self, k: int = 10) -> None:
-        super().__init__(k)
-        self.name = f"recall@{k}"
+    label = "recall"
 
     def compute(self, case: Case, output: CaseOutput) -> MetricResult:
         ranked, gold, level = ranking(case, output)
@@ -81,7 +78,7 @@ class RecallAtK(_RetrievalMetric):
 class MRR(_RetrievalMetric):
     """Reciprocal rank of the first relevant item in the whole ranking (or the top k)."""
 
-    version = "1"
+    label = "mrr"
 
     def __init__(self, k: int | None = None) -> None:
         super().__init__(k if k is not None else 1)
@@ -97,11 +94,7 @@ class MRR(_RetrievalMetric):
 
 
 class NDCGAtK(_RetrievalMetric):
-    version = "1"
-
-    def __init__(self, k: int = 10) -> None:
-        super().__init__(k)
-        self.name = f"ndcg@{k}"
+    label = "ndcg"
 
     def compute(self, case: Case, output: CaseOutput) -> MetricResult:
         ranked, gold, level = ranking(case, output)
@@ -109,11 +102,7 @@ class NDCGAtK(_RetrievalMetric):
 
 
 class HitRateAtK(_RetrievalMetric):
-    version = "1"
-
-    def __init__(self, k: int = 10) -> None:
-        super().__init__(k)
-        self.name = f"hit@{k}"
+    label = "hit"
 
     def compute(self, case: Case, output: CaseOutput) -> MetricResult:
         ranked, gold, level = ranking(case, output)
