@@ -14,11 +14,13 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ragline"
 BACKENDS = ("ragline.store.memory", "ragline.store.sqlite", "ragline.store.postgres")
+_MODULE_PATH = re.compile(r"ragline(\.[a-z_][a-z0-9_]*)+")
 
 
 def _module_name(path: Path) -> str:
@@ -67,7 +69,33 @@ def _imports(path: Path, module: str | None = None) -> list[str]:
                 target = node.module or ""
             out.append(target)
             out.extend(f"{target}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module"):
+            out.extend(_module_strings(node.args[:1]))
+    for node in tree.body:  # module-level tables of lazily imported modules (ragline._lazy)
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)):
+            for table in ast.walk(node):
+                if isinstance(table, ast.Dict) and table.values:
+                    found = _module_strings(table.values)
+                    if len(found) == len(table.values):
+                        out.extend(found)
     return out
+
+
+def _module_strings(nodes: list[ast.expr] | list[ast.expr | None]) -> list[str]:
+    """The string constants among ``nodes`` that name a module of the package."""
+    return [
+        n.value
+        for n in nodes
+        if isinstance(n, ast.Constant)
+        and isinstance(n.value, str)
+        and _MODULE_PATH.fullmatch(n.value)
+        and _exists(n.value)
+    ]
+
+
+def _exists(module: str) -> bool:
+    path = PACKAGE.parent.joinpath(*module.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
 def _graph() -> tuple[dict[str, set[str]], dict[tuple[str, str], str]]:
@@ -177,3 +205,5 @@ def test_the_checks_see_a_cycle_and_a_backend_import(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import ragline.store.sqlite\n"
     )
     assert "ragline.store.sqlite" not in _imports(probe, "ragline.trace.probe")
+    probe.write_text('__getattr__ = lazy_exports(__name__, {"X": "ragline.store.postgres"})\n')
+    assert "ragline.store.postgres" in _imports(probe, "ragline.trace.probe")
