@@ -126,7 +126,7 @@ class Recorder:
 
     def run(self, ask: Ask) -> Iterable[Event]:
         self.seen.append(ask.question)
-        ask.trace["audit.hits"] = len(ask.hits)
+        ask.record(lambda hits: {"audit.hits": hits}, len(ask.hits))
         return ()
 
 

@@ -49,7 +49,7 @@ class Draft:
     #: the prompt the model was sent, when there was one
     prompt: RenderedPrompt | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
-    #: what the answerer records about its draft on the ``ragline.answer`` span
+    #: what the answerer adds to the ``ragline.answer`` span (small, known values)
     attributes: dict[str, Any] = field(default_factory=dict)
     #: what :meth:`Answerer.cite` found (markers dropped, weak support…), when it checks
     report: CitationReport | None = None

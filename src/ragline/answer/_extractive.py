@@ -60,7 +60,6 @@ from ragline.config import AnswerSettings
 from ragline.embed._base import Embedder
 from ragline.errors import ConfigError, InputError
 from ragline.store._sentences import SentenceStore, get_many
-from ragline.trace import _attrs
 from ragline.types import DEFAULT_TENANT, Answer, AnswerSentence, Chunk, Hit, Reference
 
 log = logging.getLogger("ragline.answer")
@@ -463,13 +462,7 @@ class ExtractiveAnswerer:
             model=self.name,
             cited=answer,
             timings_ms=answer.timings_ms,
-            attributes={
-                "ragline.answerer": self.name,
-                "ragline.answer": answer.text,
-                "ragline.abstained": answer.abstained,
-                "ragline.support": round(answer.support, 6),
-                "ragline.sentences": _attrs.sentences(answer.sentences),
-            },
+            attributes={"ragline.answerer": self.name},
         )
 
     def cite(self, draft: Draft) -> Answer:

@@ -30,7 +30,7 @@ from ragline.answer._stages import Ask, Stage
 from ragline.errors import ProviderError
 from ragline.retrieve import SearchResult
 from ragline.trace import _attrs
-from ragline.trace._tracer import NoopSpan, Span, Tracer, iterate_in
+from ragline.trace._tracer import NoopSpan, Span, Tracer, activate, iterate_in
 from ragline.types import Answer
 
 AnySpan = Span | NoopSpan
@@ -71,7 +71,7 @@ class Pipeline:
 
     def ask(self, request: AskRequest) -> Answer:
         """The answer (the model asked in one call); failures raise."""
-        for event in self.stream(replace(request, stream=False)):
+        for event in self.stream(replace(request, stream=False) if request.stream else request):
             if isinstance(event, DoneEvent):
                 return event.answer
             if isinstance(event, ErrorEvent):
@@ -157,9 +157,13 @@ class Pipeline:
         tracer = self._tracer()
         for stage in stages:
             span = tracer.start_span(stage.span, stage.kind, parent=root)
-            ask.trace = {}
+            ask.trace = []
             try:
-                for event in iterate_in(span, _steps(stage, ask)):
+                with activate(span):  # a stage that yields nothing does all its work here
+                    produced = stage.run(ask)
+                if isinstance(produced, Iterator):  # a generator: each step in the span
+                    produced = iterate_in(span, produced)
+                for event in produced:
                     if isinstance(event, ErrorEvent):  # the stream ends here
                         span.set_status("error", event.message)
                         yield event
@@ -170,7 +174,8 @@ class Pipeline:
                 raise
             finally:
                 if ask.trace and span.is_recording:
-                    span.update(ask.trace)
+                    for attributes, args in ask.trace:
+                        span.update(attributes(*args))
                 span.end()
 
     def _request_attributes(self, request: AskRequest) -> dict[str, Any]:
@@ -190,11 +195,6 @@ def _ended_early(span: AnySpan, error: BaseException) -> None:
         span.set("ragline.stream.abandoned", True)
     else:
         span.record_exception(error)
-
-
-def _steps(stage: Stage, ask: Ask) -> Iterator[Event]:
-    """``stage.run(ask)`` as a generator, so the work itself runs inside the stage's span."""
-    yield from stage.run(ask)
 
 
 def answer_attributes(answer: Answer) -> dict[str, Any]:

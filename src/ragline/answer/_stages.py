@@ -4,15 +4,16 @@
 
 A stage is a small object with one method, :meth:`Stage.run`, that reads and fills
 in the :class:`Ask` and yields the events its work produces (deltas, citations). It
-writes what is worth tracing into ``ask.trace``; the pipeline, not the stage, opens
-the stage's span, records that, and times it. A stage knows nothing of the provider,
+says what is worth tracing with :meth:`Ask.record` (computed only when the trace
+records); the pipeline, not the stage, opens the stage's span, records that, and
+times it. A stage knows nothing of the provider,
 the store backend or the interface it serves. The guards and the reranker are
 pass-through stages for now: later work replaces them with real ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -41,7 +42,14 @@ class Ask:
     draft: Draft | None = None  #: generate
     answer: Answer | None = None  #: cite
     #: what the running stage records on its span (the pipeline empties it per stage)
-    trace: dict[str, Any] = field(default_factory=dict)
+    trace: list[tuple[Callable[..., Mapping[str, Any]], tuple[Any, ...]]] = field(
+        default_factory=list
+    )
+
+    def record(self, attributes: Callable[..., Mapping[str, Any]], *args: Any) -> None:
+        """Record ``attributes(*args)`` on the running stage's span — called only when the
+        trace records, so a stage costs nothing extra when tracing is off."""
+        self.trace.append((attributes, args))
 
 
 @runtime_checkable
@@ -90,7 +98,7 @@ class Analyze:
         ask.plan = self.retriever.analyze(
             ask.question, tenant=request.tenant, filters=request.filters
         )
-        ask.trace.update(analysis_attributes(ask.plan))
+        ask.record(analysis_attributes, ask.plan)
         return ()
 
 
@@ -109,7 +117,7 @@ class Retrieve:
             ask.question, tenant=request.tenant, plan=ask.plan, k=request.k, mode=request.mode
         )
         ask.hits = list(ask.result.hits)
-        ask.trace.update(retrieval_attributes(ask.result))
+        ask.record(retrieval_attributes, ask.result)
         return ()
 
 
@@ -139,7 +147,7 @@ class Generate:
         ):
             if isinstance(item, Draft):
                 ask.draft = item
-                ask.trace.update(item.attributes)
+                ask.record(draft_attributes, item)
             else:
                 yield item
 
@@ -171,7 +179,7 @@ class Cite:
             answer.usage = asdict(draft.usage)
             answer.cost_usd = draft.cost_usd
         ask.answer = answer
-        ask.trace.update(citation_attributes(answer, draft))
+        ask.record(citation_attributes, answer, draft)
         yield from citation_events(answer)
 
 
@@ -179,6 +187,18 @@ class GuardOut(_PassThrough):
     """Checks the answer before it is sent (pass-through until guards land)."""
 
     name, span, kind = "guard_out", "ragline.guard_out", "guard"
+
+
+def draft_attributes(draft: Draft) -> dict[str, Any]:
+    """What the ``ragline.answer`` span records: the text as written, and — for an
+    answer cited as it is written — its sentences and support."""
+    out: dict[str, Any] = {**draft.attributes, "ragline.answer": draft.text}
+    cited = draft.cited
+    if cited is not None:
+        out["ragline.abstained"] = cited.abstained
+        out["ragline.support"] = round(cited.support, 6)
+        out["ragline.sentences"] = _attrs.sentences(cited.sentences)
+    return out
 
 
 def citation_attributes(answer: Answer, draft: Draft) -> dict[str, Any]:
@@ -214,4 +234,5 @@ __all__ = [
     "Retrieve",
     "Stage",
     "citation_attributes",
+    "draft_attributes",
 ]
