@@ -1,8 +1,8 @@
 """PostgresEvalStore: the evaluation store on PostgreSQL, and the project's choice of it.
 
 A real PostgreSQL (the ``pgserver`` wheel's binaries) on a loopback port, one fresh
-database per test (``pg_url`` in ``conftest.py``). The storage tests mirror
-``test_evals.py``; the runner's own tests run on PostgreSQL in
+database per test (``pg_url`` in ``conftest.py``): the conformance suite, a reopen,
+and the project's choice of eval store. The runner's own tests run on PostgreSQL in
 ``tests/evals/test_runner_postgres.py``.
 """
 
@@ -16,22 +16,20 @@ from typing import Any
 import pytest
 
 from ragline import Project
-from ragline.errors import ConfigError, NotFoundError, StoreError
+from ragline.errors import ConfigError, StoreError
 from ragline.store._evals import EvalStore
-
-from .test_evals import make_result, new_run
-
-
-@pytest.fixture
-def store(pg_url: str) -> Iterator[EvalStore]:
-    from ragline.store.postgres._evals import PostgresEvalStore
-
-    s = PostgresEvalStore(pg_url)
-    yield s
-    s.close()
+from ragline.testing import EvalStoreConformance
+from ragline.testing._eval_conformance import RUN, make_result, new_run
 
 
-RUN = "20250101-000000-abcdef"
+class TestPostgresEvalStore(EvalStoreConformance):
+    @pytest.fixture
+    def eval_store(self, pg_url: str) -> Iterator[EvalStore]:
+        from ragline.store.postgres._evals import PostgresEvalStore
+
+        store = PostgresEvalStore(pg_url)
+        yield store
+        store.close()
 
 
 def test_round_trip_survives_reopen(pg_url: str) -> None:
@@ -54,71 +52,6 @@ def test_round_trip_survives_reopen(pg_url: str) -> None:
     assert back.metrics == result.metrics
     assert store.done_keys(run.id) == {("c1", 0)}
     store.close()
-
-
-def test_rewriting_a_result_replaces_it(store: EvalStore) -> None:
-    store.create_run(new_run())
-    store.add_result(RUN, make_result("c1", error="boom"))
-    store.add_result(RUN, make_result("c1"))  # a resumed run re-scores the case
-    (only,) = store.results(RUN)
-    assert only.output.error is None
-
-
-def test_run_lookup_by_prefix_name_and_last(store: EvalStore) -> None:
-    store.create_run(new_run("20250101-000000-aaaaaa", name="base"))
-    later = new_run("20250102-000000-bbbbbb")
-    later.created_at += 10
-    store.create_run(later)
-    assert store.get_run("20250101").id == "20250101-000000-aaaaaa"
-    assert store.get_run("base").id == "20250101-000000-aaaaaa"
-    assert store.get_run("last").id == "20250102-000000-bbbbbb"
-    assert [r.id for r in store.list_runs()] == ["20250102-000000-bbbbbb", "20250101-000000-aaaaaa"]
-    assert [r.id for r in store.list_runs(limit=1)] == ["20250102-000000-bbbbbb"]
-    with pytest.raises(NotFoundError, match="several runs"):
-        store.get_run("2025010")
-    for bad in ("nope", "", "%", "_", "2025%", "x\x00y"):
-        with pytest.raises(NotFoundError, match="no evaluation run") as e:
-            store.get_run(bad)
-        assert "ragline eval list" in str(e.value)
-
-
-def test_duplicate_run_id_is_a_clear_error(store: EvalStore) -> None:
-    store.create_run(new_run(name="first"))
-    with pytest.raises(StoreError, match="already exists"):
-        store.create_run(new_run(name="second"))
-    assert store.get_run(RUN).name == "first"
-
-
-def test_cache_never_returns_a_failed_output(store: EvalStore) -> None:
-    store.create_run(new_run())
-    store.add_result(RUN, make_result("c1", error="boom", key="k1"))
-    assert store.cached(["k1"]) == {}
-    store.add_results(RUN, [make_result("c2", key="k2"), make_result("c3", key="k3")])
-    hits = store.cached(["k1", "k2", "k3", "k4", "k2"])
-    assert sorted(hits) == ["k2", "k3"]
-    assert hits["k2"].output.answer == "a [1]" and hits["k2"].metrics_key == "m"
-    assert store.cached([]) == {}
-
-
-def test_cache_prefers_the_same_metrics_then_the_newest(store: EvalStore) -> None:
-    for i, metrics_key in enumerate(["m-old", "m-wanted", "m-newest"]):
-        run_id = f"2025010{i + 1}-000000-aaaaaa"
-        store.create_run(new_run(run_id))
-        result = make_result("c1", key="k")
-        result.metrics_key = metrics_key
-        result.output = type(result.output)(answer=f"answer {i}")
-        store.add_result(run_id, result)
-    assert store.cached(["k"], metrics_key="m-wanted")["k"].output.answer == "answer 1"
-    assert store.cached(["k"], metrics_key="other")["k"].output.answer == "answer 2"
-    assert store.cached(["k"])["k"].metrics_key == "m-newest"
-
-
-def test_many_cache_keys(store: EvalStore) -> None:
-    store.create_run(new_run())
-    store.add_results(RUN, [make_result(f"c{i}", key=f"k{i}") for i in range(1500)])
-    hits = store.cached([f"k{i}" for i in range(0, 3000, 2)])
-    assert len(hits) == 750
-    assert len(store.done_keys(RUN)) == 1500
 
 
 def test_open_eval_store_chooses_postgresql(tmp_path: Path, pg_url: str) -> None:

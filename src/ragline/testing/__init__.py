@@ -13,6 +13,7 @@ from ragline.embed._hash import HashEmbedder
 __all__ = [
     "ConversationStoreConformance",
     "EmbedderConformance",
+    "EvalStoreConformance",
     "FakeModel",
     "FunctionModel",
     "HashEmbedder",
@@ -29,6 +30,7 @@ __all__ = [
 _LAZY = {
     "ConversationStoreConformance": "ragline.testing._conversation_conformance",
     "EmbedderConformance": "ragline.testing._embedder_conformance",
+    "EvalStoreConformance": "ragline.testing._eval_conformance",
     "FakeModel": "ragline.testing._models",
     "FunctionModel": "ragline.testing._models",
     "ModelCall": "ragline.testing._models",
