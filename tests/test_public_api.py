@@ -81,8 +81,8 @@ PUBLIC = {
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
         "FakeModel", "FunctionModel", "HashEmbedder", "ModelCall", "ModelConformance",
-        "ServerProcess", "StoreConformance", "TraceStoreConformance", "block_real_requests",
-        "real_requests_blocked",
+        "SentenceStoreConformance", "ServerProcess", "StoreConformance",
+        "TraceStoreConformance", "block_real_requests", "real_requests_blocked",
     ],
 }  # fmt: skip
 
