@@ -81,8 +81,9 @@ PUBLIC = {
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
         "FakeModel", "FunctionModel", "HashEmbedder", "ModelCall", "ModelConformance",
-        "SentenceStoreConformance", "ServerProcess", "StoreConformance",
-        "TraceStoreConformance", "block_real_requests", "real_requests_blocked",
+        "ResponseCacheConformance", "SentenceStoreConformance", "ServerProcess",
+        "StoreConformance", "TraceStoreConformance", "block_real_requests",
+        "real_requests_blocked",
     ],
 }  # fmt: skip
 
