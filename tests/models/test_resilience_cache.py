@@ -251,6 +251,24 @@ def test_cache_errors_do_not_fail_the_call(tmp_path: Path) -> None:
     assert model.complete(Q).text == "live"
 
 
+def test_an_answer_the_cache_cannot_store_is_still_returned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A lone surrogate (a broken emoji from the provider) cannot be encoded for a
+    table: the answer is returned, uncached, and the failure logged."""
+    text = "broken emoji \ud83d"
+    store = SQLiteStore(":memory:")
+    inner = Scripted("m", [ok(text), ok(text), [Delta(text=text), Delta(finish_reason="stop")]])
+    model = CachedModel(inner, StoreResponseCache(store), ttl_s=60)
+    with caplog.at_level("WARNING", logger="ragline.models"):
+        assert model.complete(Q).text == text
+        assert model.complete(Q).cached is False  # nothing was stored
+        assert "".join(d.text for d in model.stream(Q)) == text
+    assert len(inner.calls) == 3
+    assert "response cache write failed" in caplog.text
+    store.close()
+
+
 # --------------------------------------------------------------------------- wrap_model
 
 
