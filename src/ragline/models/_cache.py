@@ -18,7 +18,8 @@
 Backends: :class:`MemoryResponseCache` (per process, LRU-bounded) here, and the
 ``response_cache`` table of each store backend (``ragline.store.sqlite`` and
 ``ragline.store.postgres``: shared by every process; expired rows are ignored on read
-and purged lazily on write), which a project's ``Backend.response_cache`` gives.
+and purged lazily on write), which a project's ``Backend.response_cache`` gives. Each
+passes ``ragline.testing.ResponseCacheConformance``.
 """
 
 from __future__ import annotations
