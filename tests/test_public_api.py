@@ -79,9 +79,11 @@ PUBLIC = {
         "iterate_in", "redact_pii", "span",
     ],
     "ragline.testing": [
-        "ConversationStoreConformance", "EmbedderConformance", "FakeModel", "FunctionModel",
-        "HashEmbedder", "ModelCall", "ModelConformance", "ServerProcess", "StoreConformance",
-        "TraceStoreConformance", "block_real_requests", "real_requests_blocked",
+        "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
+        "FakeModel", "FunctionModel", "HashEmbedder", "ModelCall", "ModelConformance",
+        "ResponseCacheConformance", "SentenceStoreConformance", "ServerProcess",
+        "StoreConformance", "TraceStoreConformance", "block_real_requests",
+        "real_requests_blocked",
     ],
 }  # fmt: skip
 

@@ -14,6 +14,7 @@ from ragline.models._breaker import CircuitBreakerModel
 from ragline.models._cache import (
     CachedModel,
     MemoryResponseCache,
+    ResponseCache,
     cache_key,
     completion_from_json,
     completion_to_json,
@@ -24,11 +25,9 @@ from ragline.models._resilience import UnavailableModel, build_model, unwrap, wr
 from ragline.models._retry import RetryingModel
 from ragline.models._usage import CostTracker, UsageTotals
 from ragline.models._wrap import CircuitOpenError, FallbackError
-from ragline.store import MemoryStore, SQLiteStore
-from ragline.store.memory import MemoryBackend
-from ragline.store.sqlite import SQLiteBackend
+from ragline.store import SQLiteStore
 from ragline.store.sqlite import SQLiteResponseCache as StoreResponseCache
-from ragline.store.sqlite._migrations import applied_migrations
+from ragline.testing import ResponseCacheConformance
 
 from .test_resilience import FakeClock, Q, Scripted, http, ok
 
@@ -228,6 +227,11 @@ def test_abandoned_or_failed_stream_is_not_cached() -> None:
     assert len(inner.calls) == 2
 
 
+class TestMemoryResponseCache(ResponseCacheConformance):
+    def make_cache(self, clock: Callable[[], float]) -> ResponseCache:
+        return MemoryResponseCache(clock=clock)
+
+
 def test_memory_cache_lru_bound() -> None:
     cache = MemoryResponseCache(max_entries=2)
     for key in "abc":
@@ -235,42 +239,6 @@ def test_memory_cache_lru_bound() -> None:
     assert len(cache) == 2
     assert cache.get("a") is None
     assert cache.get("c") is not None
-
-
-def test_store_cache_persists_across_reopen(tmp_path: Path) -> None:
-    db = tmp_path / "ragline.db"
-    clock = FakeClock(1_000_000.0)
-    with SQLiteStore(db) as store:
-        assert "0005_response_cache" in applied_migrations(store.connection())
-        inner = Scripted("m", [ok("persisted", usage=Usage(2, 3))])
-        CachedModel(inner, StoreResponseCache(store, clock=clock), ttl_s=3600).complete(Q)
-    with SQLiteStore(db) as store:
-        inner = Scripted("m", [ok("fresh")])
-        model = CachedModel(inner, StoreResponseCache(store, clock=clock), ttl_s=3600)
-        hit = model.complete(Q)
-        assert (hit.text, hit.cached, hit.usage) == ("persisted", True, Usage(2, 3))
-        assert inner.calls == []
-        clock.now += 3601
-        assert model.complete(Q).text == "fresh"  # expired row ignored
-        assert len(inner.calls) == 1
-
-
-def test_store_cache_purges_expired_rows_lazily(tmp_path: Path) -> None:
-    clock = FakeClock(1_000_000.0)
-    with SQLiteStore(tmp_path / "r.db") as store:
-        cache = StoreResponseCache(store, clock=clock)
-        cache.put("old", ok("old"), ttl_s=10)
-        cache.put("older", ok("older"), ttl_s=5)
-        assert len(cache) == 2
-        clock.now += 20
-        assert cache.get("old") is None  # ignored and deleted on read
-        assert len(cache) == 1
-        cache.put("new", ok("new"), ttl_s=10)  # a write purges every expired row
-        assert len(cache) == 1
-        assert cache.get("new") is not None
-        clock.now += 20
-        assert cache.purge_expired() == 1
-        assert len(cache) == 0
 
 
 def test_cache_errors_do_not_fail_the_call(tmp_path: Path) -> None:
@@ -283,11 +251,22 @@ def test_cache_errors_do_not_fail_the_call(tmp_path: Path) -> None:
     assert model.complete(Q).text == "live"
 
 
-def test_each_backend_has_its_response_cache(tmp_path: Path) -> None:
-    backend = SQLiteBackend(tmp_path / "p.db")
-    assert isinstance(backend.response_cache, StoreResponseCache)
-    backend.close()
-    assert isinstance(MemoryBackend(MemoryStore()).response_cache, MemoryResponseCache)
+def test_an_answer_the_cache_cannot_store_is_still_returned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A lone surrogate (a broken emoji from the provider) cannot be encoded for a
+    table: the answer is returned, uncached, and the failure logged."""
+    text = "broken emoji \ud83d"
+    store = SQLiteStore(":memory:")
+    inner = Scripted("m", [ok(text), ok(text), [Delta(text=text), Delta(finish_reason="stop")]])
+    model = CachedModel(inner, StoreResponseCache(store), ttl_s=60)
+    with caplog.at_level("WARNING", logger="ragline.models"):
+        assert model.complete(Q).text == text
+        assert model.complete(Q).cached is False  # nothing was stored
+        assert "".join(d.text for d in model.stream(Q)) == text
+    assert len(inner.calls) == 3
+    assert "response cache write failed" in caplog.text
+    store.close()
 
 
 # --------------------------------------------------------------------------- wrap_model

@@ -1,4 +1,5 @@
-"""Sentence-vector stores (memory, SQLite, PostgreSQL): round trip, isolation, failures."""
+"""Sentence-vector stores: the conformance suite on memory, SQLite and PostgreSQL, plus
+what each backend adds (a migration in the store file, locks, row-level security)."""
 
 from __future__ import annotations
 
@@ -16,75 +17,34 @@ from ragline.store import MemoryStore, SentenceStore, SQLiteStore
 from ragline.store.memory import MemoryBackend, MemorySentenceStore
 from ragline.store.sqlite import SQLiteBackend, SQLiteSentenceStore
 from ragline.store.sqlite._migrations import applied_migrations
-
-EMB = "hash-8"
-
-
-def vec(seed: int, dim: int = 8) -> np.ndarray:
-    v = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
-    return v / np.linalg.norm(v)
+from ragline.testing import SentenceStoreConformance
+from ragline.testing._sentence_conformance import EMB, vec
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def sentences(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SentenceStore]:
-    if request.param == "memory":
-        yield MemorySentenceStore()
-    elif request.param == "sqlite":
-        s = SQLiteSentenceStore(tmp_path / "ragline.db")
-        yield s
-        s.close()
-    else:
-        from ragline.store import PostgresStore
-        from ragline.store.postgres._sentences import PostgresSentenceStore
+class TestMemorySentenceStore(SentenceStoreConformance):
+    def make_store(self) -> SentenceStore:
+        return MemorySentenceStore()
 
-        pg_url = request.getfixturevalue("pg_url")
-        store = PostgresStore(pg_url)
-        yield PostgresSentenceStore(store)
+
+class TestSQLiteSentenceStore(SentenceStoreConformance):
+    @pytest.fixture
+    def sentence_store(self, tmp_path: Path) -> Iterator[SentenceStore]:
+        store = SQLiteSentenceStore(tmp_path / "ragline.db")
+        yield store
         store.close()
 
 
-def test_a_stored_vector_comes_back_bit_for_bit(sentences: SentenceStore) -> None:
-    a, b = sentence_key("The fee is 5 euros."), sentence_key("Payment is due in 14 days.")
-    sentences.put("acme", EMB, {a: vec(1), b: vec(2)})
-    found = sentences.get("acme", EMB, [a, b, sentence_key("never stored")])
-    assert set(found) == {a, b}
-    assert found[a].dtype == np.float32
-    assert np.array_equal(found[a], vec(1)) and np.array_equal(found[b], vec(2))
-    assert sentences.count("acme", EMB) == 2
+class TestPostgresSentenceStore(SentenceStoreConformance):
+    @pytest.fixture
+    def sentence_store(self, pg_url: str) -> Iterator[SentenceStore]:
+        from ragline.store import PostgresStore
+        from ragline.store.postgres._sentences import PostgresSentenceStore
 
-
-def test_nothing_asked_nothing_found(sentences: SentenceStore) -> None:
-    assert sentences.get("acme", EMB, []) == {}
-    sentences.put("acme", EMB, {})
-    assert sentences.count("acme", EMB) == 0
-
-
-def test_tenants_and_embedders_never_read_each_others_vectors(sentences: SentenceStore) -> None:
-    k = sentence_key("The same sentence in two knowledge bases.")
-    sentences.put("acme", EMB, {k: vec(1)})
-    assert sentences.get("globex", EMB, [k]) == {}
-    assert sentences.get("acme", "other-embedder", [k]) == {}
-    sentences.put("globex", EMB, {k: vec(2)})
-    assert np.array_equal(sentences.get("acme", EMB, [k])[k], vec(1))
-    assert np.array_equal(sentences.get("globex", EMB, [k])[k], vec(2))
-
-
-def test_writing_a_key_again_keeps_the_first_vector(sentences: SentenceStore) -> None:
-    k = sentence_key("A sentence.")
-    sentences.put("acme", EMB, {k: vec(1)})
-    sentences.put("acme", EMB, {k: vec(2)}, timeout_s=0.5)
-    assert np.array_equal(sentences.get("acme", EMB, [k])[k], vec(1))
-    assert sentences.count("acme", EMB) == 1
-
-
-def test_many_keys_in_one_lookup(sentences: SentenceStore) -> None:
-    rows = {sentence_key(f"sentence {i}"): vec(i) for i in range(600)}
-    sentences.put("acme", EMB, rows)
-    from ragline.store._sentences import get_many
-
-    found = get_many(sentences, "acme", EMB, list(rows))
-    assert len(found) == 600
-    assert np.array_equal(found[sentence_key("sentence 599")], vec(599))
+        store = PostgresStore(pg_url)
+        sentences = PostgresSentenceStore(store)
+        yield sentences
+        sentences.close()
+        store.close()
 
 
 def test_keys_are_the_exact_text() -> None:

@@ -12,13 +12,14 @@
 - ``complete`` and ``stream`` share entries. A stream served from the cache is one
   text delta (the whole answer), then any tool calls, then the final delta with
   ``finish_reason`` and ``usage``.
-- The cache is an optimisation: a backend error (a locked or closed store) is logged
-  and the call goes to the model.
+- The cache is an optimisation: a backend error (a locked or closed store, an answer
+  a table cannot encode) is logged and the call goes to (or returns) the model's answer.
 
 Backends: :class:`MemoryResponseCache` (per process, LRU-bounded) here, and the
 ``response_cache`` table of each store backend (``ragline.store.sqlite`` and
 ``ragline.store.postgres``: shared by every process; expired rows are ignored on read
-and purged lazily on write), which a project's ``Backend.response_cache`` gives.
+and purged lazily on write), which a project's ``Backend.response_cache`` gives. Each
+passes ``ragline.testing.ResponseCacheConformance``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ log = logging.getLogger("ragline.models")
 
 CACHEABLE: frozenset[str] = frozenset({"stop", "length"})
 CACHE_FORMAT = 1  # part of every key: bump it when the stored form changes
+#: what a cache backend raises that must never fail the call (UnicodeError: an answer
+#: with a lone surrogate, which SQLite and PostgreSQL cannot encode)
+CACHE_ERRORS = (RaglineError, sqlite3.Error, UnicodeError)
 
 
 def _canonical(value: Any) -> str:
@@ -170,7 +174,7 @@ class CachedModel(ModelWrapper):
             return None
         try:
             return self.cache.get(key)
-        except (RaglineError, sqlite3.Error) as e:
+        except CACHE_ERRORS as e:
             log.warning("response cache lookup failed for %s: %s", self.name, e)
             return None
 
@@ -179,7 +183,7 @@ class CachedModel(ModelWrapper):
             return
         try:
             self.cache.put(key, completion, ttl_s=self.ttl_s)
-        except (RaglineError, sqlite3.Error) as e:
+        except CACHE_ERRORS as e:
             log.warning("response cache write failed for %s: %s", self.name, e)
 
     def complete(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Completion:

@@ -6,6 +6,8 @@ so the tables have no row-level security; every call runs through
 :meth:`PostgresStore.run` (pooled connection, one transaction, errors mapped to
 ``StoreError``). The JSON payloads are stored as text exactly as written, so a cached
 output is reused byte for byte, as with :class:`~ragline.store.sqlite.SQLiteEvalStore`.
+PostgreSQL text cannot hold NUL: an id or name with one is refused (``InputError``),
+never stored altered, so a lookup with one finds nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from ragline.errors import StoreError
+from ragline.errors import InputError, StoreError
 from ragline.store._evals import (
     RESULT_COLS,
     RUN_COLS,
@@ -28,7 +30,6 @@ from ragline.store._evals import (
     run_from_row,
     run_row,
 )
-from ragline.store.postgres._rows import clean_text
 from ragline.store.postgres._tables import PostgresTables
 
 if TYPE_CHECKING:
@@ -48,8 +49,22 @@ _INSERT = (
 )
 
 
+#: the ``eval_results`` columns, in :func:`result_row` order (named in errors)
+_RESULT_FIELDS = _INSERT[_INSERT.index("(") + 1 : _INSERT.index(")")].split(", ")
+
+
+def _no_nul(fields: list[str], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    for field, value in zip(fields, values, strict=True):
+        if isinstance(value, str) and "\x00" in value:
+            raise InputError(
+                f"evaluation {field} {value!r} contains NUL (\\x00): PostgreSQL cannot store it",
+                hint="remove the NUL character",
+            )
+    return values
+
+
 def _row(run_id: str, result: CaseResult) -> tuple[Any, ...]:
-    return tuple(clean_text(v) for v in result_row(run_id, result))
+    return _no_nul(_RESULT_FIELDS, result_row(run_id, result))
 
 
 class PostgresEvalStore(PostgresTables):
@@ -65,7 +80,7 @@ class PostgresEvalStore(PostgresTables):
         self.url = self._store.safe_url  # where it is, without the password
 
     def create_run(self, run: RunInfo) -> None:
-        values = tuple(clean_text(v) for v in run_row(run))
+        values = _no_nul(RUN_COLS.split(", "), run_row(run))
         row = self._store.run(
             None,
             lambda conn: conn.execute(
@@ -88,8 +103,10 @@ class PostgresEvalStore(PostgresTables):
             rows = self._fetch(
                 None, f"SELECT {RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT 1"
             )
+        elif "\x00" in run_id:
+            rows = []  # never stored
         else:
-            key = clean_text(run_id)
+            key = run_id
             rows = self._fetch(None, f"SELECT {RUN_COLS} FROM eval_runs WHERE id = %s", (key,))
             if not rows and key:
                 rows = self._fetch(
@@ -110,7 +127,9 @@ class PostgresEvalStore(PostgresTables):
         return [run_from_row(r) for r in rows]
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        values = (status, time.time(), json.dumps(summary, default=str), clean_text(run_id))
+        if "\x00" in run_id:
+            return  # no such run
+        values = (status, time.time(), json.dumps(summary, default=str), run_id)
         self._store.run(
             None,
             lambda conn: conn.execute(
@@ -136,19 +155,23 @@ class PostgresEvalStore(PostgresTables):
         self._store.run(None, write)
 
     def results(self, run_id: str) -> list[CaseResult]:
+        if "\x00" in run_id:
+            return []
         rows = self._fetch(
             None,
             f"SELECT {RESULT_COLS} FROM eval_results WHERE run_id = %s "
             "ORDER BY position, repeat_index",
-            (clean_text(run_id),),
+            (run_id,),
         )
         return [result_from_row(r) for r in rows]
 
     def done_keys(self, run_id: str) -> set[tuple[str, int]]:
+        if "\x00" in run_id:
+            return set()
         rows = self._fetch(
             None,
             "SELECT case_id, repeat_index FROM eval_results WHERE run_id = %s",
-            (clean_text(run_id),),
+            (run_id,),
         )
         return {(str(r[0]), int(r[1])) for r in rows}
 
@@ -157,7 +180,7 @@ class PostgresEvalStore(PostgresTables):
     ) -> dict[str, CachedOutput]:
         """Stored outputs (without a pipeline error) for these keys, by key; rows scored
         by ``metrics_key`` preferred, then the newest."""
-        keys = [clean_text(k) for k in dict.fromkeys(cache_keys)]
+        keys = [k for k in dict.fromkeys(cache_keys) if "\x00" not in k]
         found: dict[str, CachedOutput] = {}
         for i in range(0, len(keys), 1000):
             rows = self._fetch(

@@ -60,6 +60,11 @@ class SQLiteEvalStore:
 
     def create_run(self, run: RunInfo) -> None:
         with self._db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM eval_runs WHERE id = ?", (run.id,)).fetchone():
+                raise StoreError(
+                    f"evaluation run {run.id!r} already exists in {self.path!r}",
+                    hint="run ids are unique; start a new run",
+                )
             conn.execute(
                 f"INSERT INTO eval_runs ({RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 run_row(run),
@@ -72,11 +77,10 @@ class SQLiteEvalStore:
             rows = self._db.fetch(f"{select} ORDER BY created_at DESC LIMIT 1")
         else:
             rows = self._db.fetch(f"{select} WHERE id = ?", (run_id,))
-            if not rows:
-                prefix = run_id.replace("%", "").replace("_", "") + "%"
+            if not rows and run_id:  # a literal, case-sensitive prefix (LIKE is neither)
                 rows = self._db.fetch(
-                    f"{select} WHERE id LIKE ? OR name = ? ORDER BY created_at DESC LIMIT 3",
-                    (prefix, run_id),
+                    f"{select} WHERE instr(id, ?) = 1 OR name = ? ORDER BY created_at DESC LIMIT 3",
+                    (run_id, run_id),
                 )
         return pick_run(rows, run_id)
 
