@@ -12,27 +12,28 @@
   memory and reloaded when the tenant's generation changes (any process's write).
 - Filters are evaluated with the reference semantics on each distinct value of a
   field (see :class:`~ragline.store._common.FilterColumns`), before the top ``k``.
-- One connection shared by threads behind a lock.
+- One connection, a :class:`~ragline.store.sqlite._connect.Database` with
+  ``synchronous=FULL`` (the project's data), shared by threads behind its lock.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ragline._text import query_terms, tokenize
-from ragline.errors import InputError, NotFoundError, StoreError
+from ragline.errors import InputError, NotFoundError
 from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
 from ragline.store._common import normalize_query, top_k, validate_upsert
 from ragline.store._filters import Condition
+from ragline.store.sqlite._connect import Database
 from ragline.store.sqlite._index import (
     TenantSnapshot,
     bump_generation,
@@ -40,7 +41,6 @@ from ragline.store.sqlite._index import (
     term_blobs,
     term_ids,
 )
-from ragline.store.sqlite._migrations import apply_migrations
 from ragline.types import Chunk, Document
 
 _CHUNK_COLS = (
@@ -114,67 +114,26 @@ class SQLiteStore:
     ) -> None:
         self.path = str(path)
         self.max_cached_tenants = max(1, max_cached_tenants)
-        if self.path != ":memory:":
-            parent = Path(self.path).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise StoreError(
-                    f"cannot open store {self.path!r}: folder {str(parent)!r} does not exist",
-                    hint="create the folder or fix the store path in ragline.yaml",
-                )
-        try:
-            self._conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=busy_timeout_ms / 1000,
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            if self.path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute("PRAGMA synchronous = FULL")
-            apply_migrations(self._conn)
-        except sqlite3.Error as e:
-            raise StoreError(
-                f"cannot open store {self.path!r}: {e}",
-                hint="check that the file is a ragline SQLite database and is writable",
-            ) from e
-        self._lock = threading.RLock()
-        self._snapshots: dict[str, TenantSnapshot] = {}
-        self._closed = False
+        # the documents are the project's data: FULL, so a power cut loses no commit
+        self._db = Database(
+            self.path,
+            what="store",
+            busy_timeout_ms=busy_timeout_ms,
+            foreign_keys=True,
+            synchronous="FULL",
+        )
+        self._snapshots: dict[str, TenantSnapshot] = {}  # read and written under its lock
 
     # -- plumbing --------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[sqlite3.Connection]:
         """One transaction under the store's lock; commits on success, rolls back on error.
 
-        For later layers' own tables (traces, feedback…): ``with store.transaction() as
+        For later layers' own tables (the response cache): ``with store.transaction() as
         conn: conn.execute(...)``. SQLite errors are raised as :class:`StoreError`.
-        Nested calls join the outer transaction.
+        Nested calls join the outer transaction (see :meth:`Database.transaction`).
         """
-        with self._lock:
-            if self._closed:
-                raise StoreError(f"store {self.path!r} is closed", hint="open a new store")
-            conn = self._conn
-            if conn.in_transaction:  # nested: join the caller's transaction
-                yield conn
-                return
-            try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as e:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(e, sqlite3.Error):
-                    hint = (
-                        "another process is writing to the store; retry, or raise busy_timeout"
-                        if "locked" in str(e) or "busy" in str(e)
-                        else "check the database file (disk full, permissions, corruption)"
-                    )
-                    raise StoreError(f"store {self.path!r}: {e}", hint=hint) from e
-                raise
+        return self._db.transaction(write=write)
 
     def _snapshot(self, conn: sqlite3.Connection, tenant: str) -> TenantSnapshot:
         generation = tenant_generation(conn, tenant)
@@ -452,17 +411,12 @@ class SQLiteStore:
 
     def connection(self) -> sqlite3.Connection:
         """The underlying connection (autocommit mode); prefer :meth:`transaction`."""
-        return self._conn
+        return self._db.conn
 
     def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._snapshots.clear()
-                try:
-                    self._conn.close()
-                except sqlite3.Error as e:  # pragma: no cover - close rarely fails
-                    raise StoreError(f"closing store {self.path!r} failed: {e}") from e
+        with self._db.lock:
+            self._snapshots.clear()
+            self._db.close()
 
     def __enter__(self) -> SQLiteStore:
         return self
