@@ -55,6 +55,7 @@ from ragline.errors import InputError, NotFoundError, RaglineError, StoreError
 from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
 from ragline.store._common import validate_upsert
 from ragline.store._filters import Condition, condition_matches
+from ragline.store._rows import CHUNK, DOCUMENT
 from ragline.types import Chunk, Document
 
 if TYPE_CHECKING:
@@ -68,9 +69,7 @@ from ragline.store.postgres._rows import (
     DEFAULT_CONFIG,
     HNSW_MAX_DIMENSION,
     LANGUAGE_CONFIGS,
-    _chunk,
     _connect_error,
-    _document,
     _dumps,
     _field_sql,
     _field_value,
@@ -461,7 +460,7 @@ class PostgresStore:
                 (tenant, document_id),
             ).fetchone(),
         )
-        return _document(row) if row else None
+        return DOCUMENT.decode(row) if row else None
 
     def list_documents(self, tenant: str) -> list[Document]:
         rows = self.run(
@@ -470,7 +469,7 @@ class PostgresStore:
                 f"SELECT {_DOC_COLS} FROM documents WHERE tenant = %s", (tenant,)
             ).fetchall(),
         )
-        return sorted((_document(r) for r in rows), key=lambda d: d.id)
+        return sorted((DOCUMENT.decode(r) for r in rows), key=lambda d: d.id)
 
     def delete_document(self, tenant: str, document_id: str) -> bool:
         def delete(conn: psycopg.Connection[Any]) -> bool:
@@ -504,7 +503,7 @@ class PostgresStore:
             ).fetchall(),
         )
         by_id = {r[0]: r for r in rows}
-        return [_chunk(by_id[c]) for c in ids if c in by_id]
+        return [CHUNK.decode(by_id[c]) for c in ids if c in by_id]
 
     def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
         ids = list(chunk_ids)
@@ -645,7 +644,7 @@ class PostgresStore:
             return []
         text = " ".join(terms)
         rows = self.run(tenant, lambda conn: keyword_rows(self, conn, tenant, text, k, filters))
-        return [ScoredChunk(_chunk(r), float(r[-1])) for r in rows]
+        return [ScoredChunk(CHUNK.decode(r), float(r[-1])) for r in rows]
 
     def vector_search(
         self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
@@ -653,7 +652,7 @@ class PostgresStore:
         if k <= 0:
             return []
         rows = self.run(tenant, lambda conn: vector_rows(self, conn, tenant, vector, k, filters))
-        return [ScoredChunk(_chunk(r), float(r[-1])) for r in rows]
+        return [ScoredChunk(CHUNK.decode(r), float(r[-1])) for r in rows]
 
     # -- bookkeeping -----------------------------------------------------------------
 

@@ -15,19 +15,17 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ragline.errors import StoreError
-from ragline.store._evals import (
+from ragline.store._eval_rows import (
+    RESULT,
     RESULT_COLS,
+    RUN,
     RUN_COLS,
-    CachedOutput,
-    CaseResult,
-    RunInfo,
     cached_from_row,
     pick_run,
-    result_from_row,
     result_row,
-    run_from_row,
     run_row,
 )
+from ragline.store._evals import CachedOutput, CaseResult, RunInfo
 from ragline.store.postgres._rows import clean_text
 from ragline.store.postgres._tables import PostgresTables
 
@@ -107,7 +105,7 @@ class PostgresEvalStore(PostgresTables):
             f"SELECT {RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT %s",
             (max(0, int(limit)),),
         )
-        return [run_from_row(r) for r in rows]
+        return [RUN.decode(r) for r in rows]
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         values = (status, time.time(), json.dumps(summary, default=str), clean_text(run_id))
@@ -142,7 +140,7 @@ class PostgresEvalStore(PostgresTables):
             "ORDER BY position, repeat_index",
             (clean_text(run_id),),
         )
-        return [result_from_row(r) for r in rows]
+        return [RESULT.decode(r) for r in rows]
 
     def done_keys(self, run_id: str) -> set[tuple[str, int]]:
         rows = self._fetch(

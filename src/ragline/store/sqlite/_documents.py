@@ -23,6 +23,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from ragline.errors import InputError, NotFoundError
 from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
 from ragline.store._common import normalize_query, top_k, validate_upsert
 from ragline.store._filters import Condition
+from ragline.store._rows import CHUNK, DOCUMENT
 from ragline.store.sqlite._connect import Database
 from ragline.store.sqlite._index import (
     TenantSnapshot,
@@ -43,62 +45,17 @@ from ragline.store.sqlite._index import (
 )
 from ragline.types import Chunk, Document
 
-_CHUNK_COLS = (
-    "pk, id, document_id, ordinal, text, title, tenant, section_path, page, language, "
-    "doc_type, source, content_hash, metadata"
-)
-_DOC_COLS = (
-    "id, source, title, content_hash, tenant, doc_type, language, metadata, embedder, "
-    "chunk_count, updated_at"
-)
+_CHUNK_COLS = "pk, " + CHUNK.select()  # the row id first, then the shared layout
+_DOC_COLS = DOCUMENT.select()
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _chunk(row: tuple[Any, ...]) -> Chunk:
-    return _decoded_chunk(_decode(row))
-
-
-def _decode(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A chunk row with its JSON columns (section_path, metadata) parsed."""
-    return (*row[:7], json.loads(row[7]), *row[8:13], json.loads(row[13]))
-
-
-def _decoded_chunk(row: tuple[Any, ...]) -> Chunk:
-    """A fresh Chunk from a decoded row (its list and dict copied: callers may edit them)."""
-    return Chunk(
-        id=row[1],
-        document_id=row[2],
-        ordinal=row[3],
-        text=row[4],
-        title=row[5],
-        tenant=row[6],
-        section_path=list(row[7]),
-        page=row[8],
-        language=row[9],
-        doc_type=row[10],
-        source=row[11],
-        content_hash=row[12],
-        metadata=dict(row[13]),
-    )
-
-
-def _document(row: tuple[Any, ...]) -> Document:
-    return Document(
-        id=row[0],
-        source=row[1],
-        title=row[2],
-        content_hash=row[3],
-        tenant=row[4],
-        doc_type=row[5],
-        language=row[6],
-        metadata=json.loads(row[7]),
-        embedder=row[8],
-        chunk_count=row[9],
-        updated_at=row[10],
-    )
+def _fresh(chunk: Chunk) -> Chunk:
+    """A copy of a cached chunk (its list and dict copied too: callers may edit them)."""
+    return replace(chunk, section_path=list(chunk.section_path), metadata=dict(chunk.metadata))
 
 
 def fts_query(text: str) -> str:
@@ -148,8 +105,8 @@ class SQLiteStore:
     def _chunks_by_pk(
         self, conn: sqlite3.Connection, pks: Sequence[int], snap: TenantSnapshot
     ) -> dict[int, Chunk]:
-        """Chunks by row id: decoded rows from the snapshot's cache, the rest from SQLite."""
-        found = {int(p): snap.rows[int(p)] for p in pks if int(p) in snap.rows}
+        """Chunks by row id: from the snapshot's cache, the rest from SQLite."""
+        found = {int(p): snap.chunks[int(p)] for p in pks if int(p) in snap.chunks}
         ints = [int(p) for p in pks if int(p) not in found]
         if len(ints) > 500:
             sql = f"SELECT {_CHUNK_COLS} FROM chunks WHERE pk IN (SELECT value FROM json_each(?))"
@@ -161,9 +118,9 @@ class SQLiteStore:
         else:
             rows = []
         for r in rows:
-            found[int(r[0])] = decoded = _decode(r)
-            snap.remember(int(r[0]), decoded)
-        return {pk: _decoded_chunk(row) for pk, row in found.items()}
+            found[int(r[0])] = chunk = CHUNK.decode(r[1:])
+            snap.remember(int(r[0]), chunk)
+        return {pk: _fresh(chunk) for pk, chunk in found.items()}
 
     # -- documents -------------------------------------------------------------------
 
@@ -260,14 +217,14 @@ class SQLiteStore:
                 f"SELECT {_DOC_COLS} FROM documents WHERE tenant = ? AND id = ?",
                 (tenant, document_id),
             ).fetchone()
-        return _document(row) if row else None
+        return DOCUMENT.decode(row) if row else None
 
     def list_documents(self, tenant: str) -> list[Document]:
         with self.transaction(write=False) as conn:
             rows = conn.execute(
                 f"SELECT {_DOC_COLS} FROM documents WHERE tenant = ? ORDER BY id", (tenant,)
             ).fetchall()
-        return [_document(r) for r in rows]
+        return [DOCUMENT.decode(r) for r in rows]
 
     def delete_document(self, tenant: str, document_id: str) -> bool:
         with self.transaction(write=True) as conn:
@@ -295,7 +252,7 @@ class SQLiteStore:
                 (tenant, _dumps(list(chunk_ids))),
             ).fetchall()
         by_id = {r[1]: r for r in rows}
-        return [_chunk(by_id[c]) for c in chunk_ids if c in by_id]
+        return [CHUNK.decode(by_id[c][1:]) for c in chunk_ids if c in by_id]
 
     def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
         with self.transaction(write=False) as conn:

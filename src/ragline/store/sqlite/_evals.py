@@ -15,19 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from ragline.errors import StoreError
-from ragline.store._evals import (
+from ragline.store._eval_rows import (
+    RESULT,
     RESULT_COLS,
+    RUN,
     RUN_COLS,
-    CachedOutput,
-    CaseResult,
-    RunInfo,
     cached_from_row,
     pick_run,
-    result_from_row,
     result_row,
-    run_from_row,
     run_row,
 )
+from ragline.store._evals import CachedOutput, CaseResult, RunInfo
 from ragline.store.sqlite._connect import Database
 
 _INSERT = (
@@ -84,7 +82,7 @@ class SQLiteEvalStore:
         rows = self._db.fetch(
             f"SELECT {RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT ?", (limit,)
         )
-        return [run_from_row(r) for r in rows]
+        return [RUN.decode(r) for r in rows]
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         with self._db.transaction() as conn:
@@ -110,7 +108,7 @@ class SQLiteEvalStore:
             "ORDER BY position, repeat_index",
             (run_id,),
         )
-        return [result_from_row(r) for r in rows]
+        return [RESULT.decode(r) for r in rows]
 
     def done_keys(self, run_id: str) -> set[tuple[str, int]]:
         rows = self._db.fetch(
