@@ -26,8 +26,8 @@ from ragline.store._eval_rows import (
     run_row,
 )
 from ragline.store._evals import CachedOutput, CaseResult, RunInfo
+from ragline.store.postgres._dialect import PostgresDialect
 from ragline.store.postgres._rows import clean_text
-from ragline.store.postgres._tables import PostgresTables
 
 if TYPE_CHECKING:
     import psycopg
@@ -50,7 +50,7 @@ def _row(run_id: str, result: CaseResult) -> tuple[Any, ...]:
     return tuple(clean_text(v) for v in result_row(run_id, result))
 
 
-class PostgresEvalStore(PostgresTables):
+class PostgresEvalStore:
     """:class:`~ragline.evals.EvalStore` on a ragline PostgreSQL database.
 
     ``PostgresEvalStore("postgresql://…")`` opens its own small pool (and applies
@@ -59,7 +59,8 @@ class PostgresEvalStore(PostgresTables):
     """
 
     def __init__(self, url_or_store: str | PostgresStore, *, max_connections: int = 2) -> None:
-        super().__init__(url_or_store, max_connections=max_connections)
+        self._sql = PostgresDialect(url_or_store, max_connections=max_connections)
+        self._store = self._sql.store
         self.url = self._store.safe_url  # where it is, without the password
 
     def create_run(self, run: RunInfo) -> None:
@@ -83,14 +84,14 @@ class PostgresEvalStore(PostgresTables):
     def get_run(self, run_id: str) -> RunInfo:
         """The run by id, unique id prefix, name, or ``last``; raises NotFoundError."""
         if run_id in ("last", "latest"):
-            rows = self._fetch(
+            rows = self._sql.fetch(
                 None, f"SELECT {RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT 1"
             )
         else:
             key = clean_text(run_id)
-            rows = self._fetch(None, f"SELECT {RUN_COLS} FROM eval_runs WHERE id = %s", (key,))
+            rows = self._sql.fetch(None, f"SELECT {RUN_COLS} FROM eval_runs WHERE id = %s", (key,))
             if not rows and key:
-                rows = self._fetch(
+                rows = self._sql.fetch(
                     None,
                     f"SELECT {RUN_COLS} FROM eval_runs "
                     "WHERE left(id, length(%s)) = %s OR name = %s "
@@ -100,7 +101,7 @@ class PostgresEvalStore(PostgresTables):
         return pick_run(rows, run_id)
 
     def list_runs(self, limit: int = 50) -> list[RunInfo]:
-        rows = self._fetch(
+        rows = self._sql.fetch(
             None,
             f"SELECT {RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT %s",
             (max(0, int(limit)),),
@@ -134,7 +135,7 @@ class PostgresEvalStore(PostgresTables):
         self._store.run(None, write)
 
     def results(self, run_id: str) -> list[CaseResult]:
-        rows = self._fetch(
+        rows = self._sql.fetch(
             None,
             f"SELECT {RESULT_COLS} FROM eval_results WHERE run_id = %s "
             "ORDER BY position, repeat_index",
@@ -143,7 +144,7 @@ class PostgresEvalStore(PostgresTables):
         return [RESULT.decode(r) for r in rows]
 
     def done_keys(self, run_id: str) -> set[tuple[str, int]]:
-        rows = self._fetch(
+        rows = self._sql.fetch(
             None,
             "SELECT case_id, repeat_index FROM eval_results WHERE run_id = %s",
             (clean_text(run_id),),
@@ -158,7 +159,7 @@ class PostgresEvalStore(PostgresTables):
         keys = [clean_text(k) for k in dict.fromkeys(cache_keys)]
         found: dict[str, CachedOutput] = {}
         for i in range(0, len(keys), 1000):
-            rows = self._fetch(
+            rows = self._sql.fetch(
                 None,
                 "SELECT DISTINCT ON (cache_key) cache_key, output, case_hash, metrics_key, "
                 "metrics FROM eval_results WHERE NOT failed AND cache_key = ANY(%s) "
@@ -168,3 +169,6 @@ class PostgresEvalStore(PostgresTables):
             for row in rows:
                 found[row[0]] = cached_from_row(row)
         return found
+
+    def close(self) -> None:
+        self._sql.close()

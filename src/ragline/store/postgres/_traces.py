@@ -27,11 +27,13 @@ from ragline.store._trace_rows import (
     summary_from_row,
 )
 from ragline.store._traces import Feedback, SpanRecord, SpanStatus, TraceSummary
+from ragline.store.postgres._dialect import PostgresDialect
 from ragline.store.postgres._rows import _dumps, clean_text
-from ragline.store.postgres._tables import PostgresTables
 
 if TYPE_CHECKING:
     import psycopg
+
+    from ragline.store.postgres._documents import PostgresStore
 
 
 _SPAN_COLS = SPAN_COLS + "attributes::text, events::text"
@@ -51,12 +53,16 @@ def _row(record: SpanRecord) -> tuple[Any, ...]:
     return tuple(clean_text(v) for v in span_row(record, _dumps))
 
 
-class PostgresTraceStore(PostgresTables):
+class PostgresTraceStore:
     """Traces and feedback in a ragline PostgreSQL database.
 
     ``PostgresTraceStore("postgresql://…")`` opens its own small pool (and applies
     migrations); ``PostgresTraceStore(store)`` shares a :class:`PostgresStore`'s pool.
     """
+
+    def __init__(self, url_or_store: str | PostgresStore, *, max_connections: int = 2) -> None:
+        self._sql = PostgresDialect(url_or_store, max_connections=max_connections)
+        self._store = self._sql.store
 
     # -- spans -------------------------------------------------------------------------
 
@@ -95,12 +101,12 @@ class PostgresTraceStore(PostgresTables):
             text=clean_text(text),
             limit=limit,
         )
-        return [summary_from_row(r) for r in self._fetch(tenant, sql, params)]
+        return [summary_from_row(r) for r in self._sql.fetch(tenant, sql, params)]
 
     def get_trace(self, trace_id: str, *, tenant: str | None = None) -> list[SpanRecord]:
         """The spans of one trace by start time; ``[]`` if none (for that tenant)."""
         sql, params = get_trace_query(_SPAN_COLS, "%s", trace_id, tenant)
-        return [record_from_row(r) for r in self._fetch(tenant, sql, params)]
+        return [record_from_row(r) for r in self._sql.fetch(tenant, sql, params)]
 
     # -- feedback ----------------------------------------------------------------------
 
@@ -134,7 +140,7 @@ class PostgresTraceStore(PostgresTables):
     ) -> list[Feedback]:
         """Feedback oldest first, matching every filter given."""
         sql, params = list_feedback_query("%s", tenant=tenant, kind=kind, trace_id=trace_id)
-        return [feedback_from_row(r) for r in self._fetch(tenant, sql, params)]
+        return [feedback_from_row(r) for r in self._sql.fetch(tenant, sql, params)]
 
     # -- counters that outlive the process ---------------------------------------------
 
@@ -151,11 +157,16 @@ class PostgresTraceStore(PostgresTables):
         )
 
     def dropped_spans(self) -> int:
-        rows = self._fetch(None, "SELECT value FROM trace_stats WHERE name = 'dropped_spans'")
+        rows = self._sql.fetch(None, "SELECT value FROM trace_stats WHERE name = 'dropped_spans'")
         return int(rows[0][0]) if rows else 0
 
     def count_traces(self) -> int:
-        return int(self._fetch(None, "SELECT count(*) FROM spans WHERE parent_id IS NULL")[0][0])
+        return int(
+            self._sql.fetch(None, "SELECT count(*) FROM spans WHERE parent_id IS NULL")[0][0]
+        )
 
     def count_spans(self) -> int:
-        return int(self._fetch(None, "SELECT count(*) FROM spans")[0][0])
+        return int(self._sql.fetch(None, "SELECT count(*) FROM spans")[0][0])
+
+    def close(self) -> None:
+        self._sql.close()

@@ -1,5 +1,5 @@
-"""One connection to a ragline SQLite file, and the one transaction helper every table
-family of the SQLite backend uses.
+"""One connection to a ragline SQLite file, the one transaction helper every table
+family of the SQLite backend uses, and the SQLite :class:`Dialect` of the shared families.
 
 Each family (documents, traces, conversations, sentence vectors, evaluation runs)
 opens its *own* :class:`Database` on the project's file: WAL mode, so readers never
@@ -7,6 +7,7 @@ wait for writers, and a family's lock never queues another family's work. A
 :class:`Database` is shared by threads behind one lock; :meth:`Database.transaction`
 is ``BEGIN IMMEDIATE`` (or ``BEGIN`` to read) … ``COMMIT``, rolled back on any error,
 with SQLite errors raised as :class:`StoreError` naming the family and the file.
+:class:`SQLiteDialect` runs the shared families (:mod:`ragline.store.sql`) on one.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, Unpack
 
 from ragline.errors import StoreError
+from ragline.store.sql._dialect import Dialect, Rows, RunOptions, Work
 from ragline.store.sqlite._migrations import apply_migrations
 
 Synchronous = Literal["NORMAL", "FULL"]
+T = TypeVar("T")
 
 
 def open_connection(
@@ -160,3 +163,41 @@ class Database:
             if not self.closed:
                 self.closed = True
                 self.conn.close()
+
+
+def file_database(path: str, *, store: str, instead: str, **options: Any) -> Database:
+    """A :class:`Database` on a file; ``:memory:`` is refused with a hint to use ``instead``.
+
+    For the families whose rows must outlive a connection: a second connection to
+    ``:memory:`` is a new, empty database.
+    """
+    if path == ":memory:":
+        raise StoreError(
+            f"{store} needs a database file, not ':memory:'",
+            hint=f"use {instead} for an in-memory store",
+        )
+    return Database(path, allow_memory=False, **options)
+
+
+class SQLiteDialect(Dialect):
+    """The shared families on one :class:`Database` (no row-level security: the tenant
+    is in every statement's ``WHERE``)."""
+
+    mark = "?"
+    json_mark = "?"
+    find = "instr"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def fetch(self, tenant: str | None, sql: str, params: Sequence[Any] = ()) -> Rows:
+        return self.db.fetch(sql, params)
+
+    def run(self, tenant: str | None, work: Work[T], **options: Unpack[RunOptions]) -> T:
+        timeout_s = options.get("timeout_s")
+        wait = None if timeout_s is None else int(timeout_s * 1000)
+        with self.db.transaction(busy_timeout_ms=wait) as conn:
+            return work(conn)  # never retried: SQLite has no connection to lose
+
+    def close(self) -> None:
+        self.db.close()
