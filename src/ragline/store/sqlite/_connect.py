@@ -165,18 +165,20 @@ class Database:
                 self.conn.close()
 
 
-def file_database(path: str, *, store: str, instead: str, **options: Any) -> Database:
-    """A :class:`Database` on a file; ``:memory:`` is refused with a hint to use ``instead``.
+def file_database(path: str, family: str, **options: Any) -> Database:
+    """The :class:`Database` of the SQLite ``family`` store (``"trace"``,
+    ``"conversation"``…) on a file.
 
-    For the families whose rows must outlive a connection: a second connection to
-    ``:memory:`` is a new, empty database.
+    ``:memory:`` is refused with a hint to use the memory backend's store: a second
+    connection to ``:memory:`` would be a new, empty database.
     """
+    name = family.title()
     if path == ":memory:":
         raise StoreError(
-            f"{store} needs a database file, not ':memory:'",
-            hint=f"use {instead} for an in-memory store",
+            f"SQLite{name}Store needs a database file, not ':memory:'",
+            hint=f"use Memory{name}Store for an in-memory store",
         )
-    return Database(path, allow_memory=False, **options)
+    return Database(path, what=f"{family} store", allow_memory=False, **options)
 
 
 class SQLiteDialect(Dialect):

@@ -31,11 +31,6 @@ class SQLiteConversationStore(SQLConversationStore):
     ) -> None:
         self.path = str(path)
         db = file_database(
-            self.path,
-            store="SQLiteConversationStore",
-            instead="MemoryConversationStore",
-            what="conversation store",
-            busy_timeout_ms=busy_timeout_ms,
-            foreign_keys=True,
+            self.path, "conversation", busy_timeout_ms=busy_timeout_ms, foreign_keys=True
         )
         super().__init__(SQLiteDialect(db), clock=clock)
