@@ -27,49 +27,6 @@ Synchronous = Literal["NORMAL", "FULL"]
 T = TypeVar("T")
 
 
-def open_connection(
-    path: str,
-    *,
-    what: str,
-    busy_timeout_ms: int,
-    foreign_keys: bool = False,
-    allow_memory: bool = True,
-    synchronous: Synchronous = "NORMAL",
-) -> sqlite3.Connection:
-    """One autocommit connection to a ragline SQLite file, migrated, usable from threads.
-
-    WAL + ``synchronous=NORMAL`` on files (a process crash loses nothing committed; a
-    power cut may lose the last commits; the document store asks for ``FULL``).
-    ``what`` names the store in errors: "cannot open {what} 'path': …" with a hint.
-    """
-    if path == ":memory:" and not allow_memory:
-        raise StoreError(f"{what} needs a database file, not ':memory:'")
-    if path != ":memory:":
-        parent = Path(path).expanduser().resolve().parent
-        if not parent.is_dir():
-            raise StoreError(
-                f"cannot open {what} {path!r}: folder {str(parent)!r} does not exist",
-                hint="create the folder or fix the store path in ragline.yaml",
-            )
-    try:
-        conn = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
-        )
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        if foreign_keys:
-            conn.execute("PRAGMA foreign_keys = ON")
-        if path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {synchronous}")
-        apply_migrations(conn)
-    except sqlite3.Error as e:
-        raise StoreError(
-            f"cannot open {what} {path!r}: {e}",
-            hint="check that the file is a ragline SQLite database and is writable",
-        ) from e
-    return conn
-
-
 def busy(error: sqlite3.Error) -> bool:
     """Whether ``error`` is another connection holding the lock (worth retrying)."""
     text = str(error)
@@ -92,16 +49,47 @@ class Database:
         self.path = str(path)
         self.what = what
         self.busy_timeout_ms = int(busy_timeout_ms)
-        self.conn = open_connection(
-            self.path,
-            what=what,
-            busy_timeout_ms=busy_timeout_ms,
-            foreign_keys=foreign_keys,
-            allow_memory=allow_memory,
-            synchronous=synchronous,
-        )
+        self.conn = self._open(foreign_keys, allow_memory, synchronous)
         self.lock = threading.RLock()
         self.closed = False
+
+    def _open(self, foreign_keys: bool, allow_memory: bool, synchronous: str) -> sqlite3.Connection:
+        """One autocommit connection to the file, migrated, usable from threads.
+
+        WAL + ``synchronous=NORMAL`` on files (a process crash loses nothing committed; a
+        power cut may lose the last commits; the document store asks for ``FULL``).
+        ``what`` names the store in errors: "cannot open {what} 'path': …" with a hint.
+        """
+        path, what = self.path, self.what
+        if path == ":memory:" and not allow_memory:
+            raise StoreError(f"{what} needs a database file, not ':memory:'")
+        if path != ":memory:":
+            parent = Path(path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StoreError(
+                    f"cannot open {what} {path!r}: folder {str(parent)!r} does not exist",
+                    hint="create the folder or fix the store path in ragline.yaml",
+                )
+        try:
+            conn = sqlite3.connect(
+                path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self.busy_timeout_ms / 1000,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            if foreign_keys:
+                conn.execute("PRAGMA foreign_keys = ON")
+            if path != ":memory:":
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute(f"PRAGMA synchronous = {synchronous}")
+            apply_migrations(conn)
+        except sqlite3.Error as e:
+            raise StoreError(
+                f"cannot open {what} {path!r}: {e}",
+                hint="check that the file is a ragline SQLite database and is writable",
+            ) from e
+        return conn
 
     def error(self, e: sqlite3.Error) -> StoreError:
         """``e`` as a :class:`StoreError` that names the family, the file and the fix."""
