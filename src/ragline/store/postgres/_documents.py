@@ -52,7 +52,7 @@ import numpy as np
 
 from ragline._text import query_terms
 from ragline.errors import InputError, NotFoundError, RaglineError, StoreError
-from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
+from ragline.store._base import ClosesOnExit, Matrix, ScoredChunk, StoreStats, Vector
 from ragline.store._common import validate_upsert
 from ragline.store._filters import Condition, condition_matches
 from ragline.store._rows import CHUNK, DOCUMENT
@@ -95,7 +95,7 @@ log = logging.getLogger("ragline.store")
 T = TypeVar("T")
 
 
-class PostgresStore:
+class PostgresStore(ClosesOnExit):
     """The store on PostgreSQL: ``PostgresStore("postgresql://user:pw@host:5432/db")``.
 
     Connect as an ordinary role that owns the tables (or has been granted access to
@@ -678,12 +678,6 @@ class PostgresStore:
         if not self._closed:
             self._closed = True
             self._pool.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.safe_url!r})"

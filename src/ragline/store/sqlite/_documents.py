@@ -31,7 +31,7 @@ import numpy as np
 
 from ragline._text import query_terms, tokenize
 from ragline.errors import InputError, NotFoundError
-from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
+from ragline.store._base import ClosesOnExit, Matrix, ScoredChunk, StoreStats, Vector
 from ragline.store._common import normalize_query, top_k, validate_upsert
 from ragline.store._filters import Condition
 from ragline.store._rows import CHUNK, DOCUMENT
@@ -63,7 +63,7 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{t}"' for t in query_terms(text))
 
 
-class SQLiteStore:
+class SQLiteStore(ClosesOnExit):
     """The default store: ``SQLiteStore("ragline.db")`` or ``SQLiteStore(":memory:")``."""
 
     def __init__(
@@ -374,12 +374,6 @@ class SQLiteStore:
         with self._db.lock:
             self._snapshots.clear()
             self._db.close()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
