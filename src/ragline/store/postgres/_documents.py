@@ -51,9 +51,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from ragline._text import query_terms
-from ragline.errors import InputError, NotFoundError, RaglineError, StoreError
+from ragline.errors import InputError, RaglineError, StoreError
 from ragline.store._base import ClosesOnExit, Matrix, ScoredChunk, StoreStats, Vector
-from ragline.store._common import validate_upsert
+from ragline.store._common import stack_vectors, validate_upsert
 from ragline.store._filters import Condition, condition_matches
 from ragline.store._rows import CHUNK, DOCUMENT
 from ragline.types import Chunk, Document
@@ -518,14 +518,7 @@ class PostgresStore(ClosesOnExit):
         rows, dim = self.run(tenant, read)
         if not ids:
             return np.zeros((0, dim), dtype=np.float32)
-        by_id = {r[0]: r[1] for r in rows}
-        missing = [c for c in ids if c not in by_id]
-        if missing:
-            raise NotFoundError(
-                f"no chunk {missing[0]!r} in tenant {tenant!r}",
-                hint="ask only for chunk ids returned by a search or get_chunks",
-            )
-        return np.stack([_vec_from_binary(by_id[c]) for c in ids])
+        return stack_vectors(tenant, ids, {r[0]: _vec_from_binary(r[1]) for r in rows})
 
     def embeddings_by_hash(
         self, tenant: str, content_hashes: Sequence[str], embedder: str

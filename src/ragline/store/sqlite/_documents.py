@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from ragline._text import query_terms, tokenize
-from ragline.errors import InputError, NotFoundError
+from ragline.errors import InputError
 from ragline.store._base import ClosesOnExit, Matrix, ScoredChunk, StoreStats, Vector
-from ragline.store._common import normalize_query, top_k, validate_upsert
+from ragline.store._common import normalize_query, stack_vectors, top_k, validate_upsert
 from ragline.store._filters import Condition
 from ragline.store._rows import CHUNK, DOCUMENT
 from ragline.store.sqlite._connect import Database
@@ -266,14 +266,8 @@ class SQLiteStore(ClosesOnExit):
                     "SELECT length(embedding) FROM chunks WHERE tenant = ? LIMIT 1", (tenant,)
                 ).fetchone()
                 return np.zeros((0, row[0] // 4 if row else 0), dtype=np.float32)
-        by_id = {r[0]: r[1] for r in rows}
-        missing = [c for c in chunk_ids if c not in by_id]
-        if missing:
-            raise NotFoundError(
-                f"no chunk {missing[0]!r} in tenant {tenant!r}",
-                hint="ask only for chunk ids returned by a search or get_chunks",
-            )
-        return np.stack([np.frombuffer(by_id[c], dtype=np.float32) for c in chunk_ids])
+        found = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
+        return stack_vectors(tenant, chunk_ids, found)
 
     def embeddings_by_hash(
         self, tenant: str, content_hashes: Sequence[str], embedder: str
