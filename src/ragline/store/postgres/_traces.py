@@ -29,7 +29,6 @@ class PostgresTraceStore(SQLTraceStore):
     migrations); ``PostgresTraceStore(store)`` shares a :class:`PostgresStore`'s pool.
     """
 
-    dumps = staticmethod(_dumps)
-
     def __init__(self, url_or_store: str | PostgresStore, *, max_connections: int = 2) -> None:
-        super().__init__(PostgresDialect(url_or_store, max_connections=max_connections))
+        sql = PostgresDialect(url_or_store, max_connections=max_connections)
+        super().__init__(sql, dumps=_dumps)

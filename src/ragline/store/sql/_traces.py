@@ -7,8 +7,8 @@ The batch holds spans of many tenants, so it is written with ``tenant=None``: on
 PostgreSQL that opts in to the all-tenant view the ``spans`` policy allows (as do the
 operator's reads without a tenant); a query that sets neither sees nothing.
 
-A backend subclass sets :attr:`SQLTraceStore.dumps`, the JSON encoder of span
-attributes and events (its JSON columns have their own limits: see each backend).
+A backend passes the JSON encoder of span attributes and events along with its
+dialect (its JSON columns have their own limits: see each backend).
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ _ROOTS = "SELECT count(*) FROM spans WHERE parent_id IS NULL"
 
 
 class SQLTraceStore:
-    """Traces and feedback in a ragline SQL database, through ``sql``."""
+    """Traces and feedback in a ragline SQL database, through ``sql``; ``dumps``
+    encodes span attributes and events as JSON text."""
 
-    dumps: Dumps  # set by each backend
-
-    def __init__(self, sql: Dialect) -> None:
+    def __init__(self, sql: Dialect, *, dumps: Dumps) -> None:
         self._sql = sql
+        self._dumps = dumps
         self._upsert_span = sql.upsert(
             "spans", SPAN_INSERT, ("trace_id", "span_id"), json=("attributes", "events")
         )
@@ -65,7 +65,7 @@ class SQLTraceStore:
         rows = []
         mark = time.perf_counter()
         for s in spans:
-            rows.append(tuple(self._sql.clean(v) for v in span_row(s, self.dumps)))
+            rows.append(tuple(self._sql.clean(v) for v in span_row(s, self._dumps)))
             # called from the writer thread: encoding holds the GIL, so hand it back to
             # request threads every 0.5 ms instead of once per switch interval (5 ms)
             if time.perf_counter() - mark > 0.0005:

@@ -34,9 +34,7 @@ class SQLiteTraceStore(SQLTraceStore):
     >>> traces.list_traces(tenant="acme", status="error", limit=10)  # doctest: +SKIP
     """
 
-    dumps = staticmethod(_dumps)
-
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 500) -> None:
         self.path = str(path)
         db = file_database(self.path, "trace", busy_timeout_ms=busy_timeout_ms)
-        super().__init__(SQLiteDialect(db))
+        super().__init__(SQLiteDialect(db), dumps=_dumps)
