@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 if TYPE_CHECKING:
     from ragline.models._cache import ResponseCache
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ragline.store._traces import TraceStore
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @runtime_checkable
@@ -60,10 +61,37 @@ class Backend(Protocol):
         ...
 
 
+class Family(Generic[T_co]):
+    """One table family of a backend class, made by ``make(backend)`` on first use.
+
+    A backend lists its families as a table, ``traces = Family(lambda backend: …)``;
+    reading ``backend.traces`` makes the family once (thread-safe, through
+    :meth:`LazyFamilies._family`) and :meth:`LazyFamilies.close` closes it.
+    """
+
+    def __init__(self, make: Callable[[Any], T_co]) -> None:
+        self._make = make
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, backend: None, owner: type) -> Family[T_co]: ...
+
+    @overload
+    def __get__(self, backend: LazyFamilies, owner: type) -> T_co: ...
+
+    def __get__(self, backend: LazyFamilies | None, owner: type) -> Family[T_co] | T_co:
+        if backend is None:
+            return self
+        return backend._family(self.name, lambda: self._make(backend))
+
+
 class LazyFamilies:
     """What every backend shares: families made once, on first use, closed in reverse.
 
-    A backend subclass calls ``self._family("traces", make)`` in each property.
+    A backend subclass declares each family as a :class:`Family`.
     """
 
     def __init__(self) -> None:
@@ -71,6 +99,7 @@ class LazyFamilies:
         self._lock = threading.RLock()  # a family may be made from another (the pool)
 
     def _family(self, name: str, make: Callable[[], T]) -> T:
+        """The family ``name``, made by ``make()`` if it is not made yet."""
         found = self._families.get(name)
         if found is None:
             with self._lock:

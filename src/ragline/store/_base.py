@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,19 @@ class ScoredChunk:
 class StoreStats:
     documents: int
     chunks: int
+
+
+class ClosesOnExit:
+    """A store that a ``with`` block closes: ``with SQLiteStore(path) as store: …``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @runtime_checkable

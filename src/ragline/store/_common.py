@@ -1,16 +1,16 @@
-"""Helpers every store backend shares: upsert validation and fast filter masks."""
+"""Helpers every store backend shares: upsert validation, vectors and fast filter masks."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ragline.errors import InputError
+from ragline.errors import InputError, NotFoundError
 from ragline.store._base import Matrix, Vector
 from ragline.store._filters import Condition, condition_matches
 from ragline.types import Chunk, Document
@@ -97,6 +97,20 @@ def normalize_query(vector: Any, dimension: int | None) -> Vector | None:
     if not math.isfinite(norm) or norm == 0.0:
         return None
     return (v / norm).astype(np.float32)
+
+
+def stack_vectors(tenant: str, chunk_ids: Sequence[str], found: Mapping[str, Vector]) -> Matrix:
+    """The vectors of ``chunk_ids`` in that order, one row each (a new array).
+
+    Raises :class:`NotFoundError` naming the first id that ``found`` lacks.
+    """
+    missing = [c for c in chunk_ids if c not in found]
+    if missing:
+        raise NotFoundError(
+            f"no chunk {missing[0]!r} in tenant {tenant!r}",
+            hint="ask only for chunk ids returned by a search or get_chunks",
+        )
+    return np.stack([found[c] for c in chunk_ids]).astype(np.float32, copy=False)
 
 
 def check_dimension(new: Matrix, existing: int | None, document_id: str) -> None:

@@ -1,8 +1,10 @@
-"""What every conversation backend shares: input checks and the row layout.
+"""What every conversation backend shares: the checked calls and the row layout.
 
 A bad title, turn or id is the same clear ``InputError`` whichever store is
-configured, raised before anything is written; the SQL backends read rows with
-:func:`conversation_from_row` and :func:`turn_from_row`.
+configured, raised before anything is written: every backend is a
+:class:`BaseConversationStore`, which checks the input once and then calls the
+backend. The SQL backends read rows with the :data:`CONVERSATION` and :data:`TURN`
+layouts.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from ragline.errors import InputError, NotFoundError, StoreError
 from ragline.store._conversations import Conversation, Role, Turn
+from ragline.store._rows import Layout, json_dict, json_list
 
 ROLES: tuple[Role, ...] = ("user", "assistant")
 MAX_ID_CHARS = 128
@@ -146,31 +150,76 @@ def duplicate(conversation_id: str) -> StoreError:
     )
 
 
-CONV_COLS = "id, tenant, created_at, updated_at, title, turns, metadata"
-TURN_COLS = "conversation_id, idx, role, content, created_at, trace_id, citations"
+def turn_role(value: Any) -> Role:
+    return "assistant" if value == "assistant" else "user"
 
 
-def conversation_from_row(row: Sequence[Any]) -> Conversation:
-    meta = row[6]
-    return Conversation(
-        id=row[0],
-        tenant=row[1],
-        created_at=float(row[2]),
-        updated_at=float(row[3]),
-        title=row[4],
-        turns=int(row[5]),
-        metadata=json.loads(meta) if isinstance(meta, str) else dict(meta),
-    )
+#: ``conversations`` rows, in the order of :class:`Conversation`'s fields
+CONVERSATION: Layout[Conversation] = Layout(
+    Conversation,
+    "id tenant created_at updated_at title turns metadata",
+    read={"created_at": float, "updated_at": float, "turns": int, "metadata": json_dict},
+)
+
+#: ``conversation_turns`` rows (without their tenant), in the order of :class:`Turn`'s fields
+TURN: Layout[Turn] = Layout(
+    Turn,
+    "conversation_id index role content created_at trace_id citations",
+    columns={"index": "idx"},
+    read={"index": int, "role": turn_role, "created_at": float, "citations": json_list},
+)
 
 
-def turn_from_row(row: Sequence[Any]) -> Turn:
-    cites = row[6]
-    return Turn(
-        conversation_id=row[0],
-        index=int(row[1]),
-        role="assistant" if row[2] == "assistant" else "user",
-        content=row[3],
-        created_at=float(row[4]),
-        trace_id=row[5],
-        citations=json.loads(cites) if isinstance(cites, str) else list(cites),
-    )
+class BaseConversationStore(ABC):
+    """The calls every conversation backend shares: the input is checked here, once,
+    before the backend's hook runs, so nothing bad is ever written.
+
+    A backend implements :meth:`_create`, :meth:`_append` and :meth:`_turns`, and the
+    plain reads of :class:`ConversationStore`.
+    """
+
+    def create_conversation(
+        self,
+        tenant: str,
+        *,
+        conversation_id: str | None = None,
+        title: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> Conversation:
+        check_tenant(tenant)
+        cid = new_conversation_id() if conversation_id is None else check_new_id(conversation_id)
+        check_text(title, "title")
+        meta, meta_json = check_metadata(metadata)
+        draft = Conversation(cid, tenant, 0.0, 0.0, title=title, metadata=meta)
+        return self._create(draft, meta_json)
+
+    def append_turn(
+        self,
+        tenant: str,
+        conversation_id: str,
+        role: Role,
+        content: str,
+        *,
+        trace_id: str | None = None,
+        citations: list[dict[str, Any]] | None = None,
+    ) -> Turn:
+        cites, cites_json = check_turn(role, content, trace_id, citations)
+        draft = Turn(conversation_id, 0, role, content, 0.0, trace_id=trace_id, citations=cites)
+        return self._append(tenant, draft, cites_json)
+
+    def turns(self, tenant: str, conversation_id: str, *, last: int | None = None) -> list[Turn]:
+        return self._turns(tenant, conversation_id, check_last(last))
+
+    @abstractmethod
+    def _create(self, draft: Conversation, metadata_json: str) -> Conversation:
+        """Store the checked ``draft``, stamped now; raise :func:`duplicate` if its id
+        is taken in its tenant. ``metadata_json`` is its metadata as JSON."""
+
+    @abstractmethod
+    def _append(self, tenant: str, draft: Turn, citations_json: str) -> Turn:
+        """Store the checked ``draft`` at the conversation's next index, stamped now, in
+        one atomic step; raise :func:`unknown` for an unknown conversation."""
+
+    @abstractmethod
+    def _turns(self, tenant: str, conversation_id: str, last: int | None) -> list[Turn]:
+        """The turns in order (only the checked ``last`` n if given); ``[]`` if unknown."""

@@ -5,8 +5,8 @@ backends (``store.sqlite``, ``store.postgres``) can store it without depending o
 ``ragline.evals``, which re-exports every name. A dataset is JSONL, one :class:`Case`
 per line; :class:`CaseOutput` is what the system under test produced for one case;
 :class:`MetricResult` one metric's verdict on it; :class:`RunInfo` one run and
-:class:`CaseResult` one case of a run. The ``*_row``/``*_from_row`` helpers are the
-column layout the SQL backends share.
+:class:`CaseResult` one case of a run. How the SQL backends store them is in
+:mod:`ragline.store._eval_rows`.
 
 - ``MetricResult.skipped``: a third outcome. The metric applies to the case but not to
   this output (faithfulness or citations of an abstained answer, guard verdicts when
@@ -21,15 +21,11 @@ column layout the SQL backends share.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from ragline.errors import NotFoundError
 
 STATUSES = ("running", "interrupted", "complete")
 
@@ -186,148 +182,6 @@ class CachedOutput:
 
 def output_to_dict(output: CaseOutput) -> dict[str, Any]:
     return dataclasses.asdict(output)
-
-
-def output_from_dict(data: dict[str, Any]) -> CaseOutput:
-    return CaseOutput(
-        answer=str(data.get("answer", "")),
-        sentences=tuple(
-            CitedSentence(s["text"], tuple(s.get("chunk_ids", ())))
-            for s in data.get("sentences", ())
-        ),
-        contexts=tuple(
-            RetrievedContext(
-                c["chunk_id"], c["document_id"], c.get("text", ""), float(c.get("score", 0.0))
-            )
-            for c in data.get("contexts", ())
-        ),
-        abstained=bool(data.get("abstained", False)),
-        latency_ms=float(data.get("latency_ms", 0.0)),
-        cost_usd=float(data.get("cost_usd", 0.0)),
-        trace_id=data.get("trace_id"),
-        error=data.get("error"),
-        guards=tuple(dict(g) for g in data.get("guards", ())),
-    )
-
-
-def metrics_to_json(metrics: list[MetricResult]) -> str:
-    return json.dumps([dataclasses.asdict(m) for m in metrics], ensure_ascii=False, default=str)
-
-
-def metrics_from_json(text: str) -> list[MetricResult]:
-    return [MetricResult(**m) for m in json.loads(text)]
-
-
-#: the ``eval_runs`` columns :func:`run_row` writes and :func:`run_from_row` reads
-RUN_COLS = (
-    "id, name, created_at, finished_at, status, target, dataset_path, dataset_hash, "
-    "fingerprint_hash, fingerprint, repeats, summary"
-)
-
-
-def run_row(run: RunInfo) -> tuple[Any, ...]:
-    """The values of one ``eval_runs`` row, in :data:`RUN_COLS` order."""
-    return (
-        run.id,
-        run.name,
-        run.created_at,
-        run.finished_at,
-        run.status,
-        run.target,
-        run.dataset_path,
-        run.dataset_hash,
-        run.fingerprint_hash,
-        json.dumps(run.fingerprint, sort_keys=True, default=str),
-        run.repeats,
-        json.dumps(run.summary, default=str),
-    )
-
-
-def run_from_row(row: Sequence[Any]) -> RunInfo:
-    """A :class:`RunInfo` from the ``eval_runs`` columns in :data:`RUN_COLS` order."""
-    return RunInfo(
-        id=row[0],
-        name=row[1],
-        created_at=row[2],
-        finished_at=row[3],
-        status=row[4],
-        target=row[5],
-        dataset_path=row[6],
-        dataset_hash=row[7],
-        fingerprint_hash=row[8],
-        fingerprint=json.loads(row[9]),
-        repeats=row[10],
-        summary=json.loads(row[11]),
-    )
-
-
-#: the ``eval_results`` columns :func:`result_from_row` reads, in order
-RESULT_COLS = (
-    "case_json, repeat_index, output, metrics, cache_key, case_hash, metrics_key, cached, position"
-)
-
-
-def result_from_row(r: Sequence[Any]) -> CaseResult:
-    return CaseResult(
-        case=Case.model_validate_json(r[0]),
-        repeat_index=r[1],
-        output=output_from_dict(json.loads(r[2])),
-        metrics=metrics_from_json(r[3]),
-        cache_key=r[4],
-        case_hash=r[5],
-        metrics_key=r[6],
-        cached=bool(r[7]),
-        position=r[8],
-    )
-
-
-def result_row(run_id: str, result: CaseResult) -> tuple[Any, ...]:
-    """The values of one ``eval_results`` row, in insert order."""
-    return (
-        run_id,
-        result.case.id,
-        result.repeat_index,
-        result.position,
-        result.case.category,
-        result.case.model_dump_json(),
-        result.case_hash,
-        result.output_json
-        or json.dumps(output_to_dict(result.output), ensure_ascii=False, default=str),
-        bool(result.output.error),
-        result.metrics_json or metrics_to_json(result.metrics),
-        result.metrics_key,
-        result.cache_key,
-        bool(result.cached),
-        time.time(),
-    )
-
-
-def pick_run(rows: Sequence[Sequence[Any]], run_id: str) -> RunInfo:
-    """The run ``run_id`` names among ``rows`` (by id, then unique prefix or name).
-
-    Raises :class:`NotFoundError` when there is none or the prefix is ambiguous.
-    """
-    if not rows:
-        raise NotFoundError(
-            f"no evaluation run {run_id!r}", hint="`ragline eval list` shows the runs"
-        )
-    if len(rows) > 1 and rows[0][0] != run_id and rows[0][1] != run_id:
-        raise NotFoundError(
-            f"{run_id!r} matches several runs", hint="give more characters of the run id"
-        )
-    return run_from_row(rows[0])
-
-
-def cached_from_row(row: Sequence[Any]) -> CachedOutput:
-    """A cache hit from (cache_key, output, case_hash, metrics_key, metrics) columns."""
-    return CachedOutput(
-        output=output_from_dict(json.loads(row[1])),
-        case_hash=row[2],
-        metrics_key=row[3],
-        metrics=metrics_from_json(row[4]),
-        output_json=row[1],
-        metrics_json=row[4],
-    )
 
 
 class EvalStore(Protocol):

@@ -1,49 +1,87 @@
 """The row layout and queries of the trace tables, shared by the SQL backends.
 
 SQLite and PostgreSQL store spans and feedback in the same columns (see the
-``spans``/``feedback`` DDL of each backend); they differ only in the parameter mark
-(``?`` or ``%s``), the substring function and the JSON encoder, which the callers pass
-in. Reads go through :func:`summary_from_row` and :func:`record_from_row`.
+``spans``/``feedback`` DDL of each backend); they differ only in the words of their
+:class:`~ragline.store.sql._dialect.Dialect` (the parameter mark, the substring
+function) and in the JSON encoder, which the callers pass in. Rows are read back with
+the :data:`SPAN`, :data:`SUMMARY` and :data:`FEEDBACK` layouts.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ragline.errors import InputError
+from ragline.store._rows import Layout, json_dict
 from ragline.store._traces import (
-    FEEDBACK_KINDS,
     Feedback,
+    FeedbackQuery,
     SpanEvent,
     SpanRecord,
     SpanStatus,
+    TraceQuery,
     TraceSummary,
+    search_text,
 )
 
-#: the columns :func:`record_from_row` reads, in order (``attributes``/``events`` last)
-SPAN_COLS = "trace_id, span_id, parent_id, name, kind, tenant, start, end_time, status, "
-FEEDBACK_COLS = "id, trace_id, tenant, kind, note, created_at"
-#: the columns of an insert, in :func:`span_row` order
-SPAN_INSERT_COLS = (
-    "trace_id, span_id, parent_id, tenant, name, kind, start, end_time, duration_ms, status, "
-    "question, search, attributes, events"
-)
-#: root-span attributes that ``list_traces(text=...)`` searches
-SEARCH_ATTRIBUTES: tuple[str, ...] = ("ragline.question", "ragline.answer")
+if TYPE_CHECKING:
+    from ragline.store.sql._dialect import Dialect
 
 Dumps = Callable[[Any], str]
 
 
-def search_text(record: SpanRecord) -> str | None:
-    """What ``traces list --text`` searches: a root span's question and answer."""
-    parts = [v for k in SEARCH_ATTRIBUTES if isinstance(v := record.attributes.get(k), str)]
-    return "\n".join(parts).lower() if parts else None
+def span_status(value: Any) -> SpanStatus:
+    return "error" if value == "error" else "ok"
+
+
+def span_events(value: Any) -> tuple[SpanEvent, ...]:
+    """A span's ``events`` column (JSON text or parsed) as events."""
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return tuple(
+        SpanEvent(str(e["name"]), float(e["time"]), dict(e.get("attributes") or {})) for e in parsed
+    )
+
+
+#: ``spans`` rows, in the order of :class:`SpanRecord`'s fields
+SPAN: Layout[SpanRecord] = Layout(
+    SpanRecord,
+    "trace_id span_id parent_id name kind tenant start end status attributes events",
+    columns={"end": "end_time"},
+    read={"status": span_status, "attributes": json_dict, "events": span_events},
+)
+
+#: one line of ``list_traces``: a root span and its trace's number of spans
+SUMMARY: Layout[TraceSummary] = Layout(
+    TraceSummary,
+    "trace_id tenant name start duration_ms status spans question",
+    read={"status": span_status, "spans": int},
+)
+
+#: ``feedback`` rows
+FEEDBACK: Layout[Feedback] = Layout(Feedback, "id trace_id tenant kind note created_at")
+
+#: the columns of a ``spans`` insert, in :func:`span_row` order
+SPAN_INSERT: tuple[str, ...] = (
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "tenant",
+    "name",
+    "kind",
+    "start",
+    "end_time",
+    "duration_ms",
+    "status",
+    "question",
+    "search",
+    "attributes",
+    "events",
+)
 
 
 def span_row(record: SpanRecord, dumps: Dumps) -> tuple[Any, ...]:
-    """The values of one ``spans`` row, in :data:`SPAN_INSERT_COLS` order."""
+    """The values of one ``spans`` row, in :data:`SPAN_INSERT` order."""
     question = record.attributes.get("ragline.question")
     root = record.parent_id is None
     events = record.events
@@ -67,113 +105,58 @@ def span_row(record: SpanRecord, dumps: Dumps) -> tuple[Any, ...]:
     )
 
 
-def summary_from_row(r: Sequence[Any]) -> TraceSummary:
-    """A trace summary from a :func:`list_traces_query` row."""
-    return TraceSummary(
-        trace_id=r[0],
-        tenant=r[1],
-        name=r[2],
-        start=r[3],
-        duration_ms=r[4],
-        status="error" if r[5] == "error" else "ok",
-        spans=int(r[7]),
-        question=r[6],
-    )
-
-
-def record_from_row(row: Sequence[Any]) -> SpanRecord:
-    """A span from a row of :data:`SPAN_COLS` + attributes + events (JSON text)."""
-    events = tuple(
-        SpanEvent(str(e["name"]), float(e["time"]), dict(e.get("attributes") or {}))
-        for e in json.loads(row[10])
-    )
-    return SpanRecord(
-        trace_id=row[0],
-        span_id=row[1],
-        parent_id=row[2],
-        name=row[3],
-        kind=row[4],
-        tenant=row[5],
-        start=row[6],
-        end=row[7],
-        status="error" if row[8] == "error" else "ok",
-        attributes=json.loads(row[9]),
-        events=events,
-    )
-
-
-def list_traces_query(
-    *,
-    mark: str,
-    contains: str,
-    tenant: str | None,
-    since: float | None,
-    until: float | None,
-    status: SpanStatus | None,
-    min_latency_ms: float | None,
-    text: str | None,
-    limit: int,
-) -> tuple[str, list[Any]]:
-    """``list_traces``' SQL and parameters; ``contains`` is e.g. ``instr({col}, {mark}) > 0``."""
+def list_traces_query(sql: Dialect, query: TraceQuery) -> tuple[str, list[Any]]:
+    """``list_traces``' SQL and parameters: :data:`SUMMARY` rows, newest first."""
+    m = sql.mark
     where = ["r.parent_id IS NULL"]
     params: list[Any] = []
     for clause, value in (
-        ("r.tenant = ", tenant),
-        ("r.start >= ", since),
-        ("r.start <= ", until),
-        ("r.status = ", status),
-        ("r.duration_ms >= ", min_latency_ms),
+        ("r.tenant = ", query.get("tenant")),
+        ("r.start >= ", query.get("since")),
+        ("r.start <= ", query.get("until")),
+        ("r.status = ", query.get("status")),
+        ("r.duration_ms >= ", query.get("min_latency_ms")),
     ):
         if value is not None:
-            where.append(clause + mark)
+            where.append(clause + m)
             params.append(value)
+    text = query.get("text")
     if text:
-        where.append(contains.format(col="r.search", mark=mark))
-        params.append(text.lower())
-    params.append(max(0, int(limit)))
-    sql = (
-        "SELECT r.trace_id, r.tenant, r.name, r.start, r.duration_ms, r.status, r.question,"
-        " (SELECT COUNT(*) FROM spans s WHERE s.trace_id = r.trace_id)"
-        f" FROM spans r WHERE {' AND '.join(where)} ORDER BY r.start DESC LIMIT {mark}"
+        where.append(f"{sql.find}(r.search, {m}) > 0")
+        params.append(sql.clean(text.lower()))
+    params.append(max(0, int(query.get("limit", 50))))
+    spans = "(SELECT COUNT(*) FROM spans s WHERE s.trace_id = r.trace_id)"  # SUMMARY's order
+    select = f"r.trace_id, r.tenant, r.name, r.start, r.duration_ms, r.status, {spans}"
+    select += ", r.question"
+    sql_text = (
+        f"SELECT {select} FROM spans r WHERE {' AND '.join(where)} ORDER BY r.start DESC LIMIT {m}"
     )
-    return sql, params
+    return sql_text, params
 
 
-def get_trace_query(
-    cols: str, mark: str, trace_id: str, tenant: str | None
-) -> tuple[str, list[Any]]:
-    """``get_trace``' SQL (spans by start time) and parameters."""
-    sql = f"SELECT {cols} FROM spans WHERE trace_id = {mark}"
+def get_trace_query(sql: Dialect, trace_id: str, tenant: str | None) -> tuple[str, list[Any]]:
+    """``get_trace``' SQL (:data:`SPAN` rows by start time) and parameters."""
+    text = f"SELECT {SPAN.select()} FROM spans WHERE trace_id = {sql.mark}"
     params: list[Any] = [trace_id]
     if tenant is not None:
-        sql += f" AND tenant = {mark}"
+        text += f" AND tenant = {sql.mark}"
         params.append(tenant)
-    return sql + " ORDER BY start, end_time DESC", params
+    return text + " ORDER BY start, end_time DESC", params
 
 
-def list_feedback_query(
-    mark: str, *, tenant: str | None, kind: str | None, trace_id: str | None
-) -> tuple[str, list[Any]]:
-    """``list_feedback``' SQL (oldest first) and parameters."""
+def list_feedback_query(sql: Dialect, query: FeedbackQuery) -> tuple[str, list[Any]]:
+    """``list_feedback``' SQL (:data:`FEEDBACK` rows, oldest first) and parameters."""
     where: list[str] = []
     params: list[Any] = []
-    for column, value in (("tenant", tenant), ("kind", kind), ("trace_id", trace_id)):
+    for column, value in (
+        ("tenant", query.get("tenant")),
+        ("kind", query.get("kind")),
+        ("trace_id", query.get("trace_id")),
+    ):
         if value is not None:
-            where.append(f"{column} = {mark}")
+            where.append(f"{column} = {sql.mark}")
             params.append(value)
-    sql = f"SELECT {FEEDBACK_COLS} FROM feedback"
+    text = f"SELECT {FEEDBACK.select()} FROM feedback"
     if where:
-        sql += " WHERE " + " AND ".join(where)
-    return sql + " ORDER BY created_at, id", params
-
-
-def feedback_from_row(r: Sequence[Any]) -> Feedback:
-    return Feedback(r[0], r[1], r[2], r[3], r[4], r[5])
-
-
-def check_feedback_kind(feedback: Feedback) -> None:
-    if feedback.kind not in FEEDBACK_KINDS:
-        raise InputError(
-            f"unknown feedback kind {feedback.kind!r}",
-            hint=f"use one of: {', '.join(FEEDBACK_KINDS)}",
-        )
+        text += " WHERE " + " AND ".join(where)
+    return text + " ORDER BY created_at, id", params

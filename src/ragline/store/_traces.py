@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, Unpack, runtime_checkable
+
+from ragline.errors import InputError
 
 SpanStatus = Literal["ok", "error"]
 FeedbackKind = Literal["hallucination", "wrong_citation", "irrelevant", "good"]
@@ -71,6 +73,54 @@ class Feedback:
     created_at: float
 
 
+class TraceQuery(TypedDict, total=False):
+    """The filters of :meth:`TraceStore.list_traces`, each optional: a trace is listed
+    when its root span meets every one given.
+
+    ``tenant``: only this tenant's; ``since``/``until``: started at or after / at or
+    before (epoch seconds); ``status``: ``"ok"`` or ``"error"``; ``min_latency_ms``:
+    took at least this long; ``text``: the question or the answer contains it (any
+    case; see :func:`search_text`); ``limit``: at most this many (default 50).
+    """
+
+    tenant: str | None
+    since: float | None
+    until: float | None
+    status: SpanStatus | None
+    min_latency_ms: float | None
+    text: str | None
+    limit: int
+
+
+class FeedbackQuery(TypedDict, total=False):
+    """The filters of :meth:`TraceStore.list_feedback`, each optional: a piece of
+    feedback is listed when it meets every one given."""
+
+    tenant: str | None
+    kind: str | None
+    trace_id: str | None
+
+
+#: root-span attributes that ``list_traces(text=...)`` searches
+SEARCH_ATTRIBUTES: tuple[str, ...] = ("ragline.question", "ragline.answer")
+
+
+def search_text(record: SpanRecord) -> str | None:
+    """What ``list_traces(text=...)`` searches in a root span: its question and answer,
+    lower-cased (``None`` when it has neither)."""
+    parts = [v for k in SEARCH_ATTRIBUTES if isinstance(v := record.attributes.get(k), str)]
+    return "\n".join(parts).lower() if parts else None
+
+
+def check_feedback_kind(feedback: Feedback) -> None:
+    """``InputError`` unless the feedback's kind is one of :data:`FEEDBACK_KINDS`."""
+    if feedback.kind not in FEEDBACK_KINDS:
+        raise InputError(
+            f"unknown feedback kind {feedback.kind!r}",
+            hint=f"use one of: {', '.join(FEEDBACK_KINDS)}",
+        )
+
+
 @runtime_checkable
 class TraceStore(Protocol):
     """Where spans and feedback live. Implemented per store backend.
@@ -78,34 +128,21 @@ class TraceStore(Protocol):
     - ``write_spans`` is called from the background writer thread with a batch; it
       is idempotent on (trace_id, span_id) and writes the batch in one transaction.
     - Reads are scoped by tenant when ``tenant`` is given (the server always gives it).
+    - ``list_traces`` lists root spans, newest first (see :class:`TraceQuery`).
     - ``get_trace`` returns the spans of one trace ordered by start time, or ``[]``
       when there is no such trace (for that tenant).
+    - ``add_feedback`` checks the kind (:func:`check_feedback_kind`); the same id again
+      replaces it. ``list_feedback`` lists oldest first (see :class:`FeedbackQuery`).
     """
 
     def write_spans(self, spans: Sequence[SpanRecord]) -> None: ...
 
-    def list_traces(
-        self,
-        *,
-        tenant: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        status: SpanStatus | None = None,
-        min_latency_ms: float | None = None,
-        text: str | None = None,
-        limit: int = 50,
-    ) -> list[TraceSummary]: ...
+    def list_traces(self, **query: Unpack[TraceQuery]) -> list[TraceSummary]: ...
 
     def get_trace(self, trace_id: str, *, tenant: str | None = None) -> list[SpanRecord]: ...
 
     def add_feedback(self, feedback: Feedback) -> None: ...
 
-    def list_feedback(
-        self,
-        *,
-        tenant: str | None = None,
-        kind: str | None = None,
-        trace_id: str | None = None,
-    ) -> list[Feedback]: ...
+    def list_feedback(self, **query: Unpack[FeedbackQuery]) -> list[Feedback]: ...
 
     def close(self) -> None: ...

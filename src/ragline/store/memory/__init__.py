@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ragline.store._backend import LazyFamilies
+from ragline.store._backend import Family, LazyFamilies
 from ragline.store.memory._conversations import MemoryConversationStore
 from ragline.store.memory._documents import MemoryStore
 from ragline.store.memory._sentences import MemorySentenceStore
@@ -18,10 +18,7 @@ from ragline.store.memory._traces import MemoryTraceStore
 if TYPE_CHECKING:
     from ragline.models._cache import ResponseCache
     from ragline.store._base import Store
-    from ragline.store._conversations import ConversationStore
     from ragline.store._evals import EvalStore
-    from ragline.store._sentences import SentenceStore
-    from ragline.store._traces import TraceStore
 
 __all__ = [
     "MemoryBackend",
@@ -34,44 +31,34 @@ __all__ = [
 EVALS_FILE = "ragline-evals.db"
 
 
+def _evals(backend: MemoryBackend) -> EvalStore:
+    from ragline.store.sqlite._evals import SQLiteEvalStore  # pydantic: on first use
+
+    return SQLiteEvalStore(backend.base_dir / EVALS_FILE)
+
+
+def _response_cache(backend: MemoryBackend) -> ResponseCache:
+    from ragline.models._cache import MemoryResponseCache
+
+    return MemoryResponseCache()
+
+
 class MemoryBackend(LazyFamilies):
     """Every family in memory; ``documents`` may be a store made elsewhere (tests)."""
 
     url = "memory://"
+    documents: Family[Store] = Family(lambda backend: MemoryStore())
+    traces = Family(lambda backend: MemoryTraceStore())
+    conversations = Family(lambda backend: MemoryConversationStore())
+    sentences = Family(lambda backend: MemorySentenceStore())
+    evals = Family(_evals)
+    response_cache = Family(_response_cache)
 
     def __init__(self, documents: Store | None = None, *, base_dir: str | Path = ".") -> None:
         super().__init__()
         self.base_dir = Path(base_dir)
         if documents is not None:
             self._families["documents"] = documents
-
-    @property
-    def documents(self) -> Store:
-        return self._family("documents", MemoryStore)
-
-    @property
-    def traces(self) -> TraceStore:
-        return self._family("traces", MemoryTraceStore)
-
-    @property
-    def conversations(self) -> ConversationStore:
-        return self._family("conversations", MemoryConversationStore)
-
-    @property
-    def sentences(self) -> SentenceStore:
-        return self._family("sentences", MemorySentenceStore)
-
-    @property
-    def evals(self) -> EvalStore:
-        from ragline.store.sqlite._evals import SQLiteEvalStore
-
-        return self._family("evals", lambda: SQLiteEvalStore(self.base_dir / EVALS_FILE))
-
-    @property
-    def response_cache(self) -> ResponseCache:
-        from ragline.models._cache import MemoryResponseCache
-
-        return self._family("response_cache", MemoryResponseCache)
 
     def migrate(self) -> tuple[list[str], list[str]]:
         return [], []  # no schema

@@ -1,8 +1,8 @@
 """``MemoryConversationStore``: the reference :class:`ConversationStore`, in memory.
 
 It defines the behaviour the SQLite and PostgreSQL backends match (all three pass
-``ragline.testing.ConversationStoreConformance``); the input checks they share are in
-:mod:`ragline.store._conversation_rows`.
+``ragline.testing.ConversationStoreConformance``); the checked calls they share are
+:class:`~ragline.store._conversation_rows.BaseConversationStore`'s.
 """
 
 from __future__ import annotations
@@ -11,22 +11,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ragline.errors import StoreError
-from ragline.store._conversation_rows import (
-    Clock,
-    check_last,
-    check_metadata,
-    check_new_id,
-    check_tenant,
-    check_text,
-    check_turn,
-    duplicate,
-    new_conversation_id,
-    unknown,
-)
-from ragline.store._conversations import Conversation, Role, Turn
+from ragline.store._conversation_rows import BaseConversationStore, Clock, duplicate, unknown
+from ragline.store._conversations import Conversation, Turn
 
 
 @dataclass(slots=True)
@@ -43,7 +31,7 @@ def _copy_turn(turn: Turn) -> Turn:
     return replace(turn, citations=json.loads(json.dumps(turn.citations)))
 
 
-class MemoryConversationStore:
+class MemoryConversationStore(BaseConversationStore):
     """Conversations in a dictionary; nothing survives the process. Thread-safe.
 
     ``clock`` (default ``time.time``) stamps ``created_at``/``updated_at``; tests pass
@@ -65,27 +53,14 @@ class MemoryConversationStore:
         if self._closed:
             raise StoreError("the in-memory conversation store is closed")
 
-    def create_conversation(
-        self,
-        tenant: str,
-        *,
-        conversation_id: str | None = None,
-        title: str = "",
-        metadata: dict[str, Any] | None = None,
-    ) -> Conversation:
-        check_tenant(tenant)
-        cid = new_conversation_id() if conversation_id is None else check_new_id(conversation_id)
-        check_text(title, "title")
-        meta, _ = check_metadata(metadata)
+    def _create(self, draft: Conversation, metadata_json: str) -> Conversation:
         with self._lock:
             self._check_open()
-            if (tenant, cid) in self._data:
-                raise duplicate(cid)
+            if (draft.tenant, draft.id) in self._data:
+                raise duplicate(draft.id)
             now = self._clock()
-            conversation = Conversation(
-                id=cid, tenant=tenant, created_at=now, updated_at=now, title=title, metadata=meta
-            )
-            self._data[(tenant, cid)] = _State(conversation)
+            conversation = replace(draft, created_at=now, updated_at=now)
+            self._data[(draft.tenant, draft.id)] = _State(conversation)
             return _copy(conversation)
 
     def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
@@ -101,44 +76,25 @@ class MemoryConversationStore:
         mine.sort(key=lambda c: (c.updated_at, c.id), reverse=True)
         return [_copy(c) for c in mine[: max(0, int(limit))]]
 
-    def append_turn(
-        self,
-        tenant: str,
-        conversation_id: str,
-        role: Role,
-        content: str,
-        *,
-        trace_id: str | None = None,
-        citations: list[dict[str, Any]] | None = None,
-    ) -> Turn:
-        cites, _ = check_turn(role, content, trace_id, citations)
+    def _append(self, tenant: str, draft: Turn, citations_json: str) -> Turn:
         with self._lock:
             self._check_open()
-            state = self._data.get((tenant, conversation_id))
+            state = self._data.get((tenant, draft.conversation_id))
             if state is None:
-                raise unknown(conversation_id)
+                raise unknown(draft.conversation_id)
             now = self._clock()
-            turn = Turn(
-                conversation_id=conversation_id,
-                index=len(state.turns),
-                role=role,
-                content=content,
-                created_at=now,
-                trace_id=trace_id,
-                citations=cites,
-            )
+            turn = replace(draft, index=len(state.turns), created_at=now)
             state.turns.append(turn)
             state.conversation = replace(state.conversation, updated_at=now, turns=len(state.turns))
             return _copy_turn(turn)
 
-    def turns(self, tenant: str, conversation_id: str, *, last: int | None = None) -> list[Turn]:
-        n = check_last(last)
+    def _turns(self, tenant: str, conversation_id: str, last: int | None) -> list[Turn]:
         with self._lock:
             self._check_open()
             state = self._data.get((tenant, conversation_id))
-            if state is None or n == 0:
+            if state is None or last == 0:
                 return []
-            chosen = state.turns if n is None else state.turns[-n:]
+            chosen = state.turns if last is None else state.turns[-last:]
             return [_copy_turn(t) for t in chosen]
 
     def delete_conversation(self, tenant: str, conversation_id: str) -> bool:

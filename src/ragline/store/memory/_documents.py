@@ -18,9 +18,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ragline._text import tokenize
-from ragline.errors import InputError, NotFoundError
+from ragline.errors import InputError
 from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
-from ragline.store._common import check_dimension, normalize_query, top_k, validate_upsert
+from ragline.store._common import (
+    check_dimension,
+    normalize_query,
+    stack_vectors,
+    top_k,
+    validate_upsert,
+)
 from ragline.store._filters import Condition, matches
 from ragline.store._vectors import dot_rows
 from ragline.types import Chunk, Document
@@ -156,15 +162,9 @@ class MemoryStore:
     def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
         with self._lock:
             t = self._tenant(tenant)
-            missing = [c for c in chunk_ids if c not in t.vectors]
-            if missing:
-                raise NotFoundError(
-                    f"no chunk {missing[0]!r} in tenant {tenant!r}",
-                    hint="ask only for chunk ids returned by a search or get_chunks",
-                )
             if not chunk_ids:
                 return np.zeros((0, t.dimension() or 0), dtype=np.float32)
-            return np.stack([t.vectors[c] for c in chunk_ids]).astype(np.float32)
+            return stack_vectors(tenant, chunk_ids, t.vectors)
 
     def embeddings_by_hash(
         self, tenant: str, content_hashes: Sequence[str], embedder: str

@@ -12,23 +12,47 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Unpack
 
-from ragline.errors import InputError, StoreError
+from ragline.errors import StoreError
 from ragline.store._traces import (
-    FEEDBACK_KINDS,
     Feedback,
+    FeedbackQuery,
     SpanRecord,
-    SpanStatus,
+    TraceQuery,
     TraceSummary,
+    check_feedback_kind,
+    search_text,
 )
 
-#: Root-span attributes that ``list_traces(text=...)`` searches.
-SEARCH_ATTRIBUTES: tuple[str, ...] = ("ragline.question", "ragline.answer")
+
+def _matches(root: SpanRecord, query: TraceQuery) -> bool:
+    """Whether a root span meets every filter of ``query`` (``limit`` aside)."""
+    tenant, status = query.get("tenant"), query.get("status")
+    since, until = query.get("since"), query.get("until")
+    min_latency_ms, text = query.get("min_latency_ms"), query.get("text")
+    return (
+        (tenant is None or root.tenant == tenant)
+        and (since is None or root.start >= since)
+        and (until is None or root.start <= until)
+        and (status is None or root.status == status)
+        and (min_latency_ms is None or root.duration_ms >= min_latency_ms)
+        and (not text or text.lower() in (search_text(root) or ""))
+    )
 
 
-def _search_text(root: SpanRecord) -> str:
-    parts = [v for k in SEARCH_ATTRIBUTES if isinstance(v := root.attributes.get(k), str)]
-    return "\n".join(parts).lower()
+def _summary(root: SpanRecord, spans: int) -> TraceSummary:
+    question = root.attributes.get("ragline.question")
+    return TraceSummary(
+        root.trace_id,
+        root.tenant,
+        root.name,
+        root.start,
+        root.duration_ms,
+        root.status,
+        spans,
+        question if isinstance(question, str) else None,
+    )
 
 
 class MemoryTraceStore:
@@ -58,53 +82,18 @@ class MemoryTraceStore:
             for s in spans:
                 self._spans.setdefault(s.trace_id, {})[s.span_id] = s
 
-    def list_traces(
-        self,
-        *,
-        tenant: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        status: SpanStatus | None = None,
-        min_latency_ms: float | None = None,
-        text: str | None = None,
-        limit: int = 50,
-    ) -> list[TraceSummary]:
+    def list_traces(self, **query: Unpack[TraceQuery]) -> list[TraceSummary]:
         """Root spans matching every filter given, newest first, at most ``limit``."""
-        needle = text.lower() if text else None
-        out: list[TraceSummary] = []
         with self._lock:
             self._check_open()
-            for spans in self._spans.values():
-                for root in spans.values():
-                    if root.parent_id is not None:
-                        continue
-                    if tenant is not None and root.tenant != tenant:
-                        continue
-                    if since is not None and root.start < since:
-                        continue
-                    if until is not None and root.start > until:
-                        continue
-                    if status is not None and root.status != status:
-                        continue
-                    if min_latency_ms is not None and root.duration_ms < min_latency_ms:
-                        continue
-                    if needle is not None and needle not in _search_text(root):
-                        continue
-                    question = root.attributes.get("ragline.question")
-                    out.append(
-                        TraceSummary(
-                            trace_id=root.trace_id,
-                            tenant=root.tenant,
-                            name=root.name,
-                            start=root.start,
-                            duration_ms=root.duration_ms,
-                            status=root.status,
-                            spans=len(spans),
-                            question=question if isinstance(question, str) else None,
-                        )
-                    )
+            out = [
+                _summary(root, len(spans))
+                for spans in self._spans.values()
+                for root in spans.values()
+                if root.parent_id is None and _matches(root, query)
+            ]
         out.sort(key=lambda t: (t.start, t.trace_id), reverse=True)
-        return out[: max(0, int(limit))]
+        return out[: max(0, int(query.get("limit", 50)))]
 
     def get_trace(self, trace_id: str, *, tenant: str | None = None) -> list[SpanRecord]:
         """The spans of one trace by start time (longest first on ties); ``[]`` if none."""
@@ -122,23 +111,14 @@ class MemoryTraceStore:
 
     def add_feedback(self, feedback: Feedback) -> None:
         """Store one piece of feedback; the same id again replaces it."""
-        if feedback.kind not in FEEDBACK_KINDS:
-            raise InputError(
-                f"unknown feedback kind {feedback.kind!r}",
-                hint=f"use one of: {', '.join(FEEDBACK_KINDS)}",
-            )
+        check_feedback_kind(feedback)
         with self._lock:
             self._check_open()
             self._feedback[feedback.id] = feedback
 
-    def list_feedback(
-        self,
-        *,
-        tenant: str | None = None,
-        kind: str | None = None,
-        trace_id: str | None = None,
-    ) -> list[Feedback]:
+    def list_feedback(self, **query: Unpack[FeedbackQuery]) -> list[Feedback]:
         """Feedback matching every filter given, oldest first."""
+        tenant, kind, trace_id = query.get("tenant"), query.get("kind"), query.get("trace_id")
         with self._lock:
             self._check_open()
             items = [

@@ -51,10 +51,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from ragline._text import query_terms
-from ragline.errors import InputError, NotFoundError, RaglineError, StoreError
-from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
-from ragline.store._common import validate_upsert
+from ragline.errors import InputError, RaglineError, StoreError
+from ragline.store._base import ClosesOnExit, Matrix, ScoredChunk, StoreStats, Vector
+from ragline.store._common import stack_vectors, validate_upsert
 from ragline.store._filters import Condition, condition_matches
+from ragline.store._rows import CHUNK, DOCUMENT
 from ragline.types import Chunk, Document
 
 if TYPE_CHECKING:
@@ -68,9 +69,7 @@ from ragline.store.postgres._rows import (
     DEFAULT_CONFIG,
     HNSW_MAX_DIMENSION,
     LANGUAGE_CONFIGS,
-    _chunk,
     _connect_error,
-    _document,
     _dumps,
     _field_sql,
     _field_value,
@@ -96,7 +95,7 @@ log = logging.getLogger("ragline.store")
 T = TypeVar("T")
 
 
-class PostgresStore:
+class PostgresStore(ClosesOnExit):
     """The store on PostgreSQL: ``PostgresStore("postgresql://user:pw@host:5432/db")``.
 
     Connect as an ordinary role that owns the tables (or has been granted access to
@@ -461,7 +460,7 @@ class PostgresStore:
                 (tenant, document_id),
             ).fetchone(),
         )
-        return _document(row) if row else None
+        return DOCUMENT.decode(row) if row else None
 
     def list_documents(self, tenant: str) -> list[Document]:
         rows = self.run(
@@ -470,7 +469,7 @@ class PostgresStore:
                 f"SELECT {_DOC_COLS} FROM documents WHERE tenant = %s", (tenant,)
             ).fetchall(),
         )
-        return sorted((_document(r) for r in rows), key=lambda d: d.id)
+        return sorted((DOCUMENT.decode(r) for r in rows), key=lambda d: d.id)
 
     def delete_document(self, tenant: str, document_id: str) -> bool:
         def delete(conn: psycopg.Connection[Any]) -> bool:
@@ -504,7 +503,7 @@ class PostgresStore:
             ).fetchall(),
         )
         by_id = {r[0]: r for r in rows}
-        return [_chunk(by_id[c]) for c in ids if c in by_id]
+        return [CHUNK.decode(by_id[c]) for c in ids if c in by_id]
 
     def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
         ids = list(chunk_ids)
@@ -519,14 +518,7 @@ class PostgresStore:
         rows, dim = self.run(tenant, read)
         if not ids:
             return np.zeros((0, dim), dtype=np.float32)
-        by_id = {r[0]: r[1] for r in rows}
-        missing = [c for c in ids if c not in by_id]
-        if missing:
-            raise NotFoundError(
-                f"no chunk {missing[0]!r} in tenant {tenant!r}",
-                hint="ask only for chunk ids returned by a search or get_chunks",
-            )
-        return np.stack([_vec_from_binary(by_id[c]) for c in ids])
+        return stack_vectors(tenant, ids, {r[0]: _vec_from_binary(r[1]) for r in rows})
 
     def embeddings_by_hash(
         self, tenant: str, content_hashes: Sequence[str], embedder: str
@@ -645,7 +637,7 @@ class PostgresStore:
             return []
         text = " ".join(terms)
         rows = self.run(tenant, lambda conn: keyword_rows(self, conn, tenant, text, k, filters))
-        return [ScoredChunk(_chunk(r), float(r[-1])) for r in rows]
+        return [ScoredChunk(CHUNK.decode(r), float(r[-1])) for r in rows]
 
     def vector_search(
         self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
@@ -653,7 +645,7 @@ class PostgresStore:
         if k <= 0:
             return []
         rows = self.run(tenant, lambda conn: vector_rows(self, conn, tenant, vector, k, filters))
-        return [ScoredChunk(_chunk(r), float(r[-1])) for r in rows]
+        return [ScoredChunk(CHUNK.decode(r), float(r[-1])) for r in rows]
 
     # -- bookkeeping -----------------------------------------------------------------
 
@@ -679,12 +671,6 @@ class PostgresStore:
         if not self._closed:
             self._closed = True
             self._pool.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.safe_url!r})"

@@ -1,73 +1,29 @@
 """``PostgresEvalStore``: evaluation runs and per-case results in PostgreSQL.
 
-Tables come from migration ``0008_eval_runs`` (see
-:mod:`._migrations`). Runs are project-wide, not per tenant,
-so the tables have no row-level security; every call runs through
-:meth:`PostgresStore.run` (pooled connection, one transaction, errors mapped to
-``StoreError``). The JSON payloads are stored as text exactly as written, so a cached
-output is reused byte for byte, as with :class:`~ragline.store.sqlite.SQLiteEvalStore`.
-PostgreSQL text cannot hold NUL: an id or name with one is refused (``InputError``),
-never stored altered, so a lookup with one finds nothing.
+The shared :class:`~ragline.store.sql._evals.SQLEvalStore` on a :class:`PostgresStore`'s
+pool. Tables come from migration ``0008_eval_runs`` (see :mod:`._migrations`). Runs
+are project-wide, not per tenant, so the tables have no row-level security. The JSON
+payloads are stored as text exactly as written, so a cached output is reused byte for
+byte, as with :class:`~ragline.store.sqlite.SQLiteEvalStore`. PostgreSQL text cannot
+hold NUL: an id or name with one is refused (``InputError``), never stored altered, so
+a lookup with one finds nothing. A run is found by id prefix with ``left()``; the cache
+lookup is one ``DISTINCT ON`` query per 1000 keys.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ragline.errors import InputError, StoreError
-from ragline.store._evals import (
-    RESULT_COLS,
-    RUN_COLS,
-    CachedOutput,
-    CaseResult,
-    RunInfo,
-    cached_from_row,
-    pick_run,
-    result_from_row,
-    result_row,
-    run_from_row,
-    run_row,
-)
-from ragline.store.postgres._tables import PostgresTables
+from ragline.store._eval_rows import RUN_COLS, cached_from_row, pick_run
+from ragline.store._evals import CachedOutput, RunInfo
+from ragline.store.postgres._dialect import PostgresDialect
+from ragline.store.sql._evals import SQLEvalStore
 
 if TYPE_CHECKING:
-    import psycopg
-
     from ragline.store.postgres._documents import PostgresStore
 
-_INSERT = (
-    "INSERT INTO eval_results (run_id, case_id, repeat_index, position, category, "
-    "case_json, case_hash, output, failed, metrics, metrics_key, cache_key, cached, "
-    "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-    "ON CONFLICT (run_id, case_id, repeat_index) DO UPDATE SET position = excluded.position, "
-    "category = excluded.category, case_json = excluded.case_json, "
-    "case_hash = excluded.case_hash, output = excluded.output, failed = excluded.failed, "
-    "metrics = excluded.metrics, metrics_key = excluded.metrics_key, "
-    "cache_key = excluded.cache_key, cached = excluded.cached, created_at = excluded.created_at"
-)
 
-
-#: the ``eval_results`` columns, in :func:`result_row` order (named in errors)
-_RESULT_FIELDS = _INSERT[_INSERT.index("(") + 1 : _INSERT.index(")")].split(", ")
-
-
-def _no_nul(fields: list[str], values: tuple[Any, ...]) -> tuple[Any, ...]:
-    for field, value in zip(fields, values, strict=True):
-        if isinstance(value, str) and "\x00" in value:
-            raise InputError(
-                f"evaluation {field} {value!r} contains NUL (\\x00): PostgreSQL cannot store it",
-                hint="remove the NUL character",
-            )
-    return values
-
-
-def _row(run_id: str, result: CaseResult) -> tuple[Any, ...]:
-    return _no_nul(_RESULT_FIELDS, result_row(run_id, result))
-
-
-class PostgresEvalStore(PostgresTables):
+class PostgresEvalStore(SQLEvalStore):
     """:class:`~ragline.evals.EvalStore` on a ragline PostgreSQL database.
 
     ``PostgresEvalStore("postgresql://…")`` opens its own small pool (and applies
@@ -76,40 +32,23 @@ class PostgresEvalStore(PostgresTables):
     """
 
     def __init__(self, url_or_store: str | PostgresStore, *, max_connections: int = 2) -> None:
-        super().__init__(url_or_store, max_connections=max_connections)
-        self.url = self._store.safe_url  # where it is, without the password
-
-    def create_run(self, run: RunInfo) -> None:
-        values = _no_nul(RUN_COLS.split(", "), run_row(run))
-        row = self._store.run(
-            None,
-            lambda conn: conn.execute(
-                f"INSERT INTO eval_runs ({RUN_COLS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (id) DO NOTHING RETURNING id",
-                values,
-            ).fetchone(),
-            idempotent=False,
-        )
-        if row is None:
-            raise StoreError(
-                f"evaluation run {run.id!r} already exists in {self.url}",
-                hint="run ids are unique; start a new run",
-            )
+        sql = PostgresDialect(url_or_store, max_connections=max_connections)
+        self.url = sql.store.safe_url  # where it is, without the password
+        super().__init__(sql, where=self.url)
 
     def get_run(self, run_id: str) -> RunInfo:
         """The run by id, unique id prefix, name, or ``last``; raises NotFoundError."""
         if run_id in ("last", "latest"):
-            rows = self._fetch(
+            rows = self._sql.fetch(
                 None, f"SELECT {RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT 1"
             )
-        elif "\x00" in run_id:
-            rows = []  # never stored
+        elif not self._sql.storable(run_id):
+            rows = []  # never stored: PostgreSQL text cannot hold NUL
         else:
             key = run_id
-            rows = self._fetch(None, f"SELECT {RUN_COLS} FROM eval_runs WHERE id = %s", (key,))
+            rows = self._sql.fetch(None, f"SELECT {RUN_COLS} FROM eval_runs WHERE id = %s", (key,))
             if not rows and key:
-                rows = self._fetch(
+                rows = self._sql.fetch(
                     None,
                     f"SELECT {RUN_COLS} FROM eval_runs "
                     "WHERE left(id, length(%s)) = %s OR name = %s "
@@ -118,72 +57,15 @@ class PostgresEvalStore(PostgresTables):
                 )
         return pick_run(rows, run_id)
 
-    def list_runs(self, limit: int = 50) -> list[RunInfo]:
-        rows = self._fetch(
-            None,
-            f"SELECT {RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT %s",
-            (max(0, int(limit)),),
-        )
-        return [run_from_row(r) for r in rows]
-
-    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        if "\x00" in run_id:
-            return  # no such run
-        values = (status, time.time(), json.dumps(summary, default=str), run_id)
-        self._store.run(
-            None,
-            lambda conn: conn.execute(
-                "UPDATE eval_runs SET status = %s, finished_at = %s, summary = %s WHERE id = %s",
-                values,
-            ),
-        )
-
-    def add_result(self, run_id: str, result: CaseResult) -> None:
-        row = _row(run_id, result)
-        self._store.run(None, lambda conn: conn.execute(_INSERT, row))
-
-    def add_results(self, run_id: str, results: list[CaseResult]) -> None:
-        """Several results in one transaction (cache hits)."""
-        if not results:
-            return
-        rows = [_row(run_id, r) for r in results]
-
-        def write(conn: psycopg.Connection[Any]) -> None:
-            with conn.cursor() as cur:
-                cur.executemany(_INSERT, rows)
-
-        self._store.run(None, write)
-
-    def results(self, run_id: str) -> list[CaseResult]:
-        if "\x00" in run_id:
-            return []
-        rows = self._fetch(
-            None,
-            f"SELECT {RESULT_COLS} FROM eval_results WHERE run_id = %s "
-            "ORDER BY position, repeat_index",
-            (run_id,),
-        )
-        return [result_from_row(r) for r in rows]
-
-    def done_keys(self, run_id: str) -> set[tuple[str, int]]:
-        if "\x00" in run_id:
-            return set()
-        rows = self._fetch(
-            None,
-            "SELECT case_id, repeat_index FROM eval_results WHERE run_id = %s",
-            (run_id,),
-        )
-        return {(str(r[0]), int(r[1])) for r in rows}
-
     def cached(
         self, cache_keys: list[str], *, metrics_key: str | None = None
     ) -> dict[str, CachedOutput]:
         """Stored outputs (without a pipeline error) for these keys, by key; rows scored
         by ``metrics_key`` preferred, then the newest."""
-        keys = [k for k in dict.fromkeys(cache_keys) if "\x00" not in k]
+        keys = [k for k in dict.fromkeys(cache_keys) if self._sql.storable(k)]
         found: dict[str, CachedOutput] = {}
         for i in range(0, len(keys), 1000):
-            rows = self._fetch(
+            rows = self._sql.fetch(
                 None,
                 "SELECT DISTINCT ON (cache_key) cache_key, output, case_hash, metrics_key, "
                 "metrics FROM eval_results WHERE NOT failed AND cache_key = ANY(%s) "

@@ -1,11 +1,10 @@
-"""Helpers of the PostgreSQL store: row conversion, text-search configs, URLs and errors."""
+"""Helpers of the PostgreSQL store: column lists, values, text-search configs, URLs, errors."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -13,7 +12,7 @@ import numpy as np
 from ragline._text import words
 from ragline.errors import StoreError
 from ragline.store._base import Vector
-from ragline.types import Chunk, Document
+from ragline.store._rows import CHUNK, DOCUMENT
 
 log = logging.getLogger("ragline.store")
 T = TypeVar("T")
@@ -59,14 +58,8 @@ LANGUAGE_CONFIGS = {
 }
 DEFAULT_CONFIG = "english"
 
-_DOC_COLS = (
-    "id, source, title, content_hash, tenant, doc_type, language, metadata, embedder, "
-    "chunk_count, updated_at"
-)
-_CHUNK_COLS = (
-    "c.id, c.document_id, c.ordinal, c.text, c.title, c.tenant, c.section_path, c.page, "
-    "c.language, c.doc_type, c.source, c.content_hash, c.metadata"
-)
+_DOC_COLS = DOCUMENT.select()
+_CHUNK_COLS = CHUNK.select("c.")
 _TEXT_FIELDS = {"doc_type", "language", "document_id", "source", "title"}
 
 
@@ -89,40 +82,6 @@ def _vec_literal(row: Any) -> str:
 def _vec_from_binary(data: bytes) -> Vector:
     """pgvector's binary form (``vector_send``): int16 dim, int16 unused, big-endian f4s."""
     return np.frombuffer(data, dtype=">f4", offset=4).astype(np.float32)
-
-
-def _chunk(row: Sequence[Any]) -> Chunk:
-    return Chunk(
-        id=row[0],
-        document_id=row[1],
-        ordinal=row[2],
-        text=row[3],
-        title=row[4],
-        tenant=row[5],
-        section_path=list(row[6]),
-        page=row[7],
-        language=row[8],
-        doc_type=row[9],
-        source=row[10],
-        content_hash=row[11],
-        metadata=dict(row[12]),
-    )
-
-
-def _document(row: Sequence[Any]) -> Document:
-    return Document(
-        id=row[0],
-        source=row[1],
-        title=row[2],
-        content_hash=row[3],
-        tenant=row[4],
-        doc_type=row[5],
-        language=row[6],
-        metadata=dict(row[7]),
-        embedder=row[8],
-        chunk_count=row[9],
-        updated_at=row[10],
-    )
 
 
 def fts_text(text: str) -> str:

@@ -50,6 +50,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ragline.store._common import normalize_query
+from ragline.store._rows import CHUNK
 from ragline.store.postgres._rows import _CHUNK_COLS, _LEXEME, BM25_B, BM25_K1, _vec_literal
 
 if TYPE_CHECKING:
@@ -352,7 +353,7 @@ def vector_rows(
         f"SELECT {_CHUNK_COLS}, {distance} AS distance FROM chunks c "
         f"WHERE tenant = %s AND vector_dims(embedding) = {dim}{filter_sql} "
     )
-    outer_cols = ", ".join(f"s.{col.strip()[2:]}" for col in _CHUNK_COLS.split(","))
+    outer_cols = CHUNK.select("s.")
     params = (literal, tenant, *filter_params)
     ef = _index_candidates(store, conn, tenant, k, filters)
     if ef is not None:

@@ -10,25 +10,18 @@ does.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TypeVar, cast
 
 from ragline.errors import StoreError
-from ragline.store._backend import LazyFamilies
+from ragline.store._backend import Family, LazyFamilies
 from ragline.store.sqlite._cache import SQLiteResponseCache
 from ragline.store.sqlite._conversations import SQLiteConversationStore
 from ragline.store.sqlite._documents import SQLiteStore
 from ragline.store.sqlite._evals import SQLiteEvalStore
 from ragline.store.sqlite._sentences import SQLiteSentenceStore
 from ragline.store.sqlite._traces import SQLiteTraceStore
-
-if TYPE_CHECKING:
-    from ragline.models._cache import ResponseCache
-    from ragline.store._base import Store
-    from ragline.store._conversations import ConversationStore
-    from ragline.store._evals import EvalStore
-    from ragline.store._sentences import SentenceStore
-    from ragline.store._traces import TraceStore
 
 __all__ = [
     "SQLiteBackend",
@@ -40,9 +33,24 @@ __all__ = [
     "SQLiteTraceStore",
 ]
 
+T = TypeVar("T")
+
+
+#: the families ``sqlite://:memory:`` keeps in memory (their stores need a file)
+IN_MEMORY = ("traces", "conversations", "sentences", "evals")
+
 
 class SQLiteBackend(LazyFamilies):
     """Every family in the SQLite file ``path`` (``":memory:"``: see the module docstring)."""
+
+    documents = Family(lambda backend: SQLiteStore(backend.path))
+    traces = Family(
+        lambda backend: SQLiteTraceStore(backend.path, busy_timeout_ms=backend._trace_timeout_ms)
+    )
+    conversations = Family(lambda backend: SQLiteConversationStore(backend.path))
+    sentences = Family(lambda backend: SQLiteSentenceStore(backend.path))
+    evals = Family(lambda backend: SQLiteEvalStore(backend.path))
+    response_cache = Family(lambda backend: SQLiteResponseCache(backend.documents))
 
     def __init__(
         self, path: str | Path, *, base_dir: str | Path = ".", trace_busy_timeout_ms: int = 500
@@ -59,43 +67,10 @@ class SQLiteBackend(LazyFamilies):
         else:
             self._memory = None
 
-    @property
-    def documents(self) -> Store:
-        return self._documents()
-
-    def _documents(self) -> SQLiteStore:
-        return self._family("documents", lambda: SQLiteStore(self.path))
-
-    @property
-    def traces(self) -> TraceStore:
-        if self._memory is not None:
-            return self._memory.traces
-        return self._family(
-            "traces",
-            lambda: SQLiteTraceStore(self.path, busy_timeout_ms=self._trace_timeout_ms),
-        )
-
-    @property
-    def conversations(self) -> ConversationStore:
-        if self._memory is not None:
-            return self._memory.conversations
-        return self._family("conversations", lambda: SQLiteConversationStore(self.path))
-
-    @property
-    def sentences(self) -> SentenceStore:
-        if self._memory is not None:
-            return self._memory.sentences
-        return self._family("sentences", lambda: SQLiteSentenceStore(self.path))
-
-    @property
-    def evals(self) -> EvalStore:
-        if self._memory is not None:
-            return self._memory.evals
-        return self._family("evals", lambda: SQLiteEvalStore(self.path))
-
-    @property
-    def response_cache(self) -> ResponseCache:
-        return self._family("response_cache", lambda: SQLiteResponseCache(self._documents()))
+    def _family(self, name: str, make: Callable[[], T]) -> T:
+        if self._memory is not None and name in IN_MEMORY:
+            return cast(T, getattr(self._memory, name))
+        return super()._family(name, make)
 
     def migrate(self) -> tuple[list[str], list[str]]:
         """Apply pending migrations (one writer at a time, so safe from many processes)."""

@@ -12,27 +12,30 @@
   memory and reloaded when the tenant's generation changes (any process's write).
 - Filters are evaluated with the reference semantics on each distinct value of a
   field (see :class:`~ragline.store._common.FilterColumns`), before the top ``k``.
-- One connection shared by threads behind a lock.
+- One connection, a :class:`~ragline.store.sqlite._connect.Database` with
+  ``synchronous=FULL`` (the project's data), shared by threads behind its lock.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ragline._text import query_terms, tokenize
-from ragline.errors import InputError, NotFoundError, StoreError
-from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
-from ragline.store._common import normalize_query, top_k, validate_upsert
+from ragline.errors import InputError
+from ragline.store._base import ClosesOnExit, Matrix, ScoredChunk, StoreStats, Vector
+from ragline.store._common import normalize_query, stack_vectors, top_k, validate_upsert
 from ragline.store._filters import Condition
+from ragline.store._rows import CHUNK, DOCUMENT
+from ragline.store.sqlite._connect import Database
 from ragline.store.sqlite._index import (
     TenantSnapshot,
     bump_generation,
@@ -40,65 +43,19 @@ from ragline.store.sqlite._index import (
     term_blobs,
     term_ids,
 )
-from ragline.store.sqlite._migrations import apply_migrations
 from ragline.types import Chunk, Document
 
-_CHUNK_COLS = (
-    "pk, id, document_id, ordinal, text, title, tenant, section_path, page, language, "
-    "doc_type, source, content_hash, metadata"
-)
-_DOC_COLS = (
-    "id, source, title, content_hash, tenant, doc_type, language, metadata, embedder, "
-    "chunk_count, updated_at"
-)
+_CHUNK_COLS = "pk, " + CHUNK.select()  # the row id first, then the shared layout
+_DOC_COLS = DOCUMENT.select()
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _chunk(row: tuple[Any, ...]) -> Chunk:
-    return _decoded_chunk(_decode(row))
-
-
-def _decode(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A chunk row with its JSON columns (section_path, metadata) parsed."""
-    return (*row[:7], json.loads(row[7]), *row[8:13], json.loads(row[13]))
-
-
-def _decoded_chunk(row: tuple[Any, ...]) -> Chunk:
-    """A fresh Chunk from a decoded row (its list and dict copied: callers may edit them)."""
-    return Chunk(
-        id=row[1],
-        document_id=row[2],
-        ordinal=row[3],
-        text=row[4],
-        title=row[5],
-        tenant=row[6],
-        section_path=list(row[7]),
-        page=row[8],
-        language=row[9],
-        doc_type=row[10],
-        source=row[11],
-        content_hash=row[12],
-        metadata=dict(row[13]),
-    )
-
-
-def _document(row: tuple[Any, ...]) -> Document:
-    return Document(
-        id=row[0],
-        source=row[1],
-        title=row[2],
-        content_hash=row[3],
-        tenant=row[4],
-        doc_type=row[5],
-        language=row[6],
-        metadata=json.loads(row[7]),
-        embedder=row[8],
-        chunk_count=row[9],
-        updated_at=row[10],
-    )
+def _fresh(chunk: Chunk) -> Chunk:
+    """A copy of a cached chunk (its list and dict copied too: callers may edit them)."""
+    return replace(chunk, section_path=list(chunk.section_path), metadata=dict(chunk.metadata))
 
 
 def fts_query(text: str) -> str:
@@ -106,7 +63,7 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{t}"' for t in query_terms(text))
 
 
-class SQLiteStore:
+class SQLiteStore(ClosesOnExit):
     """The default store: ``SQLiteStore("ragline.db")`` or ``SQLiteStore(":memory:")``."""
 
     def __init__(
@@ -114,67 +71,26 @@ class SQLiteStore:
     ) -> None:
         self.path = str(path)
         self.max_cached_tenants = max(1, max_cached_tenants)
-        if self.path != ":memory:":
-            parent = Path(self.path).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise StoreError(
-                    f"cannot open store {self.path!r}: folder {str(parent)!r} does not exist",
-                    hint="create the folder or fix the store path in ragline.yaml",
-                )
-        try:
-            self._conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=busy_timeout_ms / 1000,
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            if self.path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute("PRAGMA synchronous = FULL")
-            apply_migrations(self._conn)
-        except sqlite3.Error as e:
-            raise StoreError(
-                f"cannot open store {self.path!r}: {e}",
-                hint="check that the file is a ragline SQLite database and is writable",
-            ) from e
-        self._lock = threading.RLock()
-        self._snapshots: dict[str, TenantSnapshot] = {}
-        self._closed = False
+        # the documents are the project's data: FULL, so a power cut loses no commit
+        self._db = Database(
+            self.path,
+            what="store",
+            busy_timeout_ms=busy_timeout_ms,
+            foreign_keys=True,
+            synchronous="FULL",
+        )
+        self._snapshots: dict[str, TenantSnapshot] = {}  # read and written under its lock
 
     # -- plumbing --------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[sqlite3.Connection]:
         """One transaction under the store's lock; commits on success, rolls back on error.
 
-        For later layers' own tables (traces, feedback…): ``with store.transaction() as
+        For later layers' own tables (the response cache): ``with store.transaction() as
         conn: conn.execute(...)``. SQLite errors are raised as :class:`StoreError`.
-        Nested calls join the outer transaction.
+        Nested calls join the outer transaction (see :meth:`Database.transaction`).
         """
-        with self._lock:
-            if self._closed:
-                raise StoreError(f"store {self.path!r} is closed", hint="open a new store")
-            conn = self._conn
-            if conn.in_transaction:  # nested: join the caller's transaction
-                yield conn
-                return
-            try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as e:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(e, sqlite3.Error):
-                    hint = (
-                        "another process is writing to the store; retry, or raise busy_timeout"
-                        if "locked" in str(e) or "busy" in str(e)
-                        else "check the database file (disk full, permissions, corruption)"
-                    )
-                    raise StoreError(f"store {self.path!r}: {e}", hint=hint) from e
-                raise
+        return self._db.transaction(write=write)
 
     def _snapshot(self, conn: sqlite3.Connection, tenant: str) -> TenantSnapshot:
         generation = tenant_generation(conn, tenant)
@@ -189,8 +105,8 @@ class SQLiteStore:
     def _chunks_by_pk(
         self, conn: sqlite3.Connection, pks: Sequence[int], snap: TenantSnapshot
     ) -> dict[int, Chunk]:
-        """Chunks by row id: decoded rows from the snapshot's cache, the rest from SQLite."""
-        found = {int(p): snap.rows[int(p)] for p in pks if int(p) in snap.rows}
+        """Chunks by row id: from the snapshot's cache, the rest from SQLite."""
+        found = {int(p): snap.chunks[int(p)] for p in pks if int(p) in snap.chunks}
         ints = [int(p) for p in pks if int(p) not in found]
         if len(ints) > 500:
             sql = f"SELECT {_CHUNK_COLS} FROM chunks WHERE pk IN (SELECT value FROM json_each(?))"
@@ -202,9 +118,9 @@ class SQLiteStore:
         else:
             rows = []
         for r in rows:
-            found[int(r[0])] = decoded = _decode(r)
-            snap.remember(int(r[0]), decoded)
-        return {pk: _decoded_chunk(row) for pk, row in found.items()}
+            found[int(r[0])] = chunk = CHUNK.decode(r[1:])
+            snap.remember(int(r[0]), chunk)
+        return {pk: _fresh(chunk) for pk, chunk in found.items()}
 
     # -- documents -------------------------------------------------------------------
 
@@ -301,14 +217,14 @@ class SQLiteStore:
                 f"SELECT {_DOC_COLS} FROM documents WHERE tenant = ? AND id = ?",
                 (tenant, document_id),
             ).fetchone()
-        return _document(row) if row else None
+        return DOCUMENT.decode(row) if row else None
 
     def list_documents(self, tenant: str) -> list[Document]:
         with self.transaction(write=False) as conn:
             rows = conn.execute(
                 f"SELECT {_DOC_COLS} FROM documents WHERE tenant = ? ORDER BY id", (tenant,)
             ).fetchall()
-        return [_document(r) for r in rows]
+        return [DOCUMENT.decode(r) for r in rows]
 
     def delete_document(self, tenant: str, document_id: str) -> bool:
         with self.transaction(write=True) as conn:
@@ -336,7 +252,7 @@ class SQLiteStore:
                 (tenant, _dumps(list(chunk_ids))),
             ).fetchall()
         by_id = {r[1]: r for r in rows}
-        return [_chunk(by_id[c]) for c in chunk_ids if c in by_id]
+        return [CHUNK.decode(by_id[c][1:]) for c in chunk_ids if c in by_id]
 
     def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
         with self.transaction(write=False) as conn:
@@ -350,14 +266,8 @@ class SQLiteStore:
                     "SELECT length(embedding) FROM chunks WHERE tenant = ? LIMIT 1", (tenant,)
                 ).fetchone()
                 return np.zeros((0, row[0] // 4 if row else 0), dtype=np.float32)
-        by_id = {r[0]: r[1] for r in rows}
-        missing = [c for c in chunk_ids if c not in by_id]
-        if missing:
-            raise NotFoundError(
-                f"no chunk {missing[0]!r} in tenant {tenant!r}",
-                hint="ask only for chunk ids returned by a search or get_chunks",
-            )
-        return np.stack([np.frombuffer(by_id[c], dtype=np.float32) for c in chunk_ids])
+        found = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
+        return stack_vectors(tenant, chunk_ids, found)
 
     def embeddings_by_hash(
         self, tenant: str, content_hashes: Sequence[str], embedder: str
@@ -452,23 +362,12 @@ class SQLiteStore:
 
     def connection(self) -> sqlite3.Connection:
         """The underlying connection (autocommit mode); prefer :meth:`transaction`."""
-        return self._conn
+        return self._db.conn
 
     def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._snapshots.clear()
-                try:
-                    self._conn.close()
-                except sqlite3.Error as e:  # pragma: no cover - close rarely fails
-                    raise StoreError(f"closing store {self.path!r} failed: {e}") from e
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        with self._db.lock:
+            self._snapshots.clear()
+            self._db.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"

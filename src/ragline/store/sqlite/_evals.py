@@ -1,74 +1,46 @@
 """``SQLiteEvalStore``: evaluation runs and per-case results in a SQLite file.
 
-Tables from migration ``0008_eval_runs``, on its own connection to the file (usually
-the project's ``ragline.db``; ``evals.store`` may name another). Every case's result
-is committed as it finishes, so an interrupted run can be resumed: WAL +
-``synchronous=NORMAL`` keep those commits cheap.
+The shared :class:`~ragline.store.sql._evals.SQLEvalStore` on its own connection to
+the file (usually the project's ``ragline.db``; ``evals.store`` may name another):
+every case's result is committed as it finishes, and WAL + ``synchronous=NORMAL``
+keep those commits cheap. A run is found by a literal id prefix (``instr``); the cache
+lookup picks a row per key by ``rowid`` first, then reads only those payloads.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import time
 from pathlib import Path
-from typing import Any
 
 from ragline.errors import StoreError
-from ragline.store._evals import (
-    RESULT_COLS,
-    RUN_COLS,
-    CachedOutput,
-    CaseResult,
-    RunInfo,
-    cached_from_row,
-    pick_run,
-    result_from_row,
-    result_row,
-    run_from_row,
-    run_row,
-)
-from ragline.store.sqlite._connect import Database
-
-_INSERT = (
-    "INSERT OR REPLACE INTO eval_results (run_id, case_id, repeat_index, position, "
-    "category, case_json, case_hash, output, failed, metrics, metrics_key, cache_key, "
-    "cached, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+from ragline.store._eval_rows import RUN_COLS, cached_from_row, pick_run
+from ragline.store._evals import CachedOutput, RunInfo
+from ragline.store.sql._evals import SQLEvalStore
+from ragline.store.sqlite._connect import Database, SQLiteDialect
 
 
-class SQLiteEvalStore:
+class SQLiteEvalStore(SQLEvalStore):
     """:class:`~ragline.store.EvalStore` on a SQLite file."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
         self.path = str(path)
-        self._db = Database(
+        db = Database(
             self.path,
             what="the evaluation tables in",
             busy_timeout_ms=busy_timeout_ms,
             foreign_keys=True,
         )
         try:
-            self._db.conn.execute("SELECT position, metrics_key FROM eval_results LIMIT 0")
+            db.conn.execute("SELECT position, metrics_key FROM eval_results LIMIT 0")
         except sqlite3.Error as e:
-            self._db.close()
+            db.close()
             raise StoreError(
                 f"{self.path!r} has evaluation tables from a development build of ragline ({e})",
                 hint="point evals.store at a new file (e.g. sqlite:///evals.db), or re-create "
                 "the database",
             ) from e
-
-    def create_run(self, run: RunInfo) -> None:
-        with self._db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM eval_runs WHERE id = ?", (run.id,)).fetchone():
-                raise StoreError(
-                    f"evaluation run {run.id!r} already exists in {self.path!r}",
-                    hint="run ids are unique; start a new run",
-                )
-            conn.execute(
-                f"INSERT INTO eval_runs ({RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                run_row(run),
-            )
+        super().__init__(SQLiteDialect(db), where=repr(self.path))
+        self._db = db
 
     def get_run(self, run_id: str) -> RunInfo:
         """The run by id, unique id prefix, name, or ``last``; raises NotFoundError."""
@@ -83,44 +55,6 @@ class SQLiteEvalStore:
                     (run_id, run_id),
                 )
         return pick_run(rows, run_id)
-
-    def list_runs(self, limit: int = 50) -> list[RunInfo]:
-        rows = self._db.fetch(
-            f"SELECT {RUN_COLS} FROM eval_runs ORDER BY created_at DESC LIMIT ?", (limit,)
-        )
-        return [run_from_row(r) for r in rows]
-
-    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
-                "UPDATE eval_runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
-                (status, time.time(), json.dumps(summary, default=str), run_id),
-            )
-
-    def add_result(self, run_id: str, result: CaseResult) -> None:
-        self.add_results(run_id, [result])
-
-    def add_results(self, run_id: str, results: list[CaseResult]) -> None:
-        """Several results in one transaction (cache hits)."""
-        if not results:
-            return
-        rows = [result_row(run_id, r) for r in results]
-        with self._db.transaction() as conn:
-            conn.executemany(_INSERT, rows)
-
-    def results(self, run_id: str) -> list[CaseResult]:
-        rows = self._db.fetch(
-            f"SELECT {RESULT_COLS} FROM eval_results WHERE run_id = ? "
-            "ORDER BY position, repeat_index",
-            (run_id,),
-        )
-        return [result_from_row(r) for r in rows]
-
-    def done_keys(self, run_id: str) -> set[tuple[str, int]]:
-        rows = self._db.fetch(
-            "SELECT case_id, repeat_index FROM eval_results WHERE run_id = ?", (run_id,)
-        )
-        return {(str(r[0]), int(r[1])) for r in rows}
 
     def cached(
         self, cache_keys: list[str], *, metrics_key: str | None = None
@@ -151,6 +85,3 @@ class SQLiteEvalStore:
             for row in rows:
                 found[row[0]] = cached_from_row(row)
         return found
-
-    def close(self) -> None:
-        self._db.close()

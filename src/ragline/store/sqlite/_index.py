@@ -7,7 +7,7 @@ so a search notices another connection's writes and reloads. Only document write
 bump it: traces, feedback, conversations and the model cache write to their own tables
 (often from another connection to the same file) and leave every snapshot valid.
 
-A snapshot also keeps the decoded rows of the chunks searches returned (at most
+A snapshot also keeps the decoded chunks that searches returned (at most
 ``ROW_CACHE_SIZE``, oldest out first), so the hot chunks of a busy tenant are not
 re-read and re-parsed from SQLite by every search.
 """
@@ -29,6 +29,7 @@ from ragline.store._common import BoolArray, FilterColumns
 from ragline.store._filters import BUILTIN_FIELDS, Condition
 from ragline.store._vectors import VectorIndex
 from ragline.store.sqlite._bm25 import BM25Index, encode_terms
+from ragline.types import Chunk
 
 IntArray = npt.NDArray[np.int64]
 
@@ -89,14 +90,14 @@ class TenantSnapshot:
         self._bm25: BM25Index | None = None
         self._columns = FilterColumns(len(self.pks), self._load_column)
         self._conn = conn
-        #: pk -> decoded chunk row (section_path and metadata parsed), see the module doc
-        self.rows: dict[int, tuple[Any, ...]] = {}
+        #: pk -> decoded chunk (never handed out: callers get copies), see the module doc
+        self.chunks: dict[int, Chunk] = {}
 
-    def remember(self, pk: int, row: tuple[Any, ...]) -> None:
-        """Keep a decoded chunk row (the oldest one goes when the cache is full)."""
-        if len(self.rows) >= ROW_CACHE_SIZE:
-            del self.rows[next(iter(self.rows))]
-        self.rows[pk] = row
+    def remember(self, pk: int, chunk: Chunk) -> None:
+        """Keep a decoded chunk (the oldest one goes when the cache is full)."""
+        if len(self.chunks) >= ROW_CACHE_SIZE:
+            del self.chunks[next(iter(self.chunks))]
+        self.chunks[pk] = chunk
 
     def __len__(self) -> int:
         return int(self.pks.shape[0])
