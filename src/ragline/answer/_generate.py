@@ -342,12 +342,7 @@ class GroundedAnswerer:
     # -- on its own: the answer, or its events -----------------------------------------
 
     def answer(
-        self,
-        question: str,
-        hits: Sequence[Hit],
-        *,
-        tenant: str = DEFAULT_TENANT,
-        query_vector: object = None,
+        self, question: str, hits: Sequence[Hit], *, tenant: str = DEFAULT_TENANT
     ) -> GeneratedAnswer:
         """Ask the model (one ``complete`` call) and check its citations."""
         draft = next(d for d in self.draft(question, hits, tenant=tenant) if isinstance(d, Draft))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -90,9 +91,9 @@ async def ask(body: AskRequest, request: Request, caller: CallerDep) -> Response
     question = check_question(state, body.question)
     k = check_k(state, body.k)
     project = caller.project
-    timeout = state.settings.server.request_timeout_s
     if wants_stream(request, body.stream):
-        return await _stream(caller, question, k, body.filters, timeout)
+        events = project.ask_stream(question, tenant=caller.tenant, k=k, filters=body.filters)
+        return await stream_in_slot(caller, events)
     answer = await answer_in_slot(
         caller, lambda: project.ask(question, tenant=caller.tenant, k=k, filters=body.filters)
     )
@@ -100,20 +101,51 @@ async def ask(body: AskRequest, request: Request, caller: CallerDep) -> Response
     return json_response(answer.to_dict())
 
 
-async def _stream(
-    caller: Caller, question: str, k: int | None, filters: Any, timeout: float
+async def stream_in_slot(
+    caller: Caller,
+    events: Iterator[Any],
+    *,
+    encode: Callable[[Any], bytes] | None = None,
+    wrap: Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]] | None = None,
+    first: bool = False,
 ) -> Response:
+    r"""A streamed answer: ``events`` as SSE frames (``encode``\ d, then ``wrap``\ ped)
+    inside an admission slot held until the response is over (``/v1/ask``,
+    ``/v1/chat``, ``/v1/chat/completions``).
+
+    ``first`` takes the first event before the response starts, so an error there (an
+    unknown conversation) is an HTTP status, not an error frame. If the stream cannot
+    start, the slot is given back and the events are closed.
+    """
     state = caller.state
     await state.admission.enter()
     try:
-        events = caller.project.ask_stream(question, tenant=caller.tenant, k=k, filters=filters)
-
-        on_event = state.metrics.event_observer(caller.tenant)
-        frames = event_frames(events, timeout_s=timeout, on_event=on_event)
-        return ReleasingStream(frames, state.admission.leave)
+        if first:
+            head = await anyio.to_thread.run_sync(next, events)
+            events = _prepend(head, events)
+        frames = event_frames(
+            events,
+            timeout_s=state.settings.server.request_timeout_s,
+            on_event=state.metrics.event_observer(caller.tenant),
+            encode=encode,
+        )
+        return ReleasingStream(wrap(frames) if wrap else frames, state.admission.leave)
     except BaseException:
         state.admission.leave()
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
         raise
+
+
+def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    try:
+        yield first
+        yield from rest
+    finally:
+        close = getattr(rest, "close", None)
+        if close is not None:  # on disconnect: ends the model stream, marks the trace abandoned
+            close()
 
 
 @router.get(

@@ -15,11 +15,9 @@ Conversations are per tenant: another tenant's id is a 404, exactly like an unkn
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,10 +32,10 @@ from ragline.server._routes_ask import (
     check_k,
     check_question,
     json_response,
+    stream_in_slot,
     wants_stream,
 )
 from ragline.server._schemas import AnswerOut, FilterValue, error_responses
-from ragline.server._sse import ReleasingStream, event_frames
 from ragline.server._state import Caller, CallerDep
 
 if TYPE_CHECKING:
@@ -133,7 +131,6 @@ async def chat(body: ChatRequest, request: Request, caller: CallerDep) -> Respon
     state = caller.state
     message = check_question(state, body.message, "message")
     k = check_k(state, body.k)
-    timeout = state.settings.server.request_timeout_s
     stream = wants_stream(request, body.stream)
     events = caller.project.chat_stream(
         body.conversation_id,
@@ -144,7 +141,7 @@ async def chat(body: ChatRequest, request: Request, caller: CallerDep) -> Respon
         stream=stream,
     )
     if stream:
-        return await _stream(caller, events, timeout)
+        return await stream_in_slot(caller, events, first=True)
     cid: list[str] = []
 
     def run() -> dict[str, Any]:
@@ -181,33 +178,6 @@ async def chat(body: ChatRequest, request: Request, caller: CallerDep) -> Respon
             err.extra["conversation_id"] = cid[0]
         raise err from e
     return json_response(out)
-
-
-async def _stream(caller: Caller, events: Iterator[Any], timeout: float) -> Response:
-    """The chat's events as SSE; an unknown conversation is a 404 before the stream starts."""
-    state = caller.state
-    await state.admission.enter()
-    try:
-        first = await anyio.to_thread.run_sync(next, events)  # stores the user turn
-        on_event = state.metrics.event_observer(caller.tenant)
-        frames = event_frames(_prepend(first, events), timeout_s=timeout, on_event=on_event)
-        return ReleasingStream(frames, state.admission.leave)
-    except BaseException:
-        state.admission.leave()
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
-        raise
-
-
-def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    try:
-        yield first
-        yield from rest
-    finally:
-        close = getattr(rest, "close", None)
-        if close is not None:  # on disconnect: ends the model stream, marks the trace abandoned
-            close()
 
 
 @router.get(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -36,8 +36,13 @@ from ragline.server._openai_schemas import (
     openai_error_responses,
     sse_response,
 )
-from ragline.server._routes_ask import answer_in_slot, check_k, check_question, json_response
-from ragline.server._sse import ReleasingStream, event_frames
+from ragline.server._routes_ask import (
+    answer_in_slot,
+    check_k,
+    check_question,
+    json_response,
+    stream_in_slot,
+)
 from ragline.server._state import Caller, CallerDep, ServerState
 
 if TYPE_CHECKING:
@@ -314,26 +319,6 @@ async def _with_done(start: bytes, frames: AsyncIterator[bytes]) -> AsyncIterato
             await aclose()
 
 
-async def stream_completion(
-    caller: Caller, events: Iterator[Any], model: str, include_usage: bool
-) -> Response:
-    state = caller.state
-    await state.admission.enter()
-    try:
-        on_event = state.metrics.event_observer(caller.tenant)
-        encode = chunk_encoder(model, include_usage)
-        frames = event_frames(
-            events,
-            timeout_s=state.settings.server.request_timeout_s,
-            on_event=on_event,
-            encode=encode,
-        )
-        return ReleasingStream(_with_done(encode(_Start()), frames), state.admission.leave)
-    except BaseException:
-        state.admission.leave()
-        raise
-
-
 @router.post(
     "/v1/chat/completions",
     response_model=ChatCompletionOut,
@@ -363,7 +348,12 @@ async def chat_completions(
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         events = project.ask_stream(question, tenant=tenant, k=k, filters=filters, history=history)
-        return await stream_completion(caller, events, body.model, include_usage)
+        encode = chunk_encoder(body.model, include_usage)
+
+        def frames(f: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+            return _with_done(encode(_Start()), f)
+
+        return await stream_in_slot(caller, events, encode=encode, wrap=frames)
     answer = await answer_in_slot(
         caller, lambda: project.ask(question, tenant=tenant, k=k, filters=filters, history=history)
     )

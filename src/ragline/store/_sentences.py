@@ -16,6 +16,9 @@ from typing import Protocol, runtime_checkable
 
 from ragline.store._base import Vector
 
+#: sentence vectors by key (:func:`ragline.answer._sentence_vectors.sentence_key`)
+Vectors = Mapping[bytes, Vector]
+
 #: hashes per lookup query (SQLite's default limit of bound parameters is 999+)
 LOOKUP_BATCH = 500
 
@@ -33,12 +36,7 @@ class SentenceStore(Protocol):
     def get(self, tenant: str, embedder: str, keys: Sequence[bytes]) -> dict[bytes, Vector]: ...
 
     def put(
-        self,
-        tenant: str,
-        embedder: str,
-        vectors: Mapping[bytes, Vector],
-        *,
-        timeout_s: float | None = None,
+        self, tenant: str, embedder: str, vectors: Vectors, *, timeout_s: float | None = None
     ) -> None: ...
 
     def count(self, tenant: str, embedder: str) -> int: ...

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from ragline.store._base import Vector
+from ragline.store._sentences import Vectors
 
 
 class MemorySentenceStore:
@@ -23,12 +24,7 @@ class MemorySentenceStore:
         return {k: v.copy() for k, v in found.items() if v is not None}
 
     def put(
-        self,
-        tenant: str,
-        embedder: str,
-        vectors: Mapping[bytes, Vector],
-        *,
-        timeout_s: float | None = None,
+        self, tenant: str, embedder: str, vectors: Vectors, *, timeout_s: float | None = None
     ) -> None:
         with self._lock:
             for k, v in vectors.items():

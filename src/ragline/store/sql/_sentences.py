@@ -11,9 +11,10 @@ waits long behind another writer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from ragline.store._base import Vector
+from ragline.store._sentences import Vectors
 from ragline.store._vectors import blob_vector, vector_blob
 from ragline.store.sql._dialect import Dialect
 
@@ -41,12 +42,7 @@ class SQLSentenceStore:
         return {bytes(h): blob_vector(v) for h, v in rows}
 
     def put(
-        self,
-        tenant: str,
-        embedder: str,
-        vectors: Mapping[bytes, Vector],
-        *,
-        timeout_s: float | None = None,
+        self, tenant: str, embedder: str, vectors: Vectors, *, timeout_s: float | None = None
     ) -> None:
         if not vectors:
             return
