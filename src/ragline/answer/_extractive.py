@@ -411,7 +411,7 @@ class ExtractiveAnswerer:
         cands, vectors = self._prepare(question, hits, query_vector)
         timings["score"] = elapsed_ms(start)
         if not cands or max(self._relevance(c) for c in cands) < self.settings.min_relevance:
-            return self._abstain(question, hits, tenant, timings)
+            return self._answer(question, hits, tenant, timings)
 
         start = time.perf_counter()
         chosen = self._select(cands, vectors)
@@ -427,20 +427,8 @@ class ExtractiveAnswerer:
                     text=c.text, citations=[numbers[c.hit]], support=round(self._relevance(c), 4)
                 )
             )
-        text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
         timings["compose"] = elapsed_ms(start)
-        return Answer(
-            question=question,
-            text=text,
-            sentences=sentences,
-            references=references,
-            hits=list(hits),
-            abstained=False,
-            model=self.name,
-            tenant=tenant,
-            support=round(sum(s.support for s in sentences) / len(sentences), 4),
-            timings_ms=timings,
-        )
+        return self._answer(question, hits, tenant, timings, sentences, references)
 
     def draft(
         self,
@@ -471,16 +459,28 @@ class ExtractiveAnswerer:
             raise ValueError("the extractive answerer cites only its own drafts")
         return draft.cited
 
-    def _abstain(
-        self, question: str, hits: Sequence[Hit], tenant: str, timings: dict[str, float]
+    def _answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        tenant: str,
+        timings: dict[str, float],
+        sentences: Sequence[AnswerSentence] = (),
+        references: Sequence[Reference] = (),
     ) -> Answer:
+        """The answer of these cited sentences (each ends with its marker), or, with
+        none, the abstention."""
+        support = sum(s.support for s in sentences) / len(sentences) if sentences else 0.0
+        text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
         return Answer(
             question=question,
-            text=ABSTAIN_TEXT,
+            text=text or ABSTAIN_TEXT,
+            sentences=list(sentences),
+            references=list(references),
             hits=list(hits),
-            abstained=True,
+            abstained=not sentences,
             model=self.name,
             tenant=tenant,
-            support=0.0,
+            support=round(support, 4),
             timings_ms=timings,
         )

@@ -202,11 +202,7 @@ class GroundedAnswerer:
         answerer alike. Streaming, a model failure ends with an :class:`ErrorEvent`
         instead of a :class:`Draft`; in one call, it raises.
         """
-        start = time.perf_counter()
-        rendered = self._render(question, hits)
-        yield from self._write(
-            question, hits, rendered, tenant, {"prompt": elapsed_ms(start)}, stream=stream
-        )
+        yield from self._write(self._prompted(question, hits, tenant), stream=stream)
 
     def cite(self, draft: Draft) -> Answer:
         """Check the citations of the draft's text and build the answer (or an abstention)."""
@@ -232,17 +228,14 @@ class GroundedAnswerer:
         answer.timings_ms = draft.timings_ms
         return answer
 
-    def _write(
-        self,
-        question: str,
-        hits: Sequence[Hit],
-        rendered: RenderedPrompt,
-        tenant: str,
-        timings: dict[str, float],
-        *,
-        stream: bool,
-    ) -> Iterator[DeltaEvent | ErrorEvent | Draft]:
-        draft = Draft(
+    def _prompted(self, question: str, hits: Sequence[Hit], tenant: str) -> Draft:
+        """A draft with no text yet: the rendered prompt and its numbered context.
+
+        Bad input (an empty question, a budget too small for the question) raises here.
+        """
+        start = time.perf_counter()
+        rendered = self._render(question, hits)
+        return Draft(
             question=question,
             tenant=tenant,
             hits=list(hits),
@@ -252,12 +245,16 @@ class GroundedAnswerer:
             usage=Usage(),
             prompt_version=rendered.version,
             prompt=rendered,
-            timings_ms=timings,
+            timings_ms={"prompt": elapsed_ms(start)},
             attributes={
                 "ragline.answerer": self.name,
                 "ragline.citations.min_support": self.min_support,
             },
         )
+
+    def _write(self, draft: Draft, *, stream: bool) -> Iterator[DeltaEvent | ErrorEvent | Draft]:
+        rendered = draft.prompt
+        assert rendered is not None
         if not rendered.included_hits:  # nothing to answer from: abstain, no model call
             yield draft
             return
@@ -356,21 +353,12 @@ class GroundedAnswerer:
         Bad input (an empty question, a budget too small for the question) raises
         here, before any event; after that the iterator never raises.
         """
-        start = time.perf_counter()
-        rendered = self._render(question, hits)
-        return self._events(question, hits, rendered, tenant, {"prompt": elapsed_ms(start)})
+        return self._events(self._prompted(question, hits, tenant))
 
-    def _events(
-        self,
-        question: str,
-        hits: Sequence[Hit],
-        rendered: RenderedPrompt,
-        tenant: str,
-        timings: dict[str, float],
-    ) -> Iterator[Event]:
-        yield RetrievalEvent(list(hits))
+    def _events(self, prompted: Draft) -> Iterator[Event]:
+        yield RetrievalEvent(list(prompted.hits))
         draft: Draft | None = None
-        for item in self._write(question, hits, rendered, tenant, timings, stream=True):
+        for item in self._write(prompted, stream=True):
             if isinstance(item, Draft):
                 draft = item
                 continue
