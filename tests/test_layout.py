@@ -19,7 +19,12 @@ from collections import defaultdict
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ragline"
-BACKENDS = ("ragline.store.memory", "ragline.store.sqlite", "ragline.store.postgres")
+BACKENDS = (
+    "ragline.store.memory",
+    "ragline.store.sql",
+    "ragline.store.sqlite",
+    "ragline.store.postgres",
+)
 _MODULE_PATH = re.compile(r"ragline(\.[a-z_][a-z0-9_]*)+")
 
 

