@@ -153,10 +153,11 @@ class Pipeline:
         return Ask(request, request.question), root, load_ms
 
     def _run(self, stages: Sequence[Stage], ask: Ask, root: AnySpan) -> Iterator[Event]:
-        """Each stage in its own span (current while the stage runs, ended after it)."""
+        """Each stage in its own span (current while the stage runs, ended after it); an
+        untraced stage (``span`` None) runs in the root span."""
         tracer = self._tracer()
         for stage in stages:
-            span = tracer.start_span(stage.span, stage.kind, parent=root)
+            span = tracer.start_span(stage.span, stage.kind, parent=root) if stage.span else root
             ask.trace = []
             try:
                 with activate(span):  # a stage that yields nothing does all its work here
@@ -170,13 +171,15 @@ class Pipeline:
                         return
                     yield event
             except BaseException as e:
-                _ended_early(span, e)
+                if span is not root:  # the root records it once, as the stream ends
+                    _ended_early(span, e)
                 raise
             finally:
                 if ask.trace and span.is_recording:
                     for attributes, args in ask.trace:
                         span.update(attributes(*args))
-                span.end()
+                if span is not root:
+                    span.end()
 
     def _request_attributes(self, request: AskRequest) -> dict[str, Any]:
         return {

@@ -54,20 +54,24 @@ class Ask:
 
 @runtime_checkable
 class Stage(Protocol):
-    """One step of the pipeline. ``span`` and ``kind`` name its span in the trace."""
+    """One step of the pipeline. ``span`` and ``kind`` name its span in the trace;
+    ``span = None``: the stage is not traced (a pass-through: its span would record
+    nothing, and cost every trace a row)."""
 
     name: str
-    span: str
     kind: str
+
+    @property
+    def span(self) -> str | None: ...
 
     def run(self, ask: Ask) -> Iterable[Event]: ...
 
 
 class _PassThrough:
-    """A stage still to come: it changes nothing, and its span shows where it will run."""
+    """A stage still to come: it changes nothing, and is not traced until it does."""
 
     name: str
-    span: str
+    span: str | None = None
     kind: str
 
     def run(self, ask: Ask) -> Iterable[Event]:
@@ -77,7 +81,7 @@ class _PassThrough:
 class GuardIn(_PassThrough):
     """Checks the question before anything is searched (pass-through until guards land)."""
 
-    name, span, kind = "guard_in", "ragline.guard_in", "guard"
+    name, kind = "guard_in", "guard"
 
 
 class Analyze:
@@ -124,7 +128,7 @@ class Retrieve:
 class Rerank(_PassThrough):
     """Orders the retrieved hits for answering (pass-through until a reranker lands)."""
 
-    name, span, kind = "rerank", "ragline.rerank", "rerank"
+    name, kind = "rerank", "rerank"
 
 
 class Generate:
@@ -186,7 +190,7 @@ class Cite:
 class GuardOut(_PassThrough):
     """Checks the answer before it is sent (pass-through until guards land)."""
 
-    name, span, kind = "guard_out", "ragline.guard_out", "guard"
+    name, kind = "guard_out", "guard"
 
 
 def draft_attributes(draft: Draft) -> dict[str, Any]:
@@ -204,11 +208,12 @@ def draft_attributes(draft: Draft) -> dict[str, Any]:
 def citation_attributes(answer: Answer, draft: Draft) -> dict[str, Any]:
     """What the ``ragline.citations`` span records: each sentence's citations and support."""
     out: dict[str, Any] = {
-        "ragline.sentences": _attrs.sentences(answer.sentences),
         "ragline.support": round(answer.support, 6),
         "ragline.abstained": answer.abstained,
         "ragline.references": [ref.chunk_id for ref in answer.references],
     }
+    if draft.cited is None:  # a cited draft's sentences are on the ragline.answer span
+        out["ragline.sentences"] = _attrs.sentences(answer.sentences)
     report = draft.report
     if report is not None:
         out.update(
