@@ -16,10 +16,10 @@
   a table cannot encode) is logged and the call goes to (or returns) the model's answer.
 
 Backends: :class:`MemoryResponseCache` (per process, LRU-bounded) here, and the
-``response_cache`` table of each store backend (``ragline.store.sqlite`` and
-``ragline.store.postgres``: shared by every process; expired rows are ignored on read
-and purged lazily on write), which a project's ``Backend.response_cache`` gives. Each
-passes ``ragline.testing.ResponseCacheConformance``.
+``response_cache`` table of the SQLite and PostgreSQL store backends (shared by every
+process; expired rows are ignored on read and purged lazily on write), which a
+project's ``Backend.response_cache`` gives. Each passes
+``ragline.testing.ResponseCacheConformance``.
 """
 
 from __future__ import annotations
