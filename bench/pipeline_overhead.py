@@ -11,6 +11,10 @@ the shared machine's noise falls on both; the ratio new/old is per round, then t
 median. Workloads, as bench/ask_throughput.py: *distinct* SciFact claims (none asked
 twice in a process) on 1 thread and on 8 threads, and *repeated* (50 claims asked
 round-robin after a warm-up pass) on 1 thread.
+
+A third variant, *new, cite untraced*, runs this tree with the cite stage's span turned
+off (its attributes land on the root span): the difference to *new* is what the one
+span the pipeline adds per ask (``ragline.citations``) costs.
 """
 
 from __future__ import annotations
@@ -35,11 +39,17 @@ ROOT = Path(__file__).resolve().parents[1]
 REPEATED = 50
 
 
-def worker(store: Path, asks: int) -> dict[str, object]:
+def worker(store: Path, asks: int, untraced: str | None) -> dict[str, object]:
     """One process: every workload, on the ragline that is first on sys.path."""
     from ask_throughput import hammer, scifact_queries
 
     import ragline
+
+    if untraced:
+        from ragline.answer import _stages
+
+        stage = next(c for c in vars(_stages).values() if getattr(c, "name", None) == untraced)
+        stage.span = None
 
     queries = scifact_queries()
     pool = queries[-REPEATED:]
@@ -74,7 +84,7 @@ def old_tree(rev: str) -> Path:
     return dest
 
 
-def run(src: Path, store: Path, asks: int) -> dict[str, object]:
+def run(src: Path, store: Path, asks: int, untraced: str | None = None) -> dict[str, object]:
     """A measurement in a fresh process over a fresh copy of the store."""
     copy = WORK / "overhead" / "store"
     shutil.rmtree(copy, ignore_errors=True)
@@ -82,7 +92,8 @@ def run(src: Path, store: Path, asks: int) -> dict[str, object]:
     shutil.copy(store / "ragline.db", copy / "ragline.db")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(Path(__file__).parent)])}
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", str(copy), "--asks", str(asks)],
+        [sys.executable, __file__, "--worker", str(copy), "--asks", str(asks)]
+        + (["--untraced", untraced] if untraced else []),
         env=env,
         capture_output=True,
         text=True,
@@ -100,61 +111,69 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--asks", type=int, default=300, help="asks per workload")
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--untraced", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.asks)))
+        print(json.dumps(worker(args.worker, args.asks, args.untraced)))
         return
     from query_latency import build_base
 
     store = build_base(WORK / "latency")
-    trees = {"old": old_tree(args.old) / "src", "new": ROOT / "src"}
+    variants = {  # name: (tree, stage run untraced)
+        "old": (old_tree(args.old) / "src", None),
+        "new": (ROOT / "src", None),
+        "new, cite untraced": (ROOT / "src", "cite"),
+    }
+    names = list(variants)
     load = os.getloadavg()
     rounds: list[dict[str, dict[str, object]]] = []
     for i in range(args.rounds):
-        order = ("old", "new") if i % 2 == 0 else ("new", "old")
-        rounds.append({v: run(trees[v], store, args.asks) for v in order})
+        order = names[i % len(names) :] + names[: i % len(names)]  # each goes first in turn
+        rounds.append({v: run(variants[v][0], store, args.asks, variants[v][1]) for v in order})
         print(f"round {i + 1}/{args.rounds} done", flush=True)
+
+    def ratio(v: str, workload: str) -> str:
+        r = median(
+            (r[v][workload]["wall"] / r["old"][workload]["wall"])  # type: ignore[index]
+            for r in rounds
+        )
+        return f"{(r - 1) * 100:+.1f}%"
+
     rows = []
     for workload in ("distinct, 1 thread", "distinct, 8 threads", "repeated, 1 thread"):
         stats = {}
-        for v in ("old", "new"):
+        for v in names:
             per = [r[v][workload] for r in rounds]  # type: ignore[index]
             stats[v] = {
                 "p50": median(float(np.percentile(m["lat"], 50)) for m in per),
-                "p95": median(float(np.percentile(m["lat"], 95)) for m in per),
                 "rate": median(len(m["lat"]) / m["wall"] for m in per),
                 "cpu": median(m["cpu"] * 1000 / len(m["lat"]) for m in per),
             }
-        ratio = median(
-            (r["new"][workload]["wall"] / r["old"][workload]["wall"])  # type: ignore[index]
-            for r in rounds
-        )
         rows.append(
             [
                 workload,
-                f"{stats['old']['rate']:.1f}",
-                f"{stats['new']['rate']:.1f}",
-                f"{stats['old']['p50']:.2f} / {stats['old']['p95']:.2f}",
-                f"{stats['new']['p50']:.2f} / {stats['new']['p95']:.2f}",
-                f"{stats['old']['cpu']:.2f} / {stats['new']['cpu']:.2f}",
-                f"{(ratio - 1) * 100:+.1f}%",
+                " / ".join(f"{stats[v]['rate']:.1f}" for v in names),
+                " / ".join(f"{stats[v]['p50']:.2f}" for v in names),
+                " / ".join(f"{stats[v]['cpu']:.2f}" for v in names),
+                ratio("new", workload),
+                ratio("new, cite untraced", workload),
             ]
         )
     headers = [
         "workload",
-        "old asks/s",
-        "new asks/s",
-        "old P50 / P95 ms",
-        "new P50 / P95 ms",
-        "CPU ms/ask old / new",
+        "asks/s old / new / untraced",
+        "P50 ms old / new / untraced",
+        "CPU ms/ask old / new / untraced",
         "time per ask, new vs old",
+        "new, cite untraced, vs old",
     ]
     body = (
         f"`Project.ask` on the 5k-chunk SciFact store (SQLite, bundled MiniLM, extractive, "
         f"tracing on), {args.asks} asks per workload, old = commit `{args.old}` (the flow in "
-        "`Project._ask`), new = this tree (the stage pipeline). "
-        f"{args.rounds} rounds alternating old/new, each in a fresh process; medians over the "
-        "rounds, and the median of the per-round ratios of wall time.\n\n"
+        "`Project._ask`), new = this tree (the stage pipeline), untraced = this tree with the "
+        "cite stage's span off (the one span per ask the pipeline adds). "
+        f"{args.rounds} rounds, each variant in a fresh process, the order rotating; medians "
+        "over the rounds, and the median of the per-round ratios of wall time.\n\n"
         + table(headers, rows)
         + f"\n\nLoad average (1 min) before / after: {load[0]:.1f} / {os.getloadavg()[0]:.1f}.\n"
     )
