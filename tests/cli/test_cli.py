@@ -171,6 +171,7 @@ def test_doctor_reports_each_check_and_fails_clearly(kb: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert "store" in r.stdout and "default: 2 docs" in r.stdout
     assert "embedder: hash-256" in r.stdout
+    assert "local model:" in r.stdout  # installed and runnable here, or how to install it
     r = run_cli("--store", "postgresql://db/x", "doctor", cwd=kb, env=env)
     assert r.returncode == 1
     assert "FAIL store" in r.stdout and "sqlite" in r.stdout  # says how to fix it

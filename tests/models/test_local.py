@@ -31,6 +31,7 @@ from ragline.models._local import (
     ContextWindowExceeded,
     LocalModel,
     build_prompt,
+    llama_build_problem,
 )
 
 ASK = [
@@ -467,7 +468,22 @@ class TestBundledGguf:
         assert len(set(results)) == 1 and results[0].read_bytes() == b"GGUF chunk two three"
 
 
+def test_an_amx_build_is_named_as_the_problem_with_the_fix() -> None:
+    amx = "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | OPENMP = 1 |"
+    problem = llama_build_problem(amx)
+    assert problem is not None
+    assert "AMX" in problem and "CMAKE_ARGS=-DGGML_NATIVE=OFF" in problem
+    assert llama_build_problem("CPU : SSE3 = 1 | AVX2 = 1 | FMA = 1 | OPENMP = 1 |") is None
+
+
 # --------------------------------------------------------------------------- the real model
+
+
+@pytest.mark.slow
+def test_the_installed_llama_build_runs_here() -> None:
+    """CI builds llama-cpp-python portable; a native AMX build would crash the real tests."""
+    pytest.importorskip("llama_cpp")
+    assert llama_build_problem() is None
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ code is 1 when any check fails. Only typer is imported at module level.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from ragline.cli._common import new_console, open_project, redacted, state
@@ -68,5 +70,20 @@ def doctor() -> None:
             report(ok, "tracing", detail)
         except RaglineError as e:
             report(False, "tracing", str(e))
+    _local_model(report)
     if failures:
         raise typer.Exit(1)
+
+
+def _local_model(report: Callable[[bool, str, str], None]) -> None:
+    """The optional local model: is llama-cpp-python installed, and built to run here?"""
+    from ragline.models._local import LLAMA_HINT, llama_available, llama_build_problem
+
+    if not llama_available():
+        report(True, "local model", f"not installed (optional: {LLAMA_HINT})")
+        return
+    import llama_cpp
+
+    problem = llama_build_problem()
+    version = getattr(llama_cpp, "__version__", "?")
+    report(problem is None, "local model", problem or f"llama-cpp-python {version}")

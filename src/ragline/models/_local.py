@@ -47,7 +47,9 @@ log = logging.getLogger(__name__)
 PROMPT_TEMPLATE = "grounded_base_v1"
 DEFAULT_CONTEXT = 2048
 DEFAULT_THREADS = 2
-LLAMA_HINT = "pip install 'ragline[local]' (builds from source, ~10 minutes)"
+LLAMA_HINT = (
+    "CMAKE_ARGS=-DGGML_NATIVE=OFF pip install 'ragline[local]' (builds from source, ~10 minutes)"
+)
 _ROLE_LABEL = {"user": "User", "assistant": "Assistant", "tool": "Tool result"}
 
 
@@ -57,6 +59,25 @@ class ContextWindowExceeded(RequestRejected, InputError):
 
 def llama_available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
+
+
+def llama_build_problem(system_info: str | None = None) -> str | None:
+    """Why this llama-cpp-python build is known to crash here, or None.
+
+    A native build on a CPU with AMX (Intel Sapphire Rapids and later) runs llama.cpp's
+    AMX kernels, which crash with a segmentation fault on Q4_K models such as the bundled
+    one (llama.cpp#20824). ``system_info`` defaults to ``llama_print_system_info()``.
+    """
+    if system_info is None:
+        raw = _import_llama().llama_print_system_info()
+        system_info = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    if "AMX_INT8 = 1" not in system_info:
+        return None
+    return (
+        "llama-cpp-python was built with AMX kernels, which crash on Q4_K models "
+        "(llama.cpp#20824); rebuild it portable: CMAKE_ARGS=-DGGML_NATIVE=OFF "
+        "pip install --force-reinstall --no-cache-dir llama-cpp-python"
+    )
 
 
 def _import_llama() -> Any:
