@@ -11,14 +11,30 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ragline.errors import ConfigError
 
 CONFIG_FILE = "ragline.yaml"
 ENV_PREFIX = "RAGLINE_"
+
+
+def _yaml_off(v: Any) -> Any:
+    """YAML reads an unquoted ``off`` as false: take it as the choice ``"off"``."""
+    return "off" if v is False else v
+
+
+_OffAsFalse = BeforeValidator(_yaml_off)
 
 
 class _Strict(BaseModel):
@@ -139,7 +155,7 @@ class TracingSettings(_Strict):
     """Tracing (``ragline.trace``): spans of every ingest and ask, stored in the background."""
 
     enabled: bool = Field(True, description="record a trace of every ingest and ask")
-    content: Literal["full", "redact", "off"] = Field(
+    content: Annotated[Literal["full", "redact", "off"], _OffAsFalse] = Field(
         "full",
         description="prompt/document/answer text in traces: full, redact (mask PII) or off",
     )
@@ -191,7 +207,7 @@ class ServerSettings(_Strict):
 
     host: str = Field("127.0.0.1", description="interface to listen on (0.0.0.0: all)")
     port: int = Field(8000, ge=0, le=65535)
-    auth: Literal["auto", "required", "off"] = Field(
+    auth: Annotated[Literal["auto", "required", "off"], _OffAsFalse] = Field(
         "auto",
         description="auto: API keys are required once any are configured; "
         "off: every request is the default tenant (local use only)",
@@ -199,6 +215,25 @@ class ServerSettings(_Strict):
     keys_file: str | None = Field(
         None,
         description="YAML file of hashed API keys per tenant (ragline keys create writes it)",
+    )
+    keys_reload_s: float = Field(
+        2.0,
+        ge=0,
+        description="how often the server looks for changes to the keys file "
+        "(created, revoked, rotated keys take effect without a restart)",
+    )
+    metrics_allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="client addresses or networks (CIDR) that may read /metrics without "
+        "a key; others need a key with the metrics or admin scope",
+    )
+    metrics_tenant_labels: bool = Field(
+        True, description="label /metrics series with tenant names (false: one total)"
+    )
+    docs: Annotated[Literal["off", "auth", "public"], _OffAsFalse] = Field(
+        "auth",
+        description="/docs, /redoc and /openapi.json: off, for any valid key (auth), "
+        "or open to all (public)",
     )
     max_body_bytes: int = Field(
         25 * 1024 * 1024, ge=1024, description="largest request body (uploads included)"
@@ -226,6 +261,20 @@ class ServerSettings(_Strict):
     cors_origins: list[str] = Field(
         default_factory=list, description="browser origins allowed to call the API"
     )
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an address or network (e.g. 10.0.0.0/8, ::1)"
+                ) from None
+        return v
 
 
 class RoutingWhen(_Strict):
@@ -277,7 +326,7 @@ class TenantSettings(_Strict):
     api_keys_env: str | None = Field(
         None, description="env var holding this tenant's API keys (comma-separated)"
     )
-    trace_content: Literal["full", "redact", "off"] | None = Field(
+    trace_content: Annotated[Literal["full", "redact", "off"] | None, _OffAsFalse] = Field(
         None, description="this tenant's text in traces (default: tracing.content)"
     )
     model: str | list[str] | None = Field(
@@ -580,6 +629,10 @@ server:
   port: 8000
   auth: auto               # auto: keys required once any exist | required | off
   # keys_file: ragline-keys.yaml   # hashed keys, written by `ragline keys create`
+  keys_reload_s: 2         # key file changes (create/revoke/rotate) apply this fast
+  metrics_allow: [127.0.0.1, "::1"]  # /metrics without a key; others need the metrics scope
+  metrics_tenant_labels: true        # false: no tenant names in /metrics
+  docs: auth               # /docs, /redoc, /openapi.json: off | auth (any key) | public
   max_body_bytes: 26214400 # 25 MiB, uploads included (413 beyond)
   max_question_chars: 4000
   max_k: 100

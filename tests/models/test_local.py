@@ -340,8 +340,8 @@ class TestConstruction:
         with pytest.raises(ConfigError) as e:
             local(gguf_file)
         assert str(e.value) == (
-            "the local model needs llama-cpp-python: pip install 'ragline[local]' "
-            "(builds from source, ~10 minutes)"
+            "the local model needs llama-cpp-python: CMAKE_ARGS=-DGGML_NATIVE=OFF "
+            "pip install 'ragline[local]' (builds from source, ~10 minutes)"
         )
         with pytest.raises(ConfigError, match="needs llama-cpp-python"):
             make_model("local", Settings())

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from ragline._project import Project
 from ragline.errors import ConfigError
 from ragline.server import KeyRing, create_app, hash_key
-from ragline.server._auth import add_key_to_file
+from ragline.server._keys_file import create_key
 
 CONFIG = "embedder: hash\nstore: memory://\ntenants:\n  acme: {api_keys_env: ACME_KEYS}\n"
 
@@ -41,11 +41,11 @@ def test_one_key_for_two_tenants_is_refused(tmp_path: Path) -> None:
 
 def test_keys_file_holds_hashes_only_and_rejects_plain_keys(tmp_path: Path) -> None:
     p = project(tmp_path)
-    add_key_to_file(tmp_path / "ragline-keys.yaml", "globex", "rl_secret")
+    secret, _ = create_key(tmp_path / "ragline-keys.yaml", "globex")
     text = (tmp_path / "ragline-keys.yaml").read_text()
-    assert "rl_secret" not in text and hash_key("rl_secret") in text
+    assert secret not in text and hash_key(secret) in text
     assert (tmp_path / "ragline-keys.yaml").stat().st_mode & 0o077 == 0
-    assert KeyRing.load(p.settings, p.path, {}).tenant_for("rl_secret") == "globex"
+    assert KeyRing.load(p.settings, p.path, {}).tenant_for(secret) == "globex"
     (tmp_path / "ragline-keys.yaml").write_text(yaml.safe_dump({"globex": ["rl_plain"]}))
     with pytest.raises(ConfigError, match="not a key hash"):
         KeyRing.load(p.settings, p.path, {})
@@ -103,7 +103,9 @@ def test_cli_keys_create_prints_the_key_once_and_list_counts_it(tmp_path: Path) 
     key = made.stdout.strip()
     assert key.startswith("rl_") and key not in (tmp_path / "ragline-keys.yaml").read_text()
     listed = subprocess.run([*run, "list"], capture_output=True, text=True, env=env)
-    assert "globex\t1 key" in listed.stdout
+    assert listed.returncode == 0, listed.stderr
+    row = listed.stdout.splitlines()[1].split()
+    assert row[1:4] == ["globex", "-", "ask"] and "never" in row  # tenant, name, scopes
     bad = subprocess.run(
         [*run, "create", "--tenant", "../etc"], capture_output=True, text=True, env=env
     )

@@ -1,8 +1,10 @@
 """Property-based fuzzing of every operation in ``/openapi.json`` on a real server.
 
 Schemathesis generates valid and invalid requests from the live schema (sent with
-acme's key) and checks that none gets a 5xx. The server has its own project
-(uploads and deletes are among the operations). Examples are bounded per operation.
+acme's key) and checks that none gets a 5xx and that every response conforms to the
+schema: its status code, media type, headers and body are the ones documented. The
+server has its own project (uploads and deletes are among the operations). Examples are
+bounded per operation.
 
 One test per operation of the checked-in ``docs/openapi.json`` (``test_openapi_doc``
 keeps it equal to the live schema). Hypothesis drives schemathesis's strategies
@@ -25,6 +27,12 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from ragline.testing import ServerProcess  # noqa: E402
 
@@ -53,7 +61,7 @@ def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
 
 @pytest.fixture(scope="module")
 def live_schema(fuzzed_server: ServerProcess) -> Any:
-    return schemathesis.openapi.from_url(fuzzed_server.url + "/openapi.json")
+    return schemathesis.openapi.from_url(fuzzed_server.url + "/openapi.json", headers=acme())
 
 
 def _strategy(operation: Any) -> Any:
@@ -66,7 +74,7 @@ def _strategy(operation: Any) -> Any:
 
 
 @pytest.mark.parametrize(("method", "path"), _operations(), ids=lambda v: str(v))
-def test_no_operation_answers_with_a_server_error(
+def test_no_operation_answers_with_a_server_error_or_off_its_schema(
     live_schema: Any, fuzzed_server: ServerProcess, method: str, path: str
 ) -> None:
     try:
@@ -85,7 +93,13 @@ def test_no_operation_answers_with_a_server_error(
         case.call_and_validate(
             base_url=fuzzed_server.url,
             headers=acme(),
-            checks=[not_a_server_error],
+            checks=[
+                not_a_server_error,
+                status_code_conformance,
+                content_type_conformance,
+                response_headers_conformance,
+                response_schema_conformance,
+            ],
             timeout=60,
         )
 

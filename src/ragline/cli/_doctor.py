@@ -82,8 +82,8 @@ def _local_model(report: Callable[[bool, str, str], None]) -> None:
     if not llama_available():
         report(True, "local model", f"not installed (optional: {LLAMA_HINT})")
         return
-    import llama_cpp
+    from importlib.metadata import version as installed
 
     problem = llama_build_problem()
-    version = getattr(llama_cpp, "__version__", "?")
+    version = installed("llama-cpp-python")
     report(problem is None, "local model", problem or f"llama-cpp-python {version}")

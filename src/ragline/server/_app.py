@@ -20,10 +20,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ragline.server._auth import KeyRing
+from ragline.server._auth import KeyRing, LiveKeys
 from ragline.server._errors import install_error_handlers
 from ragline.server._limits import BodyLimit
 from ragline.server._metrics import MetricsMiddleware
+from ragline.server._operations import check_metrics_access, install_docs
+from ragline.server._schemas import error_responses
 from ragline.server._state import ServerState
 
 if TYPE_CHECKING:
@@ -78,10 +80,18 @@ def create_app(
     keys: KeyRing | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
-    """The ragline HTTP API over ``project`` (a :class:`Project` or its folder)."""
+    """The ragline HTTP API over ``project`` (a :class:`Project` or its folder).
+
+    ``keys`` fixes the keys (tests); by default they come from the tenants' env
+    variables and the keys file, which is re-read when it changes.
+    """
     proj = _as_project(project)
-    keyring = keys if keys is not None else KeyRing.load(proj.settings, proj.path, environ)
-    state = ServerState(proj, keyring)
+    live = (
+        LiveKeys.fixed(keys)
+        if keys is not None
+        else LiveKeys.load(proj.settings, proj.path, environ)
+    )
+    state = ServerState(proj, live)
     server = proj.settings.server
 
     @asynccontextmanager
@@ -95,6 +105,7 @@ def create_app(
         finally:
             state.ready = False
             state.draining = True
+            state.usage.flush()
             await anyio.to_thread.run_sync(proj.close)
 
     from ragline._version import __version__
@@ -104,6 +115,9 @@ def create_app(
         version=__version__,
         summary="Document Q&A with cited answers, per tenant; OpenAI-compatible.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.ragline = state
     install_error_handlers(app)
@@ -138,11 +152,26 @@ def create_app(
             return JSONResponse({"status": "not ready", "reason": f"store: {e}"}, 503)
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics (loopback, server.metrics_allow, or a metrics key)",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "metrics in the Prometheus text format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            **error_responses(401, 403),
+        },
+    )
     async def metrics(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+        check_metrics_access(request, state)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    install_docs(app, state)
 
     if server.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

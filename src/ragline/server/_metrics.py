@@ -66,11 +66,14 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        # server.metrics_tenant_labels: false → no tenant label (one total per outcome)
+        self._by_tenant = state.settings.server.metrics_tenant_labels
+        tenant = ["tenant"] if self._by_tenant else []
         self.asks = Counter(
-            "ragline_asks", "answers by tenant and outcome", ["tenant", "outcome"], registry=r
+            "ragline_asks", "answers by tenant and outcome", [*tenant, "outcome"], registry=r
         )
         self.tokens = Counter(
-            "ragline_model_tokens", "model tokens by tenant", ["tenant", "kind"], registry=r
+            "ragline_model_tokens", "model tokens by tenant", [*tenant, "kind"], registry=r
         )
         self.stage = Histogram(
             "ragline_ask_stage_seconds",
@@ -85,8 +88,12 @@ class Metrics:
         waiting.set_function(lambda: state.admission.waiting)
         r.register(_StateCollector(state.project.trace_stats, lambda: state.admission.shed))
 
+    def _tenant(self, tenant: str) -> tuple[str, ...]:
+        return (tenant,) if self._by_tenant else ()
+
     def observe_answer(self, tenant: str, answer: Answer) -> None:
-        self.asks.labels(tenant, "abstained" if answer.abstained else "answered").inc()
+        outcome = "abstained" if answer.abstained else "answered"
+        self.asks.labels(*self._tenant(tenant), outcome).inc()
         for stage in ("retrieval", "answer"):
             ms = answer.timings_ms.get(stage)
             if ms is not None:
@@ -95,10 +102,10 @@ class Metrics:
         for kind in ("prompt_tokens", "completion_tokens"):
             n = usage.get(kind)
             if n:
-                self.tokens.labels(tenant, kind.removesuffix("_tokens")).inc(n)
+                self.tokens.labels(*self._tenant(tenant), kind.removesuffix("_tokens")).inc(n)
 
     def observe_error(self, tenant: str) -> None:
-        self.asks.labels(tenant, "error").inc()
+        self.asks.labels(*self._tenant(tenant), "error").inc()
 
     def event_observer(self, tenant: str) -> Callable[[Any], None]:
         """For a stream of answer events: count its ``done`` or ``error``."""

@@ -34,7 +34,7 @@ from ragline.server._schemas_documents import (
     DocumentsIn,
     IngestOut,
 )
-from ragline.server._state import Caller, CallerDep
+from ragline.server._state import Caller, CallerDep, IngestCaller
 from ragline.server._uploads import (
     SUPPORTED_HINT,
     ItemResult,
@@ -167,7 +167,7 @@ async def _json(request: Request, caller: Caller) -> Response:
     openapi_extra={"requestBody": UPLOAD_BODY},
     summary="Add or update documents: files (multipart, field 'files') or JSON",
 )
-async def add_documents(request: Request, caller: CallerDep) -> Response:
+async def add_documents(request: Request, caller: IngestCaller) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
         return await _files(request, caller)
@@ -267,7 +267,7 @@ async def get_document(
     responses=error_responses(401, 404, 429, 503),
     summary="Delete a document and its chunks (and its kept upload)",
 )
-async def delete_document(document_id: DocId, caller: CallerDep) -> Response:
+async def delete_document(document_id: DocId, caller: IngestCaller) -> Response:
     project, tenant = caller.project, caller.tenant
 
     def delete() -> int | None:

@@ -95,5 +95,11 @@ class ErrorOut(BaseModel):
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries for the JSON error shape."""
-    return {code: {"model": ErrorOut} for code in codes}
+    """OpenAPI ``responses=`` entries for the JSON error shape.
+
+    An operation that can answer 401 can answer 403 too (a key without the scope, or a
+    tenant header from a key that is not an admin key).
+    """
+    if 401 in codes and 403 not in codes:
+        codes = (*codes, 403)
+    return {code: {"model": ErrorOut} for code in sorted(codes)}

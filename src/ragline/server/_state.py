@@ -1,19 +1,25 @@
 """What one server process holds: the project, its keys, its limits and its metrics.
 
-Routes reach it through the ``caller`` dependency, which authenticates the request,
-applies the tenant's rate limit and returns who is asking.
+Routes reach it through a caller dependency — :data:`AskCaller` (``CallerDep``),
+:data:`IngestCaller` — which authenticates the request, checks the key's scope,
+applies the tenant's rate limit and returns who is asking. An ``admin`` key may act
+for any tenant by naming it in ``X-Ragline-Tenant``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
-from ragline.server._auth import KeyRing, key_from_headers
+from ragline.errors import ConfigError
+from ragline.server._auth import ApiKey, KeyRing, KeyUsage, LiveKeys, key_from_headers
 from ragline.server._errors import ApiError, unauthorized
+from ragline.server._keys_file import check_tenant_name
 from ragline.server._limits import Admission, RateLimiter
 
 if TYPE_CHECKING:
@@ -22,26 +28,35 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ragline.server")
 
+TENANT_HEADER = "x-ragline-tenant"
+
+
+def forbidden(message: str, hint: str) -> ApiError:
+    return ApiError(403, "forbidden", message, hint=hint)
+
 
 class ServerState:
-    def __init__(self, project: Project, keys: KeyRing) -> None:
+    def __init__(self, project: Project, keys: KeyRing | LiveKeys) -> None:
         s = project.settings.server
         self.project = project
         self.settings = project.settings
-        self.keys = keys
+        self.keys = keys if isinstance(keys, LiveKeys) else LiveKeys.fixed(keys)
+        self.usage = KeyUsage(self.keys.path)
         self.limiter = RateLimiter()
         self.admission = Admission(s.max_concurrency, s.max_queue)
         self.draining = False
         self.ready = False
-        if s.auth == "required" and not len(keys):
-            from ragline.errors import ConfigError
-
+        self.metrics_allow = [ipaddress.ip_network(n, strict=False) for n in s.metrics_allow]
+        ring = self.keys.current()
+        if s.auth == "required" and not len(ring):
             raise ConfigError(
                 "server.auth is 'required' but no API keys are configured",
                 hint="create one with 'ragline keys create --tenant NAME' "
                 "or set a tenant's api_keys_env",
             )
-        self.open = s.auth == "off" or (s.auth == "auto" and not len(keys))
+        # auto: open only until the first key exists; removing every key later does not
+        # open the server again (every request is refused instead).
+        self._keyed = s.auth == "required" or bool(len(ring))
         if self.open:
             log.warning(
                 "no API keys configured: every request is tenant %r (server.auth: %s)",
@@ -51,6 +66,37 @@ class ServerState:
         from ragline.server._metrics import Metrics
 
         self.metrics: Metrics = Metrics(self)
+
+    @property
+    def open(self) -> bool:
+        """No key needed: every request is the default tenant (auth off, or no keys yet)."""
+        auth = self.settings.server.auth
+        if auth == "off":
+            return True
+        if not self._keyed and len(self.keys.current()):
+            self._keyed = True
+            log.warning("API keys now exist: requests need a key from now on")
+        return not self._keyed
+
+    def key_for(self, request: Request) -> ApiKey | None:
+        """The live key the request carries, or None."""
+        key = key_from_headers(request.headers)
+        if not key:
+            return None
+        found = self.keys.current().lookup(key)
+        if found is not None:
+            self.usage.touch(found)
+        return found
+
+    def client_allowed_for_metrics(self, request: Request) -> bool:
+        host = request.client.host if request.client else None
+        if not host:
+            return False
+        try:
+            addr = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(addr in net for net in self.metrics_allow)
 
     def rate_limit(self, tenant: str) -> int | None:
         t = self.settings.tenants.get(tenant)
@@ -63,6 +109,7 @@ class ServerState:
 class Caller:
     tenant: str
     state: ServerState
+    key: ApiKey | None = None
 
     @property
     def project(self) -> Project:
@@ -75,24 +122,56 @@ def get_state(request: Request) -> ServerState:
     return state
 
 
-def caller(request: Request) -> Caller:
-    """Authenticate (``Authorization: Bearer <key>``) and rate-limit the request."""
+def _scope_hint(scope: str, tenant: str) -> str:
+    return f"use a key with it: ragline keys create --tenant {tenant} --scope {scope}"
+
+
+def authenticate(request: Request, scope: str) -> Caller:
+    """Who is asking, if their key may do ``scope`` (401 or 403 otherwise)."""
     state = get_state(request)
+    key: ApiKey | None = None
     if state.open:
         tenant = state.settings.default_tenant
     else:
-        key = key_from_headers(request.headers)
-        found = state.keys.tenant_for(key) if key else None
-        if found is None:
+        key = state.key_for(request)
+        if key is None:
             raise unauthorized()
-        tenant = found
+        if not key.allows(scope):
+            raise forbidden(
+                f"this API key may not {scope} (its scopes: {', '.join(sorted(key.scopes))})",
+                _scope_hint(scope, key.tenant),
+            )
+        tenant = key.tenant
+    other = request.headers.get(TENANT_HEADER)
+    if other and other != tenant:
+        if key is None or "admin" not in key.scopes:
+            raise forbidden(
+                f"only an admin key may act for another tenant ({TENANT_HEADER}: {other})",
+                "drop the header, or use a key with the admin scope",
+            )
+        try:
+            tenant = check_tenant_name(other)
+        except ConfigError as e:
+            raise ApiError(400, "invalid_request", str(e), hint=e.hint) from None
     if state.draining:
         raise ApiError(
             503, "shutting_down", "the server is shutting down", headers={"Retry-After": "1"}
         )
     state.limiter.check(tenant, state.rate_limit(tenant))
     request.state.tenant = tenant
-    return Caller(tenant, state)
+    return Caller(tenant, state, key)
 
 
-CallerDep = Annotated[Caller, Depends(caller)]
+def require(scope: str) -> Callable[[Request], Caller]:
+    def caller(request: Request) -> Caller:
+        return authenticate(request, scope)
+
+    caller.__name__ = f"caller_{scope}"
+    return caller
+
+
+caller = require("ask")
+AskCaller = Annotated[Caller, Depends(caller)]
+IngestCaller = Annotated[Caller, Depends(require("ingest"))]
+#: The usual caller: a key that may ask.
+CallerDep = AskCaller

@@ -37,12 +37,14 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         args: Sequence[str] = (),
         port: int | None = None,
+        host: str = "127.0.0.1",
         start_timeout_s: float = 60.0,
     ) -> None:
         self.project_dir = Path(project_dir)
         self.env = dict(env or {})
         self.args = list(args)
         self.port = port or free_port()
+        self.host = host  # where it listens; ``url`` is its loopback address either way
         self.start_timeout_s = start_timeout_s
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -60,7 +62,7 @@ class ServerProcess:
 
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         cmd = [sys.executable, "-m", "ragline.cli", "-C", str(self.project_dir), "serve"]
-        cmd += ["--port", str(self.port), "--host", "127.0.0.1", *self.args]
+        cmd += ["--port", str(self.port), "--host", self.host, *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + self.start_timeout_s
