@@ -29,7 +29,7 @@ PUBLIC = {
     "ragline.store.postgres": ["PostgresBackend"],
     "ragline.embed": [
         "EMBEDDER_CHOICES", "Embedder", "HashEmbedder", "MiniLMEmbedder", "OpenAIEmbedder",
-        "make_embedder",
+        "make_embedder", "parse_embedder_spec",
     ],
     "ragline.retrieve": [
         "Boost", "MODES", "Mode", "Retriever", "RoutingPlan", "SearchResult", "apply_boosts",

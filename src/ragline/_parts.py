@@ -54,6 +54,15 @@ class Parts:
 
         self.path = path
         self.settings = settings
+        # a bad spec fails every command at once, not only those that embed or search
+        if embedder is None:
+            from ragline.embed import parse_embedder_spec
+
+            parse_embedder_spec(settings.embedder)
+        if store is None:
+            from ragline.store._open import backend_kind
+
+            backend_kind(settings.store)
         self._lock = threading.RLock()
         self._backend: Backend | None = None
         if isinstance(store, Backend):

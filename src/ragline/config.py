@@ -651,10 +651,22 @@ routing: []
 """
 
 
-def write_config(project_dir: str | os.PathLike[str] = ".", *, force: bool = False) -> Path:
+def write_config(
+    project_dir: str | os.PathLike[str] = ".",
+    *,
+    force: bool = False,
+    values: Mapping[str, str | None] | None = None,
+) -> Path:
+    """Write the commented template; ``values`` replace top-level ``key: value`` lines
+    (``ragline --store postgresql://… init`` writes that store)."""
     path = Path(project_dir) / CONFIG_FILE
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists", hint="pass --force to overwrite it")
+    text = CONFIG_TEMPLATE
+    for key, value in (values or {}).items():
+        if value is not None:
+            line = f"{key}: {value}".replace("\\", "\\\\")  # a literal replacement
+            text = re.sub(rf"^{re.escape(key)}: .*$", line, text, count=1, flags=re.M)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path

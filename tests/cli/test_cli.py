@@ -128,6 +128,10 @@ def test_bad_filter_is_one_clear_line(kb: Path) -> None:
     assert r.returncode == 1
     assert r.stderr.startswith("error: cannot parse filter 'nonsense'")
     assert len(r.stderr.strip().splitlines()) == 1
+    r = run_cli("search", "x", "--filter", "year>=abc", cwd=kb, env={"RAGLINE_EMBEDDER": "hash"})
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: cannot compare year>=abc: 'abc' is neither a number")
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_ingest_reports_bad_files_and_continues(kb: Path) -> None:
@@ -188,3 +192,68 @@ def test_migrate_sentences_backfills_a_store_ingested_without_them(tmp_path: Pat
     assert n > 50
     again = run_cli("migrate", "--sentences", cwd=tmp_path)
     assert "sentence vectors: 0 embedded" in again.stdout  # nothing left to do
+
+
+# Every command that opens a project, with the arguments it needs to get that far.
+PROJECT_COMMANDS = [
+    ["ingest", "."],
+    ["search", "x"],
+    ["ask", "x"],
+    ["chat", "hi"],
+    ["status"],
+    ["migrate"],
+    ["serve"],
+    ["traces", "list"],
+    ["feedback", "list"],
+    ["cases", "add", "--trace", "abc123"],
+    ["eval", "list"],
+    ["keys", "list"],
+    ["init"],
+]
+
+
+@pytest.mark.parametrize("command", PROJECT_COMMANDS, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        (["--embedder", "bert"], "unknown embedder 'bert'"),
+        (["--embedder", "hash:abc"], "the hash dimension must be an integer"),
+        (["--store", "bogus://x"], "unsupported store URL 'bogus://x'"),
+    ],
+    ids=["embedder", "hash-dimension", "store"],
+)
+def test_every_command_refuses_a_bad_config_flag(
+    tmp_path: Path, command: list[str], flag: list[str], message: str
+) -> None:
+    from ragline.errors import ConfigError
+
+    result = CliRunner().invoke(app, ["-C", str(tmp_path), *flag, *command])
+    assert isinstance(result.exception, ConfigError), (result.exception, result.output)
+    assert message in str(result.exception)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written, no store made
+
+
+def test_status_with_a_bad_embedder_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    r = run_cli("status", cwd=tmp_path, env={"RAGLINE_EMBEDDER": "bert"})  # from the env
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip() == (
+        "error: unknown embedder 'bert' — choose one of: minilm, hash, hash:<dimension>, "
+        "openai:<model>"
+    )
+    r = run_cli("--embedder", "bert", "status", cwd=tmp_path)
+    assert r.returncode == 1 and "unknown embedder 'bert'" in r.stderr
+    r = run_cli("serve", cwd=tmp_path, env={"RAGLINE_STORE": "bogus://x"})
+    assert r.returncode == 1 and "serving" not in r.stderr  # refused before it starts
+    assert r.stderr.startswith("error: unsupported store URL 'bogus://x'")
+
+
+def test_init_writes_the_store_and_embedder_flags(tmp_path: Path) -> None:
+    from ragline.config import load_settings
+
+    result = CliRunner().invoke(
+        app, ["-C", str(tmp_path), "--store", "sqlite:///kb.db", "--embedder", "hash", "init"]
+    )
+    assert result.exit_code == 0, result.output
+    settings = load_settings(tmp_path)
+    assert (settings.store, settings.embedder) == ("sqlite:///kb.db", "hash")
+    assert "# Where documents" in (tmp_path / "ragline.yaml").read_text()  # still commented

@@ -111,6 +111,27 @@ def test_a_wrong_content_type_is_415_saying_what_to_send(
     assert "json" in (err["message"] + err.get("hint", "")).lower()
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "json_body"),
+    [
+        ("/v1/search", {"q": "battery", "filter": "year>=abc"}, None),
+        ("/v1/search", {"q": "battery", "filter": "nonsense"}, None),
+        ("/v1/search", {"q": "battery", "filter": "updated<last-week"}, None),
+    ],
+)
+def test_a_filter_that_cannot_be_compared_is_400_with_the_reason(
+    client: httpx.Client,
+    nothing_lost: None,
+    path: str,
+    params: dict[str, str] | None,
+    json_body: dict[str, Any] | None,
+) -> None:
+    r = client.get(path, params=params) if json_body is None else client.post(path, json=json_body)
+    err = _error(r, 400)
+    assert "filter" in err["message"] or "compare" in err["message"], err
+    assert err.get("hint"), err
+
+
 def test_form_fields_other_than_files_are_refused(client: httpx.Client, nothing_lost: None) -> None:
     r = client.post("/v1/documents", data={"tenant": "globex"}, files=[("files", ("a.md", b"x"))])
     assert "tenant" in _error(r, 422, "invalid_request")["message"]

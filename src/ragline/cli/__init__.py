@@ -18,7 +18,7 @@ import typer
 
 from ragline.cli._ask import ask
 from ragline.cli._chat import chat
-from ragline.cli._common import state
+from ragline.cli._common import check_config_flags, state
 from ragline.cli._doctor import doctor
 from ragline.cli._eval import eval_app
 from ragline.cli._feedback import cases_app, feedback_app
@@ -64,6 +64,7 @@ def _main(
     state.project_dir = project
     state.config_file = config
     state.overrides = {"store": store, "embedder": embedder}
+    check_config_flags(store, embedder)
 
 
 for command in (init, ingest, search, ask, chat, status, migrate, doctor, serve):

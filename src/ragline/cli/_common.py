@@ -36,6 +36,19 @@ class GlobalOptions:
 state = GlobalOptions()
 
 
+def check_config_flags(store: str | None, embedder: str | None) -> None:
+    """Refuse a malformed ``--store`` or ``--embedder`` before any command runs, also the
+    commands that never open the store or embed (``status``, ``keys list``, ``init``)."""
+    if store is not None:
+        from ragline.store._open import backend_kind
+
+        backend_kind(store)
+    if embedder is not None:
+        from ragline.embed import parse_embedder_spec
+
+        parse_embedder_spec(embedder)
+
+
 def open_project(config_file: Path | None = None, /, **overrides: Any) -> Project:
     """The project of ``--project``, with the global options and ``overrides`` applied.
 

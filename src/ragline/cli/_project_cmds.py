@@ -30,10 +30,13 @@ def init(
         bool, typer.Option("--force", help="Overwrite an existing ragline.yaml.")
     ] = False,
 ) -> None:
-    """Write a commented ragline.yaml in the project folder."""
+    """Write a commented ragline.yaml in the project folder (with --store and --embedder
+    if given)."""
     from ragline.config import load_settings, write_config
 
-    path = write_config(state.project_dir, force=force)
+    # the app's callback has refused malformed values before this runs
+    values = {key: state.overrides.get(key) for key in ("store", "embedder")}
+    path = write_config(state.project_dir, force=force, values=values)
     load_settings(state.project_dir)  # the template must always be valid
     new_console().print(f"wrote {path}")
 

@@ -123,12 +123,19 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = list(exc.errors())
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         json_type = ctype == "application/json" or ctype.endswith("+json")
-        if ctype and not json_type and any(e.get("loc", ())[:1] == ("body",) for e in errors):
+        body_error = any(e.get("loc", ())[:1] == ("body",) for e in errors)
+        has_body = request.headers.get("content-length", "0") != "0" or (
+            "transfer-encoding" in request.headers
+        )
+        if body_error and not json_type and (ctype or has_body):
+            # curl -d sends application/x-www-form-urlencoded; a bare client sends none
+            sent = f"not {ctype}" if ctype else "but the request has no Content-Type header"
             return JSONResponse(
                 error_body(
                     "unsupported_media_type",
-                    f"this endpoint takes a JSON body, not {ctype}",
-                    "send Content-Type: application/json",
+                    f"this endpoint takes a JSON body, {sent}",
+                    "send the header Content-Type: application/json "
+                    "(with curl: -H 'Content-Type: application/json')",
                 ),
                 status_code=415,
             )

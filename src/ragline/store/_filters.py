@@ -35,6 +35,28 @@ class Condition:
             object.__setattr__(self, "value", tuple(self.value))
 
 
+_ORDERING = ("gt", "gte", "lt", "lte")
+# ISO 8601 dates and times sort correctly as strings: 2024, 2024-06, 2024-06-30T12:00Z
+_ISO_DATE = re.compile(
+    r"\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)?"
+)
+
+
+def _orderable(value: Any) -> bool:
+    """What ``>``, ``>=``, ``<`` and ``<=`` can compare: a number or an ISO date."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+        return True
+    except ValueError:
+        return _ISO_DATE.fullmatch(value.strip()) is not None
+
+
 def _scalar(text: str) -> Any:
     if re.fullmatch(r"-?\d+", text):
         return int(text)
@@ -45,6 +67,9 @@ def _scalar(text: str) -> Any:
 
 def parse_filter(expr: str) -> Condition:
     """Parse ``key=value``, ``key!=v``, ``key>=v``, ``key<v``… ``key=a|b`` means *in*.
+
+    ``>``, ``>=``, ``<`` and ``<=`` take a number or an ISO date (``2024-06-30``); any
+    other value is an :class:`InputError` (it would silently match nothing).
 
     >>> parse_filter("doc_type=finance|legal")
     Condition(field='doc_type', op='in', value=('finance', 'legal'))
@@ -58,7 +83,14 @@ def parse_filter(expr: str) -> Condition:
     key, op_text, raw = m.groups()
     if op_text == "=" and "|" in raw:
         return Condition(key, "in", tuple(_scalar(v.strip()) for v in raw.split("|")))
-    return Condition(key, _OPS[op_text], _scalar(raw))
+    value = _scalar(raw)
+    if _OPS[op_text] in _ORDERING and not _orderable(value):
+        raise InputError(
+            f"cannot compare {key}{op_text}{raw}: {raw!r} is neither a number nor an ISO date",
+            hint=f"write {key}{op_text}2024 or {key}{op_text}2024-06-30, "
+            f"or {key}={raw} for an exact match",
+        )
+    return Condition(key, _OPS[op_text], value)
 
 
 def parse_filters(exprs: Sequence[str] | None) -> list[Condition]:
