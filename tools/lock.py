@@ -33,10 +33,12 @@ try:
     from packaging.utils import canonicalize_name
     from packaging.version import Version
 except ImportError:  # a bare venv: pip vendors packaging
-    from pip._vendor.packaging.markers import Marker  # type: ignore[no-redef]
-    from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef]
-    from pip._vendor.packaging.utils import canonicalize_name  # type: ignore[no-redef]
-    from pip._vendor.packaging.version import Version  # type: ignore[no-redef]
+    from pip._vendor.packaging.markers import Marker  # type: ignore[no-redef,assignment,unused-ignore]
+    from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef,assignment,unused-ignore]
+    from pip._vendor.packaging.utils import canonicalize_name  # type: ignore[no-redef,assignment,unused-ignore]
+    from pip._vendor.packaging.version import Version  # type: ignore[no-redef,assignment,unused-ignore]
+
+__all__ = ["Requirement", "Version", "parse", "project_requirements", "render", "resolve"]
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = REPO / "pyproject.toml"
@@ -95,7 +97,7 @@ def _applies(requirement: Requirement, extras: Iterable[str]) -> bool:
     return any(marker.evaluate({"extra": extra}) for extra in ("", *extras))
 
 
-def resolve(requirements: Iterable[Requirement]) -> dict[str, str]:
+def resolve(requirements: Iterable[Requirement], extras: Iterable[str] = EXTRAS) -> dict[str, str]:
     """Every installed package ``requirements`` reach (canonical name → version)."""
     pins: dict[str, str] = {}
     missing: list[str] = []
@@ -123,7 +125,7 @@ def resolve(requirements: Iterable[Requirement]) -> dict[str, str]:
             "not installed here, so not pinned: "
             + ", ".join(sorted(missing))
             + " — run this with the Python of a venv where"
-            + f" `pip install -e '.[{','.join(EXTRAS)}]'` succeeded"
+            + f" `pip install -e '.[{','.join(extras)}]'` succeeded"
         )
     return pins
 
@@ -157,8 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "-o", "--output", default=str(CONSTRAINTS), help="file to write, or - for stdout"
     )
+    parser.add_argument(
+        "--extras",
+        default=",".join(EXTRAS),
+        help=f"comma-separated extras to pin (default {','.join(EXTRAS)}; fewer only to compare)",
+    )
     args = parser.parse_args(argv)
-    text = render(resolve(project_requirements()))
+    extras = [e for e in args.extras.split(",") if e]
+    text = render(resolve(project_requirements(extras=extras), extras))
     if args.output == "-":
         sys.stdout.write(text)
     else:
