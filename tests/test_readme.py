@@ -48,3 +48,15 @@ def test_every_install_uses_the_constraints_file() -> None:
     for line in installs:
         assert re.search(r"pip install -c constraints\.txt ", line), line
     assert (REPO / "constraints.txt").is_file()
+
+
+def test_commands_table_lists_every_command() -> None:
+    import typer.main
+
+    from ragline.cli import app
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Commands", 1)[1].split("\n\n", 2)[1]
+    listed = set(re.findall(r"^\| `ragline ([a-z-]+)", table, re.M))
+    commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert commands <= listed, f"missing from the README's commands table: {commands - listed}"
