@@ -505,6 +505,17 @@ class PostgresStore(ClosesOnExit):
         by_id = {r[0]: r for r in rows}
         return [CHUNK.decode(by_id[c]) for c in ids if c in by_id]
 
+    def document_chunks(self, tenant: str, document_id: str) -> list[Chunk]:
+        rows = self.run(
+            tenant,
+            lambda conn: conn.execute(
+                f"SELECT {_CHUNK_COLS} FROM chunks c WHERE tenant = %s AND document_id = %s "
+                "ORDER BY ordinal, id",
+                (tenant, document_id),
+            ).fetchall(),
+        )
+        return [CHUNK.decode(r) for r in rows]
+
     def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
         ids = list(chunk_ids)
 
