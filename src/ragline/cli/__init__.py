@@ -22,6 +22,7 @@ from ragline.cli._common import state
 from ragline.cli._doctor import doctor
 from ragline.cli._eval import eval_app
 from ragline.cli._feedback import cases_app, feedback_app
+from ragline.cli._postgres import postgres_app
 from ragline.cli._project_cmds import ingest, init, migrate, status
 from ragline.cli._search import search
 from ragline.cli._serve import keys_app, serve
@@ -75,6 +76,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")
 app.add_typer(store_app, name="store")
+app.add_typer(postgres_app, name="postgres")
 
 
 def main() -> None:
