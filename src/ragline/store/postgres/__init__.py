@@ -54,6 +54,14 @@ class PostgresBackend(LazyFamilies):
         self._url = url  # with its password: never printed
         self.url = redact_url(url)
 
+    def tenant_isolation(self) -> tuple[bool, str] | None:
+        from ragline.store.postgres._roles import ROLE_HINT
+
+        problem = self.documents.row_security_problem
+        if problem is not None:
+            return False, f"{problem}: row-level security does not apply — {ROLE_HINT}"
+        return True, f"row-level security applies (connected as {self.documents.role})"
+
     def migrate(self) -> tuple[list[str], list[str]]:
         """Apply pending migrations (an advisory lock: safe from many processes)."""
         from ragline.store.postgres._migrations import migrate_postgres

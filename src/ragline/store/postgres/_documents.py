@@ -157,15 +157,18 @@ class PostgresStore(ClosesOnExit):
                 self._configs = {
                     str(r[0]) for r in conn.execute("SELECT cfgname FROM pg_ts_config")
                 }
-                row = conn.execute(
-                    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
-                ).fetchone()
-                bypass = bool(row and row[0])
+                from ragline.store.postgres._roles import ROLE_HINT, role_security
+
+                #: the connected role, and why row-level security does not bind it
+                #: (``None``: it does)
+                self.role, self.row_security_problem = role_security(conn)
+                bypass = self.row_security_problem is not None
                 if bypass:
                     log.warning(
-                        "connected to %s as a superuser or BYPASSRLS role: row-level "
-                        "security does not apply; connect as an ordinary role",
+                        "%s: %s: row-level security does not apply; %s",
                         self.safe_url,
+                        self.row_security_problem,
+                        ROLE_HINT,
                     )
                 self.index_search = bypass or index_search_enabled(conn)
                 if not self.index_search:

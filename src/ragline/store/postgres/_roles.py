@@ -27,6 +27,10 @@ from urllib.parse import quote
 
 from ragline.errors import InputError, StoreError
 
+#: how to get an ordinary role
+ROLE_HINT = (
+    "connect as an ordinary role: ragline postgres create-role SUPERUSER_URL --role NAME makes one"
+)
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -146,16 +150,16 @@ def _prepare_database(conn: Any, role: str, *, fresh: bool, index_search: bool) 
         enable_index_search(conn)
 
 
-def check_ordinary(conn: Any) -> str | None:
-    """Why row-level security does not bind ``conn``'s role, or ``None`` when it does."""
+def role_security(conn: Any) -> tuple[str, str | None]:
+    """``conn``'s role, and why row-level security does not bind it (``None``: it does)."""
     row = conn.execute(
         "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
     ).fetchone()
     if row is None:  # pragma: no cover - current_user always has a row
         raise StoreError("cannot read the current role from pg_roles")
-    user, superuser, bypass = row
+    user, superuser, bypass = str(row[0]), bool(row[1]), bool(row[2])
     if superuser:
-        return f"connected as {user}, a superuser"
+        return user, f"connected as {user}, a superuser"
     if bypass:
-        return f"connected as {user}, a BYPASSRLS role"
-    return None
+        return user, f"connected as {user}, a BYPASSRLS role"
+    return user, None
