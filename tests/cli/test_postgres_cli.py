@@ -52,7 +52,7 @@ def ok(result: Any) -> str:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from ragline.store.postgres._local import LocalPostgres
+    from ragline.store import LocalPostgres
 
     folder = tmp_path_factory.mktemp("pgproject")
     started = ok(cli(folder, "postgres", "start"))
@@ -81,7 +81,7 @@ def _pg_url(project: Path) -> str:
 
 
 def _admin_url(project: Path, database: str = "postgres") -> str:
-    from ragline.store.postgres._local import LocalPostgres
+    from ragline.store import LocalPostgres
 
     return LocalPostgres(project).admin_url(database)
 
@@ -315,7 +315,7 @@ def test_doctor_passes_the_ordinary_role_and_fails_a_superuser(project: Path) ->
     text = " ".join(failed.output.split())
     assert "FAIL tenant isolation: connected as postgres, a superuser" in text
     assert "ragline postgres create-role" in text
-    from ragline.store.postgres._local import LocalPostgres
+    from ragline.store import LocalPostgres
 
     state = LocalPostgres(project).load()
     assert state is not None and state.admin_password not in failed.output

@@ -1,9 +1,9 @@
 """``ragline postgres …``: a local PostgreSQL for the project, and roles on a real one.
 
 ``start``/``stop``/``status``/``url`` drive the project's own server
-(:mod:`ragline.store.postgres._local`: the ``pgserver`` wheel's binaries, data in
+(:class:`ragline.store.LocalPostgres`: the ``pgserver`` wheel's binaries, data in
 ``.ragline/postgres``); ``create-role`` makes an ordinary login role on an existing
-server (:func:`ragline.store.postgres._roles.create_role`). Without the optional
+server (:func:`ragline.store.create_postgres_role`). Without the optional
 ``postgres-local`` extra, the local-server commands print one line saying how to
 install it. Only typer is imported at module level.
 """
@@ -17,7 +17,7 @@ import typer
 from ragline.cli._common import new_console, redacted, state
 
 if TYPE_CHECKING:
-    from ragline.store.postgres._local import LocalPostgres
+    from ragline.store import LocalPostgres
 
 postgres_app = typer.Typer(
     help="A local PostgreSQL + pgvector server for the project (start, stop, status, "
@@ -28,7 +28,8 @@ postgres_app = typer.Typer(
 
 def _local() -> LocalPostgres:
     from ragline.errors import ConfigError
-    from ragline.store.postgres._local import LocalPostgres, missing_requirement
+    from ragline.store import LocalPostgres
+    from ragline.store._pgserver import missing_requirement
 
     problem = missing_requirement()
     if problem is not None:
@@ -131,9 +132,9 @@ def create_role(
 
     if importlib.util.find_spec("psycopg") is None:
         raise ConfigError("create-role needs psycopg", hint="pip install 'ragline[postgres]'")
-    from ragline.store.postgres._roles import create_role as make_role
+    from ragline.store import create_postgres_role
 
-    made = make_role(
+    made = create_postgres_role(
         admin_url, role, password=password, database=database, index_search=index_search
     )
     sys.stderr.write(f"created role {role}: put this URL in store: (it holds the password)\n")

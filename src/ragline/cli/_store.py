@@ -1,6 +1,6 @@
 """``ragline store copy SRC DST``: move a project's store between backends.
 
-The copy itself is :func:`ragline.store._copy.copy_store` (protocol reads, one
+The copy itself is :func:`ragline.store.copy_store` (protocol reads, one
 transaction per document); this module opens the two URLs (relative SQLite paths
 are relative to the project folder, like ``store:``), refuses copying a store onto
 itself, and prints the counts. Only typer is imported at module level.
@@ -40,8 +40,8 @@ def copy(
 ) -> None:
     """Copy documents, chunks, vectors and metadata (and traces, feedback) of every tenant."""
     from ragline.errors import InputError
-    from ragline.store import open_backend
-    from ragline.store._copy import copy_store, store_identity
+    from ragline.store import copy_store, open_backend
+    from ragline.store._copy import store_identity
 
     base = state.project_dir
     if store_identity(source, base_dir=base) == store_identity(destination, base_dir=base):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ragline.errors import StoreError
-from ragline.store.postgres._binaries import (
+from ragline.store._pgserver import (
     PG_USER,
     as_user,
     ensure_unprivileged_user,
@@ -174,10 +174,10 @@ class TempPostgres:
             return cur.fetchall() if cur.description else None
 
     def _bootstrap(self) -> None:
-        from ragline.store.postgres._roles import create_role
+        from ragline.store import create_postgres_role
 
         admin = self.url(self.superuser, ADMIN_PASSWORD, "postgres")
-        create_role(admin, APP_ROLE, password=APP_PASSWORD, database=self.database)
+        create_postgres_role(admin, APP_ROLE, password=APP_PASSWORD, database=self.database)
 
     def create_database(self, name: str) -> str:
         """A fresh database owned by the app role, with pgvector installed; its app URL."""

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from ragline.models._cache import ResponseCache
     from ragline.store._evals import EvalStore
 
-__all__ = ["PostgresBackend"]
+from ragline.store.postgres._local import LocalPostgres
+from ragline.store.postgres._roles import create_postgres_role
+
+__all__ = ["LocalPostgres", "PostgresBackend", "create_postgres_role"]
 
 
 def _evals(backend: PostgresBackend) -> EvalStore:

@@ -5,7 +5,7 @@ The server is the ``pgserver`` wheel's PostgreSQL (``pip install
 folder, listening on 127.0.0.1 only (no Unix socket), with password
 authentication. The first ``start`` runs ``initdb``, picks a free port, and creates
 an ordinary login role ``ragline`` that owns the database ``ragline``
-(:func:`._roles.create_role`): not a superuser, not ``BYPASSRLS``, so row-level
+(:func:`._roles.create_postgres_role`): not a superuser, not ``BYPASSRLS``, so row-level
 security keeps tenants apart exactly as on a production server. As it is the
 project's own server, ``start`` also marks ``@@`` and ``@>`` leakproof there, so
 keyword search uses its indexes. Ports and passwords are kept in
@@ -13,7 +13,7 @@ keyword search uses its indexes. Ports and passwords are kept in
 ``store:``.
 
 As root, PostgreSQL runs as the unprivileged system user ``ragline-pg``
-(:mod:`._binaries`). When that user cannot reach the project folder (a folder
+(:mod:`ragline.store._pgserver`). When that user cannot reach the project folder (a folder
 under ``/root``, say), the data goes to ``/var/tmp/ragline-postgres-<hash>/`` and
 ``server.json`` says where.
 """
@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ragline.errors import NotFoundError, StoreError
-from ragline.store.postgres._binaries import (
+from ragline.store._pgserver import (
     PGSERVER_HINT,
     as_user,
     ensure_unprivileged_user,
@@ -78,17 +78,6 @@ class StartReport:
     created: bool  # initdb ran now
     already_running: bool
     data_dir: Path
-
-
-def missing_requirement() -> str | None:
-    """What ``ragline postgres`` needs and is not installed, as one line; else ``None``."""
-    import importlib.util
-
-    if not pgserver_available():
-        return f"the local PostgreSQL server needs the pgserver package: {PGSERVER_HINT}"
-    if importlib.util.find_spec("psycopg") is None:
-        return f"the local PostgreSQL server needs psycopg: {PGSERVER_HINT}"
-    return None
 
 
 class LocalPostgres:
@@ -285,9 +274,9 @@ class LocalPostgres:
         return state
 
     def _bootstrap(self, state: LocalState) -> None:
-        from ragline.store.postgres._roles import create_role
+        from ragline.store.postgres._roles import create_postgres_role
 
-        create_role(
+        create_postgres_role(
             self.admin_url(),
             state.role,
             password=state.password,

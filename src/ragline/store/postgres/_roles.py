@@ -2,7 +2,7 @@
 
 Row-level security, which keeps tenants apart, never binds a superuser or a
 ``BYPASSRLS`` role, so ragline should connect as a role that is neither. A
-superuser runs :func:`create_role` once:
+superuser runs :func:`create_postgres_role` once:
 
 - the role: ``LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE``, with a
   password (generated when none is given);
@@ -40,7 +40,7 @@ def role_url(host: str, port: int | str, role: str, password: str, database: str
     return f"postgresql://{user}@{host}:{port}/{quote(database, safe='')}"
 
 
-def create_role(
+def create_postgres_role(
     admin_url: str,
     role: str,
     *,

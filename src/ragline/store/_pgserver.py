@@ -1,6 +1,7 @@
 """The PostgreSQL + pgvector binaries of the ``pgserver`` wheel, run as a user they accept.
 
-Used by ``ragline postgres start`` (:mod:`._local`) and the tests' throwaway servers
+Used by ``ragline postgres start`` (:mod:`ragline.store.postgres._local`) and the
+tests' throwaway servers
 (:mod:`ragline.testing._postgres`). The binaries (``initdb``, ``pg_ctl``,
 ``postgres``, ``vector.so``) are run directly, so every failure shows PostgreSQL's
 own message. PostgreSQL refuses to run as root: when this process is root, the
@@ -32,6 +33,17 @@ def pgserver_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("pgserver") is not None
+
+
+def missing_requirement() -> str | None:
+    """What ``ragline postgres start`` needs and is not installed, as one line; else ``None``."""
+    import importlib.util
+
+    if not pgserver_available():
+        return f"the local PostgreSQL server needs the pgserver package: {PGSERVER_HINT}"
+    if importlib.util.find_spec("psycopg") is None:
+        return f"the local PostgreSQL server needs psycopg: {PGSERVER_HINT}"
+    return None
 
 
 def pgserver_bin() -> Path:
