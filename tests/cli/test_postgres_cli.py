@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -336,3 +337,20 @@ def test_stop_then_start_keeps_the_data(ingested: Path) -> None:
     assert _pg_url(project) == url
     asked = json.loads(ok(cli(project, "ask", "--json", QUESTION)))
     assert asked["references"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fallback is for root's unreachable folders")
+def test_as_root_an_unreachable_project_keeps_its_data_in_var_tmp(tmp_path: Path) -> None:
+    from ragline.store import LocalPostgres
+    from ragline.store._pgserver import ensure_unprivileged_user
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    local = LocalPostgres(private / "project")
+    root = local._data_root(ensure_unprivileged_user())
+    try:
+        assert root.parent in (Path("/var/tmp"), Path(tempfile.gettempdir()))
+        assert root.name.startswith("ragline-postgres-") and root.stat().st_mode & 0o077 == 0
+        assert local.folder.is_dir() and local.folder.stat().st_uid == 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
