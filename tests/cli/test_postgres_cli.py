@@ -273,6 +273,18 @@ def test_create_role_on_an_existing_database(ingested: Path) -> None:
         ).fetchone() == (False,)
         # Granted the existing tables; row-level security shows nothing without a tenant.
         assert conn.execute("SELECT count(*) FROM chunks").fetchone() == (0,)
+    # ragline itself works through the grants: migrations up to date, tenants readable.
+    from ragline.store import open_backend
+
+    backend = open_backend(url)
+    try:
+        assert backend.documents.stats("default").chunks == 80
+        assert backend.tenant_isolation() == (
+            True,
+            "row-level security applies (connected as reader2)",
+        )
+    finally:
+        backend.close()
     taken = cli(project, "postgres", "create-role", _admin_url(project), "--role", "reader2")
     assert taken.exit_code == 1 and "already exists" in str(taken.exception)
     bad = cli(project, "postgres", "create-role", _admin_url(project), "--role", "Robert'); --")

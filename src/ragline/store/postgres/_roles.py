@@ -8,7 +8,9 @@ superuser runs :func:`create_postgres_role` once:
   password (generated when none is given);
 - its database: created and owned by the role when it does not exist yet; otherwise
   the role gets ``CONNECT`` and ``CREATE`` on it, ``USAGE`` and ``CREATE`` on the
-  ``public`` schema, and read/write on the tables already there;
+  ``public`` schema, and read/write on the tables already there (schema changes
+  to tables another role owns — a new migration, the HNSW index of a new embedding
+  dimension — still need that owner: give ragline a database of its own);
 - pgvector: ``CREATE EXTENSION vector`` (needs a superuser, so done here, not by
   ``ragline migrate``);
 - optionally (``index_search``), the two ``ALTER FUNCTION … LEAKPROOF`` statements
