@@ -27,6 +27,12 @@ def test_init_template_is_valid_and_commented(tmp_path: Path) -> None:
     assert s.retrieval.k == 5
 
 
+def test_init_template_documents_every_store_url() -> None:
+    store_comment = CONFIG_TEMPLATE.split("\nstore:", 1)[0].rsplit("\n\n", 1)[1]
+    for form in ("sqlite:///", "memory://", "postgresql://", "ragline postgres url"):
+        assert form in store_comment, form
+
+
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     write_config(tmp_path)
     (tmp_path / "ragline.yaml").write_text("retrieval: {k: 9}\n")

@@ -13,10 +13,11 @@ PUBLIC = {
     ],
     "ragline.server": ["KeyRing", "create_app", "hash_key", "new_key", "openapi_schema", "serve"],
     "ragline.store": [
-        "Backend", "Condition", "ConversationStore", "EvalStore", "Matrix", "MemoryStore",
-        "PostgresStore", "SQLiteStore", "ScoredChunk", "SentenceStore", "Store", "StoreStats",
-        "TraceStore", "Vector", "matches", "open_backend", "open_store", "parse_filter",
-        "parse_filters",
+        "Backend", "Condition", "ConversationStore", "CopySummary", "EvalStore",
+        "LocalPostgres", "Matrix", "MemoryStore", "PostgresStore", "SQLiteStore",
+        "ScoredChunk", "SentenceStore", "Store", "StoreStats", "TraceStore", "Vector",
+        "copy_store", "create_postgres_role", "matches", "open_backend", "open_store",
+        "parse_filter", "parse_filters",
     ],
     "ragline.store.memory": [
         "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore", "MemoryStore",
@@ -26,7 +27,7 @@ PUBLIC = {
         "SQLiteBackend", "SQLiteConversationStore", "SQLiteEvalStore", "SQLiteResponseCache",
         "SQLiteSentenceStore", "SQLiteStore", "SQLiteTraceStore",
     ],
-    "ragline.store.postgres": ["PostgresBackend"],
+    "ragline.store.postgres": ["LocalPostgres", "PostgresBackend", "create_postgres_role"],
     "ragline.embed": [
         "EMBEDDER_CHOICES", "Embedder", "HashEmbedder", "MiniLMEmbedder", "OpenAIEmbedder",
         "make_embedder", "parse_embedder_spec",

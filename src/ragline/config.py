@@ -541,7 +541,12 @@ CONFIG_TEMPLATE = """\
 # Nested keys in env vars use "__", e.g. RAGLINE_RETRIEVAL__K=8.
 # Secrets are never written here: name the environment variable that holds them.
 
-# Where documents, chunks and vectors live: sqlite:///ragline.db (default) or memory://
+# Where documents, chunks, vectors and traces live:
+#   sqlite:///ragline.db (default; a path relative to this folder), memory://, or
+#   postgresql://user:password@host:5432/database (PostgreSQL + pgvector; needs
+#   pip install 'ragline[postgres]'; connect as an ordinary role, not a superuser).
+# A local PostgreSQL for this project: ragline postgres start, then put the URL that
+# ragline postgres url prints here. ragline store copy SRC DST moves the data over.
 store: sqlite:///ragline.db
 
 # Embedding model: minilm (bundled all-MiniLM-L6-v2, offline), hash (tests only),

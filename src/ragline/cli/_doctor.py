@@ -47,6 +47,9 @@ def doctor() -> None:
                 f"{t}: {s['documents']} docs/{s['chunks']} chunks" for t, s in stats.items()
             )
             report(True, "store", f"{redacted(project.settings.store)} ({counts or 'empty'})")
+            isolation = project.parts.backend.tenant_isolation()
+            if isolation is not None:
+                report(isolation[0], "tenant isolation", isolation[1])
         except RaglineError as e:
             report(False, "store", str(e))
         try:

@@ -7,6 +7,9 @@
 - Backends, one folder each: ``store.memory`` (the reference), ``store.sqlite`` (the
   default), ``store.postgres``. :func:`open_backend` turns a URL into one; the
   document stores are also importable from here, lazily (PostgreSQL needs psycopg).
+- Whole stores: :func:`copy_store` copies every tenant from one backend to another;
+  :class:`LocalPostgres` runs a project's own PostgreSQL (the ``pgserver`` wheel) and
+  :func:`create_postgres_role` makes an ordinary role on a server (lazy imports).
 """
 
 from __future__ import annotations
@@ -23,16 +26,21 @@ from ragline.store._sentences import SentenceStore
 from ragline.store._traces import TraceStore
 
 if TYPE_CHECKING:
+    from ragline.store._copy import CopySummary, copy_store
     from ragline.store._evals import EvalStore
     from ragline.store.memory import MemoryStore
     from ragline.store.postgres._documents import PostgresStore
+    from ragline.store.postgres._local import LocalPostgres
+    from ragline.store.postgres._roles import create_postgres_role
     from ragline.store.sqlite import SQLiteStore
 
 __all__ = [
     "Backend",
     "Condition",
     "ConversationStore",
+    "CopySummary",
     "EvalStore",
+    "LocalPostgres",
     "Matrix",
     "MemoryStore",
     "PostgresStore",
@@ -43,6 +51,8 @@ __all__ = [
     "StoreStats",
     "TraceStore",
     "Vector",
+    "copy_store",
+    "create_postgres_role",
     "matches",
     "open_backend",
     "open_store",
@@ -55,6 +65,10 @@ _LAZY = {
     "MemoryStore": "ragline.store.memory",
     "SQLiteStore": "ragline.store.sqlite",
     "PostgresStore": "ragline.store.postgres._documents",
+    "CopySummary": "ragline.store._copy",
+    "copy_store": "ragline.store._copy",
+    "LocalPostgres": "ragline.store.postgres._local",
+    "create_postgres_role": "ragline.store.postgres._roles",
 }
 
 

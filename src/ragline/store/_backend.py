@@ -56,6 +56,15 @@ class Backend(Protocol):
         """Apply pending schema migrations: ``(applied now, all applied)``."""
         ...
 
+    def tenant_isolation(self) -> tuple[bool, str] | None:
+        """Whether the server itself keeps tenants apart, and why (``ragline doctor``).
+
+        ``None`` when the backend has no such layer (SQLite, memory: every query
+        names its tenant); PostgreSQL reports ``False`` when connected as a superuser
+        or ``BYPASSRLS`` role, which row-level security never binds.
+        """
+        ...
+
     def close(self) -> None:
         """Close every family opened so far (the documents last); safe to call twice."""
         ...
@@ -107,6 +116,9 @@ class LazyFamilies:
                 if found is None:
                     found = self._families[name] = make()
         return found  # type: ignore[no-any-return]
+
+    def tenant_isolation(self) -> tuple[bool, str] | None:
+        return None  # no server-side layer: see Backend.tenant_isolation
 
     def close(self) -> None:
         with self._lock:

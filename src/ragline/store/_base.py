@@ -78,6 +78,14 @@ class Store(Protocol):
         """One row per id, in the order asked (ids must exist)."""
         ...
 
+    def document_chunks(self, tenant: str, document_id: str) -> list[Chunk]:
+        """Every chunk of one document, in ordinal order (``[]`` for an unknown id).
+
+        With :meth:`list_documents` and :meth:`get_embeddings` this reads a whole
+        store back (``ragline store copy``).
+        """
+        ...
+
     def embeddings_by_hash(
         self, tenant: str, content_hashes: Sequence[str], embedder: str
     ) -> dict[str, Vector]:

@@ -375,6 +375,15 @@ class StoreConformance:
         assert [c.id for c in got] == ["g#2", "g#0", "g#1"]
         assert store.get_chunks("default", []) == []
 
+    def test_document_chunks_in_ordinal_order(self, store: Store) -> None:
+        doc, chunks, vecs = make_document("dc", ["zero", "one", "two"])
+        store.upsert_document(doc, chunks, vecs)
+        store.upsert_document(*make_document("other", ["else"]))
+        store.upsert_document(*make_document("dc", ["elsewhere"], tenant="t2"))
+        assert store.document_chunks("default", "dc") == chunks
+        assert [c.id for c in store.document_chunks("t2", "dc")] == ["dc#0"]
+        assert store.document_chunks("default", "missing") == []
+
     def test_get_embeddings(self, store: Store) -> None:
         doc, chunks, vecs = make_document("e", ["one", "two", "three"])
         store.upsert_document(doc, chunks, vecs)

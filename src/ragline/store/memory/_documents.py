@@ -159,6 +159,12 @@ class MemoryStore:
             chunks = self._tenant(tenant).chunks
             return [_copy_chunk(chunks[c]) for c in chunk_ids if c in chunks]
 
+    def document_chunks(self, tenant: str, document_id: str) -> list[Chunk]:
+        with self._lock:
+            t = self._tenant(tenant)
+            chunks = [t.chunks[c] for c in t.doc_chunks.get(document_id, [])]
+            return [_copy_chunk(c) for c in sorted(chunks, key=lambda c: c.ordinal)]
+
     def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
         with self._lock:
             t = self._tenant(tenant)

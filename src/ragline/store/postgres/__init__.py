@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from ragline.models._cache import ResponseCache
     from ragline.store._evals import EvalStore
 
-__all__ = ["PostgresBackend"]
+from ragline.store.postgres._local import LocalPostgres
+from ragline.store.postgres._roles import create_postgres_role
+
+__all__ = ["LocalPostgres", "PostgresBackend", "create_postgres_role"]
 
 
 def _evals(backend: PostgresBackend) -> EvalStore:
@@ -53,6 +56,14 @@ class PostgresBackend(LazyFamilies):
         super().__init__()
         self._url = url  # with its password: never printed
         self.url = redact_url(url)
+
+    def tenant_isolation(self) -> tuple[bool, str] | None:
+        from ragline.store.postgres._roles import ROLE_HINT
+
+        problem = self.documents.row_security_problem
+        if problem is not None:
+            return False, f"{problem}: row-level security does not apply — {ROLE_HINT}"
+        return True, f"row-level security applies (connected as {self.documents.role})"
 
     def migrate(self) -> tuple[list[str], list[str]]:
         """Apply pending migrations (an advisory lock: safe from many processes)."""

@@ -157,15 +157,18 @@ class PostgresStore(ClosesOnExit):
                 self._configs = {
                     str(r[0]) for r in conn.execute("SELECT cfgname FROM pg_ts_config")
                 }
-                row = conn.execute(
-                    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
-                ).fetchone()
-                bypass = bool(row and row[0])
+                from ragline.store.postgres._roles import ROLE_HINT, role_security
+
+                #: the connected role, and why row-level security does not bind it
+                #: (``None``: it does)
+                self.role, self.row_security_problem = role_security(conn)
+                bypass = self.row_security_problem is not None
                 if bypass:
                     log.warning(
-                        "connected to %s as a superuser or BYPASSRLS role: row-level "
-                        "security does not apply; connect as an ordinary role",
+                        "%s: %s: row-level security does not apply; %s",
                         self.safe_url,
+                        self.row_security_problem,
+                        ROLE_HINT,
                     )
                 self.index_search = bypass or index_search_enabled(conn)
                 if not self.index_search:
@@ -504,6 +507,17 @@ class PostgresStore(ClosesOnExit):
         )
         by_id = {r[0]: r for r in rows}
         return [CHUNK.decode(by_id[c]) for c in ids if c in by_id]
+
+    def document_chunks(self, tenant: str, document_id: str) -> list[Chunk]:
+        rows = self.run(
+            tenant,
+            lambda conn: conn.execute(
+                f"SELECT {_CHUNK_COLS} FROM chunks c WHERE tenant = %s AND document_id = %s "
+                "ORDER BY ordinal, id",
+                (tenant, document_id),
+            ).fetchall(),
+        )
+        return [CHUNK.decode(r) for r in rows]
 
     def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
         ids = list(chunk_ids)

@@ -271,6 +271,15 @@ class SQLiteStore(ClosesOnExit):
         by_id = {r[1]: r for r in rows}
         return [CHUNK.decode(by_id[c][1:]) for c in chunk_ids if c in by_id]
 
+    def document_chunks(self, tenant: str, document_id: str) -> list[Chunk]:
+        with self.transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_CHUNK_COLS} FROM chunks WHERE tenant = ? AND document_id = ? "
+                "ORDER BY ordinal, id",
+                (tenant, document_id),
+            ).fetchall()
+        return [CHUNK.decode(r[1:]) for r in rows]
+
     def get_embeddings(self, tenant: str, chunk_ids: Sequence[str]) -> Matrix:
         with self.transaction(write=False) as conn:
             rows = conn.execute(
