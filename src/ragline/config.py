@@ -587,6 +587,7 @@ ingest:
   max_file_mb: 50          # larger files are refused with a clear error
   max_unpacked_mb: 200     # .docx files that unpack to more are refused (zip bombs)
   languages: [en, es, fr, de, it, pt, nl]   # languages the detector chooses between
+  claim_timeout_s: 900     # a crashed run's claim on a document expires (same host: at once)
   # doc_type from the path (front-matter `doc_type:` wins):
   doc_types: []
   #  - {match: "finance/**", doc_type: finance}

@@ -30,9 +30,6 @@ from typing import Any
 
 from ragline.types import Document
 
-#: how long a claim holds when its holder cannot be checked (another host), by default
-DEFAULT_CLAIM_TIMEOUT_S = 900.0
-
 
 @dataclass(frozen=True, slots=True)
 class ClaimHolder:
