@@ -107,14 +107,16 @@ class SQLiteStore(ClosesOnExit):
 
     # -- plumbing --------------------------------------------------------------------
 
-    def transaction(self, *, write: bool = True) -> AbstractContextManager[sqlite3.Connection]:
+    def transaction(
+        self, *, write: bool = True, durable: bool = True
+    ) -> AbstractContextManager[sqlite3.Connection]:
         """One transaction under the store's lock; commits on success, rolls back on error.
 
         For later layers' own tables (the response cache): ``with store.transaction() as
         conn: conn.execute(...)``. SQLite errors are raised as :class:`StoreError`.
         Nested calls join the outer transaction (see :meth:`Database.transaction`).
         """
-        return self._db.transaction(write=write)
+        return self._db.transaction(write=write, durable=durable)
 
     def _snapshot(self, conn: sqlite3.Connection, tenant: str) -> TenantSnapshot:
         generation = tenant_generation(conn, tenant)
@@ -278,8 +280,9 @@ class SQLiteStore(ClosesOnExit):
         if not documents:
             return outcome
         ids = _dumps(list(documents))
-        # one write transaction (BEGIN IMMEDIATE): claims of other processes serialize
-        with self.transaction(write=True) as conn:
+        # One write transaction (BEGIN IMMEDIATE): claims of other processes serialize.
+        # Not durable: a claim lost to a power cut only lets another run redo the work.
+        with self.transaction(write=True, durable=False) as conn:
             now = time.time()
             rows = conn.execute(
                 f"SELECT {_DOC_COLS} FROM documents WHERE tenant = ? "
@@ -311,7 +314,7 @@ class SQLiteStore(ClosesOnExit):
     ) -> None:
         if not document_ids:
             return
-        with self.transaction(write=True) as conn:
+        with self.transaction(write=True, durable=False) as conn:
             conn.execute(
                 "DELETE FROM document_claims WHERE tenant = ? AND holder = ? "
                 "AND document_id IN (SELECT value FROM json_each(?))",
