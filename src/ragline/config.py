@@ -61,6 +61,12 @@ class IngestSettings(_Strict):
     )
     doc_types: list[DocTypeRule] = Field(default_factory=list)
     batch_size: int = Field(64, ge=1, le=4096, description="texts per embedding batch")
+    claim_timeout_s: float = Field(
+        900.0,
+        gt=0,
+        description="a run's claim on a document it is ingesting expires after this long "
+        "(sooner when its process is gone on this host); another run then takes it over",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IngestSettings:
@@ -586,6 +592,7 @@ ingest:
   max_file_mb: 50          # larger files are refused with a clear error
   max_unpacked_mb: 200     # .docx files that unpack to more are refused (zip bombs)
   languages: [en, es, fr, de, it, pt, nl]   # languages the detector chooses between
+  claim_timeout_s: 900     # a crashed run's claim on a document expires (same host: at once)
   # doc_type from the path (front-matter `doc_type:` wins):
   doc_types: []
   #  - {match: "finance/**", doc_type: finance}

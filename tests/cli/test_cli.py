@@ -145,6 +145,23 @@ def test_ingest_reports_bad_files_and_continues(kb: Path) -> None:
     assert "2 documents" in r.stdout
 
 
+def test_ingest_shows_documents_another_run_is_ingesting_as_busy(kb: Path) -> None:
+    from ragline.store import ClaimHolder, SQLiteStore
+
+    env = {"RAGLINE_EMBEDDER": "hash"}
+    other = ClaimHolder("other-run", "another-host.invalid", 4242)
+    with SQLiteStore(kb / "ragline.db") as store:  # another `ragline ingest` holds one file
+        store.claim_documents("default", {"docs/shipping.md": "x"}, holder=other, timeout_s=600)
+    r = run_cli("ingest", "docs", cwd=kb, env=env)
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if "shipping.md" in line)
+    assert "busy" in row and "another run" in r.stdout and "pid 4242" in r.stdout
+    assert "1 added, 1 busy" in r.stdout
+    r = run_cli("ingest", "docs", "--json", cwd=kb, env=env)
+    busy = [f for f in json.loads(r.stdout)["files"] if f["status"] == "busy"]
+    assert [f["ids"] for f in busy] == [["docs/shipping.md"]]
+
+
 def test_flags_override_env(kb: Path) -> None:
     r = run_cli(
         "--store", "memory://", "status", cwd=kb, env={"RAGLINE_STORE": "sqlite:///other.db"}

@@ -386,6 +386,7 @@ def test_every_bad_input_fails_alone_with_a_clear_error(
         "added": 2,
         "updated": 0,
         "unchanged": 0,
+        "busy": 0,
         "removed": 0,
         "failed": len(expected),
     }

@@ -317,3 +317,40 @@ def test_a_cli_sync_of_the_project_folder_keeps_uploaded_documents(
         p.ingest([project_dir], tenant="acme", sync=True)
     assert "sync-safe/note.md" in _ids(client)
     assert "sync-safe/note.md" in _hits(client, "heron nests lake")
+
+
+def test_documents_another_run_is_ingesting_are_busy(
+    client: httpx.Client, project_dir: Path
+) -> None:
+    from ragline.store import ClaimHolder, SQLiteStore
+
+    # another worker (or a `ragline ingest`) is ingesting these two right now
+    other = ClaimHolder("other-worker", "another-host.invalid", 1)
+    held = {"held/doc": "any version", "held.md": "any version"}
+    with SQLiteStore(project_dir / "ragline.db") as store:
+        store.claim_documents("acme", held, holder=other, timeout_s=600)
+    try:
+        docs = [
+            {"id": "held/doc", "text": "Walruses use their tusks to haul out onto ice."},
+            {"id": "free/doc", "text": "Narwhal tusks are elongated teeth."},
+        ]
+        body = client.post("/v1/documents", json={"documents": docs}).json()
+        assert [(x["name"], x["status"]) for x in body["results"]] == [
+            ("held/doc", "busy"),
+            ("free/doc", "added"),
+        ]
+        busy = body["results"][0]
+        assert "retry after it finishes" in busy["error"] and "another-host" not in busy["error"]
+        assert body["totals"]["busy"] == 1 and body["totals"]["added"] == 1
+        r = _upload(client, ("held.md", b"# Held\n\nBelugas can swim backwards.\n"))
+        assert [(x["name"], x["status"]) for x in r.json()["results"]] == [("held.md", "busy")]
+        assert "held/doc" not in _ids(client) and "held.md" not in _ids(client)
+    finally:
+        with SQLiteStore(project_dir / "ragline.db") as store:
+            store.release_documents("acme", list(held), holder=other)
+    body = client.post("/v1/documents", json={"documents": docs}).json()
+    assert [x["status"] for x in body["results"]] == ["added", "unchanged"]
+    r = _upload(client, ("held.md", b"# Held\n\nBelugas can swim backwards.\n"))
+    assert r.json()["results"][0]["status"] == "added"
+    for doc_id in ("held/doc", "free/doc", "held.md"):
+        assert client.delete(f"/v1/documents/{doc_id}").status_code == 200

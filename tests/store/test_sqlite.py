@@ -275,3 +275,14 @@ def test_snapshot_cache_is_bounded(db: Path) -> None:
         assert [h.chunk.tenant for h in s.vector_search("a", EMBEDDER.embed_query("x"), k=1)] == [
             "a"
         ]
+
+
+def test_claims_commit_without_fsync_and_documents_stay_durable(db: Path) -> None:
+    from ragline.store import ClaimHolder
+
+    with SQLiteStore(db) as s:
+        holder = ClaimHolder.new()
+        assert s.claim_documents("default", {"d": "h"}, holder=holder, timeout_s=60).claimed
+        s.release_documents("default", ["d"], holder=holder)
+        # the claim's relaxed commit does not leak into the document writes (FULL = 2)
+        assert s.connection().execute("PRAGMA synchronous").fetchone()[0] == 2

@@ -118,7 +118,13 @@ def _print_ingest_report(report: IngestReport) -> None:
     table.add_column("docs", justify="right")
     table.add_column("chunks", justify="right")
     table.add_column("error", overflow="fold")
-    colours = {"added": "green", "updated": "cyan", "unchanged": "dim", "removed": "yellow"}
+    colours = {
+        "added": "green",
+        "updated": "cyan",
+        "unchanged": "dim",
+        "busy": "magenta",
+        "removed": "yellow",
+    }
     for r in report.files:
         colour = colours.get(r.status, "red")
         table.add_row(

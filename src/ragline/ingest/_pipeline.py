@@ -11,6 +11,14 @@ transaction. A bad file or record is reported ``failed`` and nothing is written 
 it, so a previously ingested good version stays; the run goes on with the others.
 Errors from the embedder or the store abort the run (what was written stays, and a
 re-run resumes where it stopped, since finished documents are then unchanged).
+
+Two runs at once (two ``ragline ingest`` of one folder, an upload during an ingest)
+never do the same document twice: before parsing a changed document a run claims it
+in the store (:meth:`Store.claim_documents`, per tenant, id and content hash) and
+releases it once written or given up, on every path out of the run. A document
+another live run holds is reported ``busy`` and left to it; one that the other run
+finished meanwhile is reported ``unchanged``. A crashed run's claims are taken over
+once stale (see :mod:`ragline.store._claims`).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from ragline.ingest._loaders import (
 )
 from ragline.ingest._report import FileResult, IngestReport, Status
 from ragline.store._base import Store
+from ragline.store._claims import ClaimHolder, DocumentClaim
 from ragline.trace._tracer import Tracer, span
 from ragline.types import DEFAULT_TENANT, Chunk, Document
 
@@ -80,6 +89,7 @@ class _FileGroup:
     path: str
     counts: dict[Status, list[int]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    busy: dict[str, DocumentClaim] = field(default_factory=dict)  # id → the other claim
 
     def add(self, status: Status, chunks: int) -> None:
         entry = self.counts.setdefault(status, [0, 0])
@@ -91,8 +101,23 @@ class _FileGroup:
             FileResult(self.path, status, docs, chunks)
             for status, (docs, chunks) in self.counts.items()
         ]
+        if self.busy:
+            out.append(_busy_result(self.path, self.busy))
         out += [FileResult(self.path, "failed", error=e) for e in self.failures]
         return out
+
+
+def _busy_result(path: str, busy: dict[str, DocumentClaim]) -> FileResult:
+    first = next(iter(busy.values()))
+    what = "being ingested" if len(busy) == 1 else f"{len(busy)} documents being ingested"
+    return FileResult(
+        path,
+        "busy",
+        len(busy),
+        error=f"{what} by another run ({first.describe()}); nothing done here — "
+        "run again after it finishes",
+        ids=list(busy),
+    )
 
 
 @dataclass(slots=True)
@@ -209,8 +234,21 @@ class _Run:
         self.on_progress: ProgressFn | None = None
         self.file_no = 0
         self.file_total = 0
+        self.holder = ClaimHolder.new()
+        self.held: set[str] = set()  # ids this run has claimed and not released yet
 
     def execute(
+        self, paths: list[str | os.PathLike[str]], on_progress: ProgressFn | None
+    ) -> IngestReport:
+        try:
+            report = self._execute(paths, on_progress)
+        except BaseException:
+            self._release_all(quietly=True)  # the error that stopped the run wins
+            raise
+        self._release_all(quietly=False)
+        return report
+
+    def _execute(
         self, paths: list[str | os.PathLike[str]], on_progress: ProgressFn | None
     ) -> IngestReport:
         started = time.perf_counter()
@@ -246,6 +284,7 @@ class _Run:
                                 1 for q in self.pending if q.group is group
                             ),
                             "ragline.ingest.failures": list(group.failures),
+                            "ragline.ingest.busy": len(group.busy),
                         }
                     )
                     if group.failures:
@@ -297,6 +336,9 @@ class _Run:
         if old is not None and old.content_hash == content_hash:
             group.add("unchanged", old.chunk_count)
             return
+        if not self._claim(group, {doc_id: content_hash}):
+            return
+        queued = False
         try:
             with span("ragline.ingest.load", "ingest", {"ragline.ingest.format": fmt}) as sp:
                 items = parse_bytes(path, data, fmt, settings, self.fields, sidecar, source=doc_id)
@@ -304,10 +346,14 @@ class _Run:
             loaded = items[0]
             assert isinstance(loaded, LoadedDocument)
             self._queue(group, loaded, doc_id, doc_id, content_hash)
+            queued = True
         except InputError as e:
             group.failures.append(str(e))
         except Exception as e:  # a parser crashed on odd input: report, keep going
             group.failures.append(_unexpected(path, e))
+        finally:
+            if not queued:  # nothing to write: let another run have it now
+                self._release([doc_id])
 
     def _records(
         self,
@@ -330,10 +376,13 @@ class _Run:
         side_raw = sidecar[0] if sidecar else b""
         extra = self.fields.fingerprint().encode()
         seen: set[str] = set()
+        # changed records are claimed a window at a time, just before they are queued,
+        # so a large file holds few claims at once, each for a short while
+        window: dict[str, tuple[LoadedDocument, str]] = {}
+        step = max(1, self.ing.settings.batch_size * 4)
         for i, item in enumerate(items):
             if i % 100 == 0 and self.on_progress is not None:
                 self.on_progress(self.file_no, self.file_total, f"{source} ({i}/{len(items)})")
-            self._maybe_flush()  # a large JSONL file is written as it goes
             if isinstance(item, RecordError):
                 group.failures.append(str(item.error))
                 if item.record_id is not None:
@@ -346,15 +395,73 @@ class _Run:
             if old is not None and old.content_hash == content_hash:
                 group.add("unchanged", old.chunk_count)
                 continue
-            try:
-                self._queue(group, item, item.id, source, content_hash)
-            except InputError as e:
-                group.failures.append(str(e))
-            except Exception as e:
-                group.failures.append(_unexpected(path, e))
+            window[item.id] = (item, content_hash)
+            if len(window) >= step:
+                self._queue_records(path, source, group, window)
+                window = {}
+        self._queue_records(path, source, group, window)
         if self.sync:
             gone = [d for d in self.existing.values() if d.source == source and d.id not in seen]
             self._remove(source, gone)
+
+    def _queue_records(
+        self,
+        path: Path,
+        source: str,
+        group: _FileGroup,
+        window: dict[str, tuple[LoadedDocument, str]],
+    ) -> None:
+        """Claim a window of changed records, queue those claimed, flush if due."""
+        if not window:
+            return
+        claimed = self._claim(group, {doc_id: h for doc_id, (_item, h) in window.items()})
+        for doc_id in claimed:
+            item, content_hash = window[doc_id]
+            try:
+                self._queue(group, item, doc_id, source, content_hash)
+            except InputError as e:
+                group.failures.append(str(e))
+                self._release([doc_id])
+            except Exception as e:
+                group.failures.append(_unexpected(path, e))
+                self._release([doc_id])
+        self._maybe_flush()  # a large JSONL file is written as it goes
+
+    # ----------------------------------------------------------------- claims
+
+    def _claim(self, group: _FileGroup, wanted: dict[str, str]) -> list[str]:
+        """Claim changed documents (id → content hash); the ids this run may now do.
+
+        The others are reported in ``group``: ``busy`` when another run holds them,
+        ``unchanged`` when another run finished that very version meanwhile.
+        """
+        outcome = self.ing.store.claim_documents(
+            self.tenant,
+            wanted,
+            holder=self.holder,
+            timeout_s=self.ing.settings.claim_timeout_s,
+        )
+        self.held.update(outcome.claimed)
+        for doc_id, doc in outcome.stored.items():
+            self.existing[doc_id] = doc
+            group.add("unchanged", doc.chunk_count)
+        group.busy.update(outcome.busy)
+        return outcome.claimed
+
+    def _release(self, doc_ids: list[str]) -> None:
+        mine = [d for d in doc_ids if d in self.held]
+        if mine:
+            self.ing.store.release_documents(self.tenant, mine, holder=self.holder)
+            self.held.difference_update(mine)
+
+    def _release_all(self, *, quietly: bool) -> None:
+        """Release what the run still holds (after an error: queued, never written)."""
+        try:
+            self._release(sorted(self.held))
+        except RaglineError:
+            if not quietly:
+                raise
+            # the store failed too: the claims expire (see ragline.store._claims)
 
     def _queue(
         self, group: _FileGroup, loaded: LoadedDocument, doc_id: str, source: str, content_hash: str
@@ -442,6 +549,7 @@ class _Run:
                 self.ing.store.upsert_document(p.document, p.chunks, matrix)
             self.existing[p.document.id] = p.document
             p.group.add(p.status, len(p.chunks))
+        self._release([p.document.id for p in pending])
 
     def _vectors(self, chunks: list[Chunk]) -> dict[str, np.ndarray]:
         embedder = self.ing.embedder

@@ -6,8 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["added", "updated", "unchanged", "removed", "failed"]
-STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "failed")
+Status = Literal["added", "updated", "unchanged", "busy", "removed", "failed"]
+STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "busy", "removed", "failed")
 
 
 @dataclass(slots=True)
@@ -18,6 +18,12 @@ class FileResult:
     its records (e.g. 40 added, 960 unchanged) plus one ``failed`` result per bad
     record. ``documents``/``chunks`` count what was written (added/updated), kept
     (unchanged) or deleted (removed). ``error`` says what went wrong and how to fix it.
+
+    ``busy``: documents that another run (another ``ragline ingest``, upload or
+    process) was ingesting at the same time, so this run left them to it; ``ids``
+    names them and ``error`` says which run holds them. Nothing was written or
+    embedded for them by this run; running again after the other one finishes
+    reports them ``unchanged``.
     """
 
     path: str
@@ -25,6 +31,7 @@ class FileResult:
     documents: int = 0
     chunks: int = 0
     error: str | None = None
+    ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -65,12 +72,17 @@ class IngestReport:
 
     @property
     def succeeded(self) -> list[FileResult]:
-        """Results that are not failures (added, updated, unchanged, removed)."""
+        """Results that are not failures (added, updated, unchanged, busy, removed)."""
         return [r for r in self.files if r.status != "failed"]
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    @property
+    def busy(self) -> list[FileResult]:
+        """Results of documents left to another run that was ingesting them."""
+        return [r for r in self.files if r.status == "busy"]
 
     def to_dict(self) -> dict[str, Any]:
         return {

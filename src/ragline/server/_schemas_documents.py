@@ -80,7 +80,10 @@ class DocumentsIn(_In):
 
 class ItemOut(BaseModel):
     name: str = Field(description="the upload name, or the document id for JSON")
-    status: str = Field(description="added, updated, unchanged or failed")
+    status: str = Field(
+        description="added, updated, unchanged, busy (being ingested by another request or "
+        "run at the same time: nothing done here, retry after it finishes) or failed"
+    )
     documents: int
     chunks: int
     error: str | None = None

@@ -11,7 +11,9 @@ ingested with their own ids, and the file is removed again (the store keeps the
 text). Documents that state a language are written with a sidecar saying so.
 
 One lock per tenant folder serializes writes, so two uploads of the same name
-cannot interleave. A file whose ingest fails is put back as it was (the previous
+cannot interleave in one process; across processes (``--workers``, a ``ragline
+ingest`` at the same time) the pipeline's per-document claims make the second one
+``busy``. A file whose ingest fails is put back as it was (the previous
 version stays in the store, and on disk).
 """
 
@@ -38,6 +40,11 @@ MAX_NAME_CHARS = 1024
 MAX_PART_CHARS = 255
 RESERVED_FIELDS = frozenset({"id", "_id", "title", "text", "doc_type", "language"})
 SUPPORTED_HINT = "supported: " + ", ".join(sorted(FORMATS))
+#: what a ``busy`` item says over HTTP (the holder's host and pid stay on the server)
+BUSY_NOTE = (
+    "being ingested by another request or run at the same time; nothing done here — "
+    "retry after it finishes"
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -71,7 +78,7 @@ class Outcome:
     elapsed_s: float = 0.0
 
     def totals(self) -> dict[str, int]:
-        out = dict.fromkeys(("added", "updated", "unchanged", "failed"), 0)
+        out = dict.fromkeys(("added", "updated", "unchanged", "busy", "failed"), 0)
         for r in self.results:
             out[r.status] = out.get(r.status, 0) + (1 if r.status == "failed" else r.documents)
         return out
@@ -139,8 +146,9 @@ def _inside(root: Path, name: str) -> Path:
 def _by_path(report: IngestReport) -> dict[str, list[ItemResult]]:
     out: dict[str, list[ItemResult]] = {}
     for r in report.files:
+        error = BUSY_NOTE if r.status == "busy" else r.error
         out.setdefault(r.path, []).append(
-            ItemResult(r.path, r.status, r.documents, r.chunks, r.error)
+            ItemResult(r.path, r.status, r.documents, r.chunks, error)
         )
     return out
 
@@ -242,6 +250,7 @@ def ingest_documents(project: Project, tenant: str, docs: list[JsonDoc]) -> Outc
     outcome = Outcome()
     before = {d.id: _hash(store.get_document(tenant, d.id)) for d in docs}
     failures: dict[str, str] = {}
+    busy: set[str] = set()  # ids another run was ingesting
     general: list[str] = []
     with _lock(root):
         root.mkdir(parents=True, exist_ok=True)
@@ -266,6 +275,8 @@ def ingest_documents(project: Project, tenant: str, docs: list[JsonDoc]) -> Outc
                 sidecar.unlink(missing_ok=True)
             outcome.chunks_embedded += report.chunks_embedded
             outcome.elapsed_s += report.elapsed_s
+            for r in report.busy:
+                busy.update(r.ids)
             for r in report.failed:
                 owner = next((d.id for d in group if r.error and f"(id {d.id!r})" in r.error), None)
                 if owner is not None:
@@ -275,7 +286,9 @@ def ingest_documents(project: Project, tenant: str, docs: list[JsonDoc]) -> Outc
     for d in docs:
         doc = store.get_document(tenant, d.id)
         now = _hash(doc)
-        if doc is None or (d.id in failures and now == before[d.id]):
+        if d.id in busy:
+            outcome.results.append(ItemResult(d.id, "busy", 1, 0, BUSY_NOTE))
+        elif doc is None or (d.id in failures and now == before[d.id]):
             reason = failures.get(d.id) or (general[0] if general else "not ingested")
             outcome.results.append(ItemResult(d.id, "failed", error=reason))
         elif before[d.id] is None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragline.store._backend import Backend
 from ragline.store._base import Matrix, ScoredChunk, Store, StoreStats, Vector
+from ragline.store._claims import ClaimHolder, ClaimOutcome, DocumentClaim
 from ragline.store._conversations import ConversationStore
 from ragline.store._filters import Condition, matches, parse_filter, parse_filters
 from ragline.store._open import open_backend
@@ -36,9 +37,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Backend",
+    "ClaimHolder",
+    "ClaimOutcome",
     "Condition",
     "ConversationStore",
     "CopySummary",
+    "DocumentClaim",
     "EvalStore",
     "LocalPostgres",
     "Matrix",

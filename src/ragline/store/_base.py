@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from ragline.store._claims import ClaimHolder, ClaimOutcome
 from ragline.store._filters import Condition
 from ragline.types import Chunk, Document
 
@@ -58,6 +59,8 @@ class Store(Protocol):
       *before* taking the top ``k``.
     - ``keyword_search`` accepts any user text (quotes, operators, punctuation) and
       never raises on it; a query with no searchable words returns ``[]``.
+    - ``claim_documents`` is one atomic compare-and-set per call: of two callers
+      claiming a document at once, exactly one gets it (see :mod:`._claims`).
     """
 
     def upsert_document(
@@ -103,6 +106,29 @@ class Store(Protocol):
         self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
     ) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity (score = cosine)."""
+        ...
+
+    def claim_documents(
+        self,
+        tenant: str,
+        documents: Mapping[str, str],
+        *,
+        holder: ClaimHolder,
+        timeout_s: float,
+    ) -> ClaimOutcome:
+        """Claim documents (id → the content hash about to be written) for ``holder``.
+
+        In one transaction: an id already stored with that content hash is returned in
+        ``stored`` and not claimed; one held by another holder whose claim is not stale
+        (see :meth:`DocumentClaim.stale`) is returned in ``busy``; every other id is
+        claimed (a stale claim taken over, the holder's own refreshed).
+        """
+        ...
+
+    def release_documents(
+        self, tenant: str, document_ids: Sequence[str], *, holder: ClaimHolder
+    ) -> None:
+        """Drop ``holder``'s claims on these ids (other holders' claims stay)."""
         ...
 
     def stats(self, tenant: str) -> StoreStats: ...

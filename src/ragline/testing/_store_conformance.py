@@ -13,6 +13,9 @@ fresh, empty store::
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +25,7 @@ import pytest
 from ragline.embed._hash import HashEmbedder
 from ragline.errors import InputError, RaglineError
 from ragline.store._base import Matrix, Store
+from ragline.store._claims import ClaimHolder
 from ragline.store._filters import Condition, parse_filter
 from ragline.types import Chunk, Document
 
@@ -89,6 +93,13 @@ def make_document(
     ]
     vectors = EMBEDDER.embed_documents([c.indexed_text for c in chunks])
     return doc, chunks, vectors
+
+
+def dead_pid() -> int:
+    """The pid of a process of this host that has exited (for stale-claim tests)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
 
 
 def _ids(results: Sequence[Any]) -> list[str]:
@@ -414,3 +425,91 @@ class StoreConformance:
         st = store.stats("default")
         assert (st.documents, st.chunks) == (2, 5)
         assert store.tenants() == ["default", "t2"]
+
+    # -- ingest claims --------------------------------------------------------------
+
+    def test_claims_are_exclusive_until_released(self, store: Store) -> None:
+        a, b = ClaimHolder.new(), ClaimHolder.new()
+        got = store.claim_documents("default", {"d1": "h1"}, holder=a, timeout_s=600)
+        assert (got.claimed, got.busy, got.stored) == (["d1"], {}, {})
+        got = store.claim_documents("default", {"d1": "h1", "d2": "h2"}, holder=b, timeout_s=600)
+        assert got.claimed == ["d2"] and list(got.busy) == ["d1"] and not got.stored
+        held = got.busy["d1"]
+        assert (held.document_id, held.content_hash, held.holder) == ("d1", "h1", a.id)
+        assert (held.host, held.pid) == (a.host, a.pid) and held.claimed_at > 0
+        # the holder's own re-claim is granted; another holder's release changes nothing
+        assert store.claim_documents("default", {"d1": "h1"}, holder=a, timeout_s=600).claimed
+        store.release_documents("default", ["d1"], holder=b)
+        assert "d1" in store.claim_documents("default", {"d1": "h1"}, holder=b, timeout_s=600).busy
+        store.release_documents("default", ["d1"], holder=a)
+        assert store.claim_documents("default", {"d1": "h1"}, holder=b, timeout_s=600).claimed == [
+            "d1"
+        ]
+        store.release_documents("default", ["d1", "d2", "never-claimed"], holder=b)
+        got = store.claim_documents("default", {"d1": "x", "d2": "y"}, holder=a, timeout_s=600)
+        assert got.claimed == ["d1", "d2"]
+
+    def test_claims_are_per_tenant(self, store: Store) -> None:
+        a, b = ClaimHolder.new(), ClaimHolder.new()
+        assert store.claim_documents("t1", {"d": "h"}, holder=a, timeout_s=600).claimed == ["d"]
+        assert store.claim_documents("t2", {"d": "h"}, holder=b, timeout_s=600).claimed == ["d"]
+        assert "d" in store.claim_documents("t1", {"d": "h"}, holder=b, timeout_s=600).busy
+
+    def test_a_document_stored_with_that_hash_is_not_claimed(self, store: Store) -> None:
+        doc, chunks, vecs = make_document("guide", ["alpha"], content_hash="v1")
+        store.upsert_document(doc, chunks, vecs)
+        a, b = ClaimHolder.new(), ClaimHolder.new()
+        got = store.claim_documents("default", {"guide": "v1", "new": "n"}, holder=a, timeout_s=60)
+        assert got.claimed == ["new"] and not got.busy
+        assert list(got.stored) == ["guide"] and got.stored["guide"].chunk_count == 1
+        # nothing was left claimed for it: another holder sees it stored, not busy
+        got = store.claim_documents("default", {"guide": "v1"}, holder=b, timeout_s=60)
+        assert list(got.stored) == ["guide"] and not got.busy and not got.claimed
+        # another version of it is claimed as usual
+        got = store.claim_documents("default", {"guide": "v2"}, holder=b, timeout_s=60)
+        assert got.claimed == ["guide"] and not got.stored
+
+    def test_an_old_claim_is_taken_over(self, store: Store) -> None:
+        a, b, c = ClaimHolder.new(), ClaimHolder.new(), ClaimHolder.new()
+        store.claim_documents("default", {"d": "h"}, holder=a, timeout_s=600)
+        got = store.claim_documents("default", {"d": "h2"}, holder=b, timeout_s=0)
+        assert got.claimed == ["d"] and not got.busy
+        # the first holder's late release does not drop the claim that replaced it
+        store.release_documents("default", ["d"], holder=a)
+        busy = store.claim_documents("default", {"d": "h"}, holder=c, timeout_s=600).busy
+        assert busy["d"].holder == b.id and busy["d"].content_hash == "h2"
+
+    def test_a_claim_of_a_dead_process_is_taken_over(self, store: Store) -> None:
+        live = ClaimHolder.new()
+        dead = ClaimHolder("crashed-run", live.host, dead_pid())
+        elsewhere = ClaimHolder("other-host-run", "another-host.invalid", dead.pid)
+        store.claim_documents("default", {"d": "h"}, holder=dead, timeout_s=600)
+        store.claim_documents("default", {"e": "h"}, holder=elsewhere, timeout_s=600)
+        got = store.claim_documents("default", {"d": "h", "e": "h"}, holder=live, timeout_s=600)
+        # on this host the process is gone; on another host it cannot be told: held
+        assert got.claimed == ["d"] and list(got.busy) == ["e"]
+
+    def test_concurrent_claims_grant_each_document_once(self, store: Store) -> None:
+        ids = {f"doc-{i}": f"h{i}" for i in range(20)}
+        holders = [ClaimHolder.new() for _ in range(6)]
+        granted: list[list[str]] = [[] for _ in holders]
+        errors: list[BaseException] = []
+        start = threading.Barrier(len(holders))
+
+        def claim(n: int) -> None:
+            try:
+                start.wait()
+                order = dict(reversed(ids.items())) if n % 2 else ids
+                got = store.claim_documents("default", order, holder=holders[n], timeout_s=600)
+                granted[n] = got.claimed
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=claim, args=(n,)) for n in range(len(holders))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        everything = sorted(d for g in granted for d in g)
+        assert everything == sorted(ids)

@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from ragline._text import tokenize
 from ragline.errors import InputError
 from ragline.store._base import Matrix, ScoredChunk, StoreStats, Vector
+from ragline.store._claims import ClaimHolder, ClaimOutcome, DocumentClaim, decide_claims
 from ragline.store._common import (
     check_dimension,
     normalize_query,
@@ -81,6 +82,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._tenants: dict[str, _Tenant] = {}
+        self._claims: dict[tuple[str, str], DocumentClaim] = {}  # (tenant, document id)
         self._lock = threading.RLock()
 
     def _tenant(self, tenant: str) -> _Tenant:
@@ -151,6 +153,45 @@ class MemoryStore:
             if not t.docs:
                 del self._tenants[tenant]
             return True
+
+    # -- ingest claims -------------------------------------------------------------
+
+    def claim_documents(
+        self,
+        tenant: str,
+        documents: Mapping[str, str],
+        *,
+        holder: ClaimHolder,
+        timeout_s: float,
+    ) -> ClaimOutcome:
+        outcome = ClaimOutcome()
+        now = time.time()
+        with self._lock:
+            docs = self._tenant(tenant).docs
+            asked: dict[str, str] = {}
+            for doc_id, content_hash in documents.items():
+                doc = docs.get(doc_id)
+                if doc is not None and doc.content_hash == content_hash:
+                    outcome.stored[doc_id] = _copy_document(doc)
+                else:
+                    asked[doc_id] = content_hash
+            held = {d: c for d in asked if (c := self._claims.get((tenant, d))) is not None}
+            free, outcome.busy = decide_claims(asked, held, holder, timeout_s=timeout_s, now=now)
+            for doc_id in free:
+                self._claims[(tenant, doc_id)] = DocumentClaim(
+                    doc_id, asked[doc_id], holder.id, holder.host, holder.pid, now
+                )
+            outcome.claimed = free
+        return outcome
+
+    def release_documents(
+        self, tenant: str, document_ids: Sequence[str], *, holder: ClaimHolder
+    ) -> None:
+        with self._lock:
+            for doc_id in document_ids:
+                claim = self._claims.get((tenant, doc_id))
+                if claim is not None and claim.holder == holder.id:
+                    del self._claims[(tenant, doc_id)]
 
     # -- chunks and vectors --------------------------------------------------------
 
@@ -256,6 +297,7 @@ class MemoryStore:
     def close(self) -> None:
         with self._lock:
             self._tenants.clear()
+            self._claims.clear()
 
     def __repr__(self) -> str:
         return f"MemoryStore(tenants={len(self._tenants)})"

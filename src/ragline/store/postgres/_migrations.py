@@ -297,6 +297,21 @@ CREATE TABLE sentence_vectors (
 );
 """ + tenant_policy("sentence_vectors", all_tenants=True)
 
+# ragline.ingest: the claim on a document while one run works on it (see
+# ragline.store._claims); RLS like the document tables.
+_DOCUMENT_CLAIMS = """
+CREATE TABLE document_claims (
+    tenant       text NOT NULL,
+    document_id  text NOT NULL,
+    content_hash text NOT NULL,
+    holder       text NOT NULL,
+    host         text NOT NULL,
+    pid          integer NOT NULL,
+    claimed_at   double precision NOT NULL,
+    PRIMARY KEY (tenant, document_id)
+);
+""" + tenant_policy("document_claims")
+
 PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0001_vector_extension", _EXTENSION),
     PgMigration("0002_documents_chunks", _CORE),
@@ -308,6 +323,7 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0008_eval_runs", _EVAL_RUNS),
     PgMigration("0009_conversations", _CONVERSATIONS),
     PgMigration("0010_sentence_vectors", _SENTENCE_VECTORS),
+    PgMigration("0011_document_claims", _DOCUMENT_CLAIMS),
 ]
 
 _TABLE = (

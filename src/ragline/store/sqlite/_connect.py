@@ -49,6 +49,7 @@ class Database:
         self.path = str(path)
         self.what = what
         self.busy_timeout_ms = int(busy_timeout_ms)
+        self.synchronous = synchronous
         self.conn = self._open(foreign_keys, allow_memory, synchronous)
         self.lock = threading.RLock()
         self.closed = False
@@ -106,13 +107,15 @@ class Database:
 
     @contextmanager
     def transaction(
-        self, *, write: bool = True, busy_timeout_ms: int | None = None
+        self, *, write: bool = True, busy_timeout_ms: int | None = None, durable: bool = True
     ) -> Iterator[sqlite3.Connection]:
         """One transaction under the lock; commits on success, rolls back on error.
 
         A nested call joins the outer transaction. ``busy_timeout_ms`` waits that long
         (instead of the database's timeout) for another process's lock, for this
-        transaction only: a best-effort write passes a small one.
+        transaction only: a best-effort write passes a small one. ``durable=False``
+        commits without waiting for the disk (``synchronous=NORMAL``: a power cut may
+        lose it, a process crash does not), for bookkeeping that is cheap to lose.
         """
         with self.lock:
             self.check_open()
@@ -121,7 +124,10 @@ class Database:
                 yield conn
                 return
             wait = self.busy_timeout_ms if busy_timeout_ms is None else max(0, busy_timeout_ms)
+            relax = not durable and self.synchronous == "FULL" and self.path != ":memory:"
             try:
+                if relax:
+                    conn.execute("PRAGMA synchronous = NORMAL")
                 if wait != self.busy_timeout_ms:
                     conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -136,6 +142,8 @@ class Database:
             finally:
                 if wait != self.busy_timeout_ms:
                     conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+                if relax:
+                    conn.execute(f"PRAGMA synchronous = {self.synchronous}")
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one read statement (autocommit: no transaction held)."""

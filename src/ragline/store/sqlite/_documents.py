@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,13 @@ import numpy as np
 from ragline._text import query_terms, tokenize
 from ragline.errors import InputError
 from ragline.store._base import ClosesOnExit, Matrix, ScoredChunk, StoreStats, Vector
+from ragline.store._claims import (
+    CLAIM_COLUMNS,
+    ClaimHolder,
+    ClaimOutcome,
+    claim_from_row,
+    decide_claims,
+)
 from ragline.store._common import normalize_query, stack_vectors, top_k, validate_upsert
 from ragline.store._filters import Condition
 from ragline.store._rows import CHUNK, DOCUMENT
@@ -100,14 +107,16 @@ class SQLiteStore(ClosesOnExit):
 
     # -- plumbing --------------------------------------------------------------------
 
-    def transaction(self, *, write: bool = True) -> AbstractContextManager[sqlite3.Connection]:
+    def transaction(
+        self, *, write: bool = True, durable: bool = True
+    ) -> AbstractContextManager[sqlite3.Connection]:
         """One transaction under the store's lock; commits on success, rolls back on error.
 
         For later layers' own tables (the response cache): ``with store.transaction() as
         conn: conn.execute(...)``. SQLite errors are raised as :class:`StoreError`.
         Nested calls join the outer transaction (see :meth:`Database.transaction`).
         """
-        return self._db.transaction(write=write)
+        return self._db.transaction(write=write, durable=durable)
 
     def _snapshot(self, conn: sqlite3.Connection, tenant: str) -> TenantSnapshot:
         generation = tenant_generation(conn, tenant)
@@ -256,6 +265,61 @@ class SQLiteStore(ClosesOnExit):
                 bump_generation(conn, tenant)
                 self._snapshots.pop(tenant, None)
         return deleted
+
+    # -- ingest claims ---------------------------------------------------------------
+
+    def claim_documents(
+        self,
+        tenant: str,
+        documents: Mapping[str, str],
+        *,
+        holder: ClaimHolder,
+        timeout_s: float,
+    ) -> ClaimOutcome:
+        outcome = ClaimOutcome()
+        if not documents:
+            return outcome
+        ids = _dumps(list(documents))
+        # One write transaction (BEGIN IMMEDIATE): claims of other processes serialize.
+        # Not durable: a claim lost to a power cut only lets another run redo the work.
+        with self.transaction(write=True, durable=False) as conn:
+            now = time.time()
+            rows = conn.execute(
+                f"SELECT {_DOC_COLS} FROM documents WHERE tenant = ? "
+                "AND id IN (SELECT value FROM json_each(?))",
+                (tenant, ids),
+            ).fetchall()
+            for row in rows:
+                doc = DOCUMENT.decode(row)
+                if doc.content_hash == documents[doc.id]:
+                    outcome.stored[doc.id] = doc
+            asked = {d: h for d, h in documents.items() if d not in outcome.stored}
+            rows = conn.execute(
+                f"SELECT {CLAIM_COLUMNS} FROM document_claims WHERE tenant = ? "
+                "AND document_id IN (SELECT value FROM json_each(?))",
+                (tenant, ids),
+            ).fetchall()
+            held = {claim.document_id: claim for claim in map(claim_from_row, rows)}
+            free, outcome.busy = decide_claims(asked, held, holder, timeout_s=timeout_s, now=now)
+            conn.executemany(
+                "INSERT OR REPLACE INTO document_claims (tenant, document_id, content_hash, "
+                "holder, host, pid, claimed_at) VALUES (?,?,?,?,?,?,?)",
+                [(tenant, d, asked[d], holder.id, holder.host, holder.pid, now) for d in free],
+            )
+            outcome.claimed = free
+        return outcome
+
+    def release_documents(
+        self, tenant: str, document_ids: Sequence[str], *, holder: ClaimHolder
+    ) -> None:
+        if not document_ids:
+            return
+        with self.transaction(write=True, durable=False) as conn:
+            conn.execute(
+                "DELETE FROM document_claims WHERE tenant = ? AND holder = ? "
+                "AND document_id IN (SELECT value FROM json_each(?))",
+                (tenant, holder.id, _dumps(list(document_ids))),
+            )
 
     # -- chunks and vectors ----------------------------------------------------------
 

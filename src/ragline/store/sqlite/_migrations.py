@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ragline.errors import StoreError
 from ragline.store.sqlite._schema import (
+    CLAIMS_SQL,
     CONVERSATIONS_SQL,
     CORE_SQL,
     EVAL_SQL,
@@ -87,6 +88,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0008_eval_runs", EVAL_SQL),  # ragline.evals: runs and per-case results
     Migration("0009_conversations", CONVERSATIONS_SQL),  # POST /v1/chat history
     Migration("0010_sentence_vectors", SENTENCES_SQL),  # extractive answers' sentence vectors
+    Migration("0011_document_claims", CLAIMS_SQL),  # ragline.ingest: one run per document
 ]
 
 

@@ -30,6 +30,9 @@ Once a migration has shipped, never edit its SQL: add a new migration (see
   embedder, hash), ``hash`` being the first 16 bytes of the SHA-256 of the exact
   sentence text; rows are a cache keyed by content, so a deleted document leaves
   harmless, unreachable rows behind.
+- ``document_claims`` (0011): the ingest claim on a document, one row per (tenant,
+  document id) while a run works on it (see :mod:`ragline.store._claims`): the holder
+  (run id, host, pid), the content hash it is writing and when it claimed.
 """
 
 from __future__ import annotations
@@ -223,5 +226,18 @@ CREATE TABLE sentence_vectors (
     hash     BLOB NOT NULL,
     vector   BLOB NOT NULL,
     PRIMARY KEY (tenant, embedder, hash)
+) WITHOUT ROWID;
+"""
+
+CLAIMS_SQL = """
+CREATE TABLE document_claims (
+    tenant       TEXT NOT NULL,
+    document_id  TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    holder       TEXT NOT NULL,
+    host         TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    claimed_at   REAL NOT NULL,
+    PRIMARY KEY (tenant, document_id)
 ) WITHOUT ROWID;
 """
