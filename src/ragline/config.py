@@ -61,6 +61,17 @@ class IngestSettings(_Strict):
     )
     doc_types: list[DocTypeRule] = Field(default_factory=list)
     batch_size: int = Field(64, ge=1, le=4096, description="texts per embedding batch")
+    pdf_max_elements: int = Field(
+        5_000_000,
+        ge=10_000,
+        description="the most elements one PDF array or dictionary may hold (pypdf's own "
+        "default, 100,000, refuses real SEC filings); bounds memory on hostile files",
+    )
+    pdf_max_parse_work: int = Field(
+        50_000_000,
+        ge=100_000,
+        description="the most tokens pypdf may parse in one page's content stream",
+    )
     claim_timeout_s: float = Field(
         900.0,
         gt=0,
@@ -591,6 +602,7 @@ ingest:
   chunk_overlap: 120       # characters shared by neighbouring chunks
   max_file_mb: 50          # larger files are refused with a clear error
   max_unpacked_mb: 200     # .docx files that unpack to more are refused (zip bombs)
+  pdf_max_elements: 5000000  # elements per PDF array/dictionary (pypdf's 100k refuses real filings)
   languages: [en, es, fr, de, it, pt, nl]   # languages the detector chooses between
   claim_timeout_s: 900     # a crashed run's claim on a document expires (same host: at once)
   # doc_type from the path (front-matter `doc_type:` wins):

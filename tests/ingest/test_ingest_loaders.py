@@ -235,6 +235,38 @@ def test_corrupt_pdfs(tmp_path: Path, mangle: object) -> None:
         load_file(p)
 
 
+def _pdf_with_a_big_array(elements: int) -> bytes:
+    """A valid PDF whose page dictionary holds one array of ``elements`` numbers (real
+    filings carry arrays past pypdf's default limit of 100,000)."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, NameObject, NumberObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes(["Quarterly revenue: 4.2M."]))))
+    writer.pages[0][NameObject("/PieceInfo")] = ArrayObject([NumberObject(0)] * elements)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_past_pypdfs_default_array_limit_opens(tmp_path: Path) -> None:
+    p = tmp_path / "10-q.pdf"
+    p.write_bytes(_pdf_with_a_big_array(150_000))
+    [doc] = load_file(p)
+    assert "Quarterly revenue" in doc.sections[0].text
+
+
+def test_a_pdf_past_the_configured_limit_says_which_setting_not_truncated(
+    tmp_path: Path,
+) -> None:
+    p = tmp_path / "10-q.pdf"
+    p.write_bytes(_pdf_with_a_big_array(150_000))
+    with pytest.raises(CorruptDocumentError) as info:
+        load_file(p, make_settings(pdf_max_elements=100_000))
+    assert "larger inside than the PDF limits allow" in str(info.value)
+    assert "ingest.pdf_max_elements" in (info.value.hint or "")
+    assert "truncated" not in f"{info.value} {info.value.hint}"
+
+
 def test_pdf_without_text_may_be_scanned(tmp_path: Path) -> None:
     p = tmp_path / "scan.pdf"
     p.write_bytes(pdf_bytes(["", ""]))

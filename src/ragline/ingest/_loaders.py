@@ -191,7 +191,14 @@ def parse_bytes(
     elif fmt == "pdf":
         from ragline.ingest._pdf import load_pdf
 
-        items = [load_pdf(path, data)]
+        items = [
+            load_pdf(
+                path,
+                data,
+                max_elements=settings.pdf_max_elements,
+                max_parse_work=settings.pdf_max_parse_work,
+            )
+        ]
     elif fmt == "docx":
         from ragline.ingest._docx import load_docx
 

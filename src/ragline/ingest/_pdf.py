@@ -100,9 +100,13 @@ def _open(path: Path, data: bytes) -> Any:
         raise _corrupt(path, "no %PDF- header")
     if b"%%EOF" not in data[-2048:]:
         raise _corrupt(path, "no %%EOF marker at the end: the file looks truncated")
+    from pypdf.errors import LimitReachedError
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         encrypted = reader.is_encrypted
+    except LimitReachedError:
+        raise
     except Exception as e:
         raise _corrupt(path, f"{type(e).__name__}: {e}") from None
     if encrypted:
@@ -142,24 +146,69 @@ def _title(reader: Any, detected: str | None, first_page: str) -> str:
     return title
 
 
-def load_pdf(path: Path, data: bytes) -> LoadedDocument:
-    with _pypdf_warnings() as warnings:
-        doc = _load(path, data)
+#: the ``ingest.pdf_max_elements`` / ``pdf_max_parse_work`` defaults (see config.py)
+DEFAULT_MAX_ELEMENTS = 5_000_000
+DEFAULT_MAX_PARSE_WORK = 50_000_000
+
+
+@contextmanager
+def _limits(max_elements: int, max_parse_work: int) -> Iterator[None]:
+    """pypdf's parser limits for this file (pypdf >= 6.4 has a configuration context;
+    older releases have the fixed limits of their day)."""
+    import pypdf
+
+    apply = getattr(pypdf, "apply_configuration", None)
+    if apply is None:  # pragma: no cover - pypdf < 6.4
+        yield
+        return
+    with apply(
+        array_maximum_element_count=max_elements,
+        dictionary_maximum_element_count=max_elements,
+        stream_parsing_work_maximum_count=max_parse_work,
+    ):
+        yield
+
+
+def load_pdf(
+    path: Path,
+    data: bytes,
+    *,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    max_parse_work: int = DEFAULT_MAX_PARSE_WORK,
+) -> LoadedDocument:
+    from pypdf.errors import LimitReachedError
+
+    try:
+        with _pypdf_warnings() as warnings, _limits(max_elements, max_parse_work):
+            doc = _load(path, data)
+    except LimitReachedError as e:  # raised through _load's handlers unchanged
+        raise CorruptDocumentError(
+            f"{path.name} is larger inside than the PDF limits allow ({e})",
+            hint="if you trust the file, raise ingest.pdf_max_elements (now "
+            f"{max_elements:,}) or ingest.pdf_max_parse_work (now {max_parse_work:,}) "
+            "in ragline.yaml; the file itself is not damaged",
+        ) from None
     if warnings.severe:
         raise _corrupt(path, f"damaged structure: {warnings.severe[0][:120]}")
     return doc
 
 
 def _load(path: Path, data: bytes) -> LoadedDocument:
+    from pypdf.errors import LimitReachedError
+
     reader = _open(path, data)
     try:
         pages = list(reader.pages)
+    except LimitReachedError:
+        raise
     except Exception as e:
         raise _corrupt(path, f"cannot read its pages: {e}") from None
     texts: list[PageText] = []
     for number, page in enumerate(pages, start=1):
         try:
             texts.append(read_page(page, number))
+        except LimitReachedError:
+            raise
         except Exception as e:
             raise _corrupt(path, f"page {number}: {type(e).__name__}: {e}") from None
     drop_running_lines(texts)
