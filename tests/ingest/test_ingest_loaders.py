@@ -151,6 +151,22 @@ def test_pdf_pages_and_metadata_title(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "metadata_title", ["0000320193-22-000070", "d359156d10q", "10q_q3_2022.docx", "Untitled"]
+)
+def test_pdf_title_metadata_that_names_a_file_not_the_document_is_ignored(
+    tmp_path: Path, metadata_title: str
+) -> None:
+    p = tmp_path / "filing.pdf"
+    text = (
+        "Apple Inc. Quarterly Report\nNet sales for the three months ended 24 September "
+        "2022 were 90.1 billion dollars, up 8 percent."
+    )
+    p.write_bytes(pdf_bytes([text], title=metadata_title))
+    [doc] = load_file(p)
+    assert doc.title == "Apple Inc. Quarterly Report"
+
+
 def test_pdf_title_from_first_line(tmp_path: Path) -> None:
     p = tmp_path / "m.pdf"
     p.write_bytes(pdf_bytes(["Service Manual\nTighten the stem bolts to 5 Nm."]))

@@ -125,6 +125,23 @@ def _open(path: Path, data: bytes) -> Any:
     return reader
 
 
+# Titles that name a file or a filing, not the document: an SEC accession number
+# (0000320193-22-000070), a bare code (d359156d10q), a file name (report_v2.docx).
+_NOT_A_TITLE = re.compile(
+    r"[\W\d_]*"  # digits and punctuation only
+    r"|\d{10}-\d{2}-\d{6}.*"  # an accession number
+    r"|(?=[^ ]*\d)[^ ]{6,}"  # one token with digits in it
+    r"|.*\.(pdf|docx?|html?|indd|qxd|xlsx?|pptx?|rtf|txt)"  # a file name
+    r"|(untitled|untitled document|document\d*|title|none|unknown)",
+    re.IGNORECASE,
+)
+
+
+def meaningful_title(title: str) -> bool:
+    """Whether PDF title metadata names the document (see ``_NOT_A_TITLE``)."""
+    return bool(title) and _NOT_A_TITLE.fullmatch(title.strip()) is None
+
+
 def _title(reader: Any, detected: str | None, first_page: str) -> str:
     """Title from the PDF's metadata, else its big title line, else its first line."""
     try:
@@ -134,7 +151,7 @@ def _title(reader: Any, detected: str | None, first_page: str) -> str:
         raw = None
     title = str(raw or "").strip()
     title = re.sub(r"^Microsoft (Word|PowerPoint) - ", "", title)
-    if title.lower() in ("", "untitled", "untitled document"):
+    if not meaningful_title(title):
         title = ""
     if not title and detected:
         title = detected
