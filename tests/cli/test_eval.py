@@ -368,3 +368,56 @@ def test_ctrl_c_on_a_real_process_then_resume(proj: Path) -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def _write_cases(proj: Path, cases: list[dict[str, Any]]) -> Path:
+    path = proj / "gold.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in cases))
+    return path
+
+
+def _doc_ids(proj: Path) -> list[str]:
+    from ragline._project import Project
+
+    with Project(proj, overrides={"embedder": "hash"}) as project:
+        return sorted(d.id for d in project.store.list_documents("default"))
+
+
+def test_gold_documents_missing_from_the_store_are_a_warning_not_silent_zeros(
+    proj: Path,
+) -> None:
+    ids = _doc_ids(proj)
+    assert any(i.endswith("warranty.md") for i in ids)
+    good = next(i for i in ids if i.endswith("warranty.md"))
+    cases = [
+        {"id": "ok", "question": "How long is the frame warranty?", "gold_doc_ids": [good]},
+        {"id": "moved", "question": "Express shipping?", "gold_doc_ids": ["kb/shipping.md"]},
+        {"id": "none", "question": "Returns?"},
+    ]
+    path = _write_cases(proj, cases)
+    result = cli(proj, "run", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert "1 of 2 cases name gold documents that are not in the store" in warnings[0]
+    assert "moved: kb/shipping.md" in warnings[0] and "score 0" in warnings[0]
+    # every id present: no warning
+    path = _write_cases(proj, cases[:1] + cases[2:])
+    result = cli(proj, "run", str(path), "--json")
+    assert result.exit_code == 0 and "warning:" not in result.stderr
+
+
+def test_strict_refuses_a_dataset_that_cannot_score_and_stores_no_run(proj: Path) -> None:
+    before = cli(proj, "list", "--json")
+    cases = [
+        {"id": "a", "question": "Frame warranty?", "gold_doc_ids": ["elsewhere/warranty.md"]},
+        {"id": "b", "question": "Shipping?", "tenant": "nobody"},
+    ]
+    result = cli(proj, "run", str(_write_cases(proj, cases)), "--strict")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: none of the 1 cases' gold documents are in the store")
+    assert "2 problem(s)" in result.stderr
+    assert cli(proj, "list", "--json").stdout == before.stdout  # nothing was run or stored
+    result = cli(proj, "run", str(_write_cases(proj, cases)), "--json")
+    assert result.exit_code == 0
+    assert "tenant 'nobody' has no documents (1 case asks it)" in result.stderr

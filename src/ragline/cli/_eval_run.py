@@ -118,6 +118,13 @@ def run_cmd(
     depth: Annotated[
         int, typer.Option("--depth", min=1, help="beir: hits retrieved per query.")
     ] = 100,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse to run when gold documents are missing or a tenant is empty.",
+        ),
+    ] = False,
 ) -> None:
     """Run every case of DATASET through the pipeline (or --target) and score it."""
     from ragline.errors import InputError, RaglineError
@@ -160,10 +167,14 @@ def run_cmd(
                 split=split,
                 depth=depth,
                 quiet=as_json,
+                strict=strict,
             )
         except EvalInterrupted as e:
             sys.stderr.write(f"\n{e}\n")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except _DatasetProblems as e:
+            sys.stderr.write(f"error: {e}\n")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         results = project.evals.results(run.id)
         gate_results = None
         if gates is not None:
@@ -206,6 +217,7 @@ def _run(
     split: str,
     depth: int,
     quiet: bool,
+    strict: bool = False,
 ) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -249,6 +261,7 @@ def _run(
             use_cache = False
         else:
             run_target = ProjectTarget(project)
+            _check_dataset(project, cases, strict=strict)
     progress = Progress(
         TextColumn("evaluating"),
         BarColumn(),
@@ -284,6 +297,26 @@ def _run(
         close = getattr(run_target, "close", None)
         if callable(close):
             close()
+
+
+class _DatasetProblems(Exception):
+    """``--strict`` and the dataset cannot be scored against this store."""
+
+
+def _check_dataset(project: Project, cases: list[Any], *, strict: bool) -> None:
+    """Warn (``--strict``: refuse) when gold documents are missing or a tenant is empty."""
+    from ragline.evals._preflight import check_dataset
+
+    check = check_dataset(project.store, cases, project.tenant_or_default)
+    if check.ok:
+        return
+    warnings = check.warnings()
+    if strict:
+        raise _DatasetProblems(
+            warnings[0] + f" ({len(warnings)} problem(s); run without --strict to score anyway)"
+        )
+    for line in warnings:  # one line each, unwrapped: they get grepped in CI logs
+        sys.stderr.write(f"warning: {line}\n")
 
 
 def _prepare_beir(
