@@ -13,7 +13,8 @@ PUBLIC = {
     ],
     "ragline.server": ["KeyRing", "create_app", "hash_key", "new_key", "openapi_schema", "serve"],
     "ragline.store": [
-        "Backend", "Condition", "ConversationStore", "CopySummary", "EvalStore",
+        "Backend", "ClaimHolder", "ClaimOutcome", "Condition", "ConversationStore",
+        "CopySummary", "DocumentClaim", "EvalStore",
         "LocalPostgres", "Matrix", "MemoryStore", "PostgresStore", "SQLiteStore",
         "ScoredChunk", "SentenceStore", "Store", "StoreStats", "TraceStore", "Vector",
         "copy_store", "create_postgres_role", "matches", "open_backend", "open_store",
