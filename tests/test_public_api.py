@@ -79,10 +79,14 @@ PUBLIC = {
         "TraceStore", "TraceSummary", "TraceWriter", "Tracer", "activate", "current_span",
         "iterate_in", "redact_pii", "span",
     ],
+    "ragline.guards": [
+        "ACTIONS", "GUARD_STAGES", "PII_LABELS", "SEVERITY", "Action", "Finding", "Guard",
+        "GuardContext", "GuardStage", "PiiGuard", "Verdict", "allow", "find_pii", "redact_pii",
+    ],
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
-        "FakeModel", "FunctionModel", "HashEmbedder", "ModelCall", "ModelConformance",
-        "ResponseCacheConformance", "SentenceStoreConformance", "ServerProcess",
+        "FakeModel", "FunctionModel", "GuardConformance", "HashEmbedder", "ModelCall",
+        "ModelConformance", "ResponseCacheConformance", "SentenceStoreConformance", "ServerProcess",
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
     ],

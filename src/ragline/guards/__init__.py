@@ -3,6 +3,9 @@
 :class:`Guard` is the protocol (``check(text, context) -> Verdict``); a
 :class:`Verdict` says allow, flag, redact or block, with a score, reason codes and the
 offending spans. ``ragline.testing.GuardConformance`` is the suite every guard passes.
+
+:class:`PiiGuard` finds personal data (:func:`find_pii`, the detector trace redaction
+shares through :func:`redact_pii`).
 """
 
 from __future__ import annotations
@@ -19,16 +22,21 @@ from ragline.guards._base import (
     Verdict,
     allow,
 )
+from ragline.guards._pii import PII_LABELS, PiiGuard, find_pii, redact_pii
 
 __all__ = [
     "ACTIONS",
     "GUARD_STAGES",
+    "PII_LABELS",
     "SEVERITY",
     "Action",
     "Finding",
     "Guard",
     "GuardContext",
     "GuardStage",
+    "PiiGuard",
     "Verdict",
     "allow",
+    "find_pii",
+    "redact_pii",
 ]
