@@ -81,7 +81,8 @@ PUBLIC = {
     ],
     "ragline.guards": [
         "ACTIONS", "GUARD_STAGES", "PII_LABELS", "SEVERITY", "Action", "Finding", "Guard",
-        "GuardContext", "GuardStage", "PiiGuard", "Verdict", "allow", "find_pii", "redact_pii",
+        "GuardContext", "GuardStage", "InjectionGuard", "PiiGuard", "Scorer", "Verdict", "allow",
+        "find_pii", "injection_scan", "redact_pii",
     ],
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",

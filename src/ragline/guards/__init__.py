@@ -5,7 +5,9 @@
 offending spans. ``ragline.testing.GuardConformance`` is the suite every guard passes.
 
 :class:`PiiGuard` finds personal data (:func:`find_pii`, the detector trace redaction
-shares through :func:`redact_pii`).
+shares through :func:`redact_pii`); :class:`InjectionGuard` scores prompt injection
+with lexical and structural heuristics (:func:`injection_scan`), combined with an
+optional classifier (a :data:`Scorer`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ragline.guards._base import (
     Verdict,
     allow,
 )
+from ragline.guards._injection import InjectionGuard, Scorer, injection_scan
 from ragline.guards._pii import PII_LABELS, PiiGuard, find_pii, redact_pii
 
 __all__ = [
@@ -34,9 +37,12 @@ __all__ = [
     "Guard",
     "GuardContext",
     "GuardStage",
+    "InjectionGuard",
     "PiiGuard",
+    "Scorer",
     "Verdict",
     "allow",
     "find_pii",
+    "injection_scan",
     "redact_pii",
 ]
