@@ -275,7 +275,10 @@ class InjectionGuard:
             joined = "\n".join([*context.history[-HISTORY_TURNS:], text])
             texts.append(joined)
             joined_score, joined_reasons, _ = injection_scan(joined)
-            if joined_score > score:
+            # only what the turns say *together*: an earlier turn that was an attack on
+            # its own was handled then, and must not block every later question
+            alone = max(injection_scan(t)[0] for t in context.history[-HISTORY_TURNS:])
+            if joined_score > max(score, alone):
                 score = joined_score
                 reasons = tuple(sorted({*joined_reasons, "injection.multi_turn"}))
         if self.scorer is not None:
