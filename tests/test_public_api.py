@@ -80,10 +80,15 @@ PUBLIC = {
         "TraceStore", "TraceSummary", "TraceWriter", "Tracer", "activate", "current_span",
         "iterate_in", "redact_pii", "span",
     ],
+    "ragline.guards": [
+        "ACTIONS", "GUARD_STAGES", "PII_LABELS", "SEVERITY", "Action", "Finding", "Guard",
+        "GuardContext", "GuardStage", "InjectionGuard", "PiiGuard", "Scorer", "Verdict", "allow",
+        "find_pii", "injection_scan", "redact_pii",
+    ],
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
-        "FakeModel", "FunctionModel", "HashEmbedder", "ModelCall", "ModelConformance",
-        "ResponseCacheConformance", "SentenceStoreConformance", "ServerProcess",
+        "FakeModel", "FunctionModel", "GuardConformance", "HashEmbedder", "ModelCall",
+        "ModelConformance", "ResponseCacheConformance", "SentenceStoreConformance", "ServerProcess",
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
     ],

@@ -271,16 +271,19 @@ class View:
                 Rerank,
                 Retrieve,
             )
+            from ragline.guards._policy import build_guards
 
             s, retriever, answerer = self.settings, self.retriever, self.answerer
             limit = s.server.max_question_chars
+            guards = build_guards(s.guards)
+            guard_out = GuardOut(guards)
             retrieval: list[Stage] = [
-                GuardIn(),
+                GuardIn(guards),
                 Analyze(retriever, max_question_chars=limit),
                 Retrieve(retriever),
                 Rerank(),
             ]
-            answering: list[Stage] = [Generate(answerer), Cite(answerer), GuardOut()]
+            answering: list[Stage] = [Generate(answerer), Cite(answerer), guard_out]
             self._pipeline = Pipeline(
                 retrieval,
                 answering,
@@ -289,6 +292,7 @@ class View:
                 default_k=s.retrieval.k,
                 attributes={"gen_ai.request.model": ",".join(self.model_specs)},
                 warmup=self.parts.load_models,
+                watch=guard_out.watch,
             )
         return self._pipeline
 

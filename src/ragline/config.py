@@ -336,6 +336,52 @@ class RoutingRule(_Strict):
         return self
 
 
+GuardActionName = Literal["flag", "redact", "block"]
+GuardStageName = Literal["input", "retrieval", "output"]
+
+
+class _GuardPolicy(_Strict):
+    enabled: bool = Field(True, description="false turns this guard off")
+    on_error: Literal["block", "allow"] = Field(
+        "block", description="a guard that raises: block the text (default) or let it through"
+    )
+
+
+class InjectionPolicy(_GuardPolicy):
+    action: GuardActionName = Field("block", description="what a detection does")
+    threshold: float = Field(0.5, gt=0, le=1, description="score (0-1) at which it triggers")
+    stages: list[GuardStageName] = Field(
+        default_factory=lambda: list[GuardStageName](["input"]),
+        description="where it checks (input, retrieval)",
+    )
+
+
+class PiiPolicy(_GuardPolicy):
+    action: GuardActionName = Field("redact", description="what a detection does")
+    threshold: float = Field(0.5, gt=0, le=1, description="unused: a checksum passes or not")
+    stages: list[GuardStageName] = Field(
+        default_factory=lambda: list[GuardStageName](["output"]),
+        description="where it checks (output, input)",
+    )
+    labels: list[str] | None = Field(
+        None, description="only these kinds (email, phone, card, iban, ip, ssn, nino, dni, nie)"
+    )
+
+
+class GuardSettings(_Strict):
+    """The guard policy; absent, the safe default: injection blocked, PII redacted."""
+
+    injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
+    pii: PiiPolicy = Field(default_factory=PiiPolicy)
+
+
+class TenantGuardSettings(_Strict):
+    """A tenant's guards: each one given replaces the global policy of that guard."""
+
+    injection: InjectionPolicy | None = None
+    pii: PiiPolicy | None = None
+
+
 class TenantSettings(_Strict):
     languages: list[str] | None = Field(
         None, description="only retrieve chunks in these languages (e.g. [en])"
@@ -359,6 +405,9 @@ class TenantSettings(_Strict):
     rate_limit_per_minute: int | None = Field(
         None, ge=1, description="requests per minute (default: server.rate_limit_per_minute)"
     )
+    guards: TenantGuardSettings | None = Field(
+        None, description="this tenant's guard policies (each replaces the global one)"
+    )
 
 
 class Settings(_Strict):
@@ -380,6 +429,7 @@ class Settings(_Strict):
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     evals: EvalSettings = Field(default_factory=EvalSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    guards: GuardSettings = Field(default_factory=GuardSettings)
 
     def tenant(self, name: str) -> TenantSettings:
         return self.tenants.get(name) or TenantSettings()
@@ -401,6 +451,10 @@ class Settings(_Strict):
             update["retrieval"] = self.retrieval.model_copy(update={"k": t.k})
         if t.routing is not None:
             update["routing"] = t.routing
+        if t.guards is not None:
+            replaced = {k: v for k, v in t.guards if v is not None}
+            if replaced:
+                update["guards"] = self.guards.model_copy(update=replaced)
         return self.model_copy(update=update) if update else self
 
 
@@ -646,6 +700,23 @@ tenants: {}
 #    rate_limit_per_minute: 600     # 429 with Retry-After beyond
 #    trace_content: redact          # full | redact | off
 #    routing: []                    # replaces the global routing rules
+#    guards:                        # each guard given replaces the global policy
+#      pii: {action: block}         # refuse answers that contain PII
+
+# Guardrails (offline, a few milliseconds per ask). Without this section the same
+# safe default applies: typed prompt injection is refused, PII in answers redacted.
+guards:
+  injection:               # heuristic detector: override/persona/role markers/encodings
+    enabled: true
+    action: block          # block (refusal) | flag (recorded only) | redact (drop the text)
+    threshold: 0.5         # score 0-1 at which it triggers
+    stages: [input]        # input (the question and the last user turns) | retrieval
+    on_error: block        # a guard that raises: block | allow (counted either way)
+  pii:                     # emails, phones, cards (Luhn), IBANs, IPs, SSN, NINO, DNI/NIE
+    enabled: true
+    action: redact         # redact ([email] markers) | block | flag
+    stages: [output]       # output (the answer) | input (the question)
+    on_error: block
 
 # ragline serve: the HTTP API.
 server:

@@ -151,6 +151,23 @@ class AnswerSentence:
 
 
 @dataclass(slots=True)
+class GuardTrigger:
+    """A guard that did more than allow: which one, at which stage, what it did, why.
+
+    ``error`` says the guard raised (its ``on_error`` policy chose ``action``)."""
+
+    guard: str
+    stage: str
+    action: str
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
 class Answer:
     """A grounded answer: text with [n] markers, per-sentence citations, references."""
 
@@ -171,6 +188,19 @@ class Answer:
     prompt_version: str | None = None
     #: the id of this request's trace (``ragline traces show ID``), when traced
     trace_id: str | None = None
+    #: guards that flagged, redacted or blocked; ``blocked``: the text is a refusal
+    guards: list[GuardTrigger] = field(default_factory=list)
+    blocked: bool = False
+
+    @property
+    def refusal_reason(self) -> str | None:
+        """The machine-readable reason of a refusal (``injection.override``), else None."""
+        if not self.blocked:
+            return None
+        for trigger in self.guards:
+            if trigger.action == "block":
+                return trigger.reasons[0] if trigger.reasons else f"{trigger.guard}.blocked"
+        return "guard.blocked"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,4 +218,6 @@ class Answer:
             "references": [r.to_dict() for r in self.references],
             "hits": [h.to_dict() for h in self.hits],
             "timings_ms": dict(self.timings_ms),
+            "blocked": self.blocked,
+            "guards": [g.to_dict() for g in self.guards],
         }

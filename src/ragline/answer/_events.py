@@ -4,8 +4,13 @@
 ``citation`` per answer sentence → ``done`` (the checked answer, usage, cost,
 timings). If the model fails part-way, an ``error`` event ends the stream instead of
 ``done``: ``partial_text`` is what was sent so far and it is incomplete. A stream
-always ends with exactly one ``done`` or ``error``. A chat stream adds a
-``conversation`` event before and after.
+always ends with exactly one ``done`` or ``error``. A ``guard`` event says a guard
+acted: an input guard that blocks sends it (and then ``done`` with the refusal) before
+anything is retrieved; the output guard holds back the last
+:data:`~ragline.answer._stages.HOLD_BACK_CHARS` characters of the streamed text, so
+PII inside that window is redacted before it is sent, and a block stops the stream
+with a ``guard`` event, then ``done`` with the refusal — never a silent truncation.
+A chat stream adds a ``conversation`` event before and after.
 
 Every event has a ``type`` and ``to_dict()`` (JSON-ready, e.g. for server-sent events).
 """
@@ -91,6 +96,17 @@ class ErrorEvent(_PlainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class GuardEvent(_PlainEvent):
+    """A guard flagged, redacted or blocked at ``stage`` (``block``: a refusal follows)."""
+
+    type: ClassVar[str] = "guard"
+    stage: str
+    action: str
+    guards: list[str]
+    reasons: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationEvent:
     """Chat: the conversation an answer belongs to and the turn just stored.
 
@@ -114,7 +130,15 @@ class ConversationEvent:
         return out
 
 
-Event = RetrievalEvent | DeltaEvent | CitationEvent | DoneEvent | ErrorEvent | ConversationEvent
+Event = (
+    RetrievalEvent
+    | DeltaEvent
+    | CitationEvent
+    | DoneEvent
+    | ErrorEvent
+    | ConversationEvent
+    | GuardEvent
+)
 
 __all__ = [
     "CitationEvent",
@@ -123,5 +147,6 @@ __all__ = [
     "DoneEvent",
     "ErrorEvent",
     "Event",
+    "GuardEvent",
     "RetrievalEvent",
 ]

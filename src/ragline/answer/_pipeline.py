@@ -54,6 +54,7 @@ class Pipeline:
         default_k: int,
         attributes: Mapping[str, Any] | None = None,
         warmup: Callable[[], float] | None = None,
+        watch: Callable[[Ask, Iterator[Event]], Iterator[Event]] | None = None,
     ) -> None:
         self.retrieval = list(retrieval)
         self.answering = list(answering)
@@ -62,6 +63,8 @@ class Pipeline:
         self.default_k = default_k
         self.attributes = dict(attributes or {})
         self._warmup = warmup
+        #: filters a streamed answer's events (the output guard's held-back window)
+        self.watch = watch
 
     @property
     def stages(self) -> list[Stage]:
@@ -83,7 +86,9 @@ class Pipeline:
         ask, root, load_ms = self._begin(request, "ragline.search", "search")
         try:
             root.update({"ragline.query": request.question, "ragline.tenant": request.tenant})
-            for _ in self._run(self.retrieval, ask, root):
+            # guards judge what reaches a model or a reader: a search reaches neither
+            stages = [s for s in self.retrieval if s.kind != "guard"]
+            for _ in self._run(stages, ask, root):
                 pass
             assert ask.result is not None, "a retrieval stage fills in the result"
             result = replace(ask.result, hits=list(ask.hits))
@@ -109,31 +114,41 @@ class Pipeline:
             start = time.perf_counter()
             yield from self._run(self.retrieval, ask, root)
             retrieval_ms = elapsed_ms(start)
-            if ask.question != request.question:  # a follow-up, asked with its context
-                root.update({"ragline.question": ask.question, "ragline.message": request.question})
-            yield RetrievalEvent(list(ask.hits))
-            answer_start = time.perf_counter()
-            for event in self._run(self.answering, ask, root):
-                if isinstance(event, ErrorEvent):  # the last event: _run stops after it
-                    root.set_status("error", event.message)
-                    root.set("ragline.answer.partial", event.partial_text)
-                    last = event
-                else:
-                    yield event
-            if last is None:
-                answer, draft = ask.answer, ask.draft
-                assert answer is not None and draft is not None, "generate and cite ran"
-                timings = {**(ask.result.timings_ms if ask.result else {}), **answer.timings_ms}
-                timings["retrieval"] = retrieval_ms
-                timings["answer"] = elapsed_ms(answer_start)
-                timings["total"] = elapsed_ms(start)
-                if load_ms:
-                    timings["load_model"] = load_ms  # once per process, not part of total
-                answer.timings_ms = timings
-                if root.is_recording:
-                    root.update(answer_attributes(answer))
-                    answer.trace_id = root.trace_id
-                last = done_event(answer, draft)
+            if ask.stopped:  # an input guard blocked: the refusal, nothing retrieved
+                last = self._refused(ask, root, start)
+            else:
+                if ask.question != request.question:  # a follow-up, asked with its context
+                    root.update(
+                        {"ragline.question": ask.question, "ragline.message": request.question}
+                    )
+                yield RetrievalEvent(list(ask.hits))
+                answer_start = time.perf_counter()
+                events = self._run(self.answering, ask, root)
+                if request.stream and self.watch is not None:
+                    events = self.watch(ask, events)
+                for event in events:
+                    if isinstance(event, ErrorEvent):  # the last event: _run stops after it
+                        root.set_status("error", event.message)
+                        root.set("ragline.answer.partial", event.partial_text)
+                        last = event
+                    else:
+                        yield event
+                if last is None and ask.stopped:  # the output guard blocked
+                    last = self._refused(ask, root, start)
+                if last is None:
+                    answer, draft = ask.answer, ask.draft
+                    assert answer is not None and draft is not None, "generate and cite ran"
+                    timings = {**(ask.result.timings_ms if ask.result else {}), **answer.timings_ms}
+                    timings["retrieval"] = retrieval_ms
+                    timings["answer"] = elapsed_ms(answer_start)
+                    timings["total"] = elapsed_ms(start)
+                    if load_ms:
+                        timings["load_model"] = load_ms  # once per process, not part of total
+                    answer.timings_ms = timings
+                    if root.is_recording:
+                        root.update(answer_attributes(answer))
+                        answer.trace_id = root.trace_id
+                    last = done_event(answer, draft)
         except BaseException as e:
             _ended_early(root, e)
             raise
@@ -141,6 +156,17 @@ class Pipeline:
             root.end()
         assert last is not None
         yield last
+
+    def _refused(self, ask: Ask, root: AnySpan, start: float) -> DoneEvent:
+        """The ``done`` event of a blocked ask: its refusal, traced like an answer."""
+        answer = ask.answer
+        assert answer is not None and answer.blocked, "a guard stopped the ask with a refusal"
+        answer.timings_ms = {"total": elapsed_ms(start)}
+        if root.is_recording:
+            root.update(answer_attributes(answer))
+            root.set("ragline.guard.blocked", answer.refusal_reason)
+            answer.trace_id = root.trace_id
+        return DoneEvent(answer, timings_ms=dict(answer.timings_ms), finish_reason="content_filter")
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -170,6 +196,8 @@ class Pipeline:
                         yield event
                         return
                     yield event
+                if ask.stopped:  # a guard blocked: no further stage runs
+                    return
             except BaseException as e:
                 if span is not root:  # the root records it once, as the stream ends
                     _ended_early(span, e)

@@ -7,8 +7,17 @@ in the :class:`Ask` and yields the events its work produces (deltas, citations).
 says what is worth tracing with :meth:`Ask.record` (computed only when the trace
 records); the pipeline, not the stage, opens the stage's span, records that, and
 times it. A stage knows nothing of the provider,
-the store backend or the interface it serves. The guards and the reranker are
-pass-through stages for now: later work replaces them with real ones.
+the store backend or the interface it serves. The reranker is a pass-through stage
+for now.
+
+The guard stages run the tenant's :class:`~ragline.guards._policy.GuardSet`. A
+blocked question sets ``ask.answer`` to a refusal and the pipeline stops: nothing is
+retrieved or generated. At the output, a redaction rewrites the answer's text and
+sentences, a block replaces the answer with the refusal. When the answer streams,
+:meth:`GuardOut.watch` holds back the last :data:`HOLD_BACK_CHARS` characters: a
+delta is sent only once the text after it is long enough that no PII the detector
+knows (an IBAN is at most 42 characters with spaces, an email rarely above 64) can
+still straddle the cut, so a hit is redacted before any of it leaves.
 """
 
 from __future__ import annotations
@@ -18,14 +27,15 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ragline.answer._answerer import Answerer, Draft, citation_events
-from ragline.answer._events import ErrorEvent, Event
+from ragline.answer._events import CitationEvent, DeltaEvent, ErrorEvent, Event, GuardEvent
 from ragline.answer._request import AskRequest
 from ragline.retrieve._followup import contextual_question
 from ragline.retrieve._retriever import analysis_attributes, retrieval_attributes
 from ragline.trace import _attrs
-from ragline.types import Answer, Hit
+from ragline.types import Answer, GuardTrigger, Hit
 
 if TYPE_CHECKING:
+    from ragline.guards._policy import GuardResult, GuardSet
     from ragline.retrieve import Retriever, SearchResult
     from ragline.retrieve._retriever import QueryPlan
 
@@ -40,7 +50,11 @@ class Ask:
     result: SearchResult | None = None  #: retrieve: the hits and how they were found
     hits: list[Hit] = field(default_factory=list)  #: what the answer is written from
     draft: Draft | None = None  #: generate
-    answer: Answer | None = None  #: cite
+    answer: Answer | None = None  #: cite (or a guard's refusal)
+    #: guards that flagged, redacted or blocked so far
+    triggers: list[GuardTrigger] = field(default_factory=list)
+    #: a guard blocked: ``answer`` is the refusal and no further stage runs
+    stopped: bool = False
     #: what the running stage records on its span (the pipeline empties it per stage)
     trace: list[tuple[Callable[..., Mapping[str, Any]], tuple[Any, ...]]] = field(
         default_factory=list
@@ -78,10 +92,91 @@ class _PassThrough:
         return ()
 
 
-class GuardIn(_PassThrough):
-    """Checks the question before anything is searched (pass-through until guards land)."""
+#: characters of a streamed answer held back for the output guard (see module doc)
+HOLD_BACK_CHARS = 64
 
-    name, kind = "guard_in", "guard"
+
+def refusal(ask: Ask, triggers: list[GuardTrigger]) -> Answer:
+    """The answer of a blocked ask: abstained, the refusal text, the guards that acted."""
+    from ragline.guards._policy import REFUSAL_TEXT
+
+    request = ask.request
+    return Answer(
+        question=request.question,
+        text=REFUSAL_TEXT,
+        abstained=True,
+        model="guard",
+        tenant=request.tenant,
+        guards=list(triggers),
+        blocked=True,
+    )
+
+
+def guard_attributes(result: GuardResult) -> dict[str, Any]:
+    """What a guard stage's span records: the combined action and each verdict."""
+    return {
+        "ragline.guard.stage": result.stage,
+        "ragline.guard.action": result.action,
+        "ragline.guard.verdicts": [
+            {
+                "guard": v.guard,
+                "action": v.action,
+                "score": round(v.score, 6),
+                "reasons": list(v.reasons),
+            }
+            for v in result.verdicts
+        ],
+        "ragline.guard.errors": list(result.errors),
+    }
+
+
+def guard_event(result: GuardResult) -> GuardEvent:
+    triggered = [v for v in result.verdicts if v.triggered]
+    return GuardEvent(
+        result.stage,
+        result.action,
+        [v.guard for v in triggered],
+        sorted({r for v in triggered for r in v.reasons}),
+    )
+
+
+class _GuardStage:
+    kind = "guard"
+    stage: str
+
+    def __init__(self, guards: GuardSet) -> None:
+        self.guards = guards
+
+    @property
+    def span(self) -> str | None:
+        """Traced only when a guard checks this stage."""
+        return f"ragline.{self.name}" if self.guards.at(self.stage) else None  # type: ignore[arg-type, attr-defined]
+
+
+class GuardIn(_GuardStage):
+    """Checks the question (with the conversation's last user turns) before anything is
+    searched; a block stops the ask with a refusal."""
+
+    name, stage = "guard_in", "input"
+
+    def run(self, ask: Ask) -> Iterable[Event]:
+        from ragline.guards import GuardContext
+
+        if not self.guards.at("input"):
+            return ()
+        request = ask.request
+        context = GuardContext(stage="input", tenant=request.tenant, history=tuple(request.history))
+        result = self.guards.run(ask.question, context)
+        ask.record(guard_attributes, result)
+        ask.triggers.extend(result.triggers())
+        if result.action == "allow":
+            return ()
+        if result.blocked:
+            ask.answer = refusal(ask, ask.triggers)
+            ask.stopped = True
+        elif result.text != ask.question:
+            ask.question = result.text
+        return (guard_event(result),)
 
 
 class Analyze:
@@ -187,10 +282,125 @@ class Cite:
         yield from citation_events(answer)
 
 
-class GuardOut(_PassThrough):
-    """Checks the answer before it is sent (pass-through until guards land)."""
+class GuardOut(_GuardStage):
+    """Checks the answer before it is sent: redacts its text and sentences, or replaces
+    it with the refusal (see the module docstring, and :meth:`watch` for streams)."""
 
-    name, kind = "guard_out", "guard"
+    name, stage = "guard_out", "output"
+
+    def _context(self, ask: Ask) -> Any:
+        from ragline.guards import GuardContext
+
+        return GuardContext(stage="output", tenant=ask.request.tenant, question=ask.question)
+
+    def run(self, ask: Ask) -> Iterable[Event]:
+        answer = ask.answer
+        if answer is None or not self.guards.at("output"):
+            return ()
+        context = self._context(ask)
+        result = self.guards.run(answer.text, context)
+        ask.record(guard_attributes, result)
+        ask.triggers.extend(result.triggers())
+        answer.guards = list(ask.triggers)
+        if result.action == "allow":
+            return ()
+        if result.blocked:
+            ask.answer = refusal(ask, ask.triggers)
+            ask.stopped = True
+            return (guard_event(result),)
+        if result.text != answer.text:
+            answer.text = result.text
+            for sentence in answer.sentences:
+                sentence.text = self.guards.run(sentence.text, context).text
+        return () if ask.request.stream else (guard_event(result),)
+
+    def watch(self, ask: Ask, events: Iterator[Event]) -> Iterator[Event]:
+        """The answering stages' events with the streamed text checked as it goes:
+        :data:`HOLD_BACK_CHARS` held back, PII in it redacted before it is sent, a
+        block ending the stream with a ``guard`` event (the pipeline then sends the
+        refusal's ``done``)."""
+        if not self.guards.at("output"):
+            yield from events
+            return
+        context = self._context(ask)
+        seen, sent = "", 0
+        for event in events:
+            if isinstance(event, DeltaEvent):
+                seen += event.text
+                if len(seen) - sent <= HOLD_BACK_CHARS:
+                    continue
+                out = self._release(ask, seen, sent, len(seen) - HOLD_BACK_CHARS, context)
+            elif isinstance(event, CitationEvent | ErrorEvent):
+                out = self._release(ask, seen, sent, len(seen), context) if seen else (0, "")
+                if out is not None and isinstance(event, CitationEvent):
+                    text = self.guards.run(event.text, context).text
+                    event = CitationEvent(
+                        event.sentence_index, event.citations, event.support, text
+                    )
+                elif out is not None and isinstance(event, ErrorEvent):
+                    partial = self.guards.run(event.partial_text, context).text
+                    event = ErrorEvent(event.message, partial, event.retryable)
+            else:
+                yield event
+                continue
+            if out is None:  # blocked: say so, the pipeline sends the refusal
+                yield _blocked_event(ask)
+                return
+            cut, text = out
+            if text:
+                yield DeltaEvent(text)
+            sent = max(sent, cut)
+            if not isinstance(event, DeltaEvent):
+                yield event
+        if len(seen) > sent:
+            out = self._release(ask, seen, sent, len(seen), context)
+            if out is None:
+                yield _blocked_event(ask)
+            elif out[1]:
+                yield DeltaEvent(out[1])
+
+    def _release(
+        self, ask: Ask, seen: str, sent: int, cut: int, context: Any
+    ) -> tuple[int, str] | None:
+        """``(new sent, text to send)`` for ``seen[sent:cut]`` redacted, or None when a
+        guard blocks (the refusal is then set on ``ask``)."""
+        base = max(0, sent - HOLD_BACK_CHARS)  # look back, bounded, for what straddles
+        result = self.guards.run(seen[base:], context)
+        if result.blocked:
+            ask.triggers.extend(result.triggers())
+            ask.answer = refusal(ask, ask.triggers)
+            ask.stopped = True
+            return None
+        findings = sorted(
+            (f for v in result.verdicts if v.action == "redact" for f in v.findings),
+            key=lambda f: f.start,
+        )
+        parts, pos = [], sent
+        for f in findings:
+            start, end = f.start + base, f.end + base
+            if end <= sent:
+                continue
+            if start >= cut:
+                break
+            if end > cut and cut < len(seen):  # straddles the cut: wait for all of it
+                cut = max(start, sent)
+                break
+            parts.append(seen[pos : max(start, pos)])
+            parts.append(f"[{f.label}]")
+            pos = end
+        if pos < cut:
+            parts.append(seen[pos:cut])
+        return max(cut, pos), "".join(parts)
+
+
+def _blocked_event(ask: Ask) -> GuardEvent:
+    blocking = [t for t in ask.triggers if t.action == "block" and t.stage == "output"]
+    return GuardEvent(
+        "output",
+        "block",
+        [t.guard for t in blocking],
+        sorted({r for t in blocking for r in t.reasons}),
+    )
 
 
 def draft_attributes(draft: Draft) -> dict[str, Any]:
@@ -229,6 +439,7 @@ def citation_attributes(answer: Answer, draft: Draft) -> dict[str, Any]:
 
 
 __all__ = [
+    "HOLD_BACK_CHARS",
     "Analyze",
     "Ask",
     "Cite",

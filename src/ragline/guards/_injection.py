@@ -1,0 +1,318 @@
+"""Prompt-injection heuristics: lexical and structural features, scored 0–1.
+
+Not a keyword list: a feature fires on an *instruction addressed to the model* (an
+override verb with its object: "ignore … previous instructions"; a persona switch:
+"you are now", "act as an unrestricted AI"; a request for the hidden prompt), on
+structure (chat-template role markers, a line opening with ``system:``, an attempt
+to close the prompt's template: a code fence, ``</context>``, ``\"\"\"``), and on hiding
+(Unicode tag characters and zero-width text, homoglyphs, base64 / rot13 / leetspeak
+payloads that decode to one of the above). A word such as "ignore" or "system" on its
+own is no feature: "How do I ignore a failed update?" scores 0.
+
+The features combine as a noisy OR (``1 - Π(1 - w)``), so two weak signals (a
+template close and an instruction) make a strong one. Before scanning, the text is
+canonicalised once: invisible characters removed, NFKC, a small confusables map
+(Cyrillic and Greek look-alikes to Latin), case folded. Every scan is a linear regex
+pass with bounded gaps; base64 blobs are decoded at most :data:`MAX_BLOBS` at a time,
+so a 100,000-character text costs a few milliseconds.
+
+Reasons: ``injection.override``, ``injection.persona``, ``injection.prompt_leak``,
+``injection.role_marker``, ``injection.template_close``, ``injection.encoded``,
+``injection.obfuscated`` (homoglyphs, leetspeak), ``injection.invisible``,
+``injection.multi_turn`` (caught only on the conversation's last user turns together)
+and ``injection.classifier`` (the optional ``scorer``'s score won).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
+from ragline.guards._base import Action, Finding, GuardContext, GuardStage, Verdict
+
+#: at most this many base64-looking blobs are decoded per text
+MAX_BLOBS = 16
+#: how many earlier user turns the input stage reads with the last one
+HISTORY_TURNS = 3
+
+_TAGS = re.compile("[\U000e0000-\U000e007f]+")
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+#: look-alikes NFKC leaves alone: Cyrillic and Greek letters drawn like Latin ones
+_CONFUSABLES = str.maketrans(
+    "аеорсхуіјѕԁһкмтвнАЕОРСХУІЈЅКМТВНΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοιενρτυχ",
+    "aeopcxyijsdhkmtbhaeopcxyijskmtbhabezhikmnoptyxaoievptux",
+)
+_LEET = str.maketrans("013457@$!|", "oieastasii")
+
+_GAP = r"[\s,;:'\"*_-]+(?:[a-z']+[\s,;:'\"*_-]+){0,3}?"  # up to three words between
+_FEATURES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
+    (
+        "injection.override",
+        0.9,
+        re.compile(
+            r"\b(?:ignore|disregard|forget|override|overlook|bypass|skip|drop|abandon|neglect)"
+            + _GAP
+            + r"(?:previous|prior|preceding|above|earlier|former|initial|original|system|"
+            r"safety|all(?: (?:the|your|of your))?|your|any)"
+            r"[\s,]+(?:[a-z]+[\s,]+){0,2}?"
+            r"(?:instructions?|rules|prompts?|directions|guidelines|directives|programming|"
+            r"constraints|restrictions|policies|context|messages|commands|guardrails)\b"
+            r"|\b(?:ignore|disregard|forget)\s+(?:everything|all|anything)\s+"
+            r"(?:above|before|previously|you (?:were|have been) told)\b"
+            r"|\bnew (?:instructions|rules|task)\s*:"
+            r"|\b(?:do not|don't|stop) (?:follow|obey)(?:ing)? (?:your|the|any) "
+            r"(?:previous |prior |original )?(?:instructions|rules|guidelines)\b"
+        ),
+    ),
+    (
+        "injection.persona",
+        0.7,
+        re.compile(
+            r"\byou are now (?:a|an|in|my|the|no longer|free|dan|unrestricted|jailbroken)\b"
+            r"|\bfrom now on,? you(?: will| are|'re| must| shall)\b"
+            r"|\b(?:i want|i need) you to (?:act|behave|pretend|respond) as\b"
+            r"|\b(?:act|behave|respond) as (?:if you (?:are|were) )?(?:an? )?"
+            r"(?:unrestricted|unfiltered|uncensored|evil|jailbroken|dan|different|rogue)\b"
+            r"|\bpretend (?:to be|you are|that you are) (?:an? )?(?:unrestricted|unfiltered|"
+            r"evil|dan|ai|model|assistant|chatbot|different|human)\b"
+            r"|\b(?:developer|dan|god|sudo|debug|jailbreak) mode\b"
+            r"|\bdo anything now\b|\bjailbreak(?:ed|ing)? (?:you|the (?:ai|model|assistant))\b"
+            r"|\bwithout (?:any )?(?:restrictions|filters|censorship|limitations)\b.{0,40}"
+            r"\b(?:answer|respond|reply|tell)\b"
+        ),
+    ),
+    (
+        "injection.prompt_leak",
+        0.85,
+        re.compile(
+            r"\b(?:reveal|print|show|repeat|output|display|leak|dump|recite|spell out|tell me|"
+            r"what (?:is|are|was|were)|give me|write out|copy)"
+            r"\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:your|the|its)\s+"
+            r"(?:full\s+|entire\s+|exact\s+|original\s+|hidden\s+|secret\s+|initial\s+)*"
+            r"(?:system\s+prompt|system\s+message|initial\s+prompt|hidden\s+prompt|"
+            r"instructions (?:you were given|above)|prompt above|pre-?prompt)\b"
+            r"|\b(?:repeat|print|output) (?:the |all )?(?:text|words|everything) above\b"
+        ),
+    ),
+    (
+        "injection.role_marker",
+        0.8,
+        re.compile(
+            r"<\|(?:im_start|im_end|system|assistant|user|endoftext|eot_id|start_header_id)\|>"
+            r"|\[/?inst\]|<</?sys>>|^\s*#{2,}\s*(?:instruction|system|response|new instructions)"
+            r"\b|<start_of_turn>|\bbegin(?:ning)? of (?:system|new) (?:prompt|instructions)\b",
+            re.MULTILINE,
+        ),
+    ),
+    (
+        "injection.role_marker",
+        0.55,  # "system:" opening a line: weaker alone (a log excerpt can look like it)
+        re.compile(r"^\s*\W{0,3}(?:system|assistant|developer)\s*(?:message)?\s*:", re.MULTILINE),
+    ),
+    (
+        "injection.template_close",
+        0.3,  # alone a code fence is benign; with an instruction it is an escape
+        re.compile(
+            r"</\s*(?:context|document|documents|system|instructions?|user|data|input|"
+            r"retrieved|source|chunk|query)\s*>|^\s*(?:```|\"\"\"|''')\s*$|\]\]>|-->\s*$",
+            re.MULTILINE,
+        ),
+    ),
+)
+_STRONG = tuple(f for f in _FEATURES if f[1] >= 0.7)  # what a decoded payload is scanned for
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{20,4096}={0,2}(?![A-Za-z0-9+/=])")
+_DECODE_REQUEST = re.compile(
+    r"\b(?:decode|base64|rot13|rot-13|caesar|reverse(?:d)?)\b.{0,60}"
+    r"\b(?:follow|execute|obey|do what|run|then (?:answer|do))\b"
+)
+
+
+@dataclass(slots=True)
+class _Scan:
+    """What one text scored: the combined score, the reasons, where they were seen."""
+
+    weights: dict[str, float] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, reason: str, weight: float, finding: Finding | None = None) -> None:
+        self.weights[reason] = max(weight, self.weights.get(reason, 0.0))
+        if finding is not None and len(self.findings) < 32:
+            self.findings.append(finding)
+
+    @property
+    def score(self) -> float:
+        rest = 1.0
+        for weight in self.weights.values():
+            rest *= 1.0 - weight
+        return round(1.0 - rest, 6)
+
+
+def canonical(text: str) -> str:
+    """``text`` as the features read it: invisible characters dropped, NFKC, look-alikes
+    mapped to Latin, case folded."""
+    text = _INVISIBLE.sub("", _TAGS.sub("", text))
+    return unicodedata.normalize("NFKC", text).translate(_CONFUSABLES).casefold()
+
+
+def _lexical(canon: str, features: Sequence[tuple[str, float, re.Pattern[str]]]) -> _Scan:
+    scan = _Scan()
+    for reason, weight, pattern in features:
+        m = pattern.search(canon)
+        if m is not None:
+            scan.add(reason, weight)
+    return scan
+
+
+def _spans(text: str, pattern: re.Pattern[str], label: str) -> list[Finding]:
+    return [Finding(m.start(), m.end(), label) for m in pattern.finditer(text)][:8]
+
+
+def injection_scan(text: str) -> tuple[float, tuple[str, ...], tuple[Finding, ...]]:
+    """The heuristic score of ``text`` (0–1), its reasons and findings (see module doc)."""
+    if not text or not text.strip():
+        return 0.0, (), ()
+    scan = _Scan()
+    # hidden text: Unicode tag characters spell ASCII invisibly; zero-width characters
+    hidden = "".join(chr(ord(c) - 0xE0000) for m in _TAGS.finditer(text) for c in m.group()[:2000])
+    tagged = _spans(text, _TAGS, "tag_characters")
+    if tagged:
+        scan.add("injection.invisible", 0.6, tagged[0])
+    invisible = _INVISIBLE.findall(text)
+    if len(invisible) >= 3 and len(invisible) < len(text):  # hidden among visible text
+        scan.add("injection.invisible", 0.35, _spans(text, _INVISIBLE, "invisible")[0])
+    canon = canonical(text)
+    plain = _lexical(canon, _FEATURES)
+    for reason, weight in plain.weights.items():
+        scan.add(reason, weight)
+    if hidden:
+        for reason, weight in _lexical(canonical(hidden), _FEATURES).weights.items():
+            scan.add("injection.invisible", max(weight, 0.6))
+            scan.add(reason, weight)
+    if not plain.weights.keys() & {"injection.override", "injection.persona"}:
+        # look-alikes: the same text without the confusables map must not have fired
+        folded = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).casefold()
+        if folded != canon and not _lexical(folded, _STRONG).weights:
+            for reason, weight in _lexical(canon, _STRONG).weights.items():
+                scan.add(reason, weight)
+                scan.add("injection.obfuscated", 0.5)
+        leet = canon.translate(_LEET)
+        if leet != canon:
+            for reason, weight in _lexical(leet, _STRONG).weights.items():
+                scan.add(reason, weight)
+                scan.add("injection.obfuscated", 0.5)
+        rot = codecs.encode(canon, "rot13")
+        for _reason, weight in _lexical(rot, _STRONG).weights.items():
+            scan.add("injection.encoded", weight)
+    for i, m in enumerate(_BASE64.finditer(text)):
+        if i >= MAX_BLOBS:
+            break
+        decoded = _decode_base64(m.group())
+        if decoded is None:
+            continue
+        weights = _lexical(canonical(decoded), _FEATURES).weights
+        if weights:
+            scan.add(
+                "injection.encoded", max(weights.values()), Finding(m.start(), m.end(), "base64")
+            )
+    if _DECODE_REQUEST.search(canon):
+        scan.add("injection.encoded", 0.5)
+    return scan.score, tuple(sorted(scan.weights)), tuple(scan.findings)
+
+
+def _decode_base64(blob: str) -> str | None:
+    """The blob decoded, when it is mostly printable text (else it is an id or a hash)."""
+    try:
+        raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(c.isprintable() or c.isspace() for c in decoded)
+    return decoded if decoded and printable / len(decoded) > 0.95 else None
+
+
+Scorer = Callable[[Sequence[str]], Sequence[float]]
+
+
+class InjectionGuard:
+    """Scores a text for prompt injection and applies ``action`` at ``threshold``.
+
+    The heuristic score (:func:`injection_scan`) is combined by ``max`` with the
+    optional ``scorer`` — any batch classifier ``texts -> scores in 0..1`` (the trained
+    one plugs in here). At the input stage the last :data:`HISTORY_TURNS` user turns
+    (``context.history``) are scored together with the question too, so an attack
+    split over turns is caught (``injection.multi_turn``).
+    """
+
+    name = "injection"
+
+    def __init__(
+        self,
+        *,
+        action: Action = "block",
+        threshold: float = 0.5,
+        stages: Collection[GuardStage] = frozenset({"input"}),
+        scorer: Scorer | None = None,
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], not {threshold}")
+        self.action: Action = action
+        self.threshold = threshold
+        self.stages: frozenset[GuardStage] = frozenset(stages)
+        self.scorer = scorer
+
+    def check(self, text: str, context: GuardContext) -> Verdict:
+        score, reasons, findings = injection_scan(text)
+        texts = [text]
+        if context.stage == "input" and context.history:
+            joined = "\n".join([*context.history[-HISTORY_TURNS:], text])
+            texts.append(joined)
+            joined_score, joined_reasons, _ = injection_scan(joined)
+            # only what the turns say *together*: an earlier turn that was an attack on
+            # its own was handled then, and must not block every later question
+            alone = max(injection_scan(t)[0] for t in context.history[-HISTORY_TURNS:])
+            if joined_score > max(score, alone):
+                score = joined_score
+                reasons = tuple(sorted({*joined_reasons, "injection.multi_turn"}))
+        if self.scorer is not None:
+            learned = max((float(s) for s in self.scorer(texts)), default=0.0)
+            learned = min(max(learned, 0.0), 1.0)
+            if learned > score:
+                score = learned
+                reasons = tuple(sorted({*reasons, "injection.classifier"}))
+        if score < self.threshold:
+            return Verdict(guard=self.name, score=score)
+        if self.action == "redact":  # nothing to cut out safely: redact drops the text
+            return Verdict(
+                guard=self.name,
+                action="redact",
+                score=score,
+                reasons=reasons,
+                findings=findings,
+                redacted="",
+            )
+        return Verdict(
+            guard=self.name, action=self.action, score=score, reasons=reasons, findings=findings
+        )
+
+
+def is_injection(text: str, *, threshold: float = 0.5) -> bool:
+    """Whether the heuristic alone scores ``text`` at or above ``threshold``."""
+    return injection_scan(text)[0] >= threshold
+
+
+__all__ = [
+    "HISTORY_TURNS",
+    "InjectionGuard",
+    "Scorer",
+    "canonical",
+    "injection_scan",
+    "is_injection",
+]

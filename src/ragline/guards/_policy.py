@@ -1,0 +1,120 @@
+"""Running the configured guards on one text, and combining what they say.
+
+:func:`build_guards` turns the ``guards:`` settings into a :class:`GuardSet` (built once
+per tenant view). :meth:`GuardSet.run` checks a text with every enabled guard of the
+stage, in order: a ``redact`` verdict rewrites the text the next guard sees; the
+combined action is the most severe one (:data:`SEVERITY`: block > redact > flag >
+allow). A guard that raises never fails the request: its ``on_error`` policy turns
+the failure into a ``block`` (the default: fail closed) or an ``allow``, with the
+reason ``guard.error``, and :attr:`GuardResult.errors` counts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from ragline.guards._base import SEVERITY, Action, Guard, GuardContext, GuardStage, Verdict
+from ragline.types import GuardTrigger
+
+if TYPE_CHECKING:
+    from ragline.config import GuardSettings
+
+#: the text a blocked ask answers with
+REFUSAL_TEXT = "I can't help with that request: it was stopped by this assistant's safety policy."
+OnError = Literal["block", "allow"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfiguredGuard:
+    guard: Guard
+    on_error: OnError = "block"
+
+
+@dataclass(slots=True)
+class GuardResult:
+    """Every verdict of one stage on one text, and what they add up to."""
+
+    stage: GuardStage
+    text: str  #: the text to go on with (redacted where a guard redacted)
+    verdicts: list[Verdict] = field(default_factory=list)
+    action: Action = "allow"
+    errors: list[str] = field(default_factory=list)  #: "guard: ExcType: message"
+
+    @property
+    def blocked(self) -> bool:
+        return self.action == "block"
+
+    def triggers(self) -> list[GuardTrigger]:
+        """The verdicts that did more than allow, as an answer carries them."""
+        errors = {e.split(":", 1)[0]: e.split(": ", 1)[1] for e in self.errors}
+        return [
+            GuardTrigger(
+                v.guard, self.stage, v.action, v.score, list(v.reasons), errors.get(v.guard)
+            )
+            for v in self.verdicts
+            if v.triggered or v.guard in errors
+        ]
+
+
+class GuardSet:
+    """The guards of one policy, in order; see the module docstring."""
+
+    def __init__(self, guards: Sequence[ConfiguredGuard] = ()) -> None:
+        self.guards = list(guards)
+
+    def at(self, stage: GuardStage) -> list[ConfiguredGuard]:
+        return [g for g in self.guards if stage in g.guard.stages]
+
+    def __bool__(self) -> bool:
+        return bool(self.guards)
+
+    def run(self, text: str, context: GuardContext) -> GuardResult:
+        result = GuardResult(context.stage, text)
+        for configured in self.at(context.stage):
+            guard = configured.guard
+            try:
+                verdict = guard.check(result.text, context)
+            except Exception as exc:  # a guard that fails is handled by its policy
+                result.errors.append(f"{guard.name}: {type(exc).__name__}: {exc}")
+                action: Action = "block" if configured.on_error == "block" else "allow"
+                verdict = Verdict(guard=guard.name, action=action, reasons=("guard.error",))
+            result.verdicts.append(verdict)
+            if verdict.action == "redact" and verdict.redacted is not None:
+                result.text = verdict.redacted
+            if SEVERITY[verdict.action] > SEVERITY[result.action]:
+                result.action = verdict.action
+        return result
+
+
+def build_guards(settings: GuardSettings) -> GuardSet:
+    """The guards ``settings`` enable, each with its action, threshold and stages."""
+    from ragline.guards._injection import InjectionGuard
+    from ragline.guards._pii import PiiGuard
+
+    guards: list[ConfiguredGuard] = []
+    injection = settings.injection
+    if injection.enabled:
+        guards.append(
+            ConfiguredGuard(
+                InjectionGuard(
+                    action=injection.action,
+                    threshold=injection.threshold,
+                    stages=frozenset(injection.stages),
+                ),
+                injection.on_error,
+            )
+        )
+    pii = settings.pii
+    if pii.enabled:
+        guards.append(
+            ConfiguredGuard(
+                PiiGuard(action=pii.action, stages=frozenset(pii.stages), labels=pii.labels),
+                pii.on_error,
+            )
+        )
+    return GuardSet(guards)
+
+
+__all__ = ["REFUSAL_TEXT", "ConfiguredGuard", "GuardResult", "GuardSet", "build_guards"]
