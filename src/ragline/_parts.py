@@ -266,6 +266,7 @@ class View:
                 Analyze,
                 Cite,
                 Generate,
+                GuardDocuments,
                 GuardIn,
                 GuardOut,
                 Rerank,
@@ -282,6 +283,7 @@ class View:
                 Analyze(retriever, max_question_chars=limit),
                 Retrieve(retriever),
                 Rerank(),
+                GuardDocuments(guards),
             ]
             answering: list[Stage] = [Generate(answerer), Cite(answerer), guard_out]
             self._pipeline = Pipeline(

@@ -351,8 +351,9 @@ class InjectionPolicy(_GuardPolicy):
     action: GuardActionName = Field("block", description="what a detection does")
     threshold: float = Field(0.5, gt=0, le=1, description="score (0-1) at which it triggers")
     stages: list[GuardStageName] = Field(
-        default_factory=lambda: list[GuardStageName](["input"]),
-        description="where it checks (input, retrieval)",
+        default_factory=lambda: list[GuardStageName](["input", "retrieval"]),
+        description="where it checks: input (the question) and retrieval (each retrieved "
+        "chunk, scored at ingest; a block drops the chunk)",
     )
 
 
@@ -710,7 +711,8 @@ guards:
     enabled: true
     action: block          # block (refusal) | flag (recorded only) | redact (drop the text)
     threshold: 0.5         # score 0-1 at which it triggers
-    stages: [input]        # input (the question and the last user turns) | retrieval
+    stages: [input, retrieval]  # input: the question and the last user turns;
+                           # retrieval: each retrieved chunk (scored at ingest), blocked = dropped
     on_error: block        # a guard that raises: block | allow (counted either way)
   pii:                     # emails, phones, cards (Luhn), IBANs, IPs, SSN, NINO, DNI/NIE
     enabled: true

@@ -32,12 +32,15 @@ DOCS = {
     "The frame is covered for ten years.\n",
     "shipping.md": "# Shipping\n\nOrders ship within three days. Express shipping costs EUR 9.\n",
 }
-STAGES = ["guard_in", "analyze", "retrieve", "rerank", "generate", "cite", "guard_out"]
+STAGES = [
+    "guard_in", "analyze", "retrieve", "rerank", "guard_docs", "generate", "cite", "guard_out",
+]  # fmt: skip
 # the stages that do something are traced; the pass-through one (rerank) is not
 STAGE_SPANS = [
     "ragline.guard_in",
     "ragline.query_analysis",
     "ragline.retrieve",
+    "ragline.guard_docs",
     "ragline.answer",
     "ragline.citations",
     "ragline.guard_out",

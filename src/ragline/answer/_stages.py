@@ -23,12 +23,13 @@ still straddle the cut, so a hit is redacted before any of it leaves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ragline.answer._answerer import Answerer, Draft, citation_events
 from ragline.answer._events import CitationEvent, DeltaEvent, ErrorEvent, Event, GuardEvent
 from ragline.answer._request import AskRequest
+from ragline.guards._base import SEVERITY
 from ragline.retrieve._followup import contextual_question
 from ragline.retrieve._retriever import analysis_attributes, retrieval_attributes
 from ragline.trace import _attrs
@@ -224,6 +225,61 @@ class Rerank(_PassThrough):
     """Orders the retrieved hits for answering (pass-through until a reranker lands)."""
 
     name, kind = "rerank", "rerank"
+
+
+class GuardDocuments(_GuardStage):
+    """Checks each retrieved chunk before the answer is written from it: a chunk a
+    guard blocks (an instruction planted in a document) is dropped, a redacted one is
+    passed on redacted, a flagged one is kept and recorded. The injection guard reads
+    the score ingest stored with the chunk, so this costs a lookup per hit."""
+
+    name, stage = "guard_docs", "retrieval"
+
+    def run(self, ask: Ask) -> Iterable[Event]:
+        from ragline.guards import GuardContext
+
+        if not ask.hits or not self.guards.at("retrieval"):
+            return ()
+        context = GuardContext(stage="retrieval", tenant=ask.request.tenant, question=ask.question)
+        kept: list[Hit] = []
+        acted: list[tuple[str, GuardResult]] = []
+        for hit in ask.hits:
+            result = self.guards.run(hit.chunk.text, context, chunk=hit.chunk)
+            if result.action != "allow":
+                acted.append((hit.chunk.id, result))
+                ask.triggers.extend(result.triggers())
+            if result.blocked:
+                continue
+            if result.text != hit.chunk.text:
+                hit = replace(hit, chunk=replace(hit.chunk, text=result.text))
+            kept.append(hit)
+        ask.record(_documents_attributes, len(ask.hits), acted)
+        ask.hits = kept
+        if not acted:
+            return ()
+        worst = max((r for _, r in acted), key=lambda r: SEVERITY[r.action])
+        return (guard_event(worst),)
+
+
+def _documents_attributes(checked: int, acted: list[tuple[str, GuardResult]]) -> dict[str, Any]:
+    return {
+        "ragline.guard.stage": "retrieval",
+        "ragline.guard.checked": checked,
+        "ragline.guard.dropped": [chunk for chunk, r in acted if r.blocked],
+        "ragline.guard.chunks": [
+            {
+                "chunk_id": chunk,
+                "action": r.action,
+                "verdicts": [
+                    {"guard": v.guard, "action": v.action, "score": round(v.score, 6)}
+                    for v in r.verdicts
+                    if v.triggered
+                ],
+                "reasons": sorted({x for v in r.verdicts for x in v.reasons}),
+            }
+            for chunk, r in acted
+        ],
+    }
 
 
 class Generate:

@@ -30,13 +30,22 @@ import binascii
 import codecs
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ragline.guards._base import Action, Finding, GuardContext, GuardStage, Verdict
 
+if TYPE_CHECKING:
+    from ragline.types import Chunk
+
 #: at most this many base64-looking blobs are decoded per text
 MAX_BLOBS = 16
+#: the chunk metadata key ingest stores :func:`chunk_scan` under
+CHUNK_KEY = "ragline.injection"
+#: bump whenever :func:`injection_scan` changes: stored chunk scores of another
+#: version are not trusted (rescored live until the document is re-ingested)
+SCAN_VERSION = 2
 #: how many earlier user turns the input stage reads with the last one
 HISTORY_TURNS = 3
 
@@ -113,6 +122,23 @@ _FEATURES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         "injection.role_marker",
         0.55,  # "system:" opening a line: weaker alone (a log excerpt can look like it)
         re.compile(r"^\s*\W{0,3}(?:system|assistant|developer)\s*(?:message)?\s*:", re.MULTILINE),
+    ),
+    (
+        "injection.addressed",  # text in a document speaking to the model that reads it
+        0.6,
+        re.compile(
+            r"\b(?:note|message|instructions?|attention|reminder|important)\s+(?:to|for)\s+"
+            r"(?:the\s+|any\s+|all\s+)?(?:ai|a\.i\.|llm|(?:ai\s+)?assistants?|chatbots?|"
+            r"language\s+models?|bots?|gpt|claude)"
+            r"(?:\s*[:,.!-]|\s+(?:reading|processing|summari[sz]ing|that|who)\b)"
+            r"|\b(?:ignore|disregard)\s+(?:the\s+|this\s+|their\s+)?(?:user'?s?\s+)?"
+            r"(?:question|request|query)\b"
+        ),
+    ),
+    (
+        "injection.role_marker",
+        0.55,  # a role marker in running text, after a sentence ends: "… refunds. assistant:"
+        re.compile(r"(?<=[.!?])\s+(?:system|assistant|developer)\s*:\s*\w"),
     ),
     (
         "injection.template_close",
@@ -268,6 +294,22 @@ class InjectionGuard:
         self.stages: frozenset[GuardStage] = frozenset(stages)
         self.scorer = scorer
 
+    def check_chunk(self, chunk: Chunk, context: GuardContext) -> Verdict:
+        """:meth:`check` of a retrieved chunk, from the score ingest stored with it
+        (:func:`chunk_scan`) when it is current — a query then pays nothing — else live."""
+        stored = chunk.metadata.get(CHUNK_KEY)
+        if self.scorer is None and stored is None:
+            return Verdict(guard=self.name)  # scored at ingest and found clean
+        if (
+            self.scorer is None
+            and isinstance(stored, Mapping)
+            and stored.get("v") == SCAN_VERSION
+            and isinstance(stored.get("score"), (int, float))
+        ):
+            reasons = tuple(str(r) for r in stored.get("reasons") or ())
+            return self._verdict(float(stored["score"]), reasons, ())
+        return self.check(chunk.text, context)
+
     def check(self, text: str, context: GuardContext) -> Verdict:
         score, reasons, findings = injection_scan(text)
         texts = [text]
@@ -287,6 +329,11 @@ class InjectionGuard:
             if learned > score:
                 score = learned
                 reasons = tuple(sorted({*reasons, "injection.classifier"}))
+        return self._verdict(score, reasons, findings)
+
+    def _verdict(
+        self, score: float, reasons: tuple[str, ...], findings: tuple[Finding, ...]
+    ) -> Verdict:
         if score < self.threshold:
             return Verdict(guard=self.name, score=score)
         if self.action == "redact":  # nothing to cut out safely: redact drops the text
@@ -303,16 +350,29 @@ class InjectionGuard:
         )
 
 
+def chunk_scan(text: str) -> dict[str, Any] | None:
+    """What ingest stores with a chunk under :data:`CHUNK_KEY`: the heuristic's score and
+    reasons, and :data:`SCAN_VERSION` (a stale version is rescored live at query time);
+    None for a clean chunk, which carries no key (its metadata stays the user's own)."""
+    score, reasons, _ = injection_scan(text)
+    if score <= 0.0:
+        return None
+    return {"v": SCAN_VERSION, "score": round(score, 4), "reasons": list(reasons)}
+
+
 def is_injection(text: str, *, threshold: float = 0.5) -> bool:
     """Whether the heuristic alone scores ``text`` at or above ``threshold``."""
     return injection_scan(text)[0] >= threshold
 
 
 __all__ = [
+    "CHUNK_KEY",
     "HISTORY_TURNS",
+    "SCAN_VERSION",
     "InjectionGuard",
     "Scorer",
     "canonical",
+    "chunk_scan",
     "injection_scan",
     "is_injection",
 ]

@@ -20,6 +20,7 @@ from ragline.types import GuardTrigger
 
 if TYPE_CHECKING:
     from ragline.config import GuardSettings
+    from ragline.types import Chunk
 
 #: the text a blocked ask answers with
 REFUSAL_TEXT = "I can't help with that request: it was stopped by this assistant's safety policy."
@@ -70,12 +71,19 @@ class GuardSet:
     def __bool__(self) -> bool:
         return bool(self.guards)
 
-    def run(self, text: str, context: GuardContext) -> GuardResult:
+    def run(self, text: str, context: GuardContext, *, chunk: Chunk | None = None) -> GuardResult:
+        """Every guard of ``context.stage`` on ``text``. With ``chunk`` (the retrieval
+        stage), a guard that scores chunks at ingest (``check_chunk``) reads that score
+        while the text is still the chunk's own."""
         result = GuardResult(context.stage, text)
         for configured in self.at(context.stage):
             guard = configured.guard
             try:
-                verdict = guard.check(result.text, context)
+                check_chunk = getattr(guard, "check_chunk", None)
+                if chunk is not None and callable(check_chunk) and result.text == chunk.text:
+                    verdict = check_chunk(chunk, context)
+                else:
+                    verdict = guard.check(result.text, context)
             except Exception as exc:  # a guard that fails is handled by its policy
                 result.errors.append(f"{guard.name}: {type(exc).__name__}: {exc}")
                 action: Action = "block" if configured.on_error == "block" else "allow"

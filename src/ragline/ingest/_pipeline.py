@@ -36,6 +36,8 @@ import numpy as np
 from ragline.config import IngestSettings
 from ragline.embed._base import Embedder
 from ragline.errors import EmbedderError, EmptyDocumentError, InputError, RaglineError
+from ragline.guards._injection import CHUNK_KEY as INJECTION_KEY
+from ragline.guards._injection import chunk_scan
 from ragline.ingest._chunker import chunk_document
 from ragline.ingest._enrich import LanguageDetector, document_language, match_doc_type
 from ragline.ingest._json import JsonFields, RecordError
@@ -54,7 +56,9 @@ from ragline.store._claims import ClaimHolder, DocumentClaim
 from ragline.trace._tracer import Tracer, span
 from ragline.types import DEFAULT_TENANT, Chunk, Document
 
-PIPELINE_VERSION = "2"  # bump when loaders/chunker change what a file turns into
+# bump when loaders/chunker change what a file turns into; 3: chunks carry their
+# injection score (``ragline.injection``), so existing files are rescored on re-ingest
+PIPELINE_VERSION = "3"
 ProgressFn = Callable[[int, int, str], None]
 #: ``(tenant, chunks) -> sentences embedded``: runs after chunks are embedded and before
 #: they are written (the project precomputes the extractive answerer's sentence vectors)
@@ -520,6 +524,13 @@ class _Run:
                 for chunk, lang in zip(p.chunks, langs, strict=True):
                     chunk.language = lang
                 p.document.language = document_language(p.chunks)
+            # the injection score of every chunk, kept with it: the retrieval guard reads
+            # it instead of scanning each hit of every query (about 0.5 ms per chunk)
+            for p in pending:
+                for chunk in p.chunks:
+                    scan = chunk_scan(chunk.text)
+                    if scan is not None:
+                        chunk.metadata[INJECTION_KEY] = scan
             sp.set("ragline.ingest.documents", len(to_detect))
         with span("ragline.ingest.embed", "embedding") as sp:
             before = self.embedded
