@@ -219,5 +219,6 @@ class Answer:
             "hits": [h.to_dict() for h in self.hits],
             "timings_ms": dict(self.timings_ms),
             "blocked": self.blocked,
+            "refusal_reason": self.refusal_reason,
             "guards": [g.to_dict() for g in self.guards],
         }
