@@ -243,3 +243,36 @@ def test_guard_errors_are_counted_and_tenant_labels_follow_the_setting(
     assert samples[key("ragline_guard_errors_total", guard="injection", stage="input")] == 1
     assert samples[key("ragline_guard_errors_total", guard="pii", stage="input")] == 1
     assert ("tenant=" in text) is tenant_labels
+
+
+def _chunks(events: list[Any]) -> list[dict[str, Any]]:
+    from ragline.server._routes_openai import chunk_encoder
+
+    encode = chunk_encoder("ragline", include_usage=False)
+    raw = b"".join(encode(e) for e in events).decode()
+    return [json.loads(line[6:]) for line in raw.splitlines() if line.startswith("data: ")]
+
+
+def test_a_stream_the_output_guard_stops_sends_no_more_text_and_content_filter() -> None:
+    from ragline.answer import DeltaEvent, DoneEvent
+
+    answer = Answer(question="q", text=REFUSAL_TEXT, abstained=True, blocked=True)
+    answer.guards = [GuardTrigger("canary", "output", "block", 1.0, ["leak.canary"])]
+    chunks = _chunks([DeltaEvent("The first part "), DoneEvent(answer)])
+    assert [c["choices"][0]["delta"].get("content") for c in chunks] == ["The first part ", None]
+    last = chunks[-1]
+    assert last["choices"][0]["finish_reason"] == "content_filter"
+    assert last["ragline"]["blocked"] is True and last["ragline"]["refusal_reason"] == (
+        "leak.canary"
+    )
+
+
+def test_a_stream_blocked_before_any_text_sends_the_refusal_as_content() -> None:
+    from ragline.answer import DoneEvent
+
+    answer = _blocked_by_a_failing_guard()
+    chunks = _chunks([DoneEvent(answer, finish_reason="content_filter")])
+    assert chunks[0]["choices"][0]["delta"] == {"content": REFUSAL_TEXT, "refusal": REFUSAL_TEXT}
+    assert chunks[0]["choices"][0]["finish_reason"] is None
+    assert chunks[-1]["choices"][0]["finish_reason"] == "content_filter"
+    assert chunks[-1]["ragline"]["refusal_reason"] == "guard.error"
