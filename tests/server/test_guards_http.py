@@ -209,8 +209,8 @@ def _blocked_by_a_failing_guard() -> Answer:
         blocked=True,
         tenant="acme",
         guards=[
-            GuardTrigger("injection", "input", "block", 0.0, ["guard.error"], "RuntimeError: x"),
-            GuardTrigger("pii", "input", "allow", 0.0, ["guard.error"], "ValueError: y"),
+            GuardTrigger("injection", "input", "block", 0.0, ["guard.error"], "RuntimeError"),
+            GuardTrigger("pii", "input", "allow", 0.0, ["guard.error"], "ValueError"),
         ],
     )
 

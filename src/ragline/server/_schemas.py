@@ -67,7 +67,9 @@ class GuardTriggerOut(BaseModel):
     score: float = Field(description="the guard's confidence, 0–1")
     reasons: list[str] = Field(description="reason codes, e.g. injection.override, pii.email")
     error: str | None = Field(
-        None, description="the guard raised (its on_error policy chose the action)"
+        None,
+        description="the exception type of a guard that raised (its on_error policy chose"
+        " the action)",
     )
 
 
