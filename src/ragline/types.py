@@ -154,7 +154,8 @@ class AnswerSentence:
 class GuardTrigger:
     """A guard that did more than allow: which one, at which stage, what it did, why.
 
-    ``error`` says the guard raised (its ``on_error`` policy chose ``action``)."""
+    ``error`` is the type of the exception a guard raised (its ``on_error`` policy chose
+    ``action``); the message, which may quote the text, is only in the trace."""
 
     guard: str
     stage: str
@@ -219,5 +220,6 @@ class Answer:
             "hits": [h.to_dict() for h in self.hits],
             "timings_ms": dict(self.timings_ms),
             "blocked": self.blocked,
+            "refusal_reason": self.refusal_reason,
             "guards": [g.to_dict() for g in self.guards],
         }

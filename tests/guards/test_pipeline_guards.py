@@ -124,7 +124,7 @@ def test_a_failing_guard_follows_on_error() -> None:
     ctx = GuardContext(stage="input")
     closed = GuardSet([ConfiguredGuard(_Broken(), "block")]).run("hi", ctx)  # type: ignore[arg-type]
     assert closed.blocked and closed.errors == ["broken: RuntimeError: the guard crashed"]
-    assert closed.triggers()[0].error == "RuntimeError: the guard crashed"
+    assert closed.triggers()[0].error == "RuntimeError"  # the message may quote the text
     opened = GuardSet([ConfiguredGuard(_Broken(), "allow")]).run("hi", ctx)  # type: ignore[arg-type]
     assert opened.action == "allow" and len(opened.errors) == 1
 

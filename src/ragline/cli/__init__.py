@@ -3,7 +3,7 @@
 This module builds the app: the global options, then every command and command
 group in the order ``ragline --help`` lists them. The commands live one group per
 module (``_project_cmds``, ``_search``, ``_ask``, ``_chat``, ``_doctor``, ``_serve``,
-``_traces``, ``_feedback``, ``_eval``, ``_store``, ``_postgres``), and share what they
+``_traces``, ``_feedback``, ``_eval``, ``_guards``, ``_store``, ``_postgres``), and share what they
 need through ``_common``. Only typer is imported at start-up; everything else is imported by the
 command that needs it, so ``ragline --help`` stays fast.
 """
@@ -22,6 +22,7 @@ from ragline.cli._common import check_config_flags, state
 from ragline.cli._doctor import doctor
 from ragline.cli._eval import eval_app
 from ragline.cli._feedback import cases_app, feedback_app
+from ragline.cli._guards import guards_app
 from ragline.cli._postgres import postgres_app
 from ragline.cli._project_cmds import ingest, init, migrate, status
 from ragline.cli._search import search
@@ -76,6 +77,7 @@ app.add_typer(feedback_app, name="feedback")
 app.add_typer(cases_app, name="cases")
 app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")
+app.add_typer(guards_app, name="guards")
 app.add_typer(store_app, name="store")
 app.add_typer(postgres_app, name="postgres")
 

@@ -1,7 +1,9 @@
 """``ragline ask``: answer one question, citing a source for every sentence.
 
 The answer is printed whole, or as it is generated (``--stream``); either way it ends
-with the references, the timings, the model's usage and cost, and the trace id.
+with the references, the timings, the model's usage and cost, and the trace id. An
+answer a guard blocked prints the refusal, then ``blocked by <guard> at <stage>:
+<reason code>``.
 Only typer is imported at module level (``ragline --help`` must stay fast).
 """
 
@@ -60,8 +62,10 @@ def _stream_answer(
 
     sys.stdout.write(f"Q: {question}\nA: ")
     sys.stdout.flush()
+    wrote = False
     for event in project.ask_stream(question, tenant=tenant, k=k, filters=filters):
         if isinstance(event, DeltaEvent):
+            wrote = wrote or bool(event.text)
             sys.stdout.write(event.text)
             sys.stdout.flush()
         elif isinstance(event, ErrorEvent):
@@ -69,8 +73,13 @@ def _stream_answer(
             sys.stderr.write(f"error: {event.message}\n")
             raise typer.Exit(1)
         elif isinstance(event, DoneEvent):
+            answer = event.answer
+            if answer.blocked:  # stopped before (or part-way through) the text: the refusal
+                sys.stdout.write(("\n" if wrote else "") + answer.text)
             sys.stdout.write("\n")
-            print_references(event.answer)
+            if answer.blocked:
+                print_blocked(answer)
+            print_references(answer)
 
 
 def _print_answer(answer: Answer) -> None:
@@ -79,7 +88,21 @@ def _print_answer(answer: Answer) -> None:
     console = new_console()
     console.print(f"[bold]Q:[/bold] {escape(answer.question)}")
     console.print(f"[bold]A:[/bold] {escape(answer.text)}")
+    if answer.blocked:
+        print_blocked(answer)
     print_references(answer)
+
+
+def print_blocked(answer: Answer) -> None:
+    """Which guard blocked ``answer`` and why (its text is the refusal)."""
+    from rich.markup import escape
+
+    console = new_console()
+    blocking = [g for g in answer.guards if g.action == "block"]
+    who = ", ".join(f"{g.guard} at {g.stage}" for g in blocking) or "a guard"
+    console.print(
+        f"[bold red]blocked[/bold red] by {escape(who)}: {escape(answer.refusal_reason or '')}"
+    )
 
 
 def print_references(answer: Answer, *, timing: bool = True) -> None:

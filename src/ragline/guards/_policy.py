@@ -48,8 +48,11 @@ class GuardResult:
         return self.action == "block"
 
     def triggers(self) -> list[GuardTrigger]:
-        """The verdicts that did more than allow, as an answer carries them."""
-        errors = {e.split(":", 1)[0]: e.split(": ", 1)[1] for e in self.errors}
+        """The verdicts that did more than allow, as an answer carries them.
+
+        A guard that raised carries only the exception's type as ``error``: an answer
+        goes to clients, and a message may quote the text (the span keeps it whole)."""
+        errors = {e.split(":", 1)[0]: e.split(": ", 2)[1] for e in self.errors}
         return [
             GuardTrigger(
                 v.guard, self.stage, v.action, v.score, list(v.reasons), errors.get(v.guard)

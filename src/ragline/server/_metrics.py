@@ -1,9 +1,10 @@
 """Prometheus metrics of one server process (``GET /metrics``).
 
 Request counts and latency per route template (``/v1/traces/{trace_id}``, never the
-raw path, so cardinality stays bounded), asks per tenant and outcome, tokens, requests
-running and waiting, requests shed, and the trace writer's counters (spans dropped
-are an alert-worthy number).
+raw path, so cardinality stays bounded), asks per tenant and outcome (answered,
+abstained, blocked, error), guard triggers per guard, action, stage and tenant (and
+guards that raised), tokens, requests running and waiting, requests shed, and the
+trace writer's counters (spans dropped are an alert-worthy number).
 """
 
 from __future__ import annotations
@@ -75,6 +76,18 @@ class Metrics:
         self.tokens = Counter(
             "ragline_model_tokens", "model tokens by tenant", [*tenant, "kind"], registry=r
         )
+        self.guard_triggers = Counter(
+            "ragline_guard_triggers",
+            "guard verdicts that flagged, redacted or blocked, by guard, action and stage",
+            ["guard", "action", "stage", *tenant],
+            registry=r,
+        )
+        self.guard_errors = Counter(
+            "ragline_guard_errors",
+            "guards that raised (their on_error policy blocked or allowed the text)",
+            ["guard", "stage", *tenant],
+            registry=r,
+        )
         self.stage = Histogram(
             "ragline_ask_stage_seconds",
             "time spent per ask stage",
@@ -92,8 +105,16 @@ class Metrics:
         return (tenant,) if self._by_tenant else ()
 
     def observe_answer(self, tenant: str, answer: Answer) -> None:
-        outcome = "abstained" if answer.abstained else "answered"
+        outcome = "blocked" if answer.blocked else "abstained" if answer.abstained else "answered"
         self.asks.labels(*self._tenant(tenant), outcome).inc()
+        for trigger in answer.guards:
+            labels = self._tenant(tenant)
+            if trigger.action != "allow":
+                self.guard_triggers.labels(
+                    trigger.guard, trigger.action, trigger.stage, *labels
+                ).inc()
+            if trigger.error is not None:
+                self.guard_errors.labels(trigger.guard, trigger.stage, *labels).inc()
         for stage in ("retrieval", "answer"):
             ms = answer.timings_ms.get(stage)
             if ms is not None:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragline.server._schemas import FilterValue
+from ragline.server._schemas import FilterValue, GuardTriggerOut
 
 MAX_TOKENS = 1_000_000
 
@@ -100,13 +100,14 @@ class CitationOut(BaseModel):
 class MessageOut(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str = Field(description="the answer with [n] citation markers")
+    refusal: str | None = Field(None, description="the refusal, when a guard blocked the ask")
     citations: list[CitationOut] = []
 
 
 class ChoiceOut(BaseModel):
     index: int
     message: MessageOut
-    finish_reason: str
+    finish_reason: str = Field(description="stop, length, or content_filter (a guard blocked)")
     logprobs: None = None
 
 
@@ -122,6 +123,11 @@ class RaglineInfo(BaseModel):
     abstained: bool
     question: str = Field(description="what was asked (with follow-up context)")
     support: float
+    blocked: bool = Field(False, description="a guard blocked the ask: the content is a refusal")
+    refusal_reason: str | None = Field(None, description="the block's reason code, else null")
+    guards: list[GuardTriggerOut] = Field(
+        [], description="the guards that flagged, redacted or blocked"
+    )
 
 
 class ChatCompletionOut(BaseModel):

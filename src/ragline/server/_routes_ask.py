@@ -82,7 +82,10 @@ async def answer_in_slot(
     response_model=AnswerOut,
     responses={
         **_ERRORS,
-        200: sse_response("with stream: events retrieval, delta…, citation…, then done or error"),
+        200: sse_response(
+            "with stream: events retrieval, delta…, citation…, then done or error; a guard"
+            " that acts sends a guard event (a block: guard, then done with the refusal)"
+        ),
     },
     summary="Answer a question with citations (JSON, or SSE when streaming)",
 )

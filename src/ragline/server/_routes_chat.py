@@ -122,7 +122,8 @@ def existing(caller: Caller, conversation_id: str) -> Any:
     responses={
         **_ERRORS,
         200: sse_response(
-            "events: conversation, retrieval, delta…, citation…, done (or error), conversation"
+            "events: conversation, retrieval, delta…, citation…, done (or error), conversation;"
+            " guard when a guard acts (a block: guard, then done with the refusal)"
         ),
     },
     summary="Chat: answer a message in a conversation, using its history for follow-ups",

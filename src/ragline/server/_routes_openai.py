@@ -10,7 +10,14 @@ answer, ``[n]`` markers in the text and the references in ``citations`` (on the
 response and on the message), with ``ragline.trace_id`` naming the trace.
 
 Streaming sends ``chat.completion.chunk`` frames: the role, the text deltas, a final
-chunk with ``finish_reason`` and the citations, then ``data: [DONE]``. A model failure
+chunk with ``finish_reason`` and the citations, then ``data: [DONE]``.
+
+An answer a guard blocked is a 200 with ``finish_reason: "content_filter"`` (as OpenAI
+clients expect): the refusal is the message's ``content`` (and ``refusal``), and
+``ragline.blocked``, ``ragline.refusal_reason`` and ``ragline.guards`` say which guard
+stopped it and why. Streamed, a question blocked before any text sends the refusal as
+the one content delta; an answer stopped part-way by the output guard sends no more
+text, and its last chunk has ``finish_reason: "content_filter"``. A model failure
 mid-answer sends ``data: {"error": {...}}`` (the OpenAI client raises ``APIError``)
 and then ``[DONE]``. A client that disconnects closes the answer stream (the model
 request ends and the trace is marked abandoned).
@@ -223,7 +230,15 @@ def ragline_info(answer: Answer) -> dict[str, Any]:
         "abstained": answer.abstained,
         "question": answer.question,
         "support": answer.support,
+        "blocked": answer.blocked,
+        "refusal_reason": answer.refusal_reason,
+        "guards": [g.to_dict() for g in answer.guards],
     }
+
+
+def finish_reason(answer: Answer, reason: str = "stop") -> str:
+    """``content_filter`` for an answer a guard blocked (what OpenAI clients expect)."""
+    return "content_filter" if answer.blocked else reason
 
 
 def completion(answer: Answer, model: str) -> dict[str, Any]:
@@ -236,8 +251,13 @@ def completion(answer: Answer, model: str) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": answer.text, "citations": cites},
-                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": answer.text,
+                    "refusal": answer.text if answer.blocked else None,
+                    "citations": cites,
+                },
+                "finish_reason": finish_reason(answer),
                 "logprobs": None,
             }
         ],
@@ -270,17 +290,25 @@ def chunk_encoder(model: str, include_usage: bool) -> Callable[[Any], bytes]:
             out["usage"] = None
         return out
 
+    sent_text = False
+
     def encode(event: Any) -> bytes:
+        nonlocal sent_text
         kind = getattr(event, "type", None)
         if kind == "start":
             return _data(chunk({"role": "assistant", "content": ""}))
         if kind == "delta":
+            sent_text = sent_text or bool(event.text)
             return _data(chunk({"content": event.text}))
         if kind == "done":
             answer = event.answer
             cites = citations(answer)
             info = {**ragline_info(answer), "text": answer.text}
-            out = _data(chunk({}, event.finish_reason, citations=cites, ragline=info))
+            out = b""
+            if answer.blocked and not sent_text:  # blocked before any text: the refusal
+                out += _data(chunk({"content": answer.text, "refusal": answer.text}))
+            reason = finish_reason(answer, event.finish_reason)
+            out += _data(chunk({}, reason, citations=cites, ragline=info))
             if include_usage:
                 usage = usage_of(answer, event.usage)
                 out += _data({**chunk({}), "choices": [], "usage": usage})

@@ -58,6 +58,21 @@ class ReferenceOut(BaseModel):
     page: int | None = None
 
 
+class GuardTriggerOut(BaseModel):
+    """A guard that flagged, redacted or blocked (never the text it objected to)."""
+
+    guard: str = Field(description="the guard: injection, pii …")
+    stage: str = Field(description="input (the question), retrieval or output (the answer)")
+    action: str = Field(description="flag, redact or block")
+    score: float = Field(description="the guard's confidence, 0–1")
+    reasons: list[str] = Field(description="reason codes, e.g. injection.override, pii.email")
+    error: str | None = Field(
+        None,
+        description="the exception type of a guard that raised (its on_error policy chose"
+        " the action)",
+    )
+
+
 class AnswerOut(BaseModel):
     question: str
     text: str = Field(description="the answer with [n] citation markers")
@@ -73,6 +88,16 @@ class AnswerOut(BaseModel):
     usage: dict[str, Any] | None = None
     cost_usd: float | None = None
     prompt_version: str | None = None
+    blocked: bool = Field(
+        False,
+        description="a guard blocked the ask: text is a refusal (the status is still 200)",
+    )
+    refusal_reason: str | None = Field(
+        None, description="why it was blocked: a reason code (injection.override …), else null"
+    )
+    guards: list[GuardTriggerOut] = Field(
+        [], description="the guards that flagged, redacted or blocked"
+    )
 
 
 class SearchOut(BaseModel):
