@@ -112,6 +112,7 @@ def project_fingerprint(project: Project, tenants: Iterable[str]) -> dict[str, A
         "retrieval": s.retrieval.model_dump(mode="json"),
         "answer": s.answer.model_dump(mode="json"),
         "routing": [r.model_dump(mode="json") for r in s.routing],
+        "guards": s.guards.model_dump(mode="json"),  # a blocked ask is a different answer
         "tenants": {
             t: s.tenant(t).model_dump(mode="json", exclude={"api_keys_env"})
             for t in sorted(set(tenants))

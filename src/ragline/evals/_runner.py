@@ -81,8 +81,13 @@ def _contexts(hits: Sequence[Hit], *, text: bool = True) -> tuple[RetrievedConte
     )
 
 
-def output_from_answer(answer: Answer, *, latency_ms: float) -> CaseOutput:
-    """A pipeline :class:`~ragline.types.Answer` as a :class:`CaseOutput`."""
+def output_from_answer(answer: Answer, *, latency_ms: float, guarded: bool = False) -> CaseOutput:
+    """A pipeline :class:`~ragline.types.Answer` as a :class:`CaseOutput`.
+
+    ``guarded``: guards checked the ask, so an answer no guard acted on still carries a
+    verdict (``blocked: false``) for the ``guard_verdicts`` metric. A trigger is a block
+    of the ask only at the input or output stage (a blocked chunk is dropped instead).
+    """
     by_number = {r.number: r.chunk_id for r in answer.references}
     sentences = tuple(
         CitedSentence(s.text, tuple(by_number[n] for n in s.citations if n in by_number))
@@ -96,7 +101,21 @@ def output_from_answer(answer: Answer, *, latency_ms: float) -> CaseOutput:
         latency_ms=float(answer.timings_ms.get("total", latency_ms)),
         cost_usd=float(answer.cost_usd or 0.0),
         trace_id=answer.trace_id,
+        guards=_guard_verdicts(answer, guarded),
     )
+
+
+def _guard_verdicts(answer: Answer, guarded: bool) -> tuple[dict[str, Any], ...]:
+    verdicts = tuple(
+        {
+            **t.to_dict(),
+            "blocked": answer.blocked and t.action == "block" and t.stage != "retrieval",
+        }
+        for t in answer.guards
+    )
+    if verdicts or not guarded:
+        return verdicts
+    return ({"guard": "all", "stage": "input", "action": "allow", "blocked": False},)
 
 
 class ProjectTarget:
@@ -133,7 +152,9 @@ class ProjectTarget:
         except Exception as e:
             ms = elapsed_ms(t0)
             return CaseOutput(answer="", latency_ms=ms, error=_error_text(e))
-        return output_from_answer(answer, latency_ms=elapsed_ms(t0))
+        guards = self.project.settings.guards
+        guarded = guards.injection.enabled or guards.pii.enabled
+        return output_from_answer(answer, latency_ms=elapsed_ms(t0), guarded=guarded)
 
 
 def score_case(case: Case, output: CaseOutput, metrics: Sequence[Metric]) -> list[MetricResult]:
