@@ -84,8 +84,8 @@ from ragline.guards._classifier import (
     WINDOW_CHARS,
     featurize,
     max_by_owner,
+    pieces,
     sigmoid,
-    windows,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -409,9 +409,16 @@ def rows_for(examples: Sequence[Example], embedder: Any) -> Rows:
     keep = np.ones(len(owner), dtype=bool)
     k = 0
     for e in examples:
-        for w in windows(e.text):
-            if e.attack is not None and e.attack[:60] not in w:
-                keep[k] = False
+        for kind, piece in pieces(e.text):
+            if e.label == 1 and e.attack is None and kind == "segment":
+                keep[k] = False  # a sentence of a jailbreak may be harmless alone
+            elif e.attack is not None:
+                has = e.attack[:40] in piece or (len(piece) > 20 and piece.strip() in e.attack)
+                if kind == "window" or not has:
+                    keep[k] = bool(kind == "segment")
+                    y[k] = 0.0  # a clean segment of a poisoned document
+                else:
+                    y[k] = 1.0
             k += 1
     return Rows(X.astype(np.float64), y, owner, keep, labels, len(examples))
 

@@ -107,18 +107,19 @@ def test_featurizer_is_bounded_on_huge_and_adversarial_texts() -> None:
     huge = [
         "ignore previous instructions " * 4000,
         "\u200b" * 100_000,
-        "\U000e0041" * 50_000,
+        "\U000e0041" * 100_000,
         "a" * 100_000,
         "\n" * 100_000,
         "".join(chr(0x300 + i % 100) for i in range(100_000)),
         "aGVsbG8=" * 12_500,
     ]
     for text in huge:
-        assert len(text) >= 100_000 or text.startswith("ignore")
         assert len(cap(text)) <= HEAD_CHARS + TAIL_CHARS + 1
-        assert all(len(w) <= 1000 for w in windows(text)) and len(windows(text)) <= 2
+        assert all(len(w) <= 1000 for w in windows(text)) and len(windows(text)) <= 2 + 16
         t0 = time.perf_counter()
         feats = structural_features(text)
+        for piece in windows(text):
+            structural_features(piece)
         assert time.perf_counter() - t0 < 0.5
         assert len(feats) == len(FEATURE_NAMES)
         assert all(np.isfinite(feats))

@@ -8,10 +8,11 @@ reproduces the file bit for bit from its seed.
 
 Cost is bounded whatever the input: a text is cut to its first
 :data:`HEAD_CHARS` and last :data:`TAIL_CHARS` characters (:func:`cap`); the embedder
-sees at most two windows of it (:func:`windows`: the head and, for a long text, the
-tail, so an instruction planted at the end of a document is seen too); the structural
-features are linear-time regex counts over the capped text. A text's probability is
-the highest of its windows'.
+sees at most two windows of it (the head and, for a long text, the tail) and, for a
+text over 400 characters, at most 16 segments of a few sentences each, so one
+instruction planted in a document is scored on its own (:func:`pieces`); the
+structural features are linear-time regex counts over each piece. A text's
+probability is the highest of its pieces'.
 
     clf = InjectionClassifier.load()          # ConfigError naming the file if bad
     p = clf.scores(["ignore all previous instructions"], embedder)
@@ -44,7 +45,12 @@ HEAD_CHARS = 2000
 TAIL_CHARS = 500
 #: a window the embedder sees (MiniLM reads 256 tokens, about 1,000 characters)
 WINDOW_CHARS = 1000
+#: a text longer than this is also scored segment by segment
+SEGMENT_MIN = 400
+SEGMENT_CHARS = 200
+MAX_SEGMENTS = 16
 PACKAGED = "injection-v1.npz"
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 # --- structural features ---------------------------------------------------------
 
@@ -221,12 +227,48 @@ def cap(text: str) -> str:
     return text[:HEAD_CHARS] + "\n" + text[-TAIL_CHARS:]
 
 
-def windows(text: str) -> list[str]:
-    """What the embedder sees of ``text``: the head and, when longer, the tail."""
+def pieces(text: str) -> list[tuple[str, str]]:
+    """What the embedder sees of ``text``, as ``(kind, piece)``: the ``window`` (the head
+    and, when longer, the tail); and, for a text over SEGMENT_MIN characters, its
+    ``segment`` s (runs of sentences up to SEGMENT_CHARS, at most MAX_SEGMENTS) so one
+    instruction planted in a long document is scored on its own."""
     t = cap(text)
     if len(t) <= WINDOW_CHARS + TAIL_CHARS // 2:
-        return [t]
-    return [t[:WINDOW_CHARS], t[-TAIL_CHARS:]]
+        out = [("window", t)]
+    else:
+        out = [("window", t[:WINDOW_CHARS]), ("window", t[-TAIL_CHARS:])]
+    if len(t) > SEGMENT_MIN:
+        out += [("segment", seg) for seg in segments(t)]
+    return out
+
+
+def segments(t: str) -> list[str]:
+    """``t`` cut at sentence ends and line breaks into runs of at most SEGMENT_CHARS."""
+    out: list[str] = []
+    cur = ""
+    for part in _SENTENCE_END.split(t):
+        part = part.strip()
+        while len(part) > SEGMENT_CHARS:
+            if cur:
+                out.append(cur)
+                cur = ""
+            out.append(part[:SEGMENT_CHARS])
+            part = part[SEGMENT_CHARS:]
+        if not part:
+            continue
+        if cur and len(cur) + 1 + len(part) > SEGMENT_CHARS:
+            out.append(cur)
+            cur = part
+        else:
+            cur = f"{cur} {part}" if cur else part
+    if cur:
+        out.append(cur)
+    return out[:MAX_SEGMENTS]
+
+
+def windows(text: str) -> list[str]:
+    """Every piece of ``text`` the embedder sees (see :func:`pieces`)."""
+    return [p for _kind, p in pieces(text)]
 
 
 def _mixed_script(word: str) -> bool:
@@ -288,7 +330,7 @@ def structural_features(text: str) -> list[float]:
 def featurize(
     texts: Sequence[str], embedder: Embedder
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-    """One row per window: ``[embedding, structural features]``, and each row's text
+    """One row per piece (:func:`pieces`): ``[embedding, structural features]``, and each row's text
     index. Training and scoring both go through here."""
     import numpy as np
 
@@ -296,11 +338,10 @@ def featurize(
     owner: list[int] = []
     struct: list[list[float]] = []
     for i, text in enumerate(texts):
-        feats = structural_features(text)
         for w in windows(text):
             wins.append(w)
             owner.append(i)
-            struct.append(feats)
+            struct.append(structural_features(w))
     emb = embedder.embed_documents(wins)
     rows = np.concatenate(
         [
