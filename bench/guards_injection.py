@@ -127,6 +127,45 @@ def main() -> int:
                 rate(qmask, kw, 1),
             ],
         ]
+        direct_neg = neg & (sources != "bipia/clean_test")
+        is_bipia = np.char.startswith(sources.astype(str), "bipia/")
+        direct = (pos & ~is_bipia) | direct_neg
+        srows = []
+        for name, m in (
+            (
+                "typed (direct): jailbreaks, extraction, TAP, InjecGuard vs non-document benign",
+                direct,
+            ),
+            ("planted (indirect): BIPIA poisoned vs clean documents", is_bipia),
+        ):
+            srows.append(
+                [
+                    name,
+                    int((m & pos).sum()),
+                    int((m & neg).sum()),
+                    train.roc_auc(scores[m], labels[m]),
+                    rate(m & pos, scores, t1),
+                    rate(m & neg, scores, t1),
+                    rate(m & pos, scores, t5),
+                    rate(m & neg, scores, t5),
+                ]
+            )
+        print(
+            table(
+                [
+                    "subset",
+                    "attacks",
+                    "benign",
+                    "ROC AUC",
+                    "recall @1%",
+                    "FPR @1%",
+                    "recall @5%",
+                    "FPR @5%",
+                ],
+                srows,
+            )
+        )
+        print()
         print(
             table(
                 [

@@ -536,9 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="at most N texts per source")
     ap.add_argument("--synthetic", action="store_true", help="a tiny made-up set, no datasets")
     ap.add_argument("--embedder", choices=["minilm", "hash"], default="minilm")
-    ap.add_argument(
-        "--cache", type=Path, default=CACHE, help="window-embedding cache ('' for none)"
-    )
+    ap.add_argument("--cache", default=str(CACHE), help="embedding cache folder ('' for none)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -549,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"datasets folder {args.datasets} not found", file=sys.stderr)
             return 2
         examples = load_examples(args.datasets, seed=args.seed, limit=args.limit)
-    embedder = make_embedder(args.embedder, args.cache if str(args.cache) else None)
+    embedder = make_embedder(args.embedder, Path(args.cache) if args.cache else None)
     by_split = {s: [e for e in examples if e.split == s] for s in ("train", "val", "test")}
     rows = {s: rows_for(ex, embedder) for s, ex in by_split.items()}
     for s, ex in by_split.items():

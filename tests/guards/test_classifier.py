@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 import time
 from importlib import resources
@@ -152,11 +153,15 @@ def test_features_see_obfuscation() -> None:
 
 
 def test_training_is_deterministic(tmp_path: Path) -> None:
-    train = _train_module()
     a, b = tmp_path / "a", tmp_path / "b"
-    for out in (a, b):
-        rc = train.main(["--synthetic", "--embedder", "hash", "--cache", "", "--out", str(out)])
-        assert rc == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    for out in (a, b):  # a fresh process each: the script pins BLAS threads before numpy
+        args = ["--synthetic", "--embedder", "hash", "--cache", "", "--out", str(out)]
+        script = str(ROOT / "tools" / "train_injection.py")
+        proc = subprocess.run(
+            [sys.executable, script, *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr
     assert (a / "injection-v1.npz").read_bytes() == (b / "injection-v1.npz").read_bytes()
     clf = InjectionClassifier.load(a / "injection-v1.npz")
     from ragline.embed import HashEmbedder
