@@ -1,0 +1,493 @@
+"""The offline prompt-injection / jailbreak classifier: MiniLM embeddings plus a few
+cheap structural features, scored by a logistic regression shipped in the package.
+
+The weights (``data/injection-v1.npz``, ~10 KB) are trained by
+``tools/train_injection.py`` from ``../shared/datasets`` (which datasets, their
+licences, the split and the metrics are in ``data/injection-v1.json``); the script
+reproduces the file bit for bit from its seed.
+
+Cost is bounded whatever the input: a text is cut to its first
+:data:`HEAD_CHARS` and last :data:`TAIL_CHARS` characters (:func:`cap`); the embedder
+sees at most two windows of it (the head and, for a long text, the tail) and, for a
+text over 400 characters, at most 16 segments of a few sentences each, so one
+instruction planted in a document is scored on its own (:func:`pieces`); the
+structural features are linear-time regex counts over each piece. A text's
+probability is the highest of its pieces'.
+
+    clf = InjectionClassifier.load()          # ConfigError naming the file if bad
+    p = clf.scores(["ignore all previous instructions"], embedder)
+    flagged = p >= clf.threshold(fpr=0.01)
+    guard_scorer = clf.scorer(embedder)       # Callable[[Sequence[str]], list[float]]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragline.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from ragline.embed import Embedder
+
+#: characters of a text that are looked at: its first HEAD_CHARS and last TAIL_CHARS
+HEAD_CHARS = 2000
+TAIL_CHARS = 500
+#: a window the embedder sees (MiniLM reads 256 tokens, about 1,000 characters)
+WINDOW_CHARS = 1000
+#: a text longer than this is also scored segment by segment
+SEGMENT_MIN = 400
+SEGMENT_CHARS = 200
+MAX_SEGMENTS = 16
+PACKAGED = "injection-v1.npz"
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+# --- structural features ---------------------------------------------------------
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
+_SECOND_PERSON = frozenset(
+    [
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "you're",
+        "you'll",
+        "you've",
+        "you'd",
+        "u",
+        "ur",
+    ]
+)
+_IMPERATIVE = frozenset(
+    [
+        "ignore",
+        "disregard",
+        "forget",
+        "pretend",
+        "act",
+        "respond",
+        "answer",
+        "reply",
+        "write",
+        "print",
+        "repeat",
+        "reveal",
+        "say",
+        "output",
+        "tell",
+        "show",
+        "stop",
+        "start",
+        "begin",
+        "continue",
+        "imagine",
+        "assume",
+        "roleplay",
+        "simulate",
+        "generate",
+        "provide",
+        "list",
+        "translate",
+        "obey",
+        "follow",
+        "comply",
+        "override",
+        "bypass",
+        "enable",
+        "disable",
+        "remember",
+        "keep",
+        "never",
+        "always",
+        "must",
+        "include",
+        "insert",
+        "add",
+        "replace",
+        "type",
+        "return",
+    ]
+)
+_INJECTION_PHRASE = re.compile(
+    r"ignore (?:all |any |the |your )?(?:previous|prior|above|earlier|preceding)"
+    r"|disregard (?:all |any |the |your )?(?:previous|prior|above|earlier|instructions|rules)"
+    r"|forget (?:all |everything|your|the )"
+    r"|system (?:prompt|message|instructions?)"
+    r"|(?:initial|original|hidden|secret) (?:prompt|instructions?)"
+    r"|developer mode|jailbr[eo]ak|do anything now|\bDAN\b|\bSTAN\b|\bDUDE\b"
+    r"|no (?:restrictions|limits|limitations|filters|rules|ethics|morals|censorship)"
+    r"|(?:without|free from|free of) (?:any )?(?:restrictions|limits|filters|censorship|rules)"
+    r"|from now on|stay in character|break character|you are (?:now |no longer )"
+    r"|openai(?:'s)? (?:content )?polic|content polic|(?:unfiltered|uncensored|amoral)"
+    r"|new instructions|instead,? (?:you|respond|say|print|write)|respond only with"
+    r"|(?:act|behave) as (?:if|a|an)|pretend (?:to be|you)|roleplay|role-play",
+    re.IGNORECASE,
+)
+_ROLE_MARKER = re.compile(
+    r"(?:^|\n)[ \t]*(?:#+[ \t]*)?"
+    r"(?:system|assistant|user|human|ai|developer|bot|instruction|response)[ \t]*:"
+    r"|<\|?(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|?>"
+    r"|\[/?INST\]|<</?SYS>>|</?s>|\[/?(?:system|SYSTEM)\]|###\s*(?:Instruction|Response|System)",
+    re.IGNORECASE,
+)
+_TEMPLATE_CLOSE = re.compile(
+    r"\"\"\"|'''|```|\}\}|\]\]|</[a-z]+>|-{3,}|={3,}"
+    r"|end of (?:the )?(?:prompt|instructions?|context|document|text|input)",
+    re.IGNORECASE,
+)
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{24,}={0,2}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){16,}")
+_LEET = re.compile(r"[a-zA-Z][0-9@$]+[a-zA-Z]")
+_INVISIBLE = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\u00ad\u180e"
+    "\U000e0000-\U000e007f\ufe00-\ufe0f]"
+)
+_TAG_CHARS = re.compile("[\U000e0000-\U000e007f]")
+_COMMON = frozenset(
+    [
+        "the",
+        "and",
+        "you",
+        "to",
+        "of",
+        "is",
+        "in",
+        "that",
+        "it",
+        "for",
+        "are",
+        "this",
+        "with",
+        "be",
+        "your",
+        "on",
+        "not",
+        "have",
+        "as",
+        "what",
+        "all",
+        "ignore",
+        "previous",
+        "instructions",
+        "say",
+        "print",
+        "system",
+        "prompt",
+        "tell",
+        "me",
+        "now",
+        "do",
+    ]
+)
+_ROT13 = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
+)
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "log_length",
+    "long_text",
+    "second_person_share",
+    "imperative_share",
+    "imperative_start",
+    "injection_phrases",
+    "role_markers",
+    "template_closers",
+    "base64_runs",
+    "hex_runs",
+    "leet_share",
+    "invisible_share",
+    "tag_characters",
+    "mixed_script_words",
+    "rot13_words",
+    "non_ascii_share",
+    "upper_share",
+    "bracket_share",
+    "newlines",
+    "ends_with_question",
+)
+
+
+def cap(text: str) -> str:
+    """The part of ``text`` that is looked at (at most HEAD_CHARS + TAIL_CHARS + 1)."""
+    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+        return text
+    return text[:HEAD_CHARS] + "\n" + text[-TAIL_CHARS:]
+
+
+def pieces(text: str) -> list[tuple[str, str]]:
+    """What the embedder sees of ``text``, as ``(kind, piece)``: the ``window`` (the head
+    and, when longer, the tail); and, for a text over SEGMENT_MIN characters, its
+    ``segment`` s (runs of sentences up to SEGMENT_CHARS, at most MAX_SEGMENTS) so one
+    instruction planted in a long document is scored on its own."""
+    t = cap(text)
+    if len(t) <= WINDOW_CHARS + TAIL_CHARS // 2:
+        out = [("window", t)]
+    else:
+        out = [("window", t[:WINDOW_CHARS]), ("window", t[-TAIL_CHARS:])]
+    if len(t) > SEGMENT_MIN:
+        out += [("segment", seg) for seg in segments(t)]
+    return out
+
+
+def segments(t: str) -> list[str]:
+    """``t`` cut at sentence ends and line breaks into runs of at most SEGMENT_CHARS."""
+    out: list[str] = []
+    cur = ""
+    for part in _SENTENCE_END.split(t):
+        part = part.strip()
+        while len(part) > SEGMENT_CHARS:
+            if cur:
+                out.append(cur)
+                cur = ""
+            out.append(part[:SEGMENT_CHARS])
+            part = part[SEGMENT_CHARS:]
+        if not part:
+            continue
+        if cur and len(cur) + 1 + len(part) > SEGMENT_CHARS:
+            out.append(cur)
+            cur = part
+        else:
+            cur = f"{cur} {part}" if cur else part
+    if cur:
+        out.append(cur)
+    return out[:MAX_SEGMENTS]
+
+
+def windows(text: str) -> list[str]:
+    """Every piece of ``text`` the embedder sees (see :func:`pieces`)."""
+    return [p for _kind, p in pieces(text)]
+
+
+def _mixed_script(word: str) -> bool:
+    scripts = set()
+    for ch in word:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            scripts.add(name.split(" ", 1)[0])
+            if len(scripts) > 1:
+                return True
+    return False
+
+
+def structural_features(text: str) -> list[float]:
+    """``len(FEATURE_NAMES)`` cheap features of ``cap(text)``; linear time, bounded."""
+    n_orig = len(text)
+    t = cap(text)
+    n = max(len(t), 1)
+    words = _WORD.findall(t)
+    lower = [w.lower() for w in words]
+    nw = max(len(words), 1)
+    sentences = [s.strip() for s in re.split(r"[.!?\n]+", t) if s.strip()]
+    starts = [s.split(None, 1)[0].lower().strip("\"'*(-") for s in sentences]
+    imp_starts = sum(1 for s in starts if s in _IMPERATIVE)
+    alpha_words = [w for w in words if not w.isdigit()]
+    rot13 = sum(
+        1 for w in lower if len(w) > 2 and w not in _COMMON and w.translate(_ROT13) in _COMMON
+    )
+    letters = sum(1 for ch in t if ch.isalpha())
+    stripped = t.rstrip()
+
+    def log_count(k: int) -> float:
+        return math.log1p(k)
+
+    return [
+        math.log1p(n_orig) / 10.0,
+        1.0 if n_orig > WINDOW_CHARS else 0.0,
+        sum(1 for w in lower if w in _SECOND_PERSON) / nw,
+        sum(1 for w in lower if w in _IMPERATIVE) / nw,
+        imp_starts / max(len(sentences), 1),
+        log_count(len(_INJECTION_PHRASE.findall(t))),
+        log_count(len(_ROLE_MARKER.findall(t))),
+        log_count(len(_TEMPLATE_CLOSE.findall(t))),
+        log_count(len(_BASE64.findall(t))),
+        log_count(len(_HEX.findall(t))),
+        sum(1 for w in t.split() if len(w) <= 30 and _LEET.search(w)) / nw,
+        min(len(_INVISIBLE.findall(t)) / n * 10.0, 1.0),
+        1.0 if _TAG_CHARS.search(t) else 0.0,
+        log_count(sum(1 for w in alpha_words if _mixed_script(w))),
+        log_count(rot13),
+        sum(1 for ch in t if ord(ch) > 127) / n,
+        sum(1 for ch in t if ch.isupper()) / max(letters, 1),
+        sum(1 for ch in t if ch in "{}[]<>|\\") / n,
+        log_count(t.count("\n")),
+        1.0 if stripped.endswith("?") else 0.0,
+    ]
+
+
+def featurize(
+    texts: Sequence[str], embedder: Embedder
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """One row per piece (:func:`pieces`): ``[embedding, structural features]``, and each row's text
+    index. Training and scoring both go through here."""
+    import numpy as np
+
+    wins: list[str] = []
+    owner: list[int] = []
+    struct: list[list[float]] = []
+    for i, text in enumerate(texts):
+        for w in windows(text):
+            wins.append(w)
+            owner.append(i)
+            struct.append(structural_features(w))
+    emb = embedder.embed_documents(wins)
+    rows = np.concatenate(
+        [
+            np.asarray(emb, dtype=np.float32).reshape(len(wins), -1),
+            np.asarray(struct, dtype=np.float32).reshape(len(wins), len(FEATURE_NAMES)),
+        ],
+        axis=1,
+    )
+    return rows, np.asarray(owner, dtype=np.int64)
+
+
+def sigmoid(z: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    import numpy as np
+
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0))))
+
+
+def max_by_owner(
+    values: npt.NDArray[Any], owner: npt.NDArray[np.int64], n: int
+) -> npt.NDArray[np.float64]:
+    """The highest value of each text's windows."""
+    import numpy as np
+
+    out = np.full(n, -np.inf, dtype=np.float64)
+    np.maximum.at(out, owner, values.astype(np.float64))
+    return out
+
+
+# --- the model -------------------------------------------------------------------
+
+_REQUIRED = ("weights", "bias", "mean", "scale", "fpr", "thresholds", "dimension")
+
+
+def packaged_path() -> Path:
+    """Where the packaged weights file is (found through importlib.resources)."""
+    ref = resources.files("ragline.guards").joinpath("data", PACKAGED)
+    return Path(str(ref))
+
+
+@dataclass(frozen=True)
+class InjectionClassifier:
+    """A logistic regression over ``featurize`` rows; see the module docstring."""
+
+    weights: npt.NDArray[np.float64]
+    bias: float
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+    fprs: tuple[float, ...]
+    thresholds: tuple[float, ...]
+    dimension: int
+    path: Path | None = None
+    embedder_name: str = ""
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> InjectionClassifier:
+        """Read a weights file (default: the one in the package). A missing or corrupt
+        file raises :class:`~ragline.errors.ConfigError` naming it."""
+        import numpy as np
+
+        p = Path(path) if path is not None else packaged_path()
+        hint = (
+            "reinstall ragline, or regenerate it with `python tools/train_injection.py`"
+            if path is None
+            else "point the injection guard at a file written by tools/train_injection.py"
+        )
+        if not p.is_file():
+            raise ConfigError(f"injection classifier weights not found: {p}", hint=hint)
+        try:
+            with np.load(p, allow_pickle=False) as data:
+                missing = [k for k in _REQUIRED if k not in data.files]
+                if missing:
+                    raise ValueError(f"missing arrays {missing}")
+                arrays = {k: np.asarray(data[k]) for k in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+            raise ConfigError(
+                f"injection classifier weights file {p} is corrupt: {e}", hint=hint
+            ) from e
+        weights = arrays["weights"].astype(np.float64).ravel()
+        dim = int(arrays["dimension"])
+        n_feat = dim + len(FEATURE_NAMES)
+        if not (weights.shape == arrays["mean"].shape == arrays["scale"].shape == (n_feat,)):
+            raise ConfigError(
+                f"injection classifier weights file {p} is corrupt: expected {n_feat} "
+                f"weights for a {dim}-dimension embedder and {len(FEATURE_NAMES)} features, "
+                f"got {weights.shape}",
+                hint=hint,
+            )
+        fprs = tuple(float(x) for x in arrays["fpr"].ravel())
+        ths = tuple(float(x) for x in arrays["thresholds"].ravel())
+        values = np.concatenate([weights, arrays["mean"].ravel(), arrays["scale"].ravel()])
+        if len(fprs) != len(ths) or not fprs or not np.all(np.isfinite(values)):
+            raise ConfigError(
+                f"injection classifier weights file {p} is corrupt: bad values", hint=hint
+            )
+        name = arrays.get("embedder")
+        return cls(
+            weights=weights,
+            bias=float(arrays["bias"]),
+            mean=arrays["mean"].astype(np.float64).ravel(),
+            scale=arrays["scale"].astype(np.float64).ravel(),
+            fprs=fprs,
+            thresholds=ths,
+            dimension=dim,
+            path=p,
+            embedder_name=str(name) if name is not None else "",
+        )
+
+    def window_scores(self, rows: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        """Probabilities of ``featurize`` rows."""
+        import numpy as np
+
+        z = ((np.asarray(rows, dtype=np.float64) - self.mean) / self.scale) @ self.weights
+        return np.asarray(sigmoid(z + self.bias), dtype=np.float64)
+
+    def scores(self, texts: Sequence[str], embedder: Embedder) -> npt.NDArray[np.float64]:
+        """The probability that each text is a prompt injection or jailbreak."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros(0, dtype=np.float64)
+        if embedder.dimension != self.dimension:
+            raise ConfigError(
+                f"injection classifier {self.path} was trained on {self.dimension}-dimension "
+                f"embeddings ({self.embedder_name or 'MiniLM'}), "
+                f"the embedder gives {embedder.dimension}",
+                hint="use the bundled MiniLM embedder for the injection guard",
+            )
+        rows, owner = featurize(texts, embedder)
+        return max_by_owner(self.window_scores(rows), owner, len(texts))
+
+    def threshold(self, fpr: float = 0.01) -> float:
+        """The score at which about ``fpr`` of benign texts are flagged (calibrated on
+        the validation split); between calibrated rates the stricter one is used."""
+        if fpr <= 0:
+            raise ValueError("fpr must be positive")
+        pairs = sorted(zip(self.fprs, self.thresholds, strict=True))
+        chosen = pairs[0][1]
+        for rate, th in pairs:
+            if rate <= fpr + 1e-12:
+                chosen = th
+        return chosen
+
+    def scorer(self, embedder: Embedder) -> Callable[[Sequence[str]], list[float]]:
+        """``texts -> probabilities``, the shape the injection guard accepts."""
+
+        def score(texts: Sequence[str]) -> list[float]:
+            return [float(x) for x in self.scores(texts, embedder)]
+
+        return score
