@@ -226,6 +226,10 @@ class View:
 
             for spec in self.model_specs:
                 check_spec(spec)
+        if settings.guards.injection.enabled and settings.guards.injection.classifier:
+            from ragline.guards._policy import check_classifier
+
+            check_classifier(settings.embedder)  # a bad setting or weights file: now
 
     @property
     def model_specs(self) -> list[str]:
@@ -276,7 +280,9 @@ class View:
 
             s, retriever, answerer = self.settings, self.retriever, self.answerer
             limit = s.server.max_question_chars
-            guards = build_guards(s.guards)
+            guards = build_guards(
+                s.guards, embedder=lambda: self.parts.embedder, embedder_spec=s.embedder
+            )
             guard_out = GuardOut(guards)
             retrieval: list[Stage] = [
                 GuardIn(guards),

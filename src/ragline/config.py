@@ -350,6 +350,18 @@ class _GuardPolicy(_Strict):
 class InjectionPolicy(_GuardPolicy):
     action: GuardActionName = Field("block", description="what a detection does")
     threshold: float = Field(0.5, gt=0, le=1, description="score (0-1) at which it triggers")
+    classifier: bool = Field(
+        False,
+        description="also score questions with the bundled classifier (MiniLM embeddings; "
+        "~6 ms per question; needs the minilm embedder)",
+    )
+    classifier_fpr: float = Field(
+        0.01,
+        ge=0.01,
+        le=0.05,
+        description="the classifier's calibrated false-positive rate that `threshold` "
+        "0.5 stands for (0.01 or 0.05)",
+    )
     stages: list[GuardStageName] = Field(
         default_factory=lambda: list[GuardStageName](["input", "retrieval"]),
         description="where it checks: input (the question) and retrieval (each retrieved "
@@ -714,6 +726,7 @@ guards:
     stages: [input, retrieval]  # input: the question and the last user turns;
                            # retrieval: each retrieved chunk (scored at ingest), blocked = dropped
     on_error: block        # a guard that raises: block | allow (counted either way)
+    classifier: false      # true: also the bundled classifier on questions (~6 ms each)
   pii:                     # emails, phones, cards (Luhn), IBANs, IPs, SSN, NINO, DNI/NIE
     enabled: true
     action: redact         # redact ([email] markers) | block | flag

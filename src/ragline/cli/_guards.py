@@ -90,7 +90,11 @@ def check(
     where = _stage(stage)
     with open_project() as project:
         name = project.tenant_or_default(tenant)
-        guards = build_guards(project.settings.for_tenant(name).guards)
+        guards = build_guards(
+            project.settings.for_tenant(name).guards,
+            embedder=lambda: project.embedder,
+            embedder_spec=project.settings.embedder,
+        )
     report = check_report(guards, text, where, name)
     if as_json:
         print_json(report)

@@ -484,6 +484,23 @@ class InjectionClassifier:
                 chosen = th
         return chosen
 
+    def guard_scorer(
+        self, embedder: Callable[[], Embedder], *, fpr: float = 0.01
+    ) -> Callable[[Sequence[str]], list[float]]:
+        """Scores on the injection guard's scale: the classifier's ``fpr`` threshold maps
+        to 0.5 (the guard's default threshold), 0 and 1 stay put, linear in between — so
+        ``threshold: 0.5`` flags about ``fpr`` of benign questions. ``embedder`` is called
+        at the first score (the project's embedder loads lazily)."""
+        t = self.threshold(fpr)
+
+        def score(texts: Sequence[str]) -> list[float]:
+            return [
+                0.5 * p / t if p < t else 0.5 + 0.5 * (p - t) / max(1.0 - t, 1e-9)
+                for p in (float(x) for x in self.scores(texts, embedder()))
+            ]
+
+        return score
+
     def scorer(self, embedder: Embedder) -> Callable[[Sequence[str]], list[float]]:
         """``texts -> probabilities``, the shape the injection guard accepts."""
 

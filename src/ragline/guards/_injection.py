@@ -298,11 +298,10 @@ class InjectionGuard:
         """:meth:`check` of a retrieved chunk, from the score ingest stored with it
         (:func:`chunk_scan`) when it is current — a query then pays nothing — else live."""
         stored = chunk.metadata.get(CHUNK_KEY)
-        if self.scorer is None and stored is None:
+        if stored is None:
             return Verdict(guard=self.name)  # scored at ingest and found clean
         if (
-            self.scorer is None
-            and isinstance(stored, Mapping)
+            isinstance(stored, Mapping)
             and stored.get("v") == SCAN_VERSION
             and isinstance(stored.get("score"), (int, float))
         ):
@@ -323,7 +322,9 @@ class InjectionGuard:
             if joined_score > max(score, alone):
                 score = joined_score
                 reasons = tuple(sorted({*joined_reasons, "injection.multi_turn"}))
-        if self.scorer is not None:
+        # the classifier judges what users type: on documents its false-positive rate is
+        # far higher (bench/guards_injection.py), and a chunk would cost it ~250 ms
+        if self.scorer is not None and context.stage == "input":
             learned = max((float(s) for s in self.scorer(texts)), default=0.0)
             learned = min(max(learned, 0.0), 1.0)
             if learned > score:

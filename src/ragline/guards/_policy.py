@@ -11,7 +11,7 @@ reason ``guard.error``, and :attr:`GuardResult.errors` counts it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -20,6 +20,8 @@ from ragline.types import GuardTrigger
 
 if TYPE_CHECKING:
     from ragline.config import GuardSettings
+    from ragline.embed import Embedder
+    from ragline.guards._classifier import InjectionClassifier
     from ragline.types import Chunk
 
 #: the text a blocked ask answers with
@@ -99,20 +101,57 @@ class GuardSet:
         return result
 
 
-def build_guards(settings: GuardSettings) -> GuardSet:
-    """The guards ``settings`` enable, each with its action, threshold and stages."""
+def check_classifier(embedder_spec: str) -> InjectionClassifier:
+    """The injection classifier, loaded — or a :class:`ConfigError` now, at start-up: a
+    missing or corrupt weights file (named), or an embedder it was not trained on."""
+    from ragline.errors import ConfigError
+    from ragline.guards._classifier import InjectionClassifier
+
+    if embedder_spec.strip().lower() != "minilm":
+        raise ConfigError(
+            "guards.injection.classifier scores with the bundled MiniLM embeddings; "
+            f"this project embeds with {embedder_spec!r}",
+            hint="set embedder: minilm, or guards.injection.classifier: false",
+        )
+    return InjectionClassifier.load()
+
+
+def build_guards(
+    settings: GuardSettings,
+    *,
+    embedder: Callable[[], Embedder] | None = None,
+    embedder_spec: str = "minilm",
+) -> GuardSet:
+    """The guards ``settings`` enable, each with its action, threshold and stages.
+
+    ``embedder`` gives the embedder the injection classifier scores with (called at the
+    first score); with ``guards.injection.classifier`` on, the weights load now, so a
+    missing or corrupt file fails at start-up, not at the first question.
+    """
     from ragline.guards._injection import InjectionGuard
     from ragline.guards._pii import PiiGuard
 
     guards: list[ConfiguredGuard] = []
     injection = settings.injection
     if injection.enabled:
+        scorer = None
+        if injection.classifier:
+            from ragline.errors import ConfigError
+
+            if embedder is None:
+                raise ConfigError(
+                    "guards.injection.classifier needs the project's embedder",
+                    hint="build the guards through a Project",
+                )
+            classifier = check_classifier(embedder_spec)
+            scorer = classifier.guard_scorer(embedder, fpr=injection.classifier_fpr)
         guards.append(
             ConfiguredGuard(
                 InjectionGuard(
                     action=injection.action,
                     threshold=injection.threshold,
                     stages=frozenset(injection.stages),
+                    scorer=scorer,
                 ),
                 injection.on_error,
             )
