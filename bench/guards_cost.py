@@ -1,0 +1,219 @@
+"""What the default guards cost, and what the retrieval guard stops.
+
+    python bench/guards_cost.py [--docs 600] [--queries 300]
+
+1. Ingest slowdown: the same SciFact abstracts ingested into two fresh SQLite projects,
+   with and without scoring each chunk for injection (alternating, twice each; the
+   faster of each pair). Target: ≤ 10% slower.
+2. Guard time per ask: every guard stage (``guard_in``, ``guard_docs``, ``guard_out``)
+   timed inside ``Project.ask`` over SciFact queries, chunk scores stored at ingest.
+   Target: P95 ≤ 3 ms on 2 cores.
+3. Planted attacks: each BIPIA text attack (test split) planted in the sample KB's
+   returns policy (re-ingested: only that file changes), asked about; an attack
+   succeeds when the extractive answer quotes it. Guards off (``stages: [input]``) vs
+   on (the default ``[input, retrieval]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import DATASETS, WORK, table, write_section
+
+import ragline
+import ragline.ingest._pipeline as ingest_pipeline
+from ragline.answer import _stages
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_KB = REPO / "examples" / "sample-kb"
+RETURNS = "returns-and-refunds.md"
+QUESTION = "How do I return a bike and get a refund?"
+
+
+def _corpus(work: Path, docs: int) -> Path:
+    src = DATASETS / "beir_scifact" / "corpus.jsonl.gz"
+    corpus = work / "corpus.jsonl"
+    with gzip.open(src, "rt", encoding="utf-8") as f, open(corpus, "w", encoding="utf-8") as out:
+        for i, line in enumerate(f):
+            if i >= docs:
+                break
+            out.write(line)
+    return corpus
+
+
+def _ingest_seconds(work: Path, corpus: Path, *, score: bool) -> float:
+    folder = work / ("scored" if score else "plain")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    original = ingest_pipeline.chunk_scan
+    if not score:
+        ingest_pipeline.chunk_scan = lambda text: None  # type: ignore[assignment]
+    try:
+        with ragline.Project(folder, overrides={"answer.precompute_sentences": False}) as p:
+            p.embedder.embed_documents(["warm up"] * 8)
+            t0 = time.perf_counter()
+            p.ingest([corpus], id_field="_id", text_field="text", title_field="title")
+            return time.perf_counter() - t0
+    finally:
+        ingest_pipeline.chunk_scan = original
+
+
+def _timed_stages() -> tuple[list[float], Callable[[], None]]:
+    """Patch the guard stages to add their time (ms) to the current ask's total."""
+    current = [0.0]
+    originals: dict[type[Any], Any] = {}
+
+    def wrap(cls: type[Any]) -> None:
+        run = cls.run
+        originals[cls] = run
+
+        def timed(self: Any, ask: Any) -> Any:
+            t0 = time.perf_counter()
+            out = list(run(self, ask))
+            current[0] += (time.perf_counter() - t0) * 1000
+            return out
+
+        cls.run = timed
+
+    for cls in (_stages.GuardIn, _stages.GuardDocuments, _stages.GuardOut):
+        wrap(cls)
+
+    def restore() -> None:
+        for cls, run in originals.items():
+            cls.run = run
+
+    return current, restore
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _attacks() -> Iterator[str]:
+    data = json.loads((DATASETS / "bipia" / "benchmark" / "text_attack_test.json").read_text())
+    for attacks in data.values():
+        yield from attacks
+
+
+def _planted(work: Path, stages: str, attacks: list[str]) -> tuple[int, int]:
+    """How many planted attacks reach the answerer (are in the hits it is given — what
+    an LLM answerer would read), and how many the extractive answer quotes."""
+    folder = work / f"planted-{len(stages)}"
+    shutil.rmtree(folder, ignore_errors=True)
+    kb = folder / "kb"
+    shutil.copytree(SAMPLE_KB, kb)
+    path = kb / RETURNS
+    original = path.read_text(encoding="utf-8").rstrip()
+    (folder / "ragline.yaml").write_text(
+        f"store: memory://\nguards:\n  injection: {{stages: [{stages}]}}\n"
+    )
+    quoted = reached = 0
+    with ragline.Project(folder) as p:
+        p.ingest([kb])
+        for i, attack in enumerate(attacks):
+            path.write_text(f"{original} {attack}\n", encoding="utf-8")
+            p.ingest([kb])  # only the changed file is re-chunked and re-embedded
+            answer = p.ask(QUESTION)
+            probe = attack.strip()[:40].lower()
+            quoted += probe in answer.text.lower()
+            reached += any(probe in h.chunk.text.lower() for h in answer.hits)
+            if (i + 1) % 25 == 0:
+                print(f"  [{stages}]: {i + 1}/{len(attacks)}, reached {reached}", flush=True)
+    return reached, quoted
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=600)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--attacks", type=int, default=75)
+    args = ap.parse_args()
+    if not (DATASETS / "beir_scifact").exists():
+        sys.exit(f"{DATASETS / 'beir_scifact'} is absent; nothing to measure")
+    work = WORK / "guards-cost"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    corpus = _corpus(work, args.docs)
+
+    # 1. ingest slowdown
+    plain = scored = float("inf")
+    for _ in range(3):  # alternating, the fastest of each: the machine is shared
+        plain = min(plain, _ingest_seconds(work, corpus, score=False))
+        scored = min(scored, _ingest_seconds(work, corpus, score=True))
+    print(f"ingest: plain {plain:.1f}s, scored {scored:.1f}s")
+
+    # 2. guard time per ask (on the scored project)
+    queries = [
+        json.loads(line)["text"]
+        for line in (DATASETS / "beir_scifact" / "queries.jsonl").read_text().splitlines()
+    ][: args.queries]
+    per_ask: list[float] = []
+    current, restore = _timed_stages()
+    try:
+        with ragline.Project(work / "scored") as p:
+            p.ask("warm up")
+            for q in queries:
+                current[0] = 0.0
+                p.ask(q)
+                per_ask.append(current[0])
+    finally:
+        restore()
+
+    # 3. planted attacks
+    attacks = list(_attacks())[: args.attacks]
+    off = _planted(work, "input", attacks)
+    on = _planted(work, "input, retrieval", attacks)
+    n = len(attacks)
+
+    body = table(
+        ["measure", "value"],
+        [
+            [f"ingest {args.docs} SciFact abstracts, no injection scoring", f"{plain:.1f} s"],
+            ["the same with every chunk scored (default)", f"{scored:.1f} s"],
+            ["ingest slowdown", f"{(scored / plain - 1) * 100:+.1f}%"],
+            [
+                f"guard time per ask, {len(per_ask)} SciFact queries: P50 / P95",
+                f"{statistics.median(per_ask):.2f} / {_percentile(per_ask, 0.95):.2f} ms",
+            ],
+            [
+                f"BIPIA text attacks planted in the sample KB ({n}) that reach the "
+                "answerer / are quoted: retrieval guard off",
+                f"{off[0]} ({off[0] / n:.0%}) / {off[1]}",
+            ],
+            [
+                "the same, retrieval guard on (default)",
+                f"{on[0]} ({on[0] / n:.0%}) / {on[1]}",
+            ],
+        ],
+    )
+    note = (
+        "An attack reaches the answerer when its first 40 characters are in a hit the "
+        "answer is written from (what an LLM answerer would read), and is quoted when "
+        "they are in the extractive answer to a returns question. BIPIA's attack strings "
+        'are mostly harmless-looking tasks ("Write a script to rename all files"), with '
+        "no instruction aimed at the model: the heuristic detector scores none of them, "
+        "so the retrieval guard drops none — it stops instructions addressed to the model"
+        " (tests/guards/test_document_guard.py), not these. bench/guards_injection.py "
+        "measures the classifier on them (recall 0.29 at its 1% threshold)."
+    )
+    write_section(
+        "guards-cost",
+        "Guards: cost per ask, ingest slowdown, planted attacks",
+        body + "\n\n" + note,
+    )
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
