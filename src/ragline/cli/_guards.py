@@ -1,4 +1,8 @@
-"""``ragline guards``: try the project's guard policy on a text.
+"""``ragline guards``: try the project's guard policy on a text, or measure it.
+
+``guards eval DATASET`` runs the policy over labeled texts (attacks and benign ones)
+and reports recall, the false-positive rate and examples of each mistake — what to
+look at before turning a policy on.
 
 ``guards check TEXT`` runs every guard the policy (the tenant's, with ``--tenant``)
 enables at one stage — ``input`` (a question, the default), ``retrieval`` (a chunk) or
@@ -22,7 +26,10 @@ from ragline.cli._common import JsonOpt, TenantOpt, new_console, open_project, p
 if TYPE_CHECKING:
     from ragline.guards._policy import GuardResult, GuardSet
 
-guards_app = typer.Typer(help="Try the guard policy on a text.", no_args_is_help=True)
+guards_app = typer.Typer(
+    help="Try the guard policy on a text, or measure it on a labeled dataset.",
+    no_args_is_help=True,
+)
 
 StageOpt = Annotated[
     str,
@@ -126,3 +133,139 @@ def _print_report(report: dict[str, Any]) -> None:
     console.print(f"[bold]action[/bold] {report['action']}")
     if report["text"] is not None:
         console.print(f"[bold]redacted[/bold] {escape(report['text'])}")
+
+
+def load_labeled(path: str) -> list[tuple[str, bool]]:
+    """``(text, is_attack)`` pairs from a JSONL file (``{"text": …, "label": …}`` per
+    line) or a CSV with ``text`` and ``label`` columns. A label is an attack when it is
+    true, 1, ``attack``, ``injection``, ``unsafe`` or ``positive``; benign when false,
+    0, ``benign``, ``safe`` or ``negative``. Anything else is an error naming the line."""
+    import csv
+    import json
+    from pathlib import Path
+
+    from ragline.errors import InputError
+
+    attack = {"1", "true", "attack", "injection", "jailbreak", "unsafe", "positive", "yes"}
+    benign = {"0", "false", "benign", "safe", "negative", "no"}
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"dataset {path} not found", hint="give a .jsonl or .csv file")
+    rows: list[tuple[int, Any]] = []
+    if p.suffix.lower() == ".csv":
+        with p.open(newline="", encoding="utf-8") as f:
+            rows = [(i + 2, r) for i, r in enumerate(csv.DictReader(f))]
+    else:
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append((i, json.loads(line)))
+                except json.JSONDecodeError as e:
+                    raise InputError(f"{path}:{i}: not valid JSON ({e.msg})") from None
+    out: list[tuple[str, bool]] = []
+    for lineno, row in rows:
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise InputError(f"{path}:{lineno}: needs a string field 'text'")
+        label = str(row.get("label", "")).strip().lower()
+        if label not in attack | benign:
+            raise InputError(
+                f"{path}:{lineno}: label {row.get('label')!r} is neither attack nor benign",
+                hint="use 1/0, attack/benign, unsafe/safe or true/false",
+            )
+        out.append((row["text"], label in attack))
+    if not out:
+        raise InputError(f"dataset {path} has no rows")
+    return out
+
+
+def eval_report(
+    guards: GuardSet, rows: list[tuple[str, bool]], stage: str, tenant: str, *, show: int = 10
+) -> dict[str, Any]:
+    """Detection metrics of the policy at ``stage``: a text counts as caught when the
+    combined action is anything but allow (block, redact or flag)."""
+    from collections import Counter
+
+    from ragline.guards import GuardContext
+
+    context = GuardContext(stage=stage, tenant=tenant)  # type: ignore[arg-type]
+    tp = fp = fn = tn = 0
+    reasons: Counter[str] = Counter()
+    false_pos: list[str] = []
+    missed: list[str] = []
+    for text, is_attack in rows:
+        result = guards.run(text, context)
+        caught = result.action != "allow"
+        for v in result.verdicts:
+            if v.triggered:
+                reasons.update(v.reasons)
+        if is_attack and caught:
+            tp += 1
+        elif is_attack:
+            fn += 1
+            missed.append(text)
+        elif caught:
+            fp += 1
+            false_pos.append(text)
+        else:
+            tn += 1
+    attacks, benign = tp + fn, fp + tn
+    return {
+        "stage": stage,
+        "tenant": tenant,
+        "attacks": attacks,
+        "benign": benign,
+        "recall": tp / attacks if attacks else None,
+        "false_positive_rate": fp / benign if benign else None,
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "reasons": dict(reasons.most_common()),
+        "false_positives": false_pos[:show],
+        "missed": missed[:show],
+    }
+
+
+@guards_app.command("eval")
+def eval_cmd(
+    dataset: Annotated[str, typer.Argument(help="JSONL or CSV with text and label.")],
+    stage: StageOpt = "input",
+    tenant: TenantOpt = None,
+    show: Annotated[int, typer.Option("--show", min=0, help="Examples listed of each.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recall and false-positive rate of the guard policy on a labeled DATASET."""
+    from ragline.guards._policy import build_guards
+
+    where = _stage(stage)
+    rows = load_labeled(dataset)
+    with open_project() as project:
+        name = project.tenant_or_default(tenant)
+        guards = build_guards(
+            project.settings.for_tenant(name).guards,
+            embedder=lambda: project.embedder,
+            embedder_spec=project.settings.embedder,
+        )
+        report = eval_report(guards, rows, where, name, show=show)
+    if as_json:
+        print_json(report)
+        return
+    from rich.markup import escape
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1%}"
+
+    console = new_console()
+    console.print(
+        f"stage {where} · tenant {name} · {report['attacks']} attacks, {report['benign']} benign"
+    )
+    console.print(
+        f"recall {pct(report['recall'])} · false positives {pct(report['false_positive_rate'])}"
+        f" · precision {pct(report['precision'])}"
+    )
+    if report["reasons"]:
+        console.print(
+            "reasons: " + escape(", ".join(f"{k} {v}" for k, v in report["reasons"].items()))
+        )
+    for title, key in (("false positives", "false_positives"), ("missed", "missed")):
+        if report[key]:
+            console.print(f"[bold]{title}[/bold] (first {len(report[key])}):")
+            for text in report[key]:
+                console.print(f"  {escape(text[:120])}", soft_wrap=False)
