@@ -24,6 +24,7 @@ import typer
 from ragline.cli._common import JsonOpt, TenantOpt, new_console, open_project, print_json
 
 if TYPE_CHECKING:
+    from ragline._project import Project
     from ragline.guards._policy import GuardResult, GuardSet
 
 guards_app = typer.Typer(
@@ -50,6 +51,19 @@ def _stage(value: str) -> str:
     if v not in GUARD_STAGES:
         raise InputError(f"bad --stage value {value!r}", hint="use input, retrieval or output")
     return v
+
+
+def _tenant_guards(project: Project, tenant: str | None) -> tuple[str, GuardSet]:
+    """The tenant's name and its guard policy, built as the pipeline builds it."""
+    from ragline.guards._policy import build_guards
+
+    name = project.tenant_or_default(tenant)
+    guards = build_guards(
+        project.settings.for_tenant(name).guards,
+        embedder=lambda: project.embedder,
+        embedder_spec=project.settings.embedder,
+    )
+    return name, guards
 
 
 def check_report(guards: GuardSet, text: str, stage: str, tenant: str) -> dict[str, Any]:
@@ -92,17 +106,10 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Every configured guard's verdict on TEXT (the tenant's policy with --tenant)."""
-    from ragline.guards._policy import build_guards
-
     where = _stage(stage)
-    with open_project() as project:
-        name = project.tenant_or_default(tenant)
-        guards = build_guards(
-            project.settings.for_tenant(name).guards,
-            embedder=lambda: project.embedder,
-            embedder_spec=project.settings.embedder,
-        )
-    report = check_report(guards, text, where, name)
+    with open_project() as project:  # open while checking: a classifier embeds lazily
+        name, guards = _tenant_guards(project, tenant)
+        report = check_report(guards, text, where, name)
     if as_json:
         print_json(report)
         return
@@ -232,17 +239,10 @@ def eval_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Recall and false-positive rate of the guard policy on a labeled DATASET."""
-    from ragline.guards._policy import build_guards
-
     where = _stage(stage)
     rows = load_labeled(dataset)
     with open_project() as project:
-        name = project.tenant_or_default(tenant)
-        guards = build_guards(
-            project.settings.for_tenant(name).guards,
-            embedder=lambda: project.embedder,
-            embedder_spec=project.settings.embedder,
-        )
+        name, guards = _tenant_guards(project, tenant)
         report = eval_report(guards, rows, where, name, show=show)
     if as_json:
         print_json(report)
