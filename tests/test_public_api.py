@@ -84,6 +84,7 @@ PUBLIC = {
         "ACTIONS", "GUARD_STAGES", "PII_LABELS", "SEVERITY", "Action", "Finding", "Guard",
         "GuardContext", "GuardStage", "InjectionGuard", "PiiGuard", "Scorer", "Verdict", "allow",
         "find_pii", "injection_scan", "redact_pii",
+        "UNSAFE_CATEGORIES", "UnsafeRequestGuard", "unsafe_scan",
     ],
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",

@@ -381,11 +381,28 @@ class PiiPolicy(_GuardPolicy):
     )
 
 
+UnsafeCategoryName = Literal[
+    "privacy", "weapons", "poison", "theft", "cyber", "self_harm", "harm", "drugs", "crime"
+]
+
+
+class UnsafePolicy(_GuardPolicy):
+    """Unsafe requests: a private person's data, or clear harm (on the question only)."""
+
+    action: Literal["flag", "block"] = Field("block", description="what a detection does")
+    categories: list[UnsafeCategoryName] | None = Field(
+        None,
+        description="only these (privacy, weapons, poison, theft, cyber, self_harm, harm, "
+        "drugs, crime); default: all",
+    )
+
+
 class GuardSettings(_Strict):
     """The guard policy; absent, the safe default: injection blocked, PII redacted."""
 
     injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
     pii: PiiPolicy = Field(default_factory=PiiPolicy)
+    unsafe: UnsafePolicy = Field(default_factory=UnsafePolicy)
 
 
 class TenantGuardSettings(_Strict):
@@ -393,6 +410,7 @@ class TenantGuardSettings(_Strict):
 
     injection: InjectionPolicy | None = None
     pii: PiiPolicy | None = None
+    unsafe: UnsafePolicy | None = None
 
 
 class TenantSettings(_Strict):
@@ -715,6 +733,7 @@ tenants: {}
 #    routing: []                    # replaces the global routing rules
 #    guards:                        # each guard given replaces the global policy
 #      pii: {action: block}         # refuse answers that contain PII
+#      unsafe: {categories: [weapons, poison, self_harm]}  # only these refused here
 
 # Guardrails (offline, a few milliseconds per ask). Without this section the same
 # safe default applies: typed prompt injection is refused, PII in answers redacted.
@@ -731,6 +750,11 @@ guards:
     enabled: true
     action: redact         # redact ([email] markers) | block | flag
     stages: [output]       # output (the answer) | input (the question)
+    on_error: block
+  unsafe:                  # questions asking for a private person's data or clear harm
+    enabled: true
+    action: block          # block (refusal) | flag (recorded only)
+    # categories: [privacy, weapons, poison, theft, cyber, self_harm, harm, drugs, crime]
     on_error: block
 
 # ragline serve: the HTTP API.

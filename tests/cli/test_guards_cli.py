@@ -54,9 +54,10 @@ def test_an_injection_is_blocked_at_the_input_stage(project: Path) -> None:
     report = check_json(project, ATTACK)
     assert report["stage"] == "input" and report["tenant"] == "default"
     assert report["action"] == "block" and report["blocked"] is True
-    (verdict,) = report["verdicts"]
+    verdict, unsafe = report["verdicts"]  # every input guard, in the pipeline's order
     assert verdict["guard"] == "injection" and verdict["action"] == "block"
     assert verdict["score"] >= 0.5 and "injection.override" in verdict["reasons"]
+    assert unsafe["guard"] == "unsafe" and unsafe["action"] == "allow"
     assert report["skipped"] == ["pii"]  # the default PII policy checks answers only
     assert report["text"] is None
 

@@ -50,8 +50,9 @@ def test_a_blocked_question_is_refused_before_retrieval(project: ragline.Project
     names = {s.name for s in spans}
     assert "ragline.guard_in" in names and "ragline.retrieve" not in names
     guard = next(s for s in spans if s.name == "ragline.guard_in")
-    (verdict,) = guard.attributes["ragline.guard.verdicts"]
+    verdict, *others = guard.attributes["ragline.guard.verdicts"]
     assert verdict["guard"] == "injection" and verdict["action"] == "block"
+    assert [v["action"] for v in others] == ["allow"]  # the unsafe-request guard
 
 
 def test_a_blocked_stream_says_so(project: ragline.Project) -> None:

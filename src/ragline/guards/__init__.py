@@ -7,7 +7,8 @@ offending spans. ``ragline.testing.GuardConformance`` is the suite every guard p
 :class:`PiiGuard` finds personal data (:func:`find_pii`, the detector trace redaction
 shares through :func:`redact_pii`); :class:`InjectionGuard` scores prompt injection
 with lexical and structural heuristics (:func:`injection_scan`), combined with an
-optional classifier (a :data:`Scorer`).
+optional classifier (a :data:`Scorer`); :class:`UnsafeRequestGuard` refuses questions
+asking for a private person's data or for clear harm (:func:`unsafe_scan`).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from ragline.guards._base import (
 )
 from ragline.guards._injection import InjectionGuard, Scorer, injection_scan
 from ragline.guards._pii import PII_LABELS, PiiGuard, find_pii, redact_pii
+from ragline.guards._unsafe import UNSAFE_CATEGORIES, UnsafeRequestGuard, unsafe_scan
 
 __all__ = [
     "ACTIONS",
     "GUARD_STAGES",
     "PII_LABELS",
     "SEVERITY",
+    "UNSAFE_CATEGORIES",
     "Action",
     "Finding",
     "Guard",
@@ -40,9 +43,11 @@ __all__ = [
     "InjectionGuard",
     "PiiGuard",
     "Scorer",
+    "UnsafeRequestGuard",
     "Verdict",
     "allow",
     "find_pii",
     "injection_scan",
     "redact_pii",
+    "unsafe_scan",
 ]

@@ -164,6 +164,16 @@ def build_guards(
                 pii.on_error,
             )
         )
+    unsafe = settings.unsafe
+    if unsafe.enabled:
+        from ragline.guards._unsafe import UnsafeRequestGuard
+
+        guards.append(
+            ConfiguredGuard(
+                UnsafeRequestGuard(action=unsafe.action, categories=unsafe.categories),
+                unsafe.on_error,
+            )
+        )
     return GuardSet(guards)
 
 
