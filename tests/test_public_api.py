@@ -85,6 +85,7 @@ PUBLIC = {
         "GuardContext", "GuardStage", "InjectionGuard", "PiiGuard", "Scorer", "Verdict", "allow",
         "find_pii", "injection_scan", "redact_pii",
         "UNSAFE_CATEGORIES", "UnsafeRequestGuard", "unsafe_scan",
+        "Topic", "TopicGuard",
     ],
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",

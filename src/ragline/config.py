@@ -397,12 +397,86 @@ class UnsafePolicy(_GuardPolicy):
     )
 
 
+class BannedTopic(_Strict):
+    """One banned topic: a name (reason code ``topic.<name>``) and what marks it."""
+
+    name: str = Field(
+        ..., pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="reason code topic.<name>"
+    )
+    terms: list[str] = Field(
+        default_factory=list,
+        description="words or phrases (whole words; any case, any accents)",
+    )
+    patterns: list[str] = Field(
+        default_factory=list,
+        description="regular expressions (case-insensitive, on accent-folded text)",
+    )
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> BannedTopic:
+        from ragline.guards._topics import Topic
+
+        Topic(self.name, tuple(self.terms), tuple(self.patterns)).compile()
+        return self
+
+
+class BannedPolicy(_GuardPolicy):
+    """Banned topics and terms: questions refused, answers refused or cut."""
+
+    action: GuardActionName = Field(
+        "block", description="block | flag | redact (the matched words become [removed])"
+    )
+    stages: list[GuardStageName] = Field(
+        default_factory=lambda: list[GuardStageName](["input", "output"]),
+        description="where it checks: input (the question), output (the answer), "
+        "retrieval (each chunk; a block drops it)",
+    )
+    terms: list[str] = Field(
+        default_factory=list, description="banned words or phrases (reason topic.banned_terms)"
+    )
+    patterns: list[str] = Field(
+        default_factory=list, description="banned regular expressions (topic.banned_terms)"
+    )
+    topics: list[BannedTopic] = Field(default_factory=list, description="named banned topics")
+    inherit: bool = Field(
+        False,
+        description="in a tenant: keep the global terms, patterns and topics and add "
+        "these (default: this tenant's lists replace the global ones)",
+    )
+
+    @model_validator(mode="after")
+    def _valid(self) -> BannedPolicy:
+        from ragline.guards._topics import Topic
+
+        if self.terms or self.patterns:
+            Topic("banned_terms", tuple(self.terms), tuple(self.patterns)).compile()
+        names = [t.name for t in self.topics]
+        dupes = sorted({n for n in names if names.count(n) > 1 or n == "banned_terms"})
+        if dupes:
+            raise ValueError(f"topic names must be unique (and not banned_terms): {dupes}")
+        return self
+
+    def over(self, base: BannedPolicy) -> BannedPolicy:
+        """This (a tenant's) policy with ``base``'s lists first, when it inherits."""
+        if not self.inherit:
+            return self
+        mine = {t.name for t in self.topics}
+        return self.model_copy(
+            update={
+                "terms": [*base.terms, *self.terms],
+                "patterns": [*base.patterns, *self.patterns],
+                "topics": [*(t for t in base.topics if t.name not in mine), *self.topics],
+            }
+        )
+
+
 class GuardSettings(_Strict):
     """The guard policy; absent, the safe default: injection blocked, PII redacted."""
 
     injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
     pii: PiiPolicy = Field(default_factory=PiiPolicy)
     unsafe: UnsafePolicy = Field(default_factory=UnsafePolicy)
+    banned: BannedPolicy = Field(default_factory=BannedPolicy)
 
 
 class TenantGuardSettings(_Strict):
@@ -411,6 +485,7 @@ class TenantGuardSettings(_Strict):
     injection: InjectionPolicy | None = None
     pii: PiiPolicy | None = None
     unsafe: UnsafePolicy | None = None
+    banned: BannedPolicy | None = None
 
 
 class TenantSettings(_Strict):
@@ -484,6 +559,8 @@ class Settings(_Strict):
             update["routing"] = t.routing
         if t.guards is not None:
             replaced = {k: v for k, v in t.guards if v is not None}
+            if t.guards.banned is not None:  # inherit: the global lists, then the tenant's
+                replaced["banned"] = t.guards.banned.over(self.guards.banned)
             if replaced:
                 update["guards"] = self.guards.model_copy(update=replaced)
         return self.model_copy(update=update) if update else self
@@ -734,6 +811,7 @@ tenants: {}
 #    guards:                        # each guard given replaces the global policy
 #      pii: {action: block}         # refuse answers that contain PII
 #      unsafe: {categories: [weapons, poison, self_harm]}  # only these refused here
+#      banned: {inherit: true, terms: [Project Falcon]}   # the global list and this
 
 # Guardrails (offline, a few milliseconds per ask). Without this section the same
 # safe default applies: typed prompt injection is refused, PII in answers redacted.
@@ -756,6 +834,17 @@ guards:
     action: block          # block (refusal) | flag (recorded only)
     # categories: [privacy, weapons, poison, theft, cyber, self_harm, harm, drugs, crime]
     on_error: block
+  banned:                  # banned topics and terms (none by default)
+    action: block          # block (refusal) | flag | redact (matched words -> [removed])
+    stages: [input, output]  # the question and the answer (retrieval: drop the chunk)
+    terms: []              # words/phrases: whole words, any case, any accents
+    patterns: []           # regular expressions (case-insensitive)
+    topics: []             # named: reason code topic.<name>
+    #  - name: competitors
+    #    terms: [Velocita, Stromer]
+    #  - name: speed_tuning
+    #    terms: [speed limiter, derestrict, tuning kit]
+    #    patterns: ['\\b4[5-9] ?km/h\\b']
 
 # ragline serve: the HTTP API.
 server:

@@ -8,7 +8,8 @@ offending spans. ``ragline.testing.GuardConformance`` is the suite every guard p
 shares through :func:`redact_pii`); :class:`InjectionGuard` scores prompt injection
 with lexical and structural heuristics (:func:`injection_scan`), combined with an
 optional classifier (a :data:`Scorer`); :class:`UnsafeRequestGuard` refuses questions
-asking for a private person's data or for clear harm (:func:`unsafe_scan`).
+asking for a private person's data or for clear harm (:func:`unsafe_scan`);
+:class:`TopicGuard` blocks or redacts banned :class:`Topic` terms and patterns.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ragline.guards._base import (
 )
 from ragline.guards._injection import InjectionGuard, Scorer, injection_scan
 from ragline.guards._pii import PII_LABELS, PiiGuard, find_pii, redact_pii
+from ragline.guards._topics import Topic, TopicGuard
 from ragline.guards._unsafe import UNSAFE_CATEGORIES, UnsafeRequestGuard, unsafe_scan
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "InjectionGuard",
     "PiiGuard",
     "Scorer",
+    "Topic",
+    "TopicGuard",
     "UnsafeRequestGuard",
     "Verdict",
     "allow",

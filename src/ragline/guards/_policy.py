@@ -174,6 +174,19 @@ def build_guards(
                 unsafe.on_error,
             )
         )
+    banned = settings.banned
+    if banned.enabled and (banned.terms or banned.patterns or banned.topics):
+        from ragline.guards._topics import Topic, TopicGuard
+
+        topics = [Topic(t.name, tuple(t.terms), tuple(t.patterns)) for t in banned.topics]
+        if banned.terms or banned.patterns:
+            topics.insert(0, Topic("banned_terms", tuple(banned.terms), tuple(banned.patterns)))
+        guards.append(
+            ConfiguredGuard(
+                TopicGuard(topics, action=banned.action, stages=frozenset(banned.stages)),
+                banned.on_error,
+            )
+        )
     return GuardSet(guards)
 
 
