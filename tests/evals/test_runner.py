@@ -334,7 +334,12 @@ def test_guard_verdicts_reach_the_metric(project: Project, store: SQLiteEvalStor
     assert clean.skipped is None and clean.passed
     # with guards off there is nothing to score
     off = make_project(
-        project.path, **{"guards.injection.enabled": False, "guards.pii.enabled": False}
+        project.path,
+        **{
+            "guards.injection.enabled": False,
+            "guards.pii.enabled": False,
+            "guards.unsafe.enabled": False,
+        },
     )
     run = runner(store, ProjectTarget(off), off).run(cases[1:], dataset_path="g.jsonl")
     (result,) = store.results(run.id)
