@@ -153,7 +153,11 @@ class ProjectTarget:
             ms = elapsed_ms(t0)
             return CaseOutput(answer="", latency_ms=ms, error=_error_text(e))
         guards = self.project.settings.guards
-        guarded = guards.injection.enabled or guards.pii.enabled
+        guarded = guards.injection.enabled or guards.pii.enabled or guards.unsafe.enabled
+        banned = guards.banned
+        guarded = guarded or (
+            banned.enabled and bool(banned.terms or banned.patterns or banned.topics)
+        )
         return output_from_answer(answer, latency_ms=elapsed_ms(t0), guarded=guarded)
 
 
