@@ -230,6 +230,11 @@ class View:
             from ragline.guards._policy import check_classifier
 
             check_classifier(settings.embedder)  # a bad setting or weights file: now
+        banned = settings.guards.banned
+        if banned.enabled and banned.similarity is not None:
+            from ragline.guards._policy import check_similarity
+
+            check_similarity(settings.embedder)  # topic similarity needs MiniLM: now
 
     @property
     def model_specs(self) -> list[str]:

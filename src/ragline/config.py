@@ -411,12 +411,16 @@ class BannedTopic(_Strict):
         default_factory=list,
         description="regular expressions (case-insensitive, on accent-folded text)",
     )
+    examples: list[str] = Field(
+        default_factory=list,
+        description="phrases matched by MiniLM similarity (needs guards.banned.similarity)",
+    )
 
     @model_validator(mode="after")
     def _matches_something(self) -> BannedTopic:
         from ragline.guards._topics import Topic
 
-        Topic(self.name, tuple(self.terms), tuple(self.patterns)).compile()
+        Topic(self.name, tuple(self.terms), tuple(self.patterns), tuple(self.examples)).compile()
         return self
 
 
@@ -438,6 +442,13 @@ class BannedPolicy(_GuardPolicy):
         default_factory=list, description="banned regular expressions (topic.banned_terms)"
     )
     topics: list[BannedTopic] = Field(default_factory=list, description="named banned topics")
+    similarity: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="also refuse questions this similar (cosine, 0-1) to a topic's "
+        "examples; needs the minilm embedder; ~5 ms per question (default: off, lexical)",
+    )
     inherit: bool = Field(
         False,
         description="in a tenant: keep the global terms, patterns and topics and add "
@@ -454,6 +465,12 @@ class BannedPolicy(_GuardPolicy):
         dupes = sorted({n for n in names if names.count(n) > 1 or n == "banned_terms"})
         if dupes:
             raise ValueError(f"topic names must be unique (and not banned_terms): {dupes}")
+        with_examples = [t.name for t in self.topics if t.examples]
+        if with_examples and self.similarity is None:
+            raise ValueError(
+                f"topics {with_examples} have examples, which are matched by similarity: "
+                "set guards.banned.similarity (e.g. 0.6) or remove the examples"
+            )
         return self
 
     def over(self, base: BannedPolicy) -> BannedPolicy:
@@ -466,6 +483,7 @@ class BannedPolicy(_GuardPolicy):
                 "terms": [*base.terms, *self.terms],
                 "patterns": [*base.patterns, *self.patterns],
                 "topics": [*(t for t in base.topics if t.name not in mine), *self.topics],
+                "similarity": base.similarity if self.similarity is None else self.similarity,
             }
         )
 

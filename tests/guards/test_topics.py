@@ -231,3 +231,67 @@ def test_a_banned_term_in_an_answer_is_refused_or_cut(project: ragline.Project) 
     cut = project.ask(question, tenant="cut")
     assert not cut.blocked and "Velocita" not in cut.text and REMOVED in cut.text
     assert [(g.guard, g.stage, g.action) for g in cut.guards] == [("banned", "output", "redact")]
+
+
+# --- optional similarity matching (examples) -------------------------------------------
+
+
+def _fake_similarity(text: str) -> dict[str, float]:
+    """Stands in for MiniLM: 0.9 for questions about going faster, 0.2 otherwise."""
+    return {"speed_tuning": 0.9 if "faster" in text else 0.2}
+
+
+SIMILAR = [Topic("speed_tuning", examples=("remove the speed limiter",)), *TOPICS[:1]]
+
+
+def test_a_question_close_to_a_topics_examples_is_refused_at_the_input_only() -> None:
+    guard = TopicGuard(SIMILAR, similarity=_fake_similarity, min_similarity=0.6)
+    verdict = guard.check("How do I make my bike go faster?", INPUT)
+    assert verdict.blocked and verdict.reasons == ("topic.speed_tuning",)
+    assert verdict.score == pytest.approx(0.9) and verdict.findings == ()
+    assert not guard.check("How long is the warranty?", INPUT).triggered
+    assert not guard.check("It goes faster downhill.", OUTPUT).triggered  # answers: lexical
+    lexical = guard.check("Is the Velocita faster?", INPUT)
+    assert lexical.reasons == ("topic.competitors", "topic.speed_tuning")
+
+
+def test_a_similar_question_is_blocked_even_when_the_action_is_redact() -> None:
+    guard = TopicGuard(SIMILAR, action="redact", similarity=_fake_similarity)
+    assert guard.check("Can it go faster?", INPUT).action == "block"  # no words to cut
+    assert guard.check("Velocita rocks", INPUT).redacted == f"{REMOVED} rocks"
+
+
+def test_examples_need_similarity_and_similarity_needs_minilm(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="only examples"):
+        TopicGuard(SIMILAR)
+    examples = "guards:\n  banned:\n    topics:\n      - {name: s, examples: [go faster]}\n"
+    with pytest.raises(ConfigError, match=r"guards\.banned: .*set guards\.banned\.similarity"):
+        load_settings(_write(tmp_path, examples), environ={})
+    with pytest.raises(ConfigError, match=r"guards\.banned\.similarity"):
+        load_settings(_write(tmp_path, "guards:\n  banned: {similarity: 1.5}\n"), environ={})
+    _write(tmp_path, "embedder: hash\n" + examples + "    similarity: 0.6\n")
+    with pytest.raises(ConfigError, match="bundled MiniLM") as err:
+        ragline.Project(tmp_path, embedder=HashEmbedder())
+    assert "embedder: minilm" in (err.value.hint or "")
+
+
+def test_similarity_with_the_bundled_minilm_in_a_project(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "speed.md").write_text(
+        "# Speed\n\nThe motor assists up to 25 km/h. The battery warranty lasts two years.\n",
+        encoding="utf-8",
+    )
+    _write(
+        tmp_path,
+        "store: memory://\nguards:\n  banned:\n    similarity: 0.6\n    topics:\n"
+        "      - name: speed_tuning\n"
+        "        examples: [remove the speed limiter of my e-bike, install a tuning kit]\n",
+    )
+    with ragline.Project(tmp_path) as p:
+        p.ingest([docs])
+        refused = p.ask("How do I remove the speed limiter on my e-bike?")
+        assert refused.blocked and refused.refusal_reason == "topic.speed_tuning"
+        assert refused.guards[0].score >= 0.6
+        answered = p.ask("How long is the battery warranty?")
+        assert not answered.blocked and answered.guards == []

@@ -116,6 +116,19 @@ def check_classifier(embedder_spec: str) -> InjectionClassifier:
     return InjectionClassifier.load()
 
 
+def check_similarity(embedder_spec: str) -> None:
+    """A :class:`ConfigError` now, at start-up, when ``guards.banned.similarity`` is set
+    but the project does not embed with MiniLM."""
+    from ragline.errors import ConfigError
+
+    if embedder_spec.strip().lower() != "minilm":
+        raise ConfigError(
+            "guards.banned.similarity compares questions with the bundled MiniLM "
+            f"embeddings; this project embeds with {embedder_spec!r}",
+            hint="set embedder: minilm, or remove guards.banned.similarity",
+        )
+
+
 def build_guards(
     settings: GuardSettings,
     *,
@@ -176,14 +189,34 @@ def build_guards(
         )
     banned = settings.banned
     if banned.enabled and (banned.terms or banned.patterns or banned.topics):
-        from ragline.guards._topics import Topic, TopicGuard
+        from ragline.guards._topics import Topic, TopicGuard, example_similarity
 
-        topics = [Topic(t.name, tuple(t.terms), tuple(t.patterns)) for t in banned.topics]
+        topics = [
+            Topic(t.name, tuple(t.terms), tuple(t.patterns), tuple(t.examples))
+            for t in banned.topics
+        ]
         if banned.terms or banned.patterns:
             topics.insert(0, Topic("banned_terms", tuple(banned.terms), tuple(banned.patterns)))
+        similarity = None
+        if banned.similarity is not None:
+            from ragline.errors import ConfigError
+
+            check_similarity(embedder_spec)
+            if embedder is None:
+                raise ConfigError(
+                    "guards.banned.similarity needs the project's embedder",
+                    hint="build the guards through a Project",
+                )
+            similarity = example_similarity(topics, embedder)
         guards.append(
             ConfiguredGuard(
-                TopicGuard(topics, action=banned.action, stages=frozenset(banned.stages)),
+                TopicGuard(
+                    topics,
+                    action=banned.action,
+                    stages=frozenset(banned.stages),
+                    similarity=similarity,
+                    min_similarity=banned.similarity or 0.6,
+                ),
                 banned.on_error,
             )
         )
