@@ -104,7 +104,7 @@ def render_replay(report: ReplayReport, *, console: Console, show_all: bool = Fa
         if verdicts:  # the column only where something gave a verdict
             table.add_column("verdict", no_wrap=True, min_width=10)
         for n, ask in enumerate(rows, 1):
-            cells = [
+            cells: list[str | Text] = [
                 str(n),
                 ask.trace_id[:SHORT_ID],
                 Text(ask.question),
