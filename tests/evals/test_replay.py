@@ -186,6 +186,9 @@ def test_filters_choose_the_asks(story: dict[str, Any], project: Project) -> Non
     assert by_rule.asks and all(a.now.rules == ["currency"] for a in by_rule.asks)
     one = project.replay(ReplayQuery(trace_ids=[str(ids[HARMFUL])[:10]]))
     assert [a.question for a in one.asks] == [HARMFUL]
+    two = [str(ids[HARMFUL]), str(ids[QUESTIONS[0]])]
+    narrowed = project.replay(ReplayQuery(trace_ids=two, text="order over"))
+    assert [a.question for a in narrowed.asks] == [HARMFUL]  # ids, then the text filter
     sample = project.replay(ReplayQuery(tenant="default", sample=5, seed=7))
     again = project.replay(ReplayQuery(tenant="default", sample=5, seed=7))
     assert len(sample.asks) == 5
@@ -308,3 +311,13 @@ def test_routing_explain_when_nothing_matches(project: Project) -> None:
     explained = project.explain_routing("How long is the battery warranty?")
     assert explained.matches == [] and explained.fired == []
     assert all(h.before == h.after for h in explained.hits)
+
+
+def test_metrics_can_be_turned_off(project: Project) -> None:
+    scored = default_asks(project)
+    assert any(a.now.relevance is not None for a in scored.asks)
+    for ask in scored.asks:  # scored exactly when there is an answer to score
+        assert (ask.now.relevance is None) == bool(ask.now.abstained)
+    plain = default_asks(project, metrics=False)
+    assert all(a.now.relevance is None and a.then.relevance is None for a in plain.asks)
+    assert [a.now.answer for a in plain.asks] == [a.now.answer for a in scored.asks]

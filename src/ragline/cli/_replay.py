@@ -11,6 +11,9 @@ Only typer is imported at module level (``ragline --help`` must stay fast).
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -105,6 +108,12 @@ def replay(
         Path | None,
         typer.Option("--cases", help="Cases made from the traces (JSONL): their verdicts."),
     ] = None,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics/--no-metrics", help="Score answer relevance (one embedding call per ask)."
+        ),
+    ] = True,
     show_all: Annotated[bool, typer.Option("--all", help="List unchanged asks too.")] = False,
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write a self-contained HTML report here.")
@@ -131,13 +140,15 @@ def replay(
         seed=seed,
     )
     loaded = _cases(cases)
-    with open_project() as project:
+    with open_project() as project, _progress(enabled=not as_json) as on_progress:
         report = project.replay(
             query,
             overrides=overrides,
             config_file=config,
             retrieval_only=retrieval_only,
             cases=loaded,
+            metrics=metrics,
+            on_progress=on_progress,
         )
     if html is not None:
         from ragline.cli._traces import _write_atomic
@@ -150,6 +161,23 @@ def replay(
     render_replay(report, console=console, show_all=show_all)
     if html is not None:
         console.print(f"wrote {html}")
+
+
+@contextlib.contextmanager
+def _progress(*, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr while asks are replayed (only on a terminal)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=new_console(stderr=True), transient=True) as bar:
+        task = bar.add_task("replaying", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 routing_app = typer.Typer(help="Test routing rules against a query.", no_args_is_help=True)

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ragline.errors import InputError
 from ragline.evals._cases import final_hits, trace_facts
 from ragline.retrieve._explain import RuleMatch, match_rules
-from ragline.store._traces import SpanRecord, TraceStore
+from ragline.store._traces import Feedback, SpanRecord, TraceStore, search_text
 from ragline.trace._feedback import resolve_trace_id, root_span
 
 if TYPE_CHECKING:
@@ -316,6 +316,8 @@ def select_traces(
                 continue
             if query.until is not None and root.start > query.until:
                 continue
+            if query.text and query.text.lower() not in (search_text(root) or ""):
+                continue
         if query.rule is not None:
             facts = trace_facts(spans)
             then = _rules_then(spans)
@@ -478,6 +480,9 @@ class Replayer:
     ) -> ReplayReport:
         report = ReplayReport(dict(config or {}), retrieval_only)
         selected = select_traces(self.traces, query, self.rules_now)
+        feedback: dict[str, list[Feedback]] = {}
+        for f in self.traces.list_feedback(tenant=query.tenant):  # one read, not one per ask
+            feedback.setdefault(f.trace_id, []).append(f)
         by_trace = {c.source_trace_id: c for c in cases if c.source_trace_id}
         for n, spans in enumerate(selected, 1):
             root = root_span(spans)
@@ -494,6 +499,7 @@ class Replayer:
             else:
                 assert isinstance(question, str)
                 ask = self._one(spans, root, question, filters, retrieval_only)
+                ask.feedback = [f.kind for f in feedback.get(root.trace_id, [])]
                 _judge(ask, by_trace.get(root.trace_id))
                 report.asks.append(ask)
             if on_progress is not None:
@@ -540,7 +546,6 @@ class Replayer:
         now.document_ids = _docs(hits)
         if self.metrics and not retrieval_only:
             self._relevance(question, then, now)
-        feedback = self.traces.list_feedback(trace_id=root.trace_id, tenant=tenant)
         return ReplayedAsk(
             trace_id=root.trace_id,
             tenant=tenant,
@@ -549,7 +554,6 @@ class Replayer:
             then=then,
             now=now,
             rule_matches=matched,
-            feedback=[f.kind for f in feedback],
             documents_changed=documents_changed(self.candidate.backend.documents, tenant, spans),
             retrieval_only=retrieval_only,
         )
@@ -566,9 +570,10 @@ class Replayer:
         ]
         if not sides:
             return
-        texts = [question, *(strip_citations(s.answer or "").strip() for s in sides)]
-        vectors = self.candidate.embedder.embed_documents(texts)
-        for i, side in enumerate(sides, 1):
+        answers = list(dict.fromkeys(strip_citations(s.answer or "").strip() for s in sides))
+        vectors = self.candidate.embedder.embed_documents([question, *answers])
+        for side in sides:
+            i = answers.index(strip_citations(side.answer or "").strip()) + 1
             side.relevance = round(min(max(float(vectors[0] @ vectors[i]), 0.0), 1.0), 6)
 
 
