@@ -384,22 +384,24 @@ def parse_filters(values: Any) -> list[Condition]:
 # ------------------------------------------------------------------------- replaying
 
 
-def then_side(spans: Sequence[SpanRecord]) -> Side:
-    """What the trace recorded."""
+def then_side(spans: Sequence[SpanRecord], *, retrieval_only: bool = False) -> Side:
+    """What the trace recorded. The hits compared are those the replay produces too: the
+    retrieval stage's (``retrieval_only``, as a search returns them), else those the
+    answer was written from (after the retrieval guard, recorded on the root span)."""
     facts = trace_facts(spans)
+    root = root_span(list(spans))
     support = _attribute(spans, "ragline.support")
     abstained = _attribute(spans, "ragline.abstained")
     references = _attribute(spans, "ragline.references")
-    chunk_ids = list(facts.chunk_ids)
-    if not chunk_ids:
-        recorded = _attribute(spans, "ragline.retrieved.chunk_ids")
-        chunk_ids = [str(c) for c in recorded or []]
-    hits = final_hits(spans)
-    docs = list(dict.fromkeys(str(h["document_id"]) for h in hits if "document_id" in h))
-    if not docs:
+    answered = root.attributes.get("ragline.retrieved.chunk_ids")
+    if not retrieval_only and isinstance(answered, list):
+        chunk_ids = [str(c) for c in answered]
         docs = list(
-            dict.fromkeys(str(d) for d in _attribute(spans, "ragline.retrieved.document_ids") or [])
+            dict.fromkeys(str(d) for d in root.attributes.get("ragline.retrieved.document_ids", []))
         )
+    else:
+        chunk_ids = list(facts.chunk_ids)
+        docs = list(facts.document_ids)
     return Side(
         rules=_rules_then(spans),
         chunk_ids=chunk_ids,
@@ -526,7 +528,7 @@ class Replayer:
             filters=tuple(filters),
         )
         view = self.candidate.view(tenant)
-        then = then_side(spans)
+        then = then_side(spans, retrieval_only=retrieval_only)
         matched = [m for m in match_rules(question, view.settings.routing) if m.fired]
         now = Side(rules=[m.rule for m in matched])
         if retrieval_only:
