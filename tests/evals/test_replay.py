@@ -146,7 +146,6 @@ def test_replaying_the_current_config_changes_nothing(project: Project) -> None:
     for ask in report.asks:
         assert ask.now.answer == ask.then.answer and ask.now.citations == ask.then.citations
         assert ask.now.support == ask.then.support
-        assert ask.now.relevance == ask.then.relevance
         assert ask.documents_changed == []
 
 
@@ -313,12 +312,16 @@ def test_routing_explain_when_nothing_matches(project: Project) -> None:
     assert all(h.before == h.after for h in explained.hits)
 
 
-def test_metrics_can_be_turned_off(project: Project) -> None:
-    scored = default_asks(project)
-    assert any(a.now.relevance is not None for a in scored.asks)
-    for ask in scored.asks:  # scored exactly when there is an answer to score
-        assert (ask.now.relevance is None) == bool(ask.now.abstained)
-    plain = default_asks(project, metrics=False)
+def test_relevance_is_scored_where_the_answer_changed(project: Project) -> None:
+    scored = default_asks(project, overrides=WITH_RULE)
+    changed = [a for a in scored.asks if a.answer_changed]
+    assert changed and len(changed) < len(scored.asks)
+    for ask in scored.asks:
+        for side in (ask.then, ask.now):  # an answer that changed, not an abstention
+            assert (side.relevance is not None) == (ask.answer_changed and not side.abstained)
+            if side.relevance is not None:
+                assert 0.0 <= side.relevance <= 1.0
+    plain = default_asks(project, overrides=WITH_RULE, metrics=False)
     assert all(a.now.relevance is None and a.then.relevance is None for a in plain.asks)
     assert [a.now.answer for a in plain.asks] == [a.now.answer for a in scored.asks]
 

@@ -110,9 +110,7 @@ def replay(
     ] = None,
     metrics: Annotated[
         bool,
-        typer.Option(
-            "--metrics/--no-metrics", help="Score answer relevance (one embedding call per ask)."
-        ),
+        typer.Option("--metrics/--no-metrics", help="Score the relevance of answers that changed."),
     ] = True,
     show_all: Annotated[bool, typer.Option("--all", help="List unchanged asks too.")] = False,
     html: Annotated[
