@@ -19,8 +19,8 @@ import pytest
 
 from ragline import Project
 from ragline.errors import ConfigError, InputError
+from ragline.evals import ReplayQuery
 from ragline.evals._cases import case_from_trace
-from ragline.evals._replay import ReplayQuery
 from ragline.trace._errors import TraceNotFoundError
 
 REPO = Path(__file__).resolve().parents[2]
