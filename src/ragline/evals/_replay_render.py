@@ -29,7 +29,8 @@ SHORT_ID = 8
 LEGEND = (
     "rules: +R fires now and did not then (matched words in brackets), -R fired then "
     "only. documents (top k): +D gained, -D lost, D a→b rank moved. answer: = same, "
-    "≠ text changed, cites≠ other citations, abstains/answers now; s support then→now. "
+    "≠ text changed, cites≠ other citations, abstains/answers now; s support, r answer "
+    "relevance, then→now. "
     "verdict: from a case made from the trace, else its feedback."
 )
 
@@ -66,7 +67,7 @@ def documents_cell(ask: ReplayedAsk) -> str:
 
 
 def _support(side: Side) -> str:
-    return "-" if side.support is None else f"{side.support:.2f}"
+    return _score(side.support)
 
 
 def answer_cell(ask: ReplayedAsk) -> str:
@@ -83,7 +84,14 @@ def answer_cell(ask: ReplayedAsk) -> str:
         out.append("=")
     if ask.then.support != ask.now.support:
         out.append(f"s {_support(ask.then)}→{_support(ask.now)}")
-    return " ".join(out)
+    if ask.then.relevance is not None or ask.now.relevance is not None:
+        then, now = (_score(v) for v in (ask.then.relevance, ask.now.relevance))
+        out.append(f"r {then}→{now}")
+    return "\n".join(out)
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def render_replay(report: ReplayReport, *, console: Console, show_all: bool = False) -> None:
