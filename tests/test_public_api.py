@@ -36,6 +36,7 @@ PUBLIC = {
     "ragline.retrieve": [
         "Boost", "MODES", "Mode", "Retriever", "RoutingPlan", "SearchResult", "apply_boosts",
         "min_max", "mmr_select", "plan_routing", "rrf_fuse", "single_leg", "weighted_fuse",
+        "RankedHit", "RoutingExplanation", "RuleMatch", "explain_routing", "match_rules",
     ],
     "ragline.answer": [
         "ABSTAIN_TEXT", "Answerer", "Ask", "AskOptions", "AskRequest", "Chat", "ChatReply",
@@ -72,6 +73,7 @@ PUBLIC = {
         "load_cases", "load_gates", "load_squad", "mcnemar",
         "paired_bootstrap", "report_html", "report_json", "retrieval_metrics", "save_cases",
         "score_case", "summarize", "write_documents",
+        "ReplayQuery", "ReplayReport", "ReplayedAsk",
     ],
     "ragline.trace": [
         "CONTENT_KEYS", "CONTENT_MODES", "FEEDBACK_KINDS", "NOOP_SPAN", "NOOP_TRACER", "Feedback",

@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from ragline.answer import AskOptions, AskRequest, Event, SearchOptions
     from ragline.answer._chat import ChatReply
     from ragline.embed import Embedder
+    from ragline.evals._replay import ReplayQuery, ReplayReport
+    from ragline.evals._types import Case
     from ragline.ingest import IngestReport
     from ragline.retrieve import SearchResult
+    from ragline.retrieve._explain import RoutingExplanation
     from ragline.store import Backend, ConversationStore, EvalStore, Store
     from ragline.trace import Feedback, SpanRecord, TraceStats, TraceStore, TraceSummary
 
@@ -49,6 +52,8 @@ class Project:
         embedder: Embedder | None = None,
     ) -> None:
         self.path = Path(path).resolve()
+        self._overrides = dict(overrides or {})  # replay starts from these
+        self._config_file = config_file
         self.settings = settings or load_settings(
             self.path, overrides=overrides, config_file=config_file
         )
@@ -236,6 +241,61 @@ class Project:
 
         self.flush_traces(self.settings.tracing.flush_timeout_s)
         return add_feedback(self.trace_store, trace_id, kind, note, tenant=tenant)
+
+    # -- the debugging loop: replay past asks, explain routing ------------------------
+
+    def replay(
+        self,
+        query: ReplayQuery | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        retrieval_only: bool = False,
+        cases: Sequence[Case] = (),
+        metrics: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> ReplayReport:
+        """Re-run traced asks (``query`` picks them; default: all) under this project's
+        settings, or with dotted ``overrides`` / another ``config_file``, and compare
+        each with its trace. Writes nothing: no documents, traces or feedback."""
+        from ragline.evals._replay import Replayer, ReplayQuery, candidate_settings
+
+        settings = candidate_settings(
+            self.path,
+            self.settings,
+            overrides=overrides,
+            config_file=config_file,
+            base_overrides=self._overrides,
+            base_config_file=self._config_file,
+        )
+        self.flush_traces(self.settings.tracing.flush_timeout_s)
+        parts = self.parts
+        # shares the open store and the loaded embedder; never closed (they are ours)
+        candidate = Parts(self.path, settings, store=parts.backend, embedder=parts.embedder)
+        replayer = Replayer(candidate, base_settings=self.settings, traces=self.trace_store)
+        replayer.metrics = metrics
+        config = {
+            "overrides": dict(overrides or {}),
+            "config_file": str(config_file) if config_file is not None else None,
+        }
+        return replayer.run(
+            query or ReplayQuery(),
+            retrieval_only=retrieval_only,
+            cases=cases,
+            config=config,
+            on_progress=on_progress,
+        )
+
+    def explain_routing(
+        self, query: str, *, tenant: str | None = None, k: int | None = None
+    ) -> RoutingExplanation:
+        """Which routing rules match ``query`` (and on which words), and the top ``k``
+        hits with and without them. Nothing is traced."""
+        from ragline.retrieve._explain import explain_routing
+
+        name = self.tenant_or_default(tenant)
+        retriever = self.parts.view(name).retriever
+        return explain_routing(retriever, query, tenant=name, k=k)
 
     # -- lifecycle -----------------------------------------------------------------------
 

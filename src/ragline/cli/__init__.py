@@ -5,7 +5,7 @@ group in the order ``ragline --help`` lists them. The commands live one group pe
 module (``_project_cmds``, ``_search``, ``_ask``, ``_chat``, ``_doctor``, ``_serve``,
 ``_traces``, ``_feedback``, ``_eval``, ``_guards``, ``_store``, ``_postgres``), and share what they
 need through ``_common``. Only typer is imported at start-up; everything else is imported by the
-command that needs it, so ``ragline --help`` stays fast.
+command that needs it, so ``ragline --help`` stays fast. (``_replay`` holds replay and routing.)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ragline.cli._feedback import cases_app, feedback_app
 from ragline.cli._guards import guards_app
 from ragline.cli._postgres import postgres_app
 from ragline.cli._project_cmds import ingest, init, migrate, status
+from ragline.cli._replay import replay, routing_app
 from ragline.cli._search import search
 from ragline.cli._serve import keys_app, serve
 from ragline.cli._store import store_app
@@ -70,7 +71,7 @@ def _main(
     check_config_flags(store, embedder)
 
 
-for command in (init, ingest, search, ask, chat, status, migrate, doctor, serve):
+for command in (init, ingest, search, ask, chat, status, migrate, doctor, serve, replay):
     app.command()(command)
 app.add_typer(traces_app, name="traces")
 app.add_typer(feedback_app, name="feedback")
@@ -78,6 +79,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")
 app.add_typer(guards_app, name="guards")
+app.add_typer(routing_app, name="routing")
 app.add_typer(store_app, name="store")
 app.add_typer(postgres_app, name="postgres")
 

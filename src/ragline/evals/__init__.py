@@ -46,6 +46,7 @@ from ragline.evals._metrics import (
     retrieval_metrics,
     score_case,
 )
+from ragline.evals._replay_report import ReplayedAsk, ReplayQuery, ReplayReport
 from ragline.evals._report import report_html, report_json, summarize
 from ragline.evals._runner import EvalInterrupted, EvalRunner, ProjectTarget, Target
 from ragline.evals._stats import mcnemar, paired_bootstrap
@@ -99,6 +100,9 @@ __all__ = [
     "ProjectTarget",
     "RecallAtK",
     "Refusal",
+    "ReplayQuery",
+    "ReplayReport",
+    "ReplayedAsk",
     "RetrievedContext",
     "RunInfo",
     "ScorerSupport",

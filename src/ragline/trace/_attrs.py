@@ -52,6 +52,7 @@ def hits(
             d["document_id"] = h.chunk.document_id
             d["title"] = h.chunk.title
             d["text"] = h.chunk.text
+            d["content_hash"] = h.chunk.content_hash  # replay: has the chunk changed since?
         out.append(d)
     return out
 
