@@ -367,6 +367,20 @@ class InjectionPolicy(_GuardPolicy):
         description="where it checks: input (the question) and retrieval (each retrieved "
         "chunk, scored at ingest; a block drops the chunk)",
     )
+    documents: Literal["drop", "quote", "flag"] | None = Field(
+        None,
+        description="what the retrieval stage does with a retrieved chunk scored at or "
+        "above threshold: drop it (the default; with action: flag, flag), quote it (kept, "
+        "shown to the answerer as untrusted quoted data, its instructions never quoted) "
+        "or flag it (kept, recorded only)",
+    )
+
+    @property
+    def document_action(self) -> Literal["drop", "quote", "flag"]:
+        """``documents``, or what ``action`` implies when it is not set."""
+        if self.documents is not None:
+            return self.documents
+        return "flag" if self.action == "flag" else "drop"
 
 
 class PiiPolicy(_GuardPolicy):
@@ -725,6 +739,9 @@ guards:
     threshold: 0.5         # score 0-1 at which it triggers
     stages: [input, retrieval]  # input: the question and the last user turns;
                            # retrieval: each retrieved chunk (scored at ingest), blocked = dropped
+    # documents: drop     # a flagged retrieved chunk: drop | quote (kept as untrusted
+                           # quoted data) | flag (kept, recorded); default drop (flag with
+                           # action: flag). Per tenant: tenants.X.guards.injection.documents
     on_error: block        # a guard that raises: block | allow (counted either way)
     classifier: false      # true: also the bundled classifier on questions (~6 ms each)
   pii:                     # emails, phones, cards (Luhn), IBANs, IPs, SSN, NINO, DNI/NIE

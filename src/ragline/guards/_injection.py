@@ -286,6 +286,7 @@ class InjectionGuard:
         threshold: float = 0.5,
         stages: Collection[GuardStage] = frozenset({"input"}),
         scorer: Scorer | None = None,
+        document_action: Action | None = None,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], not {threshold}")
@@ -293,6 +294,9 @@ class InjectionGuard:
         self.threshold = threshold
         self.stages: frozenset[GuardStage] = frozenset(stages)
         self.scorer = scorer
+        #: the action on a retrieved chunk (``guards.injection.documents``: drop is block,
+        #: quote and flag are flag); None: ``action``
+        self.document_action: Action | None = document_action
 
     def check_chunk(self, chunk: Chunk, context: GuardContext) -> Verdict:
         """:meth:`check` of a retrieved chunk, from the score ingest stored with it
@@ -306,7 +310,7 @@ class InjectionGuard:
             and isinstance(stored.get("score"), (int, float))
         ):
             reasons = tuple(str(r) for r in stored.get("reasons") or ())
-            return self._verdict(float(stored["score"]), reasons, ())
+            return self._verdict(float(stored["score"]), reasons, (), context.stage)
         return self.check(chunk.text, context)
 
     def check(self, text: str, context: GuardContext) -> Verdict:
@@ -330,14 +334,21 @@ class InjectionGuard:
             if learned > score:
                 score = learned
                 reasons = tuple(sorted({*reasons, "injection.classifier"}))
-        return self._verdict(score, reasons, findings)
+        return self._verdict(score, reasons, findings, context.stage)
 
     def _verdict(
-        self, score: float, reasons: tuple[str, ...], findings: tuple[Finding, ...]
+        self,
+        score: float,
+        reasons: tuple[str, ...],
+        findings: tuple[Finding, ...],
+        stage: GuardStage = "input",
     ) -> Verdict:
         if score < self.threshold:
             return Verdict(guard=self.name, score=score)
-        if self.action == "redact":  # nothing to cut out safely: redact drops the text
+        action = self.action
+        if stage == "retrieval" and self.document_action is not None:
+            action = self.document_action
+        if action == "redact":  # nothing to cut out safely: redact drops the text
             return Verdict(
                 guard=self.name,
                 action="redact",
@@ -347,7 +358,7 @@ class InjectionGuard:
                 redacted="",
             )
         return Verdict(
-            guard=self.name, action=self.action, score=score, reasons=reasons, findings=findings
+            guard=self.name, action=action, score=score, reasons=reasons, findings=findings
         )
 
 
