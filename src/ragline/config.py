@@ -117,7 +117,9 @@ class AnswerSettings(_Strict):
         "does not contain it (calibrated in bench/)",
     )
     template: str = Field(
-        "grounded_v1", description="LLM answers: a packaged prompt template name, or a file path"
+        "grounded_v2",
+        description="LLM answers: a packaged prompt template name, or a file path "
+        "(grounded_v2 marks every passage as data; grounded_v1 is the earlier one)",
     )
     token_budget: int = Field(
         3000, ge=200, description="LLM answers: prompt tokens; lowest-ranked chunks are dropped"
@@ -709,7 +711,8 @@ retrieval:
 answer:
   max_sentences: 3         # extractive answers
   min_relevance: 0.37      # below this, say the knowledge base does not contain the answer
-  template: grounded_v1    # LLM answers: prompt template (packaged name or a file path)
+  template: grounded_v2    # LLM answers: prompt template (packaged name or a file path);
+                           # v2 delimits every passage as data, never instructions
   token_budget: 3000       # LLM answers: prompt tokens; lowest-ranked chunks are cut first
   min_support: 0.45        # LLM answers: a cited chunk must support its sentence this much
   attribute_min: 0.55      # LLM answers: support needed to cite an unmarked sentence
@@ -722,7 +725,7 @@ tenants: {}
 #    api_keys_env: ACME_KEYS        # env var with this tenant's keys, comma-separated
 #    languages: [en]                # only retrieve English chunks for this tenant
 #    model: openai:gpt-4o-mini      # this tenant's answer model (default: model)
-#    template: grounded_v1          # this tenant's prompt template / version
+#    template: grounded_v2          # this tenant's prompt template / version
 #    k: 5                           # hits per answer
 #    rate_limit_per_minute: 600     # 429 with Retry-After beyond
 #    trace_content: redact          # full | redact | off

@@ -12,8 +12,9 @@ down, users still get cited sentences instead of an error.
 
 It reads ragline's grounded prompts (the chat template ``grounded_v1`` and the
 completion template ``grounded_base_v1``, or any template in the same form): the
-*last* ``Context:`` block holds passages ``[n] label`` followed by their text, and
-the ``Question:`` line after it is the question. It answers with sentences taken
+*last* ``Context:`` block holds passages ``[n] label`` followed by their text (or,
+data-marked as ``grounded_v2`` does, ``<passage id="n" source="label">`` … ``</passage>``),
+and the ``Question:`` line after it is the question. It answers with sentences taken
 verbatim from those passages, each ending in the marker of its passage (``[n]``),
 so the citation post-processor verifies them like any model's output. A prompt
 without numbered context gets the abstention text. ``tools`` are accepted and
@@ -39,6 +40,11 @@ if TYPE_CHECKING:
 _CONTEXT = re.compile(r"^Context:[ \t]*$", re.MULTILINE)
 _QUESTION = re.compile(r"^Question:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 _PASSAGE = re.compile(r"^\[(\d{1,4})\][ \t]?(.*)$", re.MULTILINE)
+# a data-marked passage (grounded_v2): its text cannot hold "</passage" (neutralised)
+_MARKED = re.compile(
+    r'^<passage id="(\d{1,4})"(?: source="([^"\n]*)")?[^>\n]*>[ \t]*\n(.*?)\n</passage>[ \t]*$',
+    re.MULTILINE | re.DOTALL,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,11 @@ def parse_grounded_prompt(messages: Messages) -> tuple[str, list[Passage]]:
         return "", []
     block = rest[: question_match.start()]
     question = question_match.group(1).strip()
-    passages: list[Passage] = []
+    passages: list[Passage] = [
+        Passage(int(m.group(1)), (m.group(2) or "").strip(), m.group(3).strip())
+        for m in _MARKED.finditer(block)
+    ]
+    block = _MARKED.sub("", block)
     found = list(_PASSAGE.finditer(block))
     for i, match in enumerate(found):
         end = found[i + 1].start() if i + 1 < len(found) else len(block)
@@ -72,7 +82,7 @@ def parse_grounded_prompt(messages: Messages) -> tuple[str, list[Passage]]:
         if not body:  # "[n] text" on one line, no label
             label, body = "", label
         passages.append(Passage(int(match.group(1)), label, body))
-    return question, passages
+    return question, sorted(passages, key=lambda p: p.number)
 
 
 class ExtractiveModel:
