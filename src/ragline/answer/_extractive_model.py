@@ -42,7 +42,7 @@ _QUESTION = re.compile(r"^Question:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 _PASSAGE = re.compile(r"^\[(\d{1,4})\][ \t]?(.*)$", re.MULTILINE)
 # a data-marked passage (grounded_v2): its text cannot hold "</passage" (neutralised)
 _MARKED = re.compile(
-    r'^<passage id="(\d{1,4})"(?: source="([^"\n]*)")?[^>\n]*>[ \t]*\n(.*?)\n</passage>[ \t]*$',
+    r'^<passage id="(\d{1,4})"(?: source="([^"\n]*)")?([^>\n]*)>[ \t]*\n(.*?)\n</passage>[ \t]*$',
     re.MULTILINE | re.DOTALL,
 )
 
@@ -52,6 +52,7 @@ class Passage:
     number: int
     label: str
     text: str
+    quoted: bool = False  #: marked ``trust="untrusted"`` (a chunk the retrieval guard quoted)
 
 
 def parse_grounded_prompt(messages: Messages) -> tuple[str, list[Passage]]:
@@ -70,7 +71,12 @@ def parse_grounded_prompt(messages: Messages) -> tuple[str, list[Passage]]:
     block = rest[: question_match.start()]
     question = question_match.group(1).strip()
     passages: list[Passage] = [
-        Passage(int(m.group(1)), (m.group(2) or "").strip(), m.group(3).strip())
+        Passage(
+            int(m.group(1)),
+            (m.group(2) or "").strip(),
+            m.group(4).strip(),
+            'trust="untrusted"' in m.group(3),
+        )
         for m in _MARKED.finditer(block)
     ]
     block = _MARKED.sub("", block)
@@ -98,9 +104,12 @@ class ExtractiveModel:
         self,
         embedder: Embedder | Callable[[], Embedder],
         settings: AnswerSettings | None = None,
+        *,
+        instruction_threshold: float | None = 0.5,
     ) -> None:
         self._embedder_or_factory = embedder
         self._settings = settings
+        self._instruction_threshold = instruction_threshold
         self._answerer: Any = None
 
     def __repr__(self) -> str:
@@ -113,7 +122,9 @@ class ExtractiveModel:
 
             source = self._embedder_or_factory
             embedder = source if isinstance(source, Embedder) else source()
-            self._answerer = ExtractiveAnswerer(embedder, self._settings)
+            self._answerer = ExtractiveAnswerer(
+                embedder, self._settings, instruction_threshold=self._instruction_threshold
+            )
         return self._answerer
 
     def _sentences(self, messages: Messages) -> list[str]:
@@ -134,6 +145,7 @@ class ExtractiveModel:
                     title=p.label,
                 ),
                 score=1.0 / (rank + 1),
+                quoted=p.quoted,
             )
             for rank, p in enumerate(passages)
         ]
@@ -179,4 +191,7 @@ def build_extractive(spec: str, settings: Settings) -> ExtractiveModel:
 
         return make_embedder(settings.embedder, settings.embedding)
 
-    return ExtractiveModel(embedder, settings.answer)
+    from ragline.guards._policy import instruction_threshold
+
+    threshold = instruction_threshold(settings.guards)
+    return ExtractiveModel(embedder, settings.answer, instruction_threshold=threshold)

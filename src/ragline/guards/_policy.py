@@ -111,6 +111,16 @@ class GuardSet:
         return result
 
 
+def instruction_threshold(settings: GuardSettings) -> float | None:
+    """The score at which the extractive answerer refuses to quote a sentence as an
+    instruction: the injection guard's threshold while it checks retrieved chunks, else
+    None (the engineer turned document checks off)."""
+    injection = settings.injection
+    if injection.enabled and "retrieval" in injection.stages:
+        return injection.threshold
+    return None
+
+
 def check_classifier(embedder_spec: str) -> InjectionClassifier:
     """The injection classifier, loaded — or a :class:`ConfigError` now, at start-up: a
     missing or corrupt weights file (named), or an embedder it was not trained on."""
@@ -187,4 +197,5 @@ __all__ = [
     "GuardResult",
     "GuardSet",
     "build_guards",
+    "instruction_threshold",
 ]
