@@ -110,3 +110,19 @@ def test_a_malformed_passage_section_is_rejected(
     path.write_text(f"=== user ===\n{{context}}\n{{question}}\n{sections}", encoding="utf-8")
     with pytest.raises(InputError, match=re.escape(message)):
         PromptTemplate.load(path)
+
+
+def test_the_extractive_model_withholds_suspect_sentences_of_an_untrusted_passage() -> None:
+    # zero-width characters: a weak signal (0.35) that is quotable in a trusted passage
+    text = "The warranty is void for\u200b resold\u200b bikes\u200b sold abroad."
+    question = "Is the warranty void for resold bikes sold abroad?"
+    template = PromptTemplate.load("grounded_v2")
+    model = ExtractiveModel(HashEmbedder())
+    trusted = template.render(question, [_hit("t", text, "Warranty")], token_budget=4000)
+    assert "resold" in model.complete(trusted.messages).text
+    quoted = template.render(
+        question, [_hit("q", text, "Warranty", quoted=True)], token_budget=4000
+    )
+    (passage,) = parse_grounded_prompt(quoted.messages)[1]
+    assert passage.quoted
+    assert "resold" not in model.complete(quoted.messages).text
