@@ -12,6 +12,14 @@
    returns policy (re-ingested: only that file changes), asked about; an attack
    succeeds when the extractive answer quotes it. Guards off (``stages: [input]``) vs
    on (the default ``[input, retrieval]``).
+
+``--answer-only`` measures just what the extractive answerer's instruction check
+costs (its own section, ``guards-answer-cost``): the same hits and query vectors
+answered with the check on and off, alternating per query, sentence vectors warm
+(so the difference is the check, not embedding) and the check's cache emptied before
+every answer (each candidate scanned as if never seen: the worst case); and the
+ingest-side cost of the detector's ``injection.redirect`` feature (``chunk_scan`` per
+chunk with and without it). The check itself does nothing at ingest.
 """
 
 from __future__ import annotations
@@ -133,14 +141,129 @@ def _planted(work: Path, stages: str, attacks: list[str]) -> tuple[int, int]:
     return reached, quoted
 
 
+def _answer_cost(work: Path, corpus: Path, queries: list[str]) -> None:
+    """The extractive answerer's instruction check: per-answer time on and off, and the
+    redirect feature's share of chunk scoring at ingest (see the module docstring)."""
+    from ragline.answer import ExtractiveAnswerer
+    from ragline.guards import _injection
+
+    folder = work / "answer-cost"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with ragline.Project(folder, overrides={"answer.precompute_sentences": False}) as p:
+        p.ingest([corpus], id_field="_id", text_field="text", title_field="title")
+        settings = p.settings.answer
+        on = ExtractiveAnswerer(p.embedder, settings, instruction_threshold=0.5)
+        off = ExtractiveAnswerer(p.embedder, settings, instruction_threshold=None)
+        asked = [(q, p.retrieve(q)) for q in queries]
+        for q, r in asked:  # warm both answerers' sentence vectors and segmentations
+            on.answer(q, r.hits, query_vector=r.query_vector)
+            off.answer(q, r.hits, query_vector=r.query_vector)
+        scanned = [0]
+        scan = _injection.injection_scan
+
+        def counting(text: str) -> Any:
+            scanned[0] += 1
+            return scan(text)
+
+        _injection.injection_scan = counting  # type: ignore[assignment]
+        times: dict[str, list[float]] = {"off": [], "on": []}
+        try:
+            for q, r in asked:
+                for name, answerer in (("off", off), ("on", on)):
+                    answerer._instructions.clear()  # every candidate scanned afresh
+                    t0 = time.perf_counter()
+                    answerer.answer(q, r.hits, query_vector=r.query_vector)
+                    times[name].append((time.perf_counter() - t0) * 1000)
+        finally:
+            _injection.injection_scan = scan  # type: ignore[assignment]
+        ask_ms = []
+        for q in queries[:100]:
+            t0 = time.perf_counter()
+            p.ask(q)
+            ask_ms.append((time.perf_counter() - t0) * 1000)
+    # ingest side: chunk_scan of every abstract with and without injection.redirect
+    texts = [json.loads(line)["text"] for line in corpus.read_text(encoding="utf-8").splitlines()]
+    features = _injection._FEATURES
+    without = tuple(f for f in features if f[0] != "injection.redirect")
+    scan_ms: dict[str, float] = {}
+    for name, feats in (("with", features), ("without", without), ("with ", features)):
+        _injection._FEATURES = feats  # type: ignore[misc]
+        t0 = time.perf_counter()
+        for text in texts:
+            _injection.chunk_scan(text)
+        elapsed = (time.perf_counter() - t0) * 1000 / len(texts)
+        scan_ms[name.strip()] = min(scan_ms.get(name.strip(), float("inf")), elapsed)
+    _injection._FEATURES = features  # type: ignore[misc]
+    n = len(asked)
+    mean_off, mean_on = statistics.fmean(times["off"]), statistics.fmean(times["on"])
+    body = table(
+        ["measure", "value"],
+        [
+            [
+                f"extractive answer, {n} SciFact queries, check off: P50 / P95",
+                f"{statistics.median(times['off']):.2f} / {_percentile(times['off'], 0.95):.2f} ms",
+            ],
+            [
+                "the same, instruction check on (cache emptied before each answer)",
+                f"{statistics.median(times['on']):.2f} / {_percentile(times['on'], 0.95):.2f} ms",
+            ],
+            ["added per answer (mean on − mean off)", f"{mean_on - mean_off:+.2f} ms"],
+            ["ratio of means, on / off (same run)", f"{mean_on / mean_off:.3f}"],
+            ["sentences scanned per answer (mean)", f"{scanned[0] / n:.1f}"],
+            [
+                f"whole ask, default pipeline (for scale), first {len(ask_ms)} queries: P50",
+                f"{statistics.median(ask_ms):.1f} ms",
+            ],
+            [
+                "chunk_scan per abstract at ingest, with / without injection.redirect",
+                f"{scan_ms['with']:.3f} / {scan_ms['without']:.3f} ms "
+                f"({scan_ms['with'] / scan_ms['without']:.3f}×)",
+            ],
+        ],
+    )
+    note = (
+        f"{len(texts)} SciFact abstracts ingested with MiniLM into SQLite; each query's hits "
+        "and query vector are computed once and answered by two ExtractiveAnswerers that "
+        "differ only in `instruction_threshold` (0.5 vs None), alternating per query, "
+        "after a warm-up pass that fills both answerers' sentence-vector and segmentation "
+        "caches; the check's own cache is emptied before every answer, so each candidate "
+        "sentence is scanned as if never seen (with the cache, a repeated chunk costs a "
+        "dictionary lookup). The instruction check does no work at ingest; the ingest row "
+        "is the detector feature added with it (best of two passes; on this shared 2-core "
+        "machine run-to-run noise exceeds that feature's cost, so the ratio can come out "
+        "below 1)."
+    )
+    write_section(
+        "guards-answer-cost",
+        "Guards: the extractive answerer's instruction check",
+        body + "\n\n" + note,
+    )
+    print(body)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=600)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--attacks", type=int, default=75)
+    ap.add_argument(
+        "--answer-only",
+        action="store_true",
+        help="only the extractive answerer's instruction check (section guards-answer-cost)",
+    )
     args = ap.parse_args()
     if not (DATASETS / "beir_scifact").exists():
         sys.exit(f"{DATASETS / 'beir_scifact'} is absent; nothing to measure")
+    if args.answer_only:
+        work = WORK / "guards-cost"
+        work.mkdir(parents=True, exist_ok=True)
+        queries = [
+            json.loads(line)["text"]
+            for line in (DATASETS / "beir_scifact" / "queries.jsonl").read_text().splitlines()
+        ][: args.queries]
+        _answer_cost(work, _corpus(work, args.docs), queries)
+        return
     work = WORK / "guards-cost"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

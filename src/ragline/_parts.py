@@ -325,8 +325,13 @@ class View:
 
         p = self.parts
         if not self.uses_llm:
+            from ragline.guards._policy import instruction_threshold
+
             return ExtractiveAnswerer(
-                p.embedder, self.settings.answer, sentence_store=p.backend.sentences
+                p.embedder,
+                self.settings.answer,
+                sentence_store=p.backend.sentences,
+                instruction_threshold=instruction_threshold(self.settings.guards),
             )
         return self._grounded()
 
@@ -352,7 +357,10 @@ class View:
 
         def make(name: str, settings: Settings) -> Model:
             if name == "extractive":  # in a fallback chain: share the project's embedder
-                return ExtractiveModel(p.embedder, settings.answer)
+                from ragline.guards._policy import instruction_threshold
+
+                threshold = instruction_threshold(settings.guards)
+                return ExtractiveModel(p.embedder, settings.answer, instruction_threshold=threshold)
             return make_model(name, settings)
 
         return GroundedAnswerer(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ragline.embed import Embedder
     from ragline.evals._replay import ReplayQuery, ReplayReport
     from ragline.evals._types import Case
+    from ragline.guards._rescan import RescanReport
     from ragline.ingest import IngestReport
     from ragline.retrieve import SearchResult
     from ragline.retrieve._explain import RoutingExplanation
@@ -124,6 +125,31 @@ class Project:
             sync=sync,
             json_fields=replace(fields, meta_fields=tuple(meta_fields or ())),
             on_progress=on_progress,
+        )
+
+    def rescan_guards(
+        self,
+        *,
+        tenant: str | None = None,
+        dry_run: bool = False,
+        on_progress: Callable[[int, int, str], None] | None = None,
+    ) -> RescanReport:
+        """Rescore every stored chunk for injection under the current detector (every
+        tenant's when ``tenant`` is None), writing the new scores into the chunks'
+        metadata — no re-embedding, no re-ingest. ``dry_run`` only counts. Raises
+        :class:`~ragline.errors.BusyError` while an ingest holds the tenant's documents.
+        See :mod:`ragline.guards._rescan`."""
+        from ragline.guards._rescan import rescan_chunks
+
+        store = self.store
+        tenants = [self.tenant_or_default(tenant)] if tenant is not None else store.tenants()
+        settings = self.settings
+
+        def threshold(name: str) -> float:
+            return settings.for_tenant(name).guards.injection.threshold
+
+        return rescan_chunks(
+            store, tenants, threshold=threshold, dry_run=dry_run, on_progress=on_progress
         )
 
     def precompute_sentences(

@@ -117,7 +117,9 @@ class AnswerSettings(_Strict):
         "does not contain it (calibrated in bench/)",
     )
     template: str = Field(
-        "grounded_v1", description="LLM answers: a packaged prompt template name, or a file path"
+        "grounded_v2",
+        description="LLM answers: a packaged prompt template name, or a file path "
+        "(grounded_v2 marks every passage as data; grounded_v1 is the earlier one)",
     )
     token_budget: int = Field(
         3000, ge=200, description="LLM answers: prompt tokens; lowest-ranked chunks are dropped"
@@ -367,6 +369,20 @@ class InjectionPolicy(_GuardPolicy):
         description="where it checks: input (the question) and retrieval (each retrieved "
         "chunk, scored at ingest; a block drops the chunk)",
     )
+    documents: Literal["drop", "quote", "flag"] | None = Field(
+        None,
+        description="what the retrieval stage does with a retrieved chunk scored at or "
+        "above threshold: drop it (the default; with action: flag, flag), quote it (kept, "
+        "shown to the answerer as untrusted quoted data, its instructions never quoted) "
+        "or flag it (kept, recorded only)",
+    )
+
+    @property
+    def document_action(self) -> Literal["drop", "quote", "flag"]:
+        """``documents``, or what ``action`` implies when it is not set."""
+        if self.documents is not None:
+            return self.documents
+        return "flag" if self.action == "flag" else "drop"
 
 
 class PiiPolicy(_GuardPolicy):
@@ -808,7 +824,8 @@ retrieval:
 answer:
   max_sentences: 3         # extractive answers
   min_relevance: 0.37      # below this, say the knowledge base does not contain the answer
-  template: grounded_v1    # LLM answers: prompt template (packaged name or a file path)
+  template: grounded_v2    # LLM answers: prompt template (packaged name or a file path);
+                           # v2 delimits every passage as data, never instructions
   token_budget: 3000       # LLM answers: prompt tokens; lowest-ranked chunks are cut first
   min_support: 0.45        # LLM answers: a cited chunk must support its sentence this much
   attribute_min: 0.55      # LLM answers: support needed to cite an unmarked sentence
@@ -821,7 +838,7 @@ tenants: {}
 #    api_keys_env: ACME_KEYS        # env var with this tenant's keys, comma-separated
 #    languages: [en]                # only retrieve English chunks for this tenant
 #    model: openai:gpt-4o-mini      # this tenant's answer model (default: model)
-#    template: grounded_v1          # this tenant's prompt template / version
+#    template: grounded_v2          # this tenant's prompt template / version
 #    k: 5                           # hits per answer
 #    rate_limit_per_minute: 600     # 429 with Retry-After beyond
 #    trace_content: redact          # full | redact | off
@@ -840,6 +857,9 @@ guards:
     threshold: 0.5         # score 0-1 at which it triggers
     stages: [input, retrieval]  # input: the question and the last user turns;
                            # retrieval: each retrieved chunk (scored at ingest), blocked = dropped
+    # documents: drop     # a flagged retrieved chunk: drop | quote (kept as untrusted
+                           # quoted data) | flag (kept, recorded); default drop (flag with
+                           # action: flag). Per tenant: tenants.X.guards.injection.documents
     on_error: block        # a guard that raises: block | allow (counted either way)
     classifier: false      # true: also the bundled classifier on questions (~6 ms each)
   pii:                     # emails, phones, cards (Luhn), IBANs, IPs, SSN, NINO, DNI/NIE

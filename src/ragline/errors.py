@@ -63,6 +63,10 @@ class StoreError(RaglineError):
     """The store failed (locked, corrupt, migration failed)."""
 
 
+class BusyError(RaglineError):
+    """Another live run holds what this one needs (an ingest holding the documents)."""
+
+
 class EmbedderError(RaglineError):
     """The embedder could not be loaded or failed on input."""
 
@@ -84,6 +88,7 @@ class ProviderError(RaglineError):
 
 
 __all__ = [
+    "BusyError",
     "ConfigError",
     "CorruptDocumentError",
     "EmbedderError",

@@ -90,6 +90,9 @@ class Hit:
     score: float
     scores: dict[str, float] = field(default_factory=dict)
     ranks: dict[str, int] = field(default_factory=dict)
+    #: the retrieval guard flagged the chunk as carrying instructions and the policy is
+    #: ``guards.injection.documents: quote``: answerers see it as untrusted quoted data
+    quoted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

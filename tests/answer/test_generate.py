@@ -57,7 +57,9 @@ def test_answer_maps_citations_and_records_usage_cost_and_prompt() -> None:
     assert 0.45 < answer.support <= 1.0 and answer.hits == HITS
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
     assert result.cost_usd == 0.0 and result.finish_reason == "stop"
-    assert len(result.prompt_version) == 12 and "[1] Warranty\n" + WARRANTY in result.prompt_text
+    assert len(result.prompt_version) == 12 and (
+        f'<passage id="1" source="Warranty">\n{WARRANTY}\n</passage>' in result.prompt_text
+    )
     call = model.last_call
     assert call.method == "complete" and call.options["max_tokens"] == 99
     assert call.options["temperature"] == 0.0 and "stop" not in call.options
@@ -74,7 +76,8 @@ def test_the_model_sees_the_exact_numbered_context() -> None:
 
     answerer(FunctionModel(reply)).answer(QUESTION, HITS)
     assert seen[0][-1].content == (
-        f"Context:\n[1] Warranty\n{WARRANTY}\n\n[2] Shipping\n{SHIPPING}\n\nQuestion: {QUESTION}"
+        f'Context:\n<passage id="1" source="Warranty">\n{WARRANTY}\n</passage>\n\n'
+        f'<passage id="2" source="Shipping">\n{SHIPPING}\n</passage>\n\nQuestion: {QUESTION}'
     )
 
 

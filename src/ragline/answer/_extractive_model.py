@@ -12,8 +12,9 @@ down, users still get cited sentences instead of an error.
 
 It reads ragline's grounded prompts (the chat template ``grounded_v1`` and the
 completion template ``grounded_base_v1``, or any template in the same form): the
-*last* ``Context:`` block holds passages ``[n] label`` followed by their text, and
-the ``Question:`` line after it is the question. It answers with sentences taken
+*last* ``Context:`` block holds passages ``[n] label`` followed by their text (or,
+data-marked as ``grounded_v2`` does, ``<passage id="n" source="label">`` … ``</passage>``),
+and the ``Question:`` line after it is the question. It answers with sentences taken
 verbatim from those passages, each ending in the marker of its passage (``[n]``),
 so the citation post-processor verifies them like any model's output. A prompt
 without numbered context gets the abstention text. ``tools`` are accepted and
@@ -39,6 +40,11 @@ if TYPE_CHECKING:
 _CONTEXT = re.compile(r"^Context:[ \t]*$", re.MULTILINE)
 _QUESTION = re.compile(r"^Question:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 _PASSAGE = re.compile(r"^\[(\d{1,4})\][ \t]?(.*)$", re.MULTILINE)
+# a data-marked passage (grounded_v2): its text cannot hold "</passage" (neutralised)
+_MARKED = re.compile(
+    r'^<passage id="(\d{1,4})"(?: source="([^"\n]*)")?([^>\n]*)>[ \t]*\n(.*?)\n</passage>[ \t]*$',
+    re.MULTILINE | re.DOTALL,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,7 @@ class Passage:
     number: int
     label: str
     text: str
+    quoted: bool = False  #: marked ``trust="untrusted"`` (a chunk the retrieval guard quoted)
 
 
 def parse_grounded_prompt(messages: Messages) -> tuple[str, list[Passage]]:
@@ -63,7 +70,16 @@ def parse_grounded_prompt(messages: Messages) -> tuple[str, list[Passage]]:
         return "", []
     block = rest[: question_match.start()]
     question = question_match.group(1).strip()
-    passages: list[Passage] = []
+    passages: list[Passage] = [
+        Passage(
+            int(m.group(1)),
+            (m.group(2) or "").strip(),
+            m.group(4).strip(),
+            'trust="untrusted"' in m.group(3),
+        )
+        for m in _MARKED.finditer(block)
+    ]
+    block = _MARKED.sub("", block)
     found = list(_PASSAGE.finditer(block))
     for i, match in enumerate(found):
         end = found[i + 1].start() if i + 1 < len(found) else len(block)
@@ -72,7 +88,7 @@ def parse_grounded_prompt(messages: Messages) -> tuple[str, list[Passage]]:
         if not body:  # "[n] text" on one line, no label
             label, body = "", label
         passages.append(Passage(int(match.group(1)), label, body))
-    return question, passages
+    return question, sorted(passages, key=lambda p: p.number)
 
 
 class ExtractiveModel:
@@ -88,9 +104,12 @@ class ExtractiveModel:
         self,
         embedder: Embedder | Callable[[], Embedder],
         settings: AnswerSettings | None = None,
+        *,
+        instruction_threshold: float | None = 0.5,
     ) -> None:
         self._embedder_or_factory = embedder
         self._settings = settings
+        self._instruction_threshold = instruction_threshold
         self._answerer: Any = None
 
     def __repr__(self) -> str:
@@ -103,7 +122,9 @@ class ExtractiveModel:
 
             source = self._embedder_or_factory
             embedder = source if isinstance(source, Embedder) else source()
-            self._answerer = ExtractiveAnswerer(embedder, self._settings)
+            self._answerer = ExtractiveAnswerer(
+                embedder, self._settings, instruction_threshold=self._instruction_threshold
+            )
         return self._answerer
 
     def _sentences(self, messages: Messages) -> list[str]:
@@ -124,6 +145,7 @@ class ExtractiveModel:
                     title=p.label,
                 ),
                 score=1.0 / (rank + 1),
+                quoted=p.quoted,
             )
             for rank, p in enumerate(passages)
         ]
@@ -169,4 +191,7 @@ def build_extractive(spec: str, settings: Settings) -> ExtractiveModel:
 
         return make_embedder(settings.embedder, settings.embedding)
 
-    return ExtractiveModel(embedder, settings.answer)
+    from ragline.guards._policy import instruction_threshold
+
+    threshold = instruction_threshold(settings.guards)
+    return ExtractiveModel(embedder, settings.answer, instruction_threshold=threshold)

@@ -66,7 +66,7 @@ class GroundedAnswerer:
         model: Model,
         embedder: Embedder,
         *,
-        template: str | Path | PromptTemplate = "grounded_v1",
+        template: str | Path | PromptTemplate = "grounded_v2",
         token_budget: int = 3000,
         max_tokens: int = 512,
         temperature: float = 0.0,

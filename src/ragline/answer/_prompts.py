@@ -9,8 +9,22 @@ A template is a text file split into sections by lines like ``=== system ===``:
 
 Placeholders: ``{context}`` (the numbered chunks), ``{question}`` and ``{abstain}``
 (the text to reply with when the context has no answer). Other braces are kept as
-they are. The packaged templates live in ``ragline/answer/prompts/``; ``load`` takes
-one of their names (``grounded_v1``) or a path to a file of your own.
+they are.
+
+Data marking: a template with a ``passage`` section (``grounded_v2``) says how each
+retrieved chunk is shown, with ``{n}`` (its number), ``{source}`` (title, section,
+page) and ``{text}``, e.g. ``<passage id="{n}" source="{source}">`` … ``</passage>``;
+a ``quoted`` section does the same for a chunk the retrieval guard flagged under
+``guards.injection.documents: quote`` (:attr:`Hit.quoted`; default
+:data:`DEFAULT_QUOTED`, marked ``trust="untrusted"``). The chunk's text and source are
+:func:`neutralise`-d first: a ``<passage``/``</passage`` or a chat-template role
+marker (``<|im_start|>``, ``[INST]``, a line opening with ``### System:`` or
+``assistant:``) inside a document is defanged, so a passage cannot close its own
+delimiters or open a turn. Templates without a ``passage`` section (``grounded_v1``)
+keep the ``[n] label`` lines of :func:`format_chunk`, byte for byte.
+
+The packaged templates live in ``ragline/answer/prompts/``; ``load`` takes one of
+their names (``grounded_v1``) or a path to a file of your own.
 
 The template's ``version`` is a short sha256 of the file's bytes, so any edit to a
 prompt shows up in traces and evaluation results.
@@ -34,8 +48,38 @@ from ragline.types import Hit
 
 TokenCounter = Callable[[str], int]
 _SECTION = re.compile(r"^===\s*(\w+)\s*===\s*$", re.MULTILINE)
-_KNOWN = {"system", "user", "prompt", "stop"}
+_KNOWN = {"system", "user", "prompt", "stop", "passage", "quoted"}
 _PLACEHOLDER = re.compile(r"\{(abstain|question|context)\}")
+_PASSAGE_FIELD = re.compile(r"\{(n|source|text)\}")
+#: a quoted (flagged) passage in a template without a ``quoted`` section
+DEFAULT_QUOTED = '<passage id="{n}" source="{source}" trust="untrusted">\n{text}\n</passage>'
+
+_LT = "[<\uff1c\ufe64]"  # "<" and its full-width / small look-alikes
+_DELIMITER = re.compile(
+    _LT + r"(\s*/?\s*(?:passage|context|system|user|assistant|start_of_turn|end_of_turn)\b)",
+    re.IGNORECASE,
+)
+_CHAT_OPEN = re.compile(_LT + r"\|")
+_CHAT_CLOSE = re.compile(r"\|[>\uff1e\ufe65]")
+_INST = re.compile(r"\[(\s*/?\s*inst\s*)\]", re.IGNORECASE)
+_SYS = re.compile(r"<<(\s*/?\s*sys\s*)>>", re.IGNORECASE)
+_ROLE_LINE = re.compile(
+    r"^([ \t]*)(#{1,6}[ \t]*(?:system|assistant|user|developer|human|instructions?|response)\b"
+    r"|(?:system|assistant|user|developer|human)[ \t]*(?:message[ \t]*)?:)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def neutralise(text: str) -> str:
+    """``text`` with what could pass for prompt structure defanged (see the module doc):
+    ``<`` of a passage delimiter or role tag becomes ``‹``, ``<|…|>`` becomes ``‹|…|›``,
+    ``[INST]`` ``(INST)``, ``<<SYS>>`` ``‹‹SYS››``, and a line opening with a role label is
+    quoted (``> ``). Everything else is left as it is."""
+    text = _DELIMITER.sub(lambda m: "\u2039" + m.group(1), text)
+    text = _CHAT_CLOSE.sub("|\u203a", _CHAT_OPEN.sub("\u2039|", text))
+    text = _INST.sub(lambda m: f"({m.group(1)})", text)
+    text = _SYS.sub(lambda m: f"\u2039\u2039{m.group(1)}\u203a\u203a", text)
+    return _ROLE_LINE.sub(lambda m: f"{m.group(1)}> {m.group(2)}", text)
 
 
 def _builtin_names() -> list[str]:
@@ -79,18 +123,41 @@ def _parse(name: str, text: str) -> dict[str, str]:
     body = sections.get("user", sections.get("prompt", ""))
     if "{context}" not in body or "{question}" not in body:
         raise InputError(f"prompt template {name!r} must contain {{context}} and {{question}}")
+    for key in ("passage", "quoted"):
+        if key in sections and ("{n}" not in sections[key] or "{text}" not in sections[key]):
+            raise InputError(
+                f"prompt template {name!r}: its {key!r} section needs {{n}} and {{text}}"
+            )
+    if "quoted" in sections and "passage" not in sections:
+        raise InputError(f"prompt template {name!r} has a 'quoted' section but no 'passage' one")
     return sections
 
 
-def format_chunk(number: int, hit: Hit) -> str:
-    """``[n] Title > Section (page p)`` and the chunk's text on the next lines."""
+def _label(hit: Hit) -> str:
     chunk = hit.chunk
     head = [chunk.title] if chunk.title else []
     head += [s for s in chunk.section_path if s and s != chunk.title]
     label = " > ".join(head)
     if chunk.page is not None:
         label = f"{label} (page {chunk.page})" if label else f"(page {chunk.page})"
+    return label
+
+
+def format_chunk(number: int, hit: Hit) -> str:
+    """``[n] Title > Section (page p)`` and the chunk's text on the next lines."""
+    chunk = hit.chunk
+    label = _label(hit)
     return f"[{number}] {label}\n{chunk.text.strip()}" if label else f"[{number}] {chunk.text}"
+
+
+def format_passage(number: int, hit: Hit, form: str) -> str:
+    """One hit in a passage form (a template's ``passage`` or ``quoted`` section):
+    ``{n}``, ``{source}`` and ``{text}`` filled, source and text :func:`neutralise`-d
+    (the source also loses its quotes and line breaks: it sits in an attribute)."""
+    source = " ".join(neutralise(_label(hit)).replace('"', "'").split())
+    source = source.replace("<", "\u2039").replace(">", "\u203a")
+    values = {"n": str(number), "source": source, "text": neutralise(hit.chunk.text.strip())}
+    return _PASSAGE_FIELD.sub(lambda m: values[m.group(1)], form)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +203,14 @@ class PromptTemplate:
         lines = self.sections.get("stop", "").splitlines()
         return [ln.replace("\\n", "\n") for ln in lines if ln]
 
+    def format_hit(self, number: int, hit: Hit) -> str:
+        """How ``hit`` appears in this template's context as passage ``number``."""
+        if hit.quoted:
+            return format_passage(number, hit, self.sections.get("quoted", DEFAULT_QUOTED))
+        if "passage" in self.sections:
+            return format_passage(number, hit, self.sections["passage"])
+        return format_chunk(number, hit)
+
     def _messages(self, question: str, context: str, abstain: str) -> list[Message]:
         values = {"abstain": abstain, "question": question.strip(), "context": context}
 
@@ -171,7 +246,7 @@ class PromptTemplate:
                 unique.append(hit)
 
         def size(k: int) -> tuple[list[Message], int]:
-            context = "\n\n".join(format_chunk(i + 1, h) for i, h in enumerate(unique[:k]))
+            context = "\n\n".join(self.format_hit(i + 1, h) for i, h in enumerate(unique[:k]))
             msgs = self._messages(question, context, abstain_text)
             return msgs, sum(count_tokens(m.content) for m in msgs)
 
@@ -198,4 +273,12 @@ class PromptTemplate:
         )
 
 
-__all__ = ["PromptTemplate", "RenderedPrompt", "TokenCounter", "format_chunk"]
+__all__ = [
+    "DEFAULT_QUOTED",
+    "PromptTemplate",
+    "RenderedPrompt",
+    "TokenCounter",
+    "format_chunk",
+    "format_passage",
+    "neutralise",
+]

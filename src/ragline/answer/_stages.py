@@ -22,7 +22,7 @@ still straddle the cut, so a hit is redacted before any of it leaves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -231,7 +231,12 @@ class GuardDocuments(_GuardStage):
     """Checks each retrieved chunk before the answer is written from it: a chunk a
     guard blocks (an instruction planted in a document) is dropped, a redacted one is
     passed on redacted, a flagged one is kept and recorded. The injection guard reads
-    the score ingest stored with the chunk, so this costs a lookup per hit."""
+    the score ingest stored with the chunk, so this costs a lookup per hit.
+
+    Which of those a chunk the injection guard flags gets is the tenant's
+    ``guards.injection.documents``: ``drop``, ``quote`` (kept, marked
+    :attr:`Hit.quoted`: the prompt shows it as untrusted quoted data) or ``flag``. The
+    span lists the chunks dropped, quoted and flagged."""
 
     name, stage = "guard_docs", "retrieval"
 
@@ -252,8 +257,10 @@ class GuardDocuments(_GuardStage):
                 continue
             if result.text != hit.chunk.text:
                 hit = replace(hit, chunk=replace(hit.chunk, text=result.text))
+            if self.guards.documents == "quote" and _injection_flagged(result):
+                hit = replace(hit, quoted=True)
             kept.append(hit)
-        ask.record(_documents_attributes, len(ask.hits), acted)
+        ask.record(_documents_attributes, len(ask.hits), acted, kept)
         ask.hits = kept
         if not acted:
             return ()
@@ -261,11 +268,22 @@ class GuardDocuments(_GuardStage):
         return (guard_event(worst),)
 
 
-def _documents_attributes(checked: int, acted: list[tuple[str, GuardResult]]) -> dict[str, Any]:
+def _injection_flagged(result: GuardResult) -> bool:
+    return any(v.guard == "injection" and v.action == "flag" for v in result.verdicts)
+
+
+def _documents_attributes(
+    checked: int, acted: list[tuple[str, GuardResult]], kept: Sequence[Hit] = ()
+) -> dict[str, Any]:
+    quoted = [h.chunk.id for h in kept if h.quoted]
     return {
         "ragline.guard.stage": "retrieval",
         "ragline.guard.checked": checked,
         "ragline.guard.dropped": [chunk for chunk, r in acted if r.blocked],
+        "ragline.guard.quoted": quoted,
+        "ragline.guard.flagged": [
+            chunk for chunk, r in acted if r.action == "flag" and chunk not in quoted
+        ],
         "ragline.guard.chunks": [
             {
                 "chunk_id": chunk,

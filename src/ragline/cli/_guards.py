@@ -4,6 +4,9 @@
 and reports recall, the false-positive rate and examples of each mistake — what to
 look at before turning a policy on.
 
+``guards rescan`` rescores every stored chunk's injection score in place with the
+current detector (:mod:`ragline.guards._rescan`): no re-embedding, no re-ingest.
+
 ``guards check TEXT`` runs every guard the policy (the tenant's, with ``--tenant``)
 enables at one stage — ``input`` (a question, the default), ``retrieval`` (a chunk) or
 ``output`` (an answer) — in the order the pipeline runs them, and prints each one's
@@ -269,3 +272,62 @@ def eval_cmd(
             console.print(f"[bold]{title}[/bold] (first {len(report[key])}):")
             for text in report[key]:
                 console.print(f"  {escape(text[:120])}", soft_wrap=False)
+
+
+@guards_app.command("rescan")
+def rescan(
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", "-t", help="Only this tenant (default: every one).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would change; write nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rescore every stored chunk for injection with the current detector.
+
+    Writes each chunk's new score into its metadata (no re-embedding, no re-ingest), so
+    the retrieval guard acts on it; chunks scored by an older detector version, or
+    ingested before scores were stored, are found and rescored. Refuses while an ingest
+    holds the tenant's documents.
+    """
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with open_project() as project:
+        progress = Progress(
+            TextColumn("rescanning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=new_console(stderr=True),
+            transient=True,
+            disable=as_json or not sys.stderr.isatty(),
+        )
+        with progress:
+            task = progress.add_task("", total=None)
+
+            def on_progress(done: int, total: int, name: str) -> None:
+                progress.update(task, completed=done, total=total, description=name)
+
+            report = project.rescan_guards(tenant=tenant, dry_run=dry_run, on_progress=on_progress)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console = new_console()
+    tenants = ", ".join(report.tenants) or "none"
+    console.print(
+        f"{'dry run: nothing written · ' if dry_run else ''}tenants {tenants} · "
+        f"{report.documents} documents"
+    )
+    console.print(
+        f"chunks scanned {report.scanned} · newly flagged {report.flagged} · "
+        f"cleared {report.cleared} · unchanged {report.unchanged}"
+    )
+    verb = "would change" if dry_run else "updated"
+    console.print(
+        f"stored scores {verb}: {report.updated} (from an older detector: {report.stale}) · "
+        f"{report.elapsed_ms / 1000:.2f} s"
+    )

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 #: the text a blocked ask answers with
 REFUSAL_TEXT = "I can't help with that request: it was stopped by this assistant's safety policy."
 OnError = Literal["block", "allow"]
+#: a retrieved chunk the injection guard flags is dropped, kept as quoted untrusted data
+#: (the answerer is told, see ``Hit.quoted``), or kept and recorded only
+DocumentPolicy = Literal["drop", "quote", "flag"]
+#: the guard action each document policy stands for at the retrieval stage
+DOCUMENT_ACTIONS: dict[DocumentPolicy, Action] = {"drop": "block", "quote": "flag", "flag": "flag"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +72,13 @@ class GuardResult:
 class GuardSet:
     """The guards of one policy, in order; see the module docstring."""
 
-    def __init__(self, guards: Sequence[ConfiguredGuard] = ()) -> None:
+    def __init__(
+        self, guards: Sequence[ConfiguredGuard] = (), *, documents: DocumentPolicy = "drop"
+    ) -> None:
         self.guards = list(guards)
+        #: what the retrieval stage does with a chunk the injection guard flags (see
+        #: :data:`DocumentPolicy`)
+        self.documents: DocumentPolicy = documents
 
     def at(self, stage: GuardStage) -> list[ConfiguredGuard]:
         return [g for g in self.guards if stage in g.guard.stages]
@@ -99,6 +109,16 @@ class GuardSet:
             if SEVERITY[verdict.action] > SEVERITY[result.action]:
                 result.action = verdict.action
         return result
+
+
+def instruction_threshold(settings: GuardSettings) -> float | None:
+    """The score at which the extractive answerer refuses to quote a sentence as an
+    instruction: the injection guard's threshold while it checks retrieved chunks, else
+    None (the engineer turned document checks off)."""
+    injection = settings.injection
+    if injection.enabled and "retrieval" in injection.stages:
+        return injection.threshold
+    return None
 
 
 def check_classifier(embedder_spec: str) -> InjectionClassifier:
@@ -165,6 +185,7 @@ def build_guards(
                     threshold=injection.threshold,
                     stages=frozenset(injection.stages),
                     scorer=scorer,
+                    document_action=DOCUMENT_ACTIONS[injection.document_action],
                 ),
                 injection.on_error,
             )
@@ -220,7 +241,17 @@ def build_guards(
                 banned.on_error,
             )
         )
-    return GuardSet(guards)
+    documents = injection.document_action if injection.enabled else "drop"
+    return GuardSet(guards, documents=documents)
 
 
-__all__ = ["REFUSAL_TEXT", "ConfiguredGuard", "GuardResult", "GuardSet", "build_guards"]
+__all__ = [
+    "DOCUMENT_ACTIONS",
+    "REFUSAL_TEXT",
+    "ConfiguredGuard",
+    "DocumentPolicy",
+    "GuardResult",
+    "GuardSet",
+    "build_guards",
+    "instruction_threshold",
+]

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from ragline.store._claims import ClaimHolder, ClaimOutcome
 from ragline.store._filters import Condition
-from ragline.types import Chunk, Document
+from ragline.types import Chunk, Document, Metadata
 
 Vector = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float32]
@@ -106,6 +106,14 @@ class Store(Protocol):
         self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
     ) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity (score = cosine)."""
+        ...
+
+    def update_chunk_metadata(self, tenant: str, metadata: Mapping[str, Metadata]) -> int:
+        """Replace the metadata of stored chunks (chunk id → its whole new metadata) in one
+        transaction, leaving their text, vectors and keyword index as they are; unknown
+        ids are skipped. Returns how many chunks were updated. Filters and searches see
+        the new metadata as soon as it returns (``ragline guards rescan`` writes the
+        injection scores this way, without re-embedding)."""
         ...
 
     def claim_documents(

@@ -386,6 +386,33 @@ class StoreConformance:
         assert [c.id for c in got] == ["g#2", "g#0", "g#1"]
         assert store.get_chunks("default", []) == []
 
+    def test_update_chunk_metadata_keeps_text_vectors_and_index(self, store: Store) -> None:
+        doc, chunks, vectors = make_document(
+            "meta", ["apples are red", "pears are green"], metadata={"v": 1}
+        )
+        store.upsert_document(doc, chunks, vectors)
+        store.upsert_document(*make_document("meta", ["apples are red"], tenant="b"))
+        v1, v2 = [parse_filter("v=1")], [parse_filter("v=2")]
+        # searched before the update, so a backend that caches must notice it
+        assert _ids(store.keyword_search("default", "apples", k=5, filters=v1)) == ["meta#0"]
+        assert store.keyword_search("default", "apples", k=5, filters=v2) == []
+        new = {"v": 2, "ragline.injection": {"v": 3, "score": 0.9, "reasons": ["a.b"]}}
+        assert store.update_chunk_metadata("default", {"meta#0": new, "nope#9": {"v": 3}}) == 1
+        first, second = store.get_chunks("default", ["meta#0", "meta#1"])
+        assert first.metadata == new and second.metadata == {"v": 1}
+        assert first.text == "apples are red" and first.content_hash == chunks[0].content_hash
+        assert np.allclose(store.get_embeddings("default", ["meta#0"])[0], vectors[0], atol=1e-6)
+        assert _ids(store.keyword_search("default", "apples", k=5, filters=v2)) == ["meta#0"]
+        assert store.keyword_search("default", "apples", k=5, filters=v1) == []
+        query = EMBEDDER.embed_query("apples are red")
+        assert _ids(store.vector_search("default", query, k=5, filters=v1)) == ["meta#1"]
+        assert store.document_chunks("default", "meta")[0].metadata == new
+        stored = store.get_document("default", "meta")
+        assert stored is not None and stored.content_hash == doc.content_hash  # not re-ingested
+        assert store.get_chunks("b", ["meta#0"])[0].metadata == {}  # another tenant's
+        assert store.update_chunk_metadata("nobody", {"meta#0": {}}) == 0
+        assert store.update_chunk_metadata("default", {}) == 0
+
     def test_document_chunks_in_ordinal_order(self, store: Store) -> None:
         doc, chunks, vecs = make_document("dc", ["zero", "one", "two"])
         store.upsert_document(doc, chunks, vecs)

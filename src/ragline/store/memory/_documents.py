@@ -30,7 +30,7 @@ from ragline.store._common import (
 )
 from ragline.store._filters import Condition, matches
 from ragline.store._vectors import dot_rows
-from ragline.types import Chunk, Document
+from ragline.types import Chunk, Document, Metadata
 
 K1 = 1.2
 B = 0.75
@@ -153,6 +153,19 @@ class MemoryStore:
             if not t.docs:
                 del self._tenants[tenant]
             return True
+
+    def update_chunk_metadata(self, tenant: str, metadata: Mapping[str, Metadata]) -> int:
+        with self._lock:
+            t = self._tenants.get(tenant)
+            if t is None:
+                return 0
+            updated = 0
+            for chunk_id, value in metadata.items():
+                chunk = t.chunks.get(chunk_id)
+                if chunk is not None:
+                    t.chunks[chunk_id] = replace(chunk, metadata=copy.deepcopy(dict(value)))
+                    updated += 1
+            return updated
 
     # -- ingest claims -------------------------------------------------------------
 

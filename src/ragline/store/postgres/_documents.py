@@ -63,7 +63,7 @@ from ragline.store._claims import (
 from ragline.store._common import stack_vectors, validate_upsert
 from ragline.store._filters import Condition, condition_matches
 from ragline.store._rows import CHUNK, DOCUMENT
-from ragline.types import Chunk, Document
+from ragline.types import Chunk, Document, Metadata
 
 if TYPE_CHECKING:
     import psycopg
@@ -498,6 +498,29 @@ class PostgresStore(ClosesOnExit):
 
         # Not retried: a retry after a lost COMMIT would answer False for a deleted doc.
         return self.run(tenant, delete, idempotent=False)
+
+    def update_chunk_metadata(self, tenant: str, metadata: Mapping[str, Metadata]) -> int:
+        if not metadata:
+            return 0
+        ids = list(metadata)
+        values = [_dumps(dict(metadata[c])) for c in ids]
+
+        def update(conn: psycopg.Connection[Any]) -> int:
+            updated = conn.execute(
+                "UPDATE chunks AS c SET metadata = u.metadata::jsonb "
+                "FROM unnest(%s::text[], %s::text[]) AS u(id, metadata) "
+                "WHERE c.tenant = %s AND c.id = u.id",
+                (ids, values, tenant),
+            ).rowcount
+            if updated:  # cached filter statistics are per generation
+                conn.execute(
+                    "UPDATE tenant_state SET generation = generation + 1 WHERE tenant = %s",
+                    (tenant,),
+                )
+            return max(updated, 0)
+
+        # the same values written twice are the same result: safe to retry
+        return self.run(tenant, update)
 
     # -- ingest claims ---------------------------------------------------------------
 

@@ -49,7 +49,7 @@ from ragline.store.sqlite._index import (
     term_blobs,
     term_ids,
 )
-from ragline.types import Chunk, Document
+from ragline.types import Chunk, Document, Metadata
 
 _CHUNK_COLS = "pk, " + CHUNK.select()  # the row id first, then the shared layout
 _DOC_COLS = DOCUMENT.select()
@@ -265,6 +265,20 @@ class SQLiteStore(ClosesOnExit):
                 bump_generation(conn, tenant)
                 self._snapshots.pop(tenant, None)
         return deleted
+
+    def update_chunk_metadata(self, tenant: str, metadata: Mapping[str, Metadata]) -> int:
+        if not metadata:
+            return 0
+        with self.transaction(write=True) as conn:
+            cur = conn.executemany(
+                "UPDATE chunks SET metadata = ? WHERE tenant = ? AND id = ?",
+                [(_dumps(dict(value)), tenant, cid) for cid, value in metadata.items()],
+            )
+            updated = max(cur.rowcount, 0)
+            if updated:  # the snapshot caches chunks and filter columns: reload it
+                bump_generation(conn, tenant)
+                self._snapshots.pop(tenant, None)
+        return updated
 
     # -- ingest claims ---------------------------------------------------------------
 
