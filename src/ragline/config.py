@@ -345,6 +345,13 @@ class _GuardPolicy(_Strict):
     on_error: Literal["block", "allow"] = Field(
         "block", description="a guard that raises: block the text (default) or let it through"
     )
+    timeout_ms: int = Field(
+        2000,
+        ge=1,
+        le=600_000,
+        description="time budget per check; past it the call is abandoned and on_error "
+        "decides (reason guard.timeout)",
+    )
 
 
 class InjectionPolicy(_GuardPolicy):
@@ -726,6 +733,7 @@ guards:
     stages: [input, retrieval]  # input: the question and the last user turns;
                            # retrieval: each retrieved chunk (scored at ingest), blocked = dropped
     on_error: block        # a guard that raises: block | allow (counted either way)
+    timeout_ms: 2000       # a check past this is abandoned; on_error decides (guard.timeout)
     classifier: false      # true: also the bundled classifier on questions (~6 ms each)
   pii:                     # emails, phones, cards (Luhn), IBANs, IPs, SSN, NINO, DNI/NIE
     enabled: true

@@ -6,16 +6,21 @@ stage, in order: a ``redact`` verdict rewrites the text the next guard sees; the
 combined action is the most severe one (:data:`SEVERITY`: block > redact > flag >
 allow). A guard that raises never fails the request: its ``on_error`` policy turns
 the failure into a ``block`` (the default: fail closed) or an ``allow``, with the
-reason ``guard.error``, and :attr:`GuardResult.errors` counts it.
+reason ``guard.error``, and :attr:`GuardResult.errors` counts it. Each guard runs within
+its ``timeout_ms`` (:mod:`ragline.guards._budget`): one past it is abandoned and handled
+the same way, with the reason ``guard.timeout``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
+from ragline.errors import GuardError
 from ragline.guards._base import SEVERITY, Action, Guard, GuardContext, GuardStage, Verdict
+from ragline.guards._budget import Budget
 from ragline.types import GuardTrigger
 
 if TYPE_CHECKING:
@@ -31,8 +36,21 @@ OnError = Literal["block", "allow"]
 
 @dataclass(frozen=True, slots=True)
 class ConfiguredGuard:
+    """A guard with its failure policy and time budget (``timeout_ms``; None: called
+    inline, unbounded — :func:`build_guards` always gives one)."""
+
     guard: Guard
     on_error: OnError = "block"
+    timeout_ms: float | None = None
+    budget: Budget | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.timeout_ms is not None and self.budget is None:
+            object.__setattr__(self, "budget", Budget(self.guard.name, self.timeout_ms))
+
+    def call(self, fn: Callable[[], Verdict]) -> Verdict:
+        """``fn`` (this guard's check) within the budget (see :mod:`._budget`)."""
+        return fn() if self.budget is None else self.budget.call(fn)
 
 
 @dataclass(slots=True)
@@ -86,13 +104,15 @@ class GuardSet:
             try:
                 check_chunk = getattr(guard, "check_chunk", None)
                 if chunk is not None and callable(check_chunk) and result.text == chunk.text:
-                    verdict = check_chunk(chunk, context)
+                    verdict = configured.call(partial(check_chunk, chunk, context))
                 else:
-                    verdict = guard.check(result.text, context)
+                    verdict = configured.call(partial(guard.check, result.text, context))
             except Exception as exc:  # a guard that fails is handled by its policy
                 result.errors.append(f"{guard.name}: {type(exc).__name__}: {exc}")
                 action: Action = "block" if configured.on_error == "block" else "allow"
-                verdict = Verdict(guard=guard.name, action=action, reasons=("guard.error",))
+                # guard.timeout for a call past its budget, guard.error for the rest
+                reason = exc.reason if isinstance(exc, GuardError) else "guard.error"
+                verdict = Verdict(guard=guard.name, action=action, reasons=(reason,))
             result.verdicts.append(verdict)
             if verdict.action == "redact" and verdict.redacted is not None:
                 result.text = verdict.redacted
@@ -154,6 +174,7 @@ def build_guards(
                     scorer=scorer,
                 ),
                 injection.on_error,
+                injection.timeout_ms,
             )
         )
     pii = settings.pii
@@ -162,6 +183,7 @@ def build_guards(
             ConfiguredGuard(
                 PiiGuard(action=pii.action, stages=frozenset(pii.stages), labels=pii.labels),
                 pii.on_error,
+                pii.timeout_ms,
             )
         )
     return GuardSet(guards)
