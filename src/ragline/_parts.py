@@ -230,6 +230,10 @@ class View:
             from ragline.guards._policy import check_classifier
 
             check_classifier(settings.embedder)  # a bad setting or weights file: now
+        if settings.guards.http:
+            from ragline.guards._policy import check_guards
+
+            check_guards(settings.guards)  # an unset header variable: now
 
     @property
     def model_specs(self) -> list[str]:

@@ -388,11 +388,72 @@ class PiiPolicy(_GuardPolicy):
     )
 
 
+_GUARD_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
+_BUILTIN_GUARDS = frozenset({"injection", "pii", "judge"})
+
+
+class HttpGuardPolicy(_GuardPolicy):
+    """An external classifier: POST ``{"text", "stage", "tenant"}`` to ``url``, read
+    ``{"score": 0-1, "label"?, "reasons"?}``; a score at ``threshold`` or above triggers."""
+
+    name: str = Field(
+        ..., pattern=_GUARD_NAME, description="the guard's name in verdicts and metrics"
+    )
+    url: str = Field(..., pattern=r"^https?://", description="where to POST each text")
+    action: Literal["flag", "block"] = Field("block", description="what a detection does")
+    threshold: float = Field(0.5, gt=0, le=1, description="score (0-1) at which it triggers")
+    stages: list[GuardStageName] = Field(
+        default_factory=lambda: list[GuardStageName](["input"]),
+        description="where it checks: input, retrieval (each retrieved chunk), output",
+    )
+    timeout_ms: int = Field(
+        3000, ge=1, le=600_000, description="time budget per call (also the HTTP timeout)"
+    )
+    headers_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="request headers, each read from the env var named here "
+        "(e.g. {Authorization: CLASSIFIER_AUTH}); never the value itself",
+    )
+    max_chars: int = Field(
+        20_000,
+        ge=100,
+        description="a longer text is sent as its first and last max_chars/2 characters",
+    )
+
+    @field_validator("headers_env")
+    @classmethod
+    def _env_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for header, var in v.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+                raise ValueError(
+                    f"header {header!r}: {var!r} is not an environment variable name "
+                    "(put the secret in an env var and name the variable here)"
+                )
+        return v
+
+
+def _unique_guard_names(policies: list[HttpGuardPolicy] | None) -> None:
+    names = [p.name for p in policies or []]
+    for name in names:
+        if name in _BUILTIN_GUARDS:
+            raise ValueError(f"guard name {name!r} is taken by a built-in guard")
+        if names.count(name) > 1:
+            raise ValueError(f"two guards are named {name!r}: give each its own name")
+
+
 class GuardSettings(_Strict):
     """The guard policy; absent, the safe default: injection blocked, PII redacted."""
 
     injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
     pii: PiiPolicy = Field(default_factory=PiiPolicy)
+    http: list[HttpGuardPolicy] = Field(
+        default_factory=list, description="external classifiers, each POSTed every text"
+    )
+
+    @model_validator(mode="after")
+    def _names(self) -> GuardSettings:
+        _unique_guard_names(self.http)
+        return self
 
 
 class TenantGuardSettings(_Strict):
@@ -400,6 +461,12 @@ class TenantGuardSettings(_Strict):
 
     injection: InjectionPolicy | None = None
     pii: PiiPolicy | None = None
+    http: list[HttpGuardPolicy] | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> TenantGuardSettings:
+        _unique_guard_names(self.http)
+        return self
 
 
 class TenantSettings(_Strict):
@@ -740,6 +807,15 @@ guards:
     action: redact         # redact ([email] markers) | block | flag
     stages: [output]       # output (the answer) | input (the question)
     on_error: block
+  http: []                 # external classifiers: POST {text, stage, tenant}, read {score}
+  #  - name: moderation
+  #    url: http://127.0.0.1:9000/classify
+  #    threshold: 0.5       # score 0-1 at which it triggers
+  #    action: block        # block | flag
+  #    stages: [input]      # input | retrieval | output
+  #    timeout_ms: 3000     # also the HTTP timeout; past it on_error decides
+  #    on_error: block      # non-2xx, bad JSON, no score, refused, timeout: block | allow
+  #    headers_env: {Authorization: MODERATION_AUTH}  # env var names, never the secret
 
 # ragline serve: the HTTP API.
 server:

@@ -24,7 +24,7 @@ from ragline.guards._budget import Budget
 from ragline.types import GuardTrigger
 
 if TYPE_CHECKING:
-    from ragline.config import GuardSettings
+    from ragline.config import GuardSettings, HttpGuardPolicy
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
     from ragline.types import Chunk
@@ -186,7 +186,57 @@ def build_guards(
                 pii.timeout_ms,
             )
         )
+    for policy in settings.http:
+        if policy.enabled:
+            guards.append(http_guard(policy))
     return GuardSet(guards)
 
 
-__all__ = ["REFUSAL_TEXT", "ConfiguredGuard", "GuardResult", "GuardSet", "build_guards"]
+def http_guard(policy: HttpGuardPolicy) -> ConfiguredGuard:
+    """The HTTP classifier ``policy`` configures, its headers read from the environment
+    now (a variable that is not set is a :class:`ConfigError` naming it)."""
+    import os
+
+    from ragline.errors import ConfigError
+    from ragline.guards._http import HttpGuard
+
+    headers: dict[str, str] = {}
+    for header, var in policy.headers_env.items():
+        value = os.environ.get(var)
+        if not value:
+            raise ConfigError(
+                f"guards.http {policy.name!r}: header {header} reads the environment "
+                f"variable {var}, which is not set",
+                hint=f"export {var}=… before starting ragline, or drop the header",
+            )
+        headers[header] = value
+    guard = HttpGuard(
+        policy.name,
+        policy.url,
+        action=policy.action,
+        threshold=policy.threshold,
+        stages=frozenset(policy.stages),
+        timeout_ms=policy.timeout_ms,
+        headers=headers,
+        max_chars=policy.max_chars,
+    )
+    return ConfiguredGuard(guard, policy.on_error, policy.timeout_ms)
+
+
+def check_guards(settings: GuardSettings) -> None:
+    """Fail now, at start-up, on what would fail the first ask: an HTTP guard's header
+    variable that is not set."""
+    for policy in settings.http:
+        if policy.enabled:
+            http_guard(policy)
+
+
+__all__ = [
+    "REFUSAL_TEXT",
+    "ConfiguredGuard",
+    "GuardResult",
+    "GuardSet",
+    "build_guards",
+    "check_guards",
+    "http_guard",
+]
