@@ -230,7 +230,7 @@ class View:
             from ragline.guards._policy import check_classifier
 
             check_classifier(settings.embedder)  # a bad setting or weights file: now
-        if settings.guards.http:
+        if settings.guards.http or settings.guards.judge:
             from ragline.guards._policy import check_guards
 
             check_guards(settings.guards)  # an unset header variable: now
@@ -285,7 +285,10 @@ class View:
             s, retriever, answerer = self.settings, self.retriever, self.answerer
             limit = s.server.max_question_chars
             guards = build_guards(
-                s.guards, embedder=lambda: self.parts.embedder, embedder_spec=s.embedder
+                s.guards,
+                embedder=lambda: self.parts.embedder,
+                embedder_spec=s.embedder,
+                models=self.guard_model,
             )
             guard_out = GuardOut(guards)
             retrieval: list[Stage] = [
@@ -307,6 +310,13 @@ class View:
                 watch=guard_out.watch,
             )
         return self._pipeline
+
+    def guard_model(self, spec: str, timeout_ms: float) -> Model:
+        """A guard's model (the LLM judge): this tenant's ``models:`` options and the
+        project's response cache, its timeouts capped at the guard's budget."""
+        from ragline.guards._judge import judge_model
+
+        return judge_model(spec, timeout_ms, self.settings, cache=self.parts.backend.response_cache)
 
     def sentence_hook(self) -> Callable[[str, list[Any]], int] | None:
         """Ingest's hook that precomputes sentence vectors, if this tenant's answers use them."""

@@ -441,6 +441,47 @@ def _unique_guard_names(policies: list[HttpGuardPolicy] | None) -> None:
             raise ValueError(f"two guards are named {name!r}: give each its own name")
 
 
+class JudgePolicy(_GuardPolicy):
+    """A language model judges each text with a Llama-Guard-style prompt."""
+
+    model: str = Field(
+        ...,
+        min_length=1,
+        description="the judge's model spec (e.g. openai:llama-guard-3-8b with "
+        "models.<spec>.base_url); models.<spec>.cache_ttl_s caches its verdicts",
+    )
+    action: Literal["flag", "block"] = Field("block", description="what 'unsafe' does")
+    stages: list[GuardStageName] = Field(
+        default_factory=lambda: list[GuardStageName](["input"]),
+        description="where it judges: input, retrieval (each chunk: a call each), output",
+    )
+    timeout_ms: int = Field(
+        5000, ge=1, le=600_000, description="time budget per call (caps the model's timeouts)"
+    )
+    prompt: str | None = Field(
+        None,
+        description="replaces the Llama Guard prompt: {conversation} (required), {role}, "
+        "{categories}",
+    )
+    max_chars: int = Field(
+        8000, ge=100, description="a longer text is judged on its first and last halves"
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _a_model(cls, v: str) -> str:
+        if v.strip() == "extractive":
+            raise ValueError("the extractive answerer cannot judge: name a language model")
+        return v
+
+    @field_validator("prompt")
+    @classmethod
+    def _has_slot(cls, v: str | None) -> str | None:
+        if v is not None and "{conversation}" not in v:
+            raise ValueError("the prompt needs {conversation}, where the judged text goes")
+        return v
+
+
 class GuardSettings(_Strict):
     """The guard policy; absent, the safe default: injection blocked, PII redacted."""
 
@@ -448,6 +489,9 @@ class GuardSettings(_Strict):
     pii: PiiPolicy = Field(default_factory=PiiPolicy)
     http: list[HttpGuardPolicy] = Field(
         default_factory=list, description="external classifiers, each POSTed every text"
+    )
+    judge: JudgePolicy | None = Field(
+        None, description="a language model that judges texts (Llama-Guard style)"
     )
 
     @model_validator(mode="after")
@@ -462,6 +506,7 @@ class TenantGuardSettings(_Strict):
     injection: InjectionPolicy | None = None
     pii: PiiPolicy | None = None
     http: list[HttpGuardPolicy] | None = None
+    judge: JudgePolicy | None = None
 
     @model_validator(mode="after")
     def _names(self) -> TenantGuardSettings:
@@ -807,6 +852,12 @@ guards:
     action: redact         # redact ([email] markers) | block | flag
     stages: [output]       # output (the answer) | input (the question)
     on_error: block
+  # judge:                 # a language model judges each text (Llama Guard prompt)
+  #   model: openai:llama-guard-3-8b   # with models.<spec>.base_url for a local server
+  #   stages: [input]
+  #   action: block          # 'unsafe': block | flag
+  #   timeout_ms: 5000       # caps the model's own timeouts; past it on_error decides
+  #   on_error: block        # an error, a timeout or a reply that is not safe/unsafe
   http: []                 # external classifiers: POST {text, stage, tenant}, read {score}
   #  - name: moderation
   #    url: http://127.0.0.1:9000/classify

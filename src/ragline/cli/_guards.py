@@ -62,6 +62,7 @@ def _tenant_guards(project: Project, tenant: str | None) -> tuple[str, GuardSet]
         project.settings.for_tenant(name).guards,
         embedder=lambda: project.embedder,
         embedder_spec=project.settings.embedder,
+        models=project.parts.view(name).guard_model,
     )
     return name, guards
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ragline.config import GuardSettings, HttpGuardPolicy
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
+    from ragline.models import Model
     from ragline.types import Chunk
 
 #: the text a blocked ask answers with
@@ -141,12 +142,15 @@ def build_guards(
     *,
     embedder: Callable[[], Embedder] | None = None,
     embedder_spec: str = "minilm",
+    models: Callable[[str, float], Model] | None = None,
 ) -> GuardSet:
     """The guards ``settings`` enable, each with its action, threshold and stages.
 
     ``embedder`` gives the embedder the injection classifier scores with (called at the
     first score); with ``guards.injection.classifier`` on, the weights load now, so a
-    missing or corrupt file fails at start-up, not at the first question.
+    missing or corrupt file fails at start-up, not at the first question. ``models``
+    builds the judge's model from its spec and budget (default
+    :func:`~ragline.guards._judge.judge_model` with default settings).
     """
     from ragline.guards._injection import InjectionGuard
     from ragline.guards._pii import PiiGuard
@@ -189,6 +193,19 @@ def build_guards(
     for policy in settings.http:
         if policy.enabled:
             guards.append(http_guard(policy))
+    judge = settings.judge
+    if judge is not None and judge.enabled:
+        from ragline.guards._judge import JudgeGuard, judge_model
+
+        model = (models or judge_model)(judge.model, judge.timeout_ms)
+        guard = JudgeGuard(
+            model,
+            action=judge.action,
+            stages=frozenset(judge.stages),
+            prompt=judge.prompt,
+            max_chars=judge.max_chars,
+        )
+        guards.append(ConfiguredGuard(guard, judge.on_error, judge.timeout_ms))
     return GuardSet(guards)
 
 
@@ -225,10 +242,14 @@ def http_guard(policy: HttpGuardPolicy) -> ConfiguredGuard:
 
 def check_guards(settings: GuardSettings) -> None:
     """Fail now, at start-up, on what would fail the first ask: an HTTP guard's header
-    variable that is not set."""
+    variable that is not set, a judge model spec this build cannot make."""
     for policy in settings.http:
         if policy.enabled:
             http_guard(policy)
+    if settings.judge is not None and settings.judge.enabled:
+        from ragline.models._factory import check_spec
+
+        check_spec(settings.judge.model)
 
 
 __all__ = [
