@@ -482,6 +482,19 @@ class JudgePolicy(_GuardPolicy):
         return v
 
 
+class CustomGuardPolicy(_GuardPolicy):
+    """A guard of your own: a class (or factory) implementing ``ragline.guards.Guard``."""
+
+    guard: str = Field(
+        ...,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="package.module:ClassName, importable (installed or on PYTHONPATH)",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="keyword arguments it is built with"
+    )
+
+
 class GuardSettings(_Strict):
     """The guard policy; absent, the safe default: injection blocked, PII redacted."""
 
@@ -492,6 +505,9 @@ class GuardSettings(_Strict):
     )
     judge: JudgePolicy | None = Field(
         None, description="a language model that judges texts (Llama-Guard style)"
+    )
+    custom: list[CustomGuardPolicy] = Field(
+        default_factory=list, description="your own Guard classes, checked at start-up"
     )
 
     @model_validator(mode="after")
@@ -507,6 +523,7 @@ class TenantGuardSettings(_Strict):
     pii: PiiPolicy | None = None
     http: list[HttpGuardPolicy] | None = None
     judge: JudgePolicy | None = None
+    custom: list[CustomGuardPolicy] | None = None
 
     @model_validator(mode="after")
     def _names(self) -> TenantGuardSettings:
@@ -858,6 +875,7 @@ guards:
   #   action: block          # 'unsafe': block | flag
   #   timeout_ms: 5000       # caps the model's own timeouts; past it on_error decides
   #   on_error: block        # an error, a timeout or a reply that is not safe/unsafe
+  custom: []               # your own Guard classes: [{guard: pkg.mod:Class, options: {}}]
   http: []                 # external classifiers: POST {text, stage, tenant}, read {score}
   #  - name: moderation
   #    url: http://127.0.0.1:9000/classify

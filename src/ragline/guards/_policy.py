@@ -24,7 +24,7 @@ from ragline.guards._budget import Budget
 from ragline.types import GuardTrigger
 
 if TYPE_CHECKING:
-    from ragline.config import GuardSettings, HttpGuardPolicy
+    from ragline.config import CustomGuardPolicy, GuardSettings, HttpGuardPolicy
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
     from ragline.models import Model
@@ -206,7 +206,61 @@ def build_guards(
             max_chars=judge.max_chars,
         )
         guards.append(ConfiguredGuard(guard, judge.on_error, judge.timeout_ms))
+    for custom in settings.custom:
+        if custom.enabled:
+            guards.append(custom_guard(custom, taken=[g.guard.name for g in guards]))
     return GuardSet(guards)
+
+
+def custom_guard(policy: CustomGuardPolicy, *, taken: Sequence[str] = ()) -> ConfiguredGuard:
+    """A user's guard: ``policy.guard`` (``package.module:Name``) imported and called with
+    ``policy.options``, and checked against the :class:`Guard` protocol — or a
+    :class:`ConfigError` saying what is wrong with it."""
+    import importlib
+
+    from ragline.errors import ConfigError
+    from ragline.guards._base import GUARD_STAGES
+
+    where = f"guards.custom {policy.guard!r}"
+    module_name, _, attr = policy.guard.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:
+        raise ConfigError(
+            f"{where}: cannot import {module_name}: {type(e).__name__}: {e}",
+            hint="install the package or add its folder to PYTHONPATH",
+        ) from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ConfigError(f"{where}: {module_name} has no class or function {attr}")
+    try:
+        guard = factory(**policy.options)
+    except Exception as e:
+        raise ConfigError(
+            f"{where}: building it with options {policy.options} failed: {type(e).__name__}: {e}",
+            hint="check guards.custom[].options",
+        ) from None
+    stages = getattr(guard, "stages", None)
+    name = getattr(guard, "name", None)
+    if not isinstance(guard, Guard) or not callable(getattr(guard, "check", None)):
+        raise ConfigError(
+            f"{where} is not a Guard",
+            hint="give it a name, stages and check(text, context) -> Verdict "
+            "(ragline.guards.Guard; test it with ragline.testing.GuardConformance)",
+        )
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: its name must be a non-empty string, not {name!r}")
+    if not isinstance(stages, frozenset | set) or not stages or not stages <= set(GUARD_STAGES):
+        raise ConfigError(
+            f"{where}: its stages must be a non-empty set of {', '.join(GUARD_STAGES)}, "
+            f"not {stages!r}"
+        )
+    if name in taken:
+        raise ConfigError(
+            f"{where}: another guard is already named {name!r}",
+            hint="give each guard its own name (it is how verdicts and metrics tell them apart)",
+        )
+    return ConfiguredGuard(guard, policy.on_error, policy.timeout_ms)
 
 
 def http_guard(policy: HttpGuardPolicy) -> ConfiguredGuard:
@@ -259,5 +313,6 @@ __all__ = [
     "GuardSet",
     "build_guards",
     "check_guards",
+    "custom_guard",
     "http_guard",
 ]
