@@ -254,3 +254,21 @@ def test_a_timeout_is_counted_in_the_errors_metric(project: ragline.Project) -> 
     labels = {"guard": "hanging", "stage": "input", "reason": "guard.timeout"}
     labels["tenant"] = "default"
     assert samples[("ragline_guard_errors_total", tuple(sorted(labels.items())))] == 1
+
+
+def test_a_chat_turn_blocked_by_a_timeout_stores_the_refusal_not_an_answer(
+    project: ragline.Project,
+) -> None:
+    guard = Hanging()
+    undo = _with_guard(project, ConfiguredGuard(guard, "block", 50))
+    try:
+        reply = returns(lambda: project.chat(None, "How long is the X200 warranty?"))
+    finally:
+        undo()
+        guard.release.set()
+    assert reply.answer.blocked and reply.answer.refusal_reason == "guard.timeout"
+    turns = project.parts.chat.conversations.turns("default", reply.conversation_id)
+    assert [t.content for t in turns if t.role == "assistant"] == [REFUSAL_TEXT]
+    assert all("two-year" not in t.content for t in turns)
+    follow = project.chat(reply.conversation_id, "How long is the X200 warranty?")
+    assert not follow.answer.blocked and "two-year" in follow.answer.text  # guard back

@@ -48,6 +48,12 @@ CHUNK_KEY = "ragline.injection"
 SCAN_VERSION = 2
 #: how many earlier user turns the input stage reads with the last one
 HISTORY_TURNS = 3
+#: the guard scans at most this many characters of a text: a longer one is scanned on
+#: its first and last MAX_SCAN_CHARS // 2 (an attack typed first or appended last is
+#: caught; one buried in the middle of a longer text is not). Questions (at most
+#: ``server.max_question_chars``) and chunks are far shorter: this bounds the cost of a
+#: huge text given to ``ragline guards check`` or the Python API.
+MAX_SCAN_CHARS = 100_000
 
 _TAGS = re.compile("[\U000e0000-\U000e007f]+")
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -250,6 +256,23 @@ def injection_scan(text: str) -> tuple[float, tuple[str, ...], tuple[Finding, ..
     return scan.score, tuple(sorted(scan.weights)), tuple(scan.findings)
 
 
+def capped_scan(text: str) -> tuple[float, tuple[str, ...], tuple[Finding, ...]]:
+    """:func:`injection_scan` of at most :data:`MAX_SCAN_CHARS` of ``text`` (its head and
+    tail beyond that), with the findings' offsets in ``text`` itself."""
+    from ragline.guards._window import CUT_MARKER, head_and_tail
+
+    if len(text) <= MAX_SCAN_CHARS:
+        return injection_scan(text)
+    score, reasons, findings = injection_scan(head_and_tail(text, MAX_SCAN_CHARS))
+    half = MAX_SCAN_CHARS // 2
+    tail_at = half + len(CUT_MARKER)  # where the tail starts in the scanned text
+    shift = len(text) - half - tail_at
+    kept = [f for f in findings if f.end <= half]
+    tail = [f for f in findings if f.start >= tail_at]
+    kept += [Finding(f.start + shift, f.end + shift, f.label) for f in tail]
+    return score, reasons, tuple(kept)
+
+
 def _decode_base64(blob: str) -> str | None:
     """The blob decoded, when it is mostly printable text (else it is an id or a hash)."""
     try:
@@ -310,15 +333,15 @@ class InjectionGuard:
         return self.check(chunk.text, context)
 
     def check(self, text: str, context: GuardContext) -> Verdict:
-        score, reasons, findings = injection_scan(text)
+        score, reasons, findings = capped_scan(text)
         texts = [text]
         if context.stage == "input" and context.history:
             joined = "\n".join([*context.history[-HISTORY_TURNS:], text])
             texts.append(joined)
-            joined_score, joined_reasons, _ = injection_scan(joined)
+            joined_score, joined_reasons, _ = capped_scan(joined)
             # only what the turns say *together*: an earlier turn that was an attack on
             # its own was handled then, and must not block every later question
-            alone = max(injection_scan(t)[0] for t in context.history[-HISTORY_TURNS:])
+            alone = max(capped_scan(t)[0] for t in context.history[-HISTORY_TURNS:])
             if joined_score > max(score, alone):
                 score = joined_score
                 reasons = tuple(sorted({*joined_reasons, "injection.multi_turn"}))
@@ -369,10 +392,12 @@ def is_injection(text: str, *, threshold: float = 0.5) -> bool:
 __all__ = [
     "CHUNK_KEY",
     "HISTORY_TURNS",
+    "MAX_SCAN_CHARS",
     "SCAN_VERSION",
     "InjectionGuard",
     "Scorer",
     "canonical",
+    "capped_scan",
     "chunk_scan",
     "injection_scan",
     "is_injection",
