@@ -32,6 +32,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ragline.guards._base import Action, Finding, GuardContext, GuardStage, Verdict
@@ -184,11 +185,43 @@ class _Scan:
         return round(1.0 - rest, 6)
 
 
+#: a run of combining marks longer than this is cut to it before normalising: NFKC
+#: reorders a run of marks of mixed classes in quadratic time (10,000 stacked marks
+#: cost seconds), and no script stacks more than a few on one letter
+MAX_MARK_RUN = 32
+_marks: re.Pattern[str] | None = None
+
+
+def _mark_runs() -> re.Pattern[str]:
+    """Runs of more than MAX_MARK_RUN combining characters (made on first use: the class
+    is read from ``unicodedata``, ~190 ranges)."""
+    global _marks
+    if _marks is None:
+        ranges, start = [], None
+        for cp in range(0x20000):  # every character with a combining class is below
+            if unicodedata.combining(chr(cp)):
+                start = cp if start is None else start
+            elif start is not None:
+                ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(cp - 1))}")
+                start = None
+        cls = "[" + "".join(ranges) + "]"
+        _marks = re.compile(f"({cls}{{{MAX_MARK_RUN}}}){cls}+")
+    return _marks
+
+
+def _normalize(text: str) -> str:
+    """NFKC of ``text``, its runs of combining marks cut to MAX_MARK_RUN first (a text
+    short enough to be cheap either way is left as it is)."""
+    if len(text) > 8 * MAX_MARK_RUN and not text.isascii():
+        text = _mark_runs().sub(r"\1", text)
+    return unicodedata.normalize("NFKC", text)
+
+
 def canonical(text: str) -> str:
     """``text`` as the features read it: invisible characters dropped, NFKC, look-alikes
     mapped to Latin, case folded."""
     text = _INVISIBLE.sub("", _TAGS.sub("", text))
-    return unicodedata.normalize("NFKC", text).translate(_CONFUSABLES).casefold()
+    return _normalize(text).translate(_CONFUSABLES).casefold()
 
 
 def _lexical(canon: str, features: Sequence[tuple[str, float, re.Pattern[str]]]) -> _Scan:
@@ -201,7 +234,8 @@ def _lexical(canon: str, features: Sequence[tuple[str, float, re.Pattern[str]]])
 
 
 def _spans(text: str, pattern: re.Pattern[str], label: str) -> list[Finding]:
-    return [Finding(m.start(), m.end(), label) for m in pattern.finditer(text)][:8]
+    # the first 8 only: a flood of 100,000 matches must not build 100,000 findings
+    return [Finding(m.start(), m.end(), label) for m in islice(pattern.finditer(text), 8)]
 
 
 def injection_scan(text: str) -> tuple[float, tuple[str, ...], tuple[Finding, ...]]:
@@ -227,7 +261,7 @@ def injection_scan(text: str) -> tuple[float, tuple[str, ...], tuple[Finding, ..
             scan.add(reason, weight)
     if not plain.weights.keys() & {"injection.override", "injection.persona"}:
         # look-alikes: the same text without the confusables map must not have fired
-        folded = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).casefold()
+        folded = _normalize(_INVISIBLE.sub("", text)).casefold()
         if folded != canon and not _lexical(folded, _STRONG).weights:
             for reason, weight in _lexical(canon, _STRONG).weights.items():
                 scan.add(reason, weight)
@@ -392,6 +426,7 @@ def is_injection(text: str, *, threshold: float = 0.5) -> bool:
 __all__ = [
     "CHUNK_KEY",
     "HISTORY_TURNS",
+    "MAX_MARK_RUN",
     "MAX_SCAN_CHARS",
     "SCAN_VERSION",
     "InjectionGuard",

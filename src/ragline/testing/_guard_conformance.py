@@ -38,6 +38,8 @@ ADVERSARIAL_TEXTS = {
     "zero_width_flood": "\u200b" * 100_000,
     "zero_width_between_letters": "a\u200b" * 50_000,
     "stacked_combining_marks": ("e" + "\u0301" * 9_999) * 10,  # 10k marks on one letter
+    # marks of two combining classes: Unicode normalisation reorders them (quadratic)
+    "stacked_mixed_class_marks": "e" + "\u0301\u0323" * 49_999 + "e",
     "nested_bidi_controls": "\u202e\u2066" * 25_000 + "\u2069\u202c" * 25_000,
     "tag_characters": "\U000e0041" * 100_000,
     "base64_run": "QUJD" * 25_000,
