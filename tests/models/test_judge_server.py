@@ -77,6 +77,14 @@ def test_the_judge_refuses_an_attack_with_its_category(
     (trigger,) = answer.guards
     assert trigger.guard == "judge" and trigger.stage == "input" and trigger.error is None
     assert f"User: {ATTACK}" in _judged(server, "llamaguard")[-1]  # the exact prompt sent
+    # ...and it is in the trace: the judge's call nests under the guard stage's span
+    spans = {s.name: s for s in project.get_trace(answer.trace_id or "")}
+    call, stage = spans["ragline.guard.judge"], spans["ragline.guard_in"]
+    assert call.parent_id == stage.span_id
+    (message,) = call.attributes["ragline.messages"]
+    assert message["content"] == _judged(server, "llamaguard")[-1]
+    assert call.attributes["gen_ai.completion"] == "unsafe\nS15"
+    assert call.attributes["gen_ai.request.model"] == "llama-guard"
     events = list(project.ask_stream(ATTACK))
     assert [e.type for e in events] == ["guard", "done"]
     assert isinstance(events[-1], DoneEvent) and events[-1].finish_reason == "content_filter"

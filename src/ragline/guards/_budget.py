@@ -20,6 +20,7 @@ guard never holds up the process's exit.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
@@ -135,7 +136,10 @@ class Budget:
                     f"{self.timeout_ms:g} ms budget; not called again until one returns",
                     hint="check the guard's backend, or raise its timeout_ms",
                 )
-        job = (self._pool or shared_pool()).submit(fn)
+        # the request's context travels with the call: a guard's spans (the judge's
+        # model call) nest under the guard stage, as they would inline
+        context = contextvars.copy_context()
+        job = (self._pool or shared_pool()).submit(lambda: context.run(fn))
         if not job.done.wait(self.timeout_ms / 1000.0):
             if job.abandon(self._returned):
                 with self._lock:

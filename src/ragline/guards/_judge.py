@@ -141,16 +141,41 @@ class JudgeGuard:
 
     def check(self, text: str, context: GuardContext) -> Verdict:
         from ragline.models import Message, ProviderTimeout
+        from ragline.trace._tracer import span
 
         prompt = self.render(text, context)
-        try:
-            completion = self.model.complete(
-                [Message("user", prompt)], max_tokens=MAX_REPLY_TOKENS, temperature=0.0
-            )
-        except ProviderTimeout as e:
-            raise GuardTimeout(f"the judge {self.model.name} timed out: {e}") from None
-        except RaglineError as e:
-            raise GuardError(f"the judge {self.model.name} failed: {e}") from None
+        # the exact prompt and reply go in the trace (a child of the guard stage's span,
+        # under the tenant's content policy), as an answer model's call does
+        with span("ragline.guard.judge", "model") as sp:
+            if sp.is_recording:
+                system, _, model = self.model.name.partition(":")
+                sp.update(
+                    {
+                        "gen_ai.operation.name": "chat",
+                        "gen_ai.system": system,
+                        "gen_ai.request.model": model or system,
+                        "gen_ai.request.max_tokens": MAX_REPLY_TOKENS,
+                        "gen_ai.request.temperature": 0.0,
+                        "ragline.guard.stage": context.stage,
+                        "ragline.messages": [{"role": "user", "content": prompt}],
+                    }
+                )
+            try:
+                completion = self.model.complete(
+                    [Message("user", prompt)], max_tokens=MAX_REPLY_TOKENS, temperature=0.0
+                )
+            except ProviderTimeout as e:
+                raise GuardTimeout(f"the judge {self.model.name} timed out: {e}") from None
+            except RaglineError as e:
+                raise GuardError(f"the judge {self.model.name} failed: {e}") from None
+            if sp.is_recording:
+                sp.update(
+                    {
+                        "gen_ai.completion": completion.text,
+                        "ragline.cached": completion.cached,
+                        "ragline.latency_ms": round(completion.latency_ms, 3),
+                    }
+                )
         unsafe, codes = parse_judgement(completion.text)
         if not unsafe:
             return Verdict(guard=self.name)
