@@ -275,6 +275,7 @@ class View:
         """This tenant's guards, built once (the pipeline and ``ragline guards`` use them)."""
         if self._guards is None:
             from ragline.guards._policy import build_guards
+            from ragline.trace._tracer import span
 
             s = self.settings
             self._guards = build_guards(
@@ -282,6 +283,7 @@ class View:
                 embedder=lambda: self.parts.embedder,
                 embedder_spec=s.embedder,
                 models=self.guard_model,
+                span=span,
             )
         return self._guards
 

@@ -22,7 +22,9 @@ is judged once), and a text longer than ``max_chars`` is judged on its head and 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 from ragline.errors import GuardError, GuardTimeout, RaglineError
 from ragline.guards._base import GuardContext, GuardStage, Verdict
@@ -69,6 +71,11 @@ Provide your safety assessment for ONLY THE LAST {role} message in the above con
  - First line must read 'safe' or 'unsafe'.
  - If unsafe, a second line must include a comma-separated list of violated categories."""
 
+#: ``span(name, kind)``: a child of the current span, as a context manager yielding an
+#: object with ``is_recording`` and ``update(attributes)`` (``ragline.trace``'s ``span``;
+#: passed in, since guards do not import the tracer)
+SpanFactory = Callable[[str, str], AbstractContextManager[Any]]
+
 #: characters of a text the judge sees (head and tail beyond), and of its reply
 MAX_CHARS = 8000
 MAX_REPLY_TOKENS = 24
@@ -110,6 +117,7 @@ class JudgeGuard:
         stages: frozenset[GuardStage] = frozenset({"input"}),
         prompt: str | None = None,
         max_chars: int = MAX_CHARS,
+        span: SpanFactory | None = None,
     ) -> None:
         if action not in ("flag", "block"):
             raise ValueError(f"the judge flags or blocks, not {action!r}")
@@ -120,6 +128,7 @@ class JudgeGuard:
         self.stages = stages
         self.prompt = prompt or PROMPT
         self.max_chars = max_chars
+        self.span = span
 
     def render(self, text: str, context: GuardContext) -> str:
         """The exact prompt the model is sent for ``text`` (also in the guard's tests)."""
@@ -141,13 +150,16 @@ class JudgeGuard:
 
     def check(self, text: str, context: GuardContext) -> Verdict:
         from ragline.models import Message, ProviderTimeout
-        from ragline.trace._tracer import span
 
         prompt = self.render(text, context)
         # the exact prompt and reply go in the trace (a child of the guard stage's span,
         # under the tenant's content policy), as an answer model's call does
-        with span("ragline.guard.judge", "model") as sp:
-            if sp.is_recording:
+        opened: AbstractContextManager[Any] = (
+            self.span("ragline.guard.judge", "model") if self.span else nullcontext()
+        )
+        with opened as sp:
+            recording = sp is not None and sp.is_recording
+            if recording:
                 system, _, model = self.model.name.partition(":")
                 sp.update(
                     {
@@ -168,7 +180,7 @@ class JudgeGuard:
                 raise GuardTimeout(f"the judge {self.model.name} timed out: {e}") from None
             except RaglineError as e:
                 raise GuardError(f"the judge {self.model.name} failed: {e}") from None
-            if sp.is_recording:
+            if recording:
                 sp.update(
                     {
                         "gen_ai.completion": completion.text,
@@ -215,4 +227,4 @@ def judge_model(
     return build_model(spec, judged, cache=cache)
 
 
-__all__ = ["CATEGORIES", "PROMPT", "JudgeGuard", "judge_model", "parse_judgement"]
+__all__ = ["CATEGORIES", "PROMPT", "JudgeGuard", "SpanFactory", "judge_model", "parse_judgement"]

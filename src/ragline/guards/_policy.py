@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ragline.config import CustomGuardPolicy, GuardSettings, HttpGuardPolicy
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
+    from ragline.guards._judge import SpanFactory
     from ragline.models import Model
     from ragline.types import Chunk
 
@@ -143,6 +144,7 @@ def build_guards(
     embedder: Callable[[], Embedder] | None = None,
     embedder_spec: str = "minilm",
     models: Callable[[str, float], Model] | None = None,
+    span: SpanFactory | None = None,
 ) -> GuardSet:
     """The guards ``settings`` enable, each with its action, threshold and stages.
 
@@ -150,7 +152,8 @@ def build_guards(
     first score); with ``guards.injection.classifier`` on, the weights load now, so a
     missing or corrupt file fails at start-up, not at the first question. ``models``
     builds the judge's model from its spec and budget (default
-    :func:`~ragline.guards._judge.judge_model` with default settings).
+    :func:`~ragline.guards._judge.judge_model` with default settings); ``span`` traces
+    the judge's model calls (``ragline.trace``'s ``span``; none when not given).
     """
     from ragline.guards._injection import InjectionGuard
     from ragline.guards._pii import PiiGuard
@@ -204,6 +207,7 @@ def build_guards(
             stages=frozenset(judge.stages),
             prompt=judge.prompt,
             max_chars=judge.max_chars,
+            span=span,
         )
         guards.append(ConfiguredGuard(guard, judge.on_error, judge.timeout_ms))
     for custom in settings.custom:
