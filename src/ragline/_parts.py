@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ragline.answer import Answerer, Pipeline
     from ragline.answer._chat import Chat
     from ragline.embed import Embedder
+    from ragline.guards._policy import GuardSet
     from ragline.models import Model
     from ragline.retrieve import Retriever
     from ragline.store import Backend, EvalStore, Store
@@ -221,6 +222,7 @@ class View:
         self._retriever: Retriever | None = None
         self._answerer: Answerer | None = None
         self._pipeline: Pipeline | None = None
+        self._guards: GuardSet | None = None
         if self.uses_llm:
             from ragline.models._factory import check_spec
 
@@ -235,6 +237,12 @@ class View:
             from ragline.guards._policy import check_similarity
 
             check_similarity(settings.embedder)  # topic similarity needs MiniLM: now
+        if settings.guards.http or settings.guards.judge:
+            from ragline.guards._policy import check_guards
+
+            check_guards(settings.guards)  # an unset header variable: now
+        if settings.guards.custom:
+            _ = self.guards  # a user's guard is imported and checked against the protocol now
 
     @property
     def model_specs(self) -> list[str]:
@@ -268,6 +276,23 @@ class View:
         self._pipeline = None  # the stages hold the answerer
 
     @property
+    def guards(self) -> GuardSet:
+        """This tenant's guards, built once (the pipeline and ``ragline guards`` use them)."""
+        if self._guards is None:
+            from ragline.guards._policy import build_guards
+            from ragline.trace._tracer import span
+
+            s = self.settings
+            self._guards = build_guards(
+                s.guards,
+                embedder=lambda: self.parts.embedder,
+                embedder_spec=s.embedder,
+                models=self.guard_model,
+                span=span,
+            )
+        return self._guards
+
+    @property
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
             from ragline.answer import Pipeline, Stage
@@ -281,13 +306,10 @@ class View:
                 Rerank,
                 Retrieve,
             )
-            from ragline.guards._policy import build_guards
 
             s, retriever, answerer = self.settings, self.retriever, self.answerer
             limit = s.server.max_question_chars
-            guards = build_guards(
-                s.guards, embedder=lambda: self.parts.embedder, embedder_spec=s.embedder
-            )
+            guards = self.guards
             guard_out = GuardOut(guards)
             retrieval: list[Stage] = [
                 GuardIn(guards),
@@ -308,6 +330,15 @@ class View:
                 watch=guard_out.watch,
             )
         return self._pipeline
+
+    def guard_model(self, spec: str, timeout_ms: float) -> Model:
+        """A guard's model (the LLM judge): this tenant's ``models:`` options and the
+        project's response cache, its timeouts capped at the guard's budget."""
+        from ragline.guards._judge import judge_model
+
+        cached = self.settings.model_settings(spec).cache_ttl_s > 0
+        cache = self.parts.backend.response_cache if cached else None
+        return judge_model(spec, timeout_ms, self.settings, cache=cache)
 
     def sentence_hook(self) -> Callable[[str, list[Any]], int] | None:
         """Ingest's hook that precomputes sentence vectors, if this tenant's answers use them."""

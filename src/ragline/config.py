@@ -347,6 +347,13 @@ class _GuardPolicy(_Strict):
     on_error: Literal["block", "allow"] = Field(
         "block", description="a guard that raises: block the text (default) or let it through"
     )
+    timeout_ms: int = Field(
+        2000,
+        ge=1,
+        le=600_000,
+        description="time budget per check; past it the call is abandoned and on_error "
+        "decides (reason guard.timeout)",
+    )
 
 
 class InjectionPolicy(_GuardPolicy):
@@ -502,6 +509,111 @@ class BannedPolicy(_GuardPolicy):
                 "similarity": base.similarity if self.similarity is None else self.similarity,
             }
         )
+_GUARD_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
+_BUILTIN_GUARDS = frozenset({"injection", "pii", "unsafe", "banned", "judge"})
+
+
+class HttpGuardPolicy(_GuardPolicy):
+    """An external classifier: POST ``{"text", "stage", "tenant"}`` to ``url``, read
+    ``{"score": 0-1, "label"?, "reasons"?}``; a score at ``threshold`` or above triggers."""
+
+    name: str = Field(
+        ..., pattern=_GUARD_NAME, description="the guard's name in verdicts and metrics"
+    )
+    url: str = Field(..., pattern=r"^https?://", description="where to POST each text")
+    action: Literal["flag", "block"] = Field("block", description="what a detection does")
+    threshold: float = Field(0.5, gt=0, le=1, description="score (0-1) at which it triggers")
+    stages: list[GuardStageName] = Field(
+        default_factory=lambda: list[GuardStageName](["input"]),
+        description="where it checks: input, retrieval (each retrieved chunk), output",
+    )
+    timeout_ms: int = Field(
+        3000, ge=1, le=600_000, description="time budget per call (also the HTTP timeout)"
+    )
+    headers_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="request headers, each read from the env var named here "
+        "(e.g. {Authorization: CLASSIFIER_AUTH}); never the value itself",
+    )
+    max_chars: int = Field(
+        20_000,
+        ge=100,
+        description="a longer text is sent as its first and last max_chars/2 characters",
+    )
+
+    @field_validator("headers_env")
+    @classmethod
+    def _env_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for header, var in v.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+                raise ValueError(
+                    f"header {header!r}: {var!r} is not an environment variable name "
+                    "(put the secret in an env var and name the variable here)"
+                )
+        return v
+
+
+def _unique_guard_names(policies: list[HttpGuardPolicy] | None) -> None:
+    names = [p.name for p in policies or []]
+    for name in names:
+        if name in _BUILTIN_GUARDS:
+            raise ValueError(f"guard name {name!r} is taken by a built-in guard")
+        if names.count(name) > 1:
+            raise ValueError(f"two guards are named {name!r}: give each its own name")
+
+
+class JudgePolicy(_GuardPolicy):
+    """A language model judges each text with a Llama-Guard-style prompt."""
+
+    model: str = Field(
+        ...,
+        min_length=1,
+        description="the judge's model spec (e.g. openai:llama-guard-3-8b with "
+        "models.<spec>.base_url); models.<spec>.cache_ttl_s caches its verdicts",
+    )
+    action: Literal["flag", "block"] = Field("block", description="what 'unsafe' does")
+    stages: list[GuardStageName] = Field(
+        default_factory=lambda: list[GuardStageName](["input"]),
+        description="where it judges: input, retrieval (each chunk: a call each), output",
+    )
+    timeout_ms: int = Field(
+        5000, ge=1, le=600_000, description="time budget per call (caps the model's timeouts)"
+    )
+    prompt: str | None = Field(
+        None,
+        description="replaces the Llama Guard prompt: {conversation} (required), {role}, "
+        "{categories}",
+    )
+    max_chars: int = Field(
+        8000, ge=100, description="a longer text is judged on its first and last halves"
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _a_model(cls, v: str) -> str:
+        if v.strip() == "extractive":
+            raise ValueError("the extractive answerer cannot judge: name a language model")
+        return v
+
+    @field_validator("prompt")
+    @classmethod
+    def _has_slot(cls, v: str | None) -> str | None:
+        if v is not None and "{conversation}" not in v:
+            raise ValueError("the prompt needs {conversation}, where the judged text goes")
+        return v
+
+
+class CustomGuardPolicy(_GuardPolicy):
+    """A guard of your own: a class (or factory) implementing ``ragline.guards.Guard``."""
+
+    guard: str = Field(
+        ...,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="package.module:ClassName, importable (installed or on PYTHONPATH)",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="keyword arguments it is built with"
+    )
 
 
 class GuardSettings(_Strict):
@@ -511,6 +623,20 @@ class GuardSettings(_Strict):
     pii: PiiPolicy = Field(default_factory=PiiPolicy)
     unsafe: UnsafePolicy = Field(default_factory=UnsafePolicy)
     banned: BannedPolicy = Field(default_factory=BannedPolicy)
+    http: list[HttpGuardPolicy] = Field(
+        default_factory=list, description="external classifiers, each POSTed every text"
+    )
+    judge: JudgePolicy | None = Field(
+        None, description="a language model that judges texts (Llama-Guard style)"
+    )
+    custom: list[CustomGuardPolicy] = Field(
+        default_factory=list, description="your own Guard classes, checked at start-up"
+    )
+
+    @model_validator(mode="after")
+    def _names(self) -> GuardSettings:
+        _unique_guard_names(self.http)
+        return self
 
 
 class TenantGuardSettings(_Strict):
@@ -520,6 +646,14 @@ class TenantGuardSettings(_Strict):
     pii: PiiPolicy | None = None
     unsafe: UnsafePolicy | None = None
     banned: BannedPolicy | None = None
+    http: list[HttpGuardPolicy] | None = None
+    judge: JudgePolicy | None = None
+    custom: list[CustomGuardPolicy] | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> TenantGuardSettings:
+        _unique_guard_names(self.http)
+        return self
 
 
 class TenantSettings(_Strict):
@@ -861,6 +995,7 @@ guards:
                            # quoted data) | flag (kept, recorded); default drop (flag with
                            # action: flag). Per tenant: tenants.X.guards.injection.documents
     on_error: block        # a guard that raises: block | allow (counted either way)
+    timeout_ms: 2000       # a check past this is abandoned; on_error decides (guard.timeout)
     classifier: false      # true: also the bundled classifier on questions (~6 ms each)
   pii:                     # emails, phones, cards (Luhn), IBANs, IPs, SSN, NINO, DNI/NIE
     enabled: true
@@ -883,6 +1018,22 @@ guards:
     #  - name: speed_tuning
     #    terms: [speed limiter, derestrict, tuning kit]
     #    patterns: ['\\b4[5-9] ?km/h\\b']
+  # judge:                 # a language model judges each text (Llama Guard prompt)
+  #   model: openai:llama-guard-3-8b   # with models.<spec>.base_url for a local server
+  #   stages: [input]
+  #   action: block          # 'unsafe': block | flag
+  #   timeout_ms: 5000       # caps the model's own timeouts; past it on_error decides
+  #   on_error: block        # an error, a timeout or a reply that is not safe/unsafe
+  custom: []               # your own Guard classes: [{guard: pkg.mod:Class, options: {}}]
+  http: []                 # external classifiers: POST {text, stage, tenant}, read {score}
+  #  - name: moderation
+  #    url: http://127.0.0.1:9000/classify
+  #    threshold: 0.5       # score 0-1 at which it triggers
+  #    action: block        # block | flag
+  #    stages: [input]      # input | retrieval | output
+  #    timeout_ms: 3000     # also the HTTP timeout; past it on_error decides
+  #    on_error: block      # non-2xx, bad JSON, no score, refused, timeout: block | allow
+  #    headers_env: {Authorization: MODERATION_AUTH}  # env var names, never the secret
 
 # ragline serve: the HTTP API.
 server:

@@ -87,6 +87,20 @@ class ProviderError(RaglineError):
         self.status_code = status_code
 
 
+class GuardError(RaglineError):
+    """A guard could not judge a text (its backend failed, answered nonsense, or it
+    raised); the pipeline applies the guard's ``on_error`` policy and counts it under
+    ``reason``. Never raised to a caller of ``ask``."""
+
+    reason = "guard.error"
+
+
+class GuardTimeout(GuardError):
+    """A guard took longer than its ``timeout_ms``: the call was abandoned."""
+
+    reason = "guard.timeout"
+
+
 __all__ = [
     "BusyError",
     "ConfigError",
@@ -96,6 +110,8 @@ __all__ = [
     "EncodingError",
     "EncryptedDocumentError",
     "FileTooLargeError",
+    "GuardError",
+    "GuardTimeout",
     "InputError",
     "NotFoundError",
     "ProviderError",

@@ -4,6 +4,9 @@ The first path segment picks the behaviour: ``http://127.0.0.1:PORT/<fault>/v1``
 ok, stall (one chunk, then silence), drop (one chunk, then the socket closes),
 drop-chunked (the same inside a chunked body), ratelimit (429 + Retry-After),
 error500, malformed (truncated JSON), html (an HTML 502 page), empty (an empty stream).
+llamaguard answers like a Llama Guard model: ``unsafe`` and ``S15`` when the prompt
+holds "ignore all previous instructions", ``safe`` otherwise; judge-garbled answers
+neither.
 """
 
 from __future__ import annotations
@@ -96,6 +99,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "empty":
             self._sse_head()
         elif not stream:
+            content = "".join(ANSWER)
+            if fault in ("llamaguard", "judge-garbled"):
+                prompt = str(body["messages"][-1]["content"]).lower()
+                attack = "ignore all previous instructions" in prompt
+                content = "unsafe\nS15" if attack else "safe"
+                if fault == "judge-garbled":
+                    content = "I am not able to assess this conversation."
             reply = {
                 "id": "chatcmpl-local",
                 "object": "chat.completion",
@@ -103,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": "".join(ANSWER)},
+                        "message": {"role": "assistant", "content": content},
                         "finish_reason": "stop",
                     }
                 ],

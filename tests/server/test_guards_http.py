@@ -210,7 +210,7 @@ def _blocked_by_a_failing_guard() -> Answer:
         tenant="acme",
         guards=[
             GuardTrigger("injection", "input", "block", 0.0, ["guard.error"], "RuntimeError"),
-            GuardTrigger("pii", "input", "allow", 0.0, ["guard.error"], "ValueError"),
+            GuardTrigger("pii", "input", "allow", 0.0, ["guard.timeout"], "GuardTimeout"),
         ],
     )
 
@@ -240,8 +240,9 @@ def test_guard_errors_are_counted_and_tenant_labels_follow_the_setting(
     assert key("ragline_guard_triggers_total", guard="pii", action="allow", stage="input") not in (
         samples
     )
-    assert samples[key("ragline_guard_errors_total", guard="injection", stage="input")] == 1
-    assert samples[key("ragline_guard_errors_total", guard="pii", stage="input")] == 1
+    errors = "ragline_guard_errors_total"
+    assert samples[key(errors, guard="injection", stage="input", reason="guard.error")] == 1
+    assert samples[key(errors, guard="pii", stage="input", reason="guard.timeout")] == 1
     assert ("tenant=" in text) is tenant_labels
 
 

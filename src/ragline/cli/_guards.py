@@ -58,15 +58,8 @@ def _stage(value: str) -> str:
 
 def _tenant_guards(project: Project, tenant: str | None) -> tuple[str, GuardSet]:
     """The tenant's name and its guard policy, built as the pipeline builds it."""
-    from ragline.guards._policy import build_guards
-
     name = project.tenant_or_default(tenant)
-    guards = build_guards(
-        project.settings.for_tenant(name).guards,
-        embedder=lambda: project.embedder,
-        embedder_spec=project.settings.embedder,
-    )
-    return name, guards
+    return name, project.parts.view(name).guards
 
 
 def check_report(guards: GuardSet, text: str, stage: str, tenant: str) -> dict[str, Any]:

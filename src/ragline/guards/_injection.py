@@ -34,6 +34,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ragline.guards._base import Action, Finding, GuardContext, GuardStage, Verdict
@@ -50,6 +51,12 @@ CHUNK_KEY = "ragline.injection"
 SCAN_VERSION = 3  # 3: injection.redirect
 #: how many earlier user turns the input stage reads with the last one
 HISTORY_TURNS = 3
+#: the guard scans at most this many characters of a text: a longer one is scanned on
+#: its first and last MAX_SCAN_CHARS // 2 (an attack typed first or appended last is
+#: caught; one buried in the middle of a longer text is not). Questions (at most
+#: ``server.max_question_chars``) and chunks are far shorter: this bounds the cost of a
+#: huge text given to ``ragline guards check`` or the Python API.
+MAX_SCAN_CHARS = 100_000
 
 _TAGS = re.compile("[\U000e0000-\U000e007f]+")
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -194,11 +201,43 @@ class _Scan:
         return round(1.0 - rest, 6)
 
 
+#: a run of combining marks longer than this is cut to it before normalising: NFKC
+#: reorders a run of marks of mixed classes in quadratic time (10,000 stacked marks
+#: cost seconds), and no script stacks more than a few on one letter
+MAX_MARK_RUN = 32
+_marks: re.Pattern[str] | None = None
+
+
+def _mark_runs() -> re.Pattern[str]:
+    """Runs of more than MAX_MARK_RUN combining characters (made on first use: the class
+    is read from ``unicodedata``, ~190 ranges)."""
+    global _marks
+    if _marks is None:
+        ranges, start = [], None
+        for cp in range(0x20000):  # every character with a combining class is below
+            if unicodedata.combining(chr(cp)):
+                start = cp if start is None else start
+            elif start is not None:
+                ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(cp - 1))}")
+                start = None
+        cls = "[" + "".join(ranges) + "]"
+        _marks = re.compile(f"({cls}{{{MAX_MARK_RUN}}}){cls}+")
+    return _marks
+
+
+def _normalize(text: str) -> str:
+    """NFKC of ``text``, its runs of combining marks cut to MAX_MARK_RUN first (a text
+    short enough to be cheap either way is left as it is)."""
+    if len(text) > 8 * MAX_MARK_RUN and not text.isascii():
+        text = _mark_runs().sub(r"\1", text)
+    return unicodedata.normalize("NFKC", text)
+
+
 def canonical(text: str) -> str:
     """``text`` as the features read it: invisible characters dropped, NFKC, look-alikes
     mapped to Latin, case folded."""
     text = _INVISIBLE.sub("", _TAGS.sub("", text))
-    return unicodedata.normalize("NFKC", text).translate(_CONFUSABLES).casefold()
+    return _normalize(text).translate(_CONFUSABLES).casefold()
 
 
 def _lexical(canon: str, features: Sequence[tuple[str, float, re.Pattern[str]]]) -> _Scan:
@@ -211,7 +250,8 @@ def _lexical(canon: str, features: Sequence[tuple[str, float, re.Pattern[str]]])
 
 
 def _spans(text: str, pattern: re.Pattern[str], label: str) -> list[Finding]:
-    return [Finding(m.start(), m.end(), label) for m in pattern.finditer(text)][:8]
+    # the first 8 only: a flood of 100,000 matches must not build 100,000 findings
+    return [Finding(m.start(), m.end(), label) for m in islice(pattern.finditer(text), 8)]
 
 
 def injection_scan(text: str) -> tuple[float, tuple[str, ...], tuple[Finding, ...]]:
@@ -237,7 +277,7 @@ def injection_scan(text: str) -> tuple[float, tuple[str, ...], tuple[Finding, ..
             scan.add(reason, weight)
     if not plain.weights.keys() & {"injection.override", "injection.persona"}:
         # look-alikes: the same text without the confusables map must not have fired
-        folded = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).casefold()
+        folded = _normalize(_INVISIBLE.sub("", text)).casefold()
         if folded != canon and not _lexical(folded, _STRONG).weights:
             for reason, weight in _lexical(canon, _STRONG).weights.items():
                 scan.add(reason, weight)
@@ -264,6 +304,23 @@ def injection_scan(text: str) -> tuple[float, tuple[str, ...], tuple[Finding, ..
     if _DECODE_REQUEST.search(canon):
         scan.add("injection.encoded", 0.5)
     return scan.score, tuple(sorted(scan.weights)), tuple(scan.findings)
+
+
+def capped_scan(text: str) -> tuple[float, tuple[str, ...], tuple[Finding, ...]]:
+    """:func:`injection_scan` of at most :data:`MAX_SCAN_CHARS` of ``text`` (its head and
+    tail beyond that), with the findings' offsets in ``text`` itself."""
+    from ragline.guards._window import CUT_MARKER, head_and_tail
+
+    if len(text) <= MAX_SCAN_CHARS:
+        return injection_scan(text)
+    score, reasons, findings = injection_scan(head_and_tail(text, MAX_SCAN_CHARS))
+    half = MAX_SCAN_CHARS // 2
+    tail_at = half + len(CUT_MARKER)  # where the tail starts in the scanned text
+    shift = len(text) - half - tail_at
+    kept = [f for f in findings if f.end <= half]
+    tail = [f for f in findings if f.start >= tail_at]
+    kept += [Finding(f.start + shift, f.end + shift, f.label) for f in tail]
+    return score, reasons, tuple(kept)
 
 
 def _decode_base64(blob: str) -> str | None:
@@ -330,15 +387,15 @@ class InjectionGuard:
         return self.check(chunk.text, context)
 
     def check(self, text: str, context: GuardContext) -> Verdict:
-        score, reasons, findings = injection_scan(text)
+        score, reasons, findings = capped_scan(text)
         texts = [text]
         if context.stage == "input" and context.history:
             joined = "\n".join([*context.history[-HISTORY_TURNS:], text])
             texts.append(joined)
-            joined_score, joined_reasons, _ = injection_scan(joined)
+            joined_score, joined_reasons, _ = capped_scan(joined)
             # only what the turns say *together*: an earlier turn that was an attack on
             # its own was handled then, and must not block every later question
-            alone = max(injection_scan(t)[0] for t in context.history[-HISTORY_TURNS:])
+            alone = max(capped_scan(t)[0] for t in context.history[-HISTORY_TURNS:])
             if joined_score > max(score, alone):
                 score = joined_score
                 reasons = tuple(sorted({*joined_reasons, "injection.multi_turn"}))
@@ -396,10 +453,13 @@ def is_injection(text: str, *, threshold: float = 0.5) -> bool:
 __all__ = [
     "CHUNK_KEY",
     "HISTORY_TURNS",
+    "MAX_MARK_RUN",
+    "MAX_SCAN_CHARS",
     "SCAN_VERSION",
     "InjectionGuard",
     "Scorer",
     "canonical",
+    "capped_scan",
     "chunk_scan",
     "injection_scan",
     "is_injection",

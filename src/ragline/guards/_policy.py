@@ -6,22 +6,29 @@ stage, in order: a ``redact`` verdict rewrites the text the next guard sees; the
 combined action is the most severe one (:data:`SEVERITY`: block > redact > flag >
 allow). A guard that raises never fails the request: its ``on_error`` policy turns
 the failure into a ``block`` (the default: fail closed) or an ``allow``, with the
-reason ``guard.error``, and :attr:`GuardResult.errors` counts it.
+reason ``guard.error``, and :attr:`GuardResult.errors` counts it. Each guard runs within
+its ``timeout_ms`` (:mod:`ragline.guards._budget`): one past it is abandoned and handled
+the same way, with the reason ``guard.timeout``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
+from ragline.errors import GuardError
 from ragline.guards._base import SEVERITY, Action, Guard, GuardContext, GuardStage, Verdict
+from ragline.guards._budget import Budget
 from ragline.types import GuardTrigger
 
 if TYPE_CHECKING:
-    from ragline.config import GuardSettings
+    from ragline.config import CustomGuardPolicy, GuardSettings, HttpGuardPolicy
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
+    from ragline.guards._judge import SpanFactory
+    from ragline.models import Model
     from ragline.types import Chunk
 
 #: the text a blocked ask answers with
@@ -36,8 +43,21 @@ DOCUMENT_ACTIONS: dict[DocumentPolicy, Action] = {"drop": "block", "quote": "fla
 
 @dataclass(frozen=True, slots=True)
 class ConfiguredGuard:
+    """A guard with its failure policy and time budget (``timeout_ms``; None: called
+    inline, unbounded — :func:`build_guards` always gives one)."""
+
     guard: Guard
     on_error: OnError = "block"
+    timeout_ms: float | None = None
+    budget: Budget | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.timeout_ms is not None and self.budget is None:
+            object.__setattr__(self, "budget", Budget(self.guard.name, self.timeout_ms))
+
+    def call(self, fn: Callable[[], Verdict]) -> Verdict:
+        """``fn`` (this guard's check) within the budget (see :mod:`._budget`)."""
+        return fn() if self.budget is None else self.budget.call(fn)
 
 
 @dataclass(slots=True)
@@ -96,13 +116,15 @@ class GuardSet:
             try:
                 check_chunk = getattr(guard, "check_chunk", None)
                 if chunk is not None and callable(check_chunk) and result.text == chunk.text:
-                    verdict = check_chunk(chunk, context)
+                    verdict = configured.call(partial(check_chunk, chunk, context))
                 else:
-                    verdict = guard.check(result.text, context)
+                    verdict = configured.call(partial(guard.check, result.text, context))
             except Exception as exc:  # a guard that fails is handled by its policy
                 result.errors.append(f"{guard.name}: {type(exc).__name__}: {exc}")
                 action: Action = "block" if configured.on_error == "block" else "allow"
-                verdict = Verdict(guard=guard.name, action=action, reasons=("guard.error",))
+                # guard.timeout for a call past its budget, guard.error for the rest
+                reason = exc.reason if isinstance(exc, GuardError) else "guard.error"
+                verdict = Verdict(guard=guard.name, action=action, reasons=(reason,))
             result.verdicts.append(verdict)
             if verdict.action == "redact" and verdict.redacted is not None:
                 result.text = verdict.redacted
@@ -154,12 +176,17 @@ def build_guards(
     *,
     embedder: Callable[[], Embedder] | None = None,
     embedder_spec: str = "minilm",
+    models: Callable[[str, float], Model] | None = None,
+    span: SpanFactory | None = None,
 ) -> GuardSet:
     """The guards ``settings`` enable, each with its action, threshold and stages.
 
     ``embedder`` gives the embedder the injection classifier scores with (called at the
     first score); with ``guards.injection.classifier`` on, the weights load now, so a
-    missing or corrupt file fails at start-up, not at the first question.
+    missing or corrupt file fails at start-up, not at the first question. ``models``
+    builds the judge's model from its spec and budget (default
+    :func:`~ragline.guards._judge.judge_model` with default settings); ``span`` traces
+    the judge's model calls (``ragline.trace``'s ``span``; none when not given).
     """
     from ragline.guards._injection import InjectionGuard
     from ragline.guards._pii import PiiGuard
@@ -188,6 +215,7 @@ def build_guards(
                     document_action=DOCUMENT_ACTIONS[injection.document_action],
                 ),
                 injection.on_error,
+                injection.timeout_ms,
             )
         )
     pii = settings.pii
@@ -196,6 +224,7 @@ def build_guards(
             ConfiguredGuard(
                 PiiGuard(action=pii.action, stages=frozenset(pii.stages), labels=pii.labels),
                 pii.on_error,
+                pii.timeout_ms,
             )
         )
     unsafe = settings.unsafe
@@ -206,6 +235,7 @@ def build_guards(
             ConfiguredGuard(
                 UnsafeRequestGuard(action=unsafe.action, categories=unsafe.categories),
                 unsafe.on_error,
+                unsafe.timeout_ms,
             )
         )
     banned = settings.banned
@@ -239,10 +269,125 @@ def build_guards(
                     min_similarity=banned.similarity or 0.6,
                 ),
                 banned.on_error,
+                banned.timeout_ms,
             )
         )
+    for policy in settings.http:
+        if policy.enabled:
+            guards.append(http_guard(policy))
+    judge = settings.judge
+    if judge is not None and judge.enabled:
+        from ragline.guards._judge import JudgeGuard, judge_model
+
+        model = (models or judge_model)(judge.model, judge.timeout_ms)
+        guard = JudgeGuard(
+            model,
+            action=judge.action,
+            stages=frozenset(judge.stages),
+            prompt=judge.prompt,
+            max_chars=judge.max_chars,
+            span=span,
+        )
+        guards.append(ConfiguredGuard(guard, judge.on_error, judge.timeout_ms))
+    for custom in settings.custom:
+        if custom.enabled:
+            guards.append(custom_guard(custom, taken=[g.guard.name for g in guards]))
     documents = injection.document_action if injection.enabled else "drop"
     return GuardSet(guards, documents=documents)
+
+
+def custom_guard(policy: CustomGuardPolicy, *, taken: Sequence[str] = ()) -> ConfiguredGuard:
+    """A user's guard: ``policy.guard`` (``package.module:Name``) imported and called with
+    ``policy.options``, and checked against the :class:`Guard` protocol — or a
+    :class:`ConfigError` saying what is wrong with it."""
+    import importlib
+
+    from ragline.errors import ConfigError
+    from ragline.guards._base import GUARD_STAGES
+
+    where = f"guards.custom {policy.guard!r}"
+    module_name, _, attr = policy.guard.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:
+        raise ConfigError(
+            f"{where}: cannot import {module_name}: {type(e).__name__}: {e}",
+            hint="install the package or add its folder to PYTHONPATH",
+        ) from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ConfigError(f"{where}: {module_name} has no class or function {attr}")
+    try:
+        guard = factory(**policy.options)
+    except Exception as e:
+        raise ConfigError(
+            f"{where}: building it with options {policy.options} failed: {type(e).__name__}: {e}",
+            hint="check guards.custom[].options",
+        ) from None
+    stages = getattr(guard, "stages", None)
+    name = getattr(guard, "name", None)
+    if not isinstance(guard, Guard) or not callable(getattr(guard, "check", None)):
+        raise ConfigError(
+            f"{where} is not a Guard",
+            hint="give it a name, stages and check(text, context) -> Verdict "
+            "(ragline.guards.Guard; test it with ragline.testing.GuardConformance)",
+        )
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: its name must be a non-empty string, not {name!r}")
+    if not isinstance(stages, frozenset | set) or not stages or not stages <= set(GUARD_STAGES):
+        raise ConfigError(
+            f"{where}: its stages must be a non-empty set of {', '.join(GUARD_STAGES)}, "
+            f"not {stages!r}"
+        )
+    if name in taken:
+        raise ConfigError(
+            f"{where}: another guard is already named {name!r}",
+            hint="give each guard its own name (it is how verdicts and metrics tell them apart)",
+        )
+    return ConfiguredGuard(guard, policy.on_error, policy.timeout_ms)
+
+
+def http_guard(policy: HttpGuardPolicy) -> ConfiguredGuard:
+    """The HTTP classifier ``policy`` configures, its headers read from the environment
+    now (a variable that is not set is a :class:`ConfigError` naming it)."""
+    import os
+
+    from ragline.errors import ConfigError
+    from ragline.guards._http import HttpGuard
+
+    headers: dict[str, str] = {}
+    for header, var in policy.headers_env.items():
+        value = os.environ.get(var)
+        if not value:
+            raise ConfigError(
+                f"guards.http {policy.name!r}: header {header} reads the environment "
+                f"variable {var}, which is not set",
+                hint=f"export {var}=… before starting ragline, or drop the header",
+            )
+        headers[header] = value
+    guard = HttpGuard(
+        policy.name,
+        policy.url,
+        action=policy.action,
+        threshold=policy.threshold,
+        stages=frozenset(policy.stages),
+        timeout_ms=policy.timeout_ms,
+        headers=headers,
+        max_chars=policy.max_chars,
+    )
+    return ConfiguredGuard(guard, policy.on_error, policy.timeout_ms)
+
+
+def check_guards(settings: GuardSettings) -> None:
+    """Fail now, at start-up, on what would fail the first ask: an HTTP guard's header
+    variable that is not set, a judge model spec this build cannot make."""
+    for policy in settings.http:
+        if policy.enabled:
+            http_guard(policy)
+    if settings.judge is not None and settings.judge.enabled:
+        from ragline.models._factory import check_spec
+
+        check_spec(settings.judge.model)
 
 
 __all__ = [
@@ -253,5 +398,8 @@ __all__ = [
     "GuardResult",
     "GuardSet",
     "build_guards",
+    "check_guards",
+    "custom_guard",
+    "http_guard",
     "instruction_threshold",
 ]

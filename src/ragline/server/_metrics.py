@@ -84,8 +84,9 @@ class Metrics:
         )
         self.guard_errors = Counter(
             "ragline_guard_errors",
-            "guards that raised (their on_error policy blocked or allowed the text)",
-            ["guard", "stage", *tenant],
+            "guards that raised or ran past their timeout_ms (reason guard.error or "
+            "guard.timeout; their on_error policy blocked or allowed the text)",
+            ["guard", "stage", "reason", *tenant],
             registry=r,
         )
         self.stage = Histogram(
@@ -114,7 +115,8 @@ class Metrics:
                     trigger.guard, trigger.action, trigger.stage, *labels
                 ).inc()
             if trigger.error is not None:
-                self.guard_errors.labels(trigger.guard, trigger.stage, *labels).inc()
+                reason = next((r for r in trigger.reasons if r.startswith("guard.")), "guard.error")
+                self.guard_errors.labels(trigger.guard, trigger.stage, reason, *labels).inc()
         for stage in ("retrieval", "answer"):
             ms = answer.timings_ms.get(stage)
             if ms is not None:

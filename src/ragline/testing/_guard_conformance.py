@@ -32,6 +32,22 @@ ODD_TEXTS = [
     "\udcff lone surrogate",
 ]
 
+#: 100,000-character adversarial texts: every guard must return a well-formed verdict
+#: on each (a guard caps what it examines, or is linear; its budget bounds it anyway)
+ADVERSARIAL_TEXTS = {
+    "zero_width_flood": "\u200b" * 100_000,
+    "zero_width_between_letters": "a\u200b" * 50_000,
+    "stacked_combining_marks": ("e" + "\u0301" * 9_999) * 10,  # 10k marks on one letter
+    # marks of two combining classes: Unicode normalisation reorders them (quadratic)
+    "stacked_mixed_class_marks": "e" + "\u0301\u0323" * 49_999 + "e",
+    "nested_bidi_controls": "\u202e\u2066" * 25_000 + "\u2069\u202c" * 25_000,
+    "tag_characters": "\U000e0041" * 100_000,
+    "base64_run": "QUJD" * 25_000,
+    "digits": "4" * 100_000,
+    "at_signs": "a@" * 50_000,
+    "one_long_word": "x" * 100_000,
+}
+
 
 class GuardConformance:
     """Behaviour every guard shares; subclasses provide the ``guard`` fixture."""
@@ -85,6 +101,14 @@ class GuardConformance:
         for context in self._contexts(guard):
             for text in ODD_TEXTS:
                 guard.check(text, context)
+
+    def test_adversarial_text_gets_a_verdict(self, guard: Guard) -> None:
+        """Huge, deeply combining, zero-width and encoded texts: a verdict, never a hang
+        or an exception (see :data:`ADVERSARIAL_TEXTS`)."""
+        for context in self._contexts(guard):
+            for name, text in ADVERSARIAL_TEXTS.items():
+                assert len(text) == 100_000, name
+                self._well_formed(guard, text, guard.check(text, context))
 
     def test_is_deterministic(self, guard: Guard) -> None:
         for context in self._contexts(guard):
