@@ -151,7 +151,7 @@ def test_the_budget_is_in_the_config_with_generous_local_defaults() -> None:
 
     guards = build_guards(GuardSettings.model_validate({"pii": {"timeout_ms": 150}}))
     by_name = {g.guard.name: g.timeout_ms for g in guards.guards}
-    assert by_name == {"injection": 2000, "pii": 150}
+    assert by_name == {"injection": 2000, "pii": 150, "unsafe": 2000}
 
 
 def test_a_bad_timeout_is_a_clear_config_error(tmp_path: Path) -> None:
