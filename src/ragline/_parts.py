@@ -76,6 +76,8 @@ class Parts:
         self._evals: EvalStore | None = None
         self._evals_backend: Backend | None = None  # when evals.store names another store
         self._chat: Chat | None = None
+        self._canary: str | None = None
+        self._mask: tuple[str, Callable[[str], str]] | None = None
         self._load_ms: float | None = None
         self._views: dict[str, View] = {}
 
@@ -138,7 +140,7 @@ class Parts:
         if not self.settings.tracing.enabled:
             return NOOP_TRACER
         try:
-            return build_tracer(self.backend.traces, self.settings)
+            return build_tracer(self.backend.traces, self.settings, mask=self._canary_mask)
         except Exception as e:
             log.warning("tracing is unavailable: %s", e)
             return NOOP_TRACER
@@ -187,6 +189,30 @@ class Parts:
             )
         return self._chat
 
+    @property
+    def canary(self) -> str:
+        """The system-prompt canary of this deployment: ``guards.leak.canary``, else the
+        one made once in the project folder (``.ragline/canary``)."""
+        if self._canary is None:
+            with self._lock:
+                if self._canary is None:
+                    from ragline.guards._leak import project_canary
+
+                    configured = self.settings.guards.leak.canary
+                    self._canary = configured or project_canary(self.path)
+        return self._canary
+
+    def _canary_mask(self) -> Callable[[str], str] | None:
+        """What traces apply to content: the canary masked, once there is one."""
+        canary = self._canary or self.settings.guards.leak.canary
+        if canary is None:
+            return None
+        if self._mask is None or self._mask[0] != canary:
+            from ragline.guards._leak import canary_mask
+
+            self._mask = (canary, canary_mask(canary))
+        return self._mask[1]
+
     # -- per tenant --------------------------------------------------------------------
 
     def view(self, tenant: str | None = None) -> View:
@@ -210,6 +236,13 @@ class Parts:
             self._evals_backend.close()
         if self._backend is not None:
             self._backend.close()
+
+
+def _language_detector(codes: Any) -> Any:
+    """Ingest's language detector, for the answer-language guard."""
+    from ragline.ingest._enrich import LanguageDetector
+
+    return LanguageDetector(codes)
 
 
 class View:
@@ -240,6 +273,15 @@ class View:
     def uses_llm(self) -> bool:
         """False for the offline ``extractive`` answerer, True for any language model."""
         return self.settings.model != "extractive"
+
+    @property
+    def canary(self) -> str | None:
+        """The canary the answerer's system prompt carries (LLM answers with the leak
+        guard on; the extractive answerer has no prompt)."""
+        leak = self.settings.guards.leak
+        if not leak.enabled:
+            return None
+        return leak.canary or self.parts.canary
 
     @property
     def retriever(self) -> Retriever:
@@ -281,9 +323,16 @@ class View:
             s, retriever, answerer = self.settings, self.retriever, self.answerer
             limit = s.server.max_question_chars
             guards = build_guards(
-                s.guards, embedder=lambda: self.parts.embedder, embedder_spec=s.embedder
+                s.guards,
+                embedder=lambda: self.parts.embedder,
+                embedder_spec=s.embedder,
+                canary=getattr(answerer, "canary", None) or s.guards.leak.canary,
+                system_prompt=str(getattr(answerer, "system_prompt", "") or ""),
+                candidates=s.ingest.languages,
+                language_detector=_language_detector,
             )
-            guard_out = GuardOut(guards)
+            tenants = self.parts.settings
+            guard_out = GuardOut(guards, languages=lambda t: tenants.tenant(t).languages or ())
             retrieval: list[Stage] = [
                 GuardIn(guards),
                 Analyze(retriever, max_question_chars=limit),
@@ -360,4 +409,5 @@ class View:
             min_support=a.min_support,
             attribute_min=a.attribute_min,
             price=price_for(first, ms) if isinstance(spec, str) else None,
+            canary=self.canary,
         )

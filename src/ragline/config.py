@@ -381,11 +381,56 @@ class PiiPolicy(_GuardPolicy):
     )
 
 
+class LeakPolicy(_GuardPolicy):
+    action: GuardActionName = Field("block", description="what a detection does")
+    canary: str | None = Field(
+        None,
+        min_length=12,
+        description="the canary in the system prompt (default: made once per project "
+        "in .ragline/canary)",
+    )
+    min_words: int = Field(
+        10, ge=4, le=100, description="consecutive words of the system prompt that are a leak"
+    )
+    stages: list[GuardStageName] = Field(
+        default_factory=lambda: list[GuardStageName](["output"]),
+        description="where it checks (output)",
+    )
+
+
+class LengthPolicy(_GuardPolicy):
+    enabled: bool = Field(False, description="true turns the length limit on")
+    action: GuardActionName = Field(
+        "redact", description="redact: cut at the last sentence that fits; block; flag"
+    )
+    max_chars: int = Field(4000, ge=50, description="longest answer, in characters")
+
+
+class LanguagePolicy(_GuardPolicy):
+    action: Literal["flag", "block"] = Field(
+        "flag", description="an answer not in the tenant's languages: flag or block"
+    )
+    min_letters: int = Field(
+        60, ge=20, description="shorter answers are not judged (too short to tell)"
+    )
+
+
+class CitationPolicy(_GuardPolicy):
+    enabled: bool = Field(False, description="true requires every answer sentence be cited")
+    action: GuardActionName = Field(
+        "flag", description="redact: drop uncited sentences; block; flag"
+    )
+
+
 class GuardSettings(_Strict):
     """The guard policy; absent, the safe default: injection blocked, PII redacted."""
 
     injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
     pii: PiiPolicy = Field(default_factory=PiiPolicy)
+    leak: LeakPolicy = Field(default_factory=LeakPolicy)
+    length: LengthPolicy = Field(default_factory=LengthPolicy)
+    language: LanguagePolicy = Field(default_factory=LanguagePolicy)
+    citation: CitationPolicy = Field(default_factory=CitationPolicy)
 
 
 class TenantGuardSettings(_Strict):
@@ -393,6 +438,10 @@ class TenantGuardSettings(_Strict):
 
     injection: InjectionPolicy | None = None
     pii: PiiPolicy | None = None
+    leak: LeakPolicy | None = None
+    length: LengthPolicy | None = None
+    language: LanguagePolicy | None = None
+    citation: CitationPolicy | None = None
 
 
 class TenantSettings(_Strict):
@@ -732,6 +781,22 @@ guards:
     action: redact         # redact ([email] markers) | block | flag
     stages: [output]       # output (the answer) | input (the question)
     on_error: block
+  leak:                    # system-prompt leak: the canary, or 10+ words of the prompt
+    enabled: true
+    action: block
+    # canary: rlc-…        # default: made once per project in .ragline/canary
+    min_words: 10
+  length:                  # maximum answer length (off: max_tokens bounds LLM answers)
+    enabled: false
+    action: redact         # redact (cut at a sentence end) | block | flag
+    max_chars: 4000
+  language:                # the answer must be in the tenant's `languages` (if listed)
+    enabled: true
+    action: flag           # flag | block; answers under min_letters letters are not judged
+    min_letters: 60
+  citation:                # every answer sentence cited by a supporting passage
+    enabled: false
+    action: flag           # flag | block | redact (drop the uncited sentences)
 
 # ragline serve: the HTTP API.
 server:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ragline.config import GuardSettings
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
+    from ragline.guards._language import DetectorFactory
     from ragline.types import Chunk
 
 #: the text a blocked ask answers with
@@ -121,12 +122,21 @@ def build_guards(
     *,
     embedder: Callable[[], Embedder] | None = None,
     embedder_spec: str = "minilm",
+    canary: str | None = None,
+    system_prompt: str = "",
+    candidates: Sequence[str] = (),
+    language_detector: DetectorFactory | None = None,
 ) -> GuardSet:
     """The guards ``settings`` enable, each with its action, threshold and stages.
 
     ``embedder`` gives the embedder the injection classifier scores with (called at the
     first score); with ``guards.injection.classifier`` on, the weights load now, so a
     missing or corrupt file fails at start-up, not at the first question.
+
+    The output checks: ``canary`` and ``system_prompt`` are what the leak guard looks
+    for (the answerer's); ``candidates`` the languages the language guard's detector
+    chooses between (``ingest.languages``) and ``language_detector`` makes that detector
+    (ingest's; without it the language guard is not built).
     """
     from ragline.guards._injection import InjectionGuard
     from ragline.guards._pii import PiiGuard
@@ -164,7 +174,67 @@ def build_guards(
                 pii.on_error,
             )
         )
+    guards.extend(
+        output_checks(
+            settings,
+            canary=canary,
+            system_prompt=system_prompt,
+            candidates=candidates,
+            language_detector=language_detector,
+        )
+    )
     return GuardSet(guards)
+
+
+def output_checks(
+    settings: GuardSettings,
+    *,
+    canary: str | None = None,
+    system_prompt: str = "",
+    candidates: Sequence[str] = (),
+    language_detector: DetectorFactory | None = None,
+) -> list[ConfiguredGuard]:
+    """The enabled answer checks: system-prompt leak, length, language, citations."""
+    from ragline.guards._citation import CitationGuard
+    from ragline.guards._language import LanguageGuard
+    from ragline.guards._leak import LeakGuard
+    from ragline.guards._length import LengthGuard
+
+    out: list[ConfiguredGuard] = []
+    leak = settings.leak
+    if leak.enabled and (leak.canary or canary or system_prompt):
+        out.append(
+            ConfiguredGuard(
+                LeakGuard(
+                    canary=leak.canary or canary,
+                    system_prompt=system_prompt,
+                    min_words=leak.min_words,
+                    action=leak.action,
+                    stages=frozenset(leak.stages),
+                ),
+                leak.on_error,
+            )
+        )
+    length = settings.length
+    if length.enabled:
+        out.append(
+            ConfiguredGuard(
+                LengthGuard(max_chars=length.max_chars, action=length.action), length.on_error
+            )
+        )
+    language = settings.language
+    if language.enabled and language_detector is not None:
+        guard = LanguageGuard(
+            language_detector,
+            action=language.action,
+            candidates=candidates or ("en", "es", "fr", "de", "it", "pt", "nl"),
+            min_letters=language.min_letters,
+        )
+        out.append(ConfiguredGuard(guard, language.on_error))
+    citation = settings.citation
+    if citation.enabled:
+        out.append(ConfiguredGuard(CitationGuard(action=citation.action), citation.on_error))
+    return out
 
 
 __all__ = ["REFUSAL_TEXT", "ConfiguredGuard", "GuardResult", "GuardSet", "build_guards"]
