@@ -15,6 +15,7 @@ import pytest
 import ragline
 from ragline.answer import DeltaEvent, DoneEvent, GroundedAnswerer
 from ragline.answer._events import GuardEvent
+from ragline.answer._extractive import ABSTAIN_TEXT
 from ragline.answer._prompts import PromptTemplate
 from ragline.config import load_settings
 from ragline.errors import ConfigError
@@ -82,8 +83,7 @@ def test_a_long_verbatim_span_of_the_prompt_is_a_leak_a_short_one_is_not() -> No
 def test_the_abstain_text_is_not_prompt_text() -> None:
     """An abstention repeats what the prompt tells the model to reply: that is allowed."""
     guard = LeakGuard(system_prompt=SYSTEM)
-    abstain = "I don't know: the documents I have do not contain the answer to that question."
-    assert not guard.check(abstain, OUTPUT).triggered
+    assert not guard.check(ABSTAIN_TEXT, OUTPUT).triggered
 
 
 def test_redact_masks_the_canary() -> None:
