@@ -263,6 +263,11 @@ class View:
             from ragline.guards._policy import check_classifier
 
             check_classifier(settings.embedder)  # a bad setting or weights file: now
+        schema = settings.guards.schema_
+        if schema.enabled and schema.path:
+            from ragline.guards._schema import load_schema
+
+            load_schema(schema.path, base_dir=parts.path)  # a bad schema file: now, named
 
     @property
     def model_specs(self) -> list[str]:
@@ -330,6 +335,7 @@ class View:
                 system_prompt=str(getattr(answerer, "system_prompt", "") or ""),
                 candidates=s.ingest.languages,
                 language_detector=_language_detector,
+                base_dir=self.parts.path,
             )
             tenants = self.parts.settings
             guard_out = GuardOut(guards, languages=lambda t: tenants.tenant(t).languages or ())

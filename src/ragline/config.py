@@ -422,6 +422,20 @@ class CitationPolicy(_GuardPolicy):
     )
 
 
+class SchemaPolicy(_GuardPolicy):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    action: Literal["flag", "block"] = Field(
+        "block", description="an answer that is not JSON valid under the schema"
+    )
+    path: str | None = Field(
+        None,
+        alias="schema",
+        description="JSON schema file every answer must be valid under (relative to the "
+        "project folder); unset: answers are not JSON-checked",
+    )
+
+
 class GuardSettings(_Strict):
     """The guard policy; absent, the safe default: injection blocked, PII redacted."""
 
@@ -431,6 +445,7 @@ class GuardSettings(_Strict):
     length: LengthPolicy = Field(default_factory=LengthPolicy)
     language: LanguagePolicy = Field(default_factory=LanguagePolicy)
     citation: CitationPolicy = Field(default_factory=CitationPolicy)
+    schema_: SchemaPolicy = Field(default_factory=SchemaPolicy, alias="schema")
 
 
 class TenantGuardSettings(_Strict):
@@ -442,6 +457,7 @@ class TenantGuardSettings(_Strict):
     length: LengthPolicy | None = None
     language: LanguagePolicy | None = None
     citation: CitationPolicy | None = None
+    schema_: SchemaPolicy | None = Field(None, alias="schema")
 
 
 class TenantSettings(_Strict):

@@ -62,6 +62,7 @@ def _tenant_guards(project: Project, tenant: str | None) -> tuple[str, GuardSet]
         project.settings.for_tenant(name).guards,
         embedder=lambda: project.embedder,
         embedder_spec=project.settings.embedder,
+        base_dir=project.path,
     )
     return name, guards
 

@@ -19,6 +19,8 @@ from ragline.guards._base import SEVERITY, Action, Guard, GuardContext, GuardSta
 from ragline.types import GuardTrigger
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ragline.config import GuardSettings
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
@@ -126,6 +128,7 @@ def build_guards(
     system_prompt: str = "",
     candidates: Sequence[str] = (),
     language_detector: DetectorFactory | None = None,
+    base_dir: Path | None = None,
 ) -> GuardSet:
     """The guards ``settings`` enable, each with its action, threshold and stages.
 
@@ -136,7 +139,8 @@ def build_guards(
     The output checks: ``canary`` and ``system_prompt`` are what the leak guard looks
     for (the answerer's); ``candidates`` the languages the language guard's detector
     chooses between (``ingest.languages``) and ``language_detector`` makes that detector
-    (ingest's; without it the language guard is not built).
+    (ingest's; without it the language guard is not built); a relative
+    ``guards.schema`` file is found in ``base_dir`` (the project folder).
     """
     from ragline.guards._injection import InjectionGuard
     from ragline.guards._pii import PiiGuard
@@ -181,6 +185,7 @@ def build_guards(
             system_prompt=system_prompt,
             candidates=candidates,
             language_detector=language_detector,
+            base_dir=base_dir,
         )
     )
     return GuardSet(guards)
@@ -193,6 +198,7 @@ def output_checks(
     system_prompt: str = "",
     candidates: Sequence[str] = (),
     language_detector: DetectorFactory | None = None,
+    base_dir: Path | None = None,
 ) -> list[ConfiguredGuard]:
     """The enabled answer checks: system-prompt leak, length, language, citations."""
     from ragline.guards._citation import CitationGuard
@@ -234,6 +240,12 @@ def output_checks(
     citation = settings.citation
     if citation.enabled:
         out.append(ConfiguredGuard(CitationGuard(action=citation.action), citation.on_error))
+    schema = settings.schema_
+    if schema.enabled and schema.path:
+        from ragline.guards._schema import SchemaGuard, load_schema
+
+        validator = load_schema(schema.path, base_dir=base_dir)
+        out.append(ConfiguredGuard(SchemaGuard(validator, action=schema.action), schema.on_error))
     return out
 
 
