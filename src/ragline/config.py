@@ -813,6 +813,8 @@ guards:
   citation:                # every answer sentence cited by a supporting passage
     enabled: false
     action: flag           # flag | block | redact (drop the uncited sentences)
+  # schema: {schema: answer.schema.json, action: block}  # answers must be JSON valid
+                           # under this schema (pip install 'ragline[schema]'); per tenant
 
 # ragline serve: the HTTP API.
 server:
