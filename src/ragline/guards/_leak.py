@@ -213,7 +213,7 @@ def _cut(text: str, findings: list[Finding]) -> str:
         if f.end <= pos:
             continue
         parts.append(text[pos : max(pos, f.start)])
-        parts.append(CANARY_MASK if f.label == "canary" else "[system prompt]")
+        parts.append(f"[{f.label}]")  # [canary] (CANARY_MASK) or [system_prompt]
         pos = f.end
     parts.append(text[pos:])
     return "".join(parts)
