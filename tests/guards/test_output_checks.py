@@ -352,3 +352,24 @@ def test_the_extractive_answerer_passes_the_citation_check(tmp_path: Path) -> No
         answer = p.ask(Q_EN)
         assert not answer.blocked and not answer.abstained and answer.sentences
         assert _triggers(answer, "citation") == []
+
+
+@pytest.mark.parametrize(
+    ("block", "key"),
+    [
+        ("length: {enabled: true, max_chars: 10}", "guards.length.max_chars"),
+        ("language: {action: redact}", "guards.language.action"),
+        ("citation: {action: allow}", "guards.citation.action"),
+        ("leak: {min_words: 2}", "guards.leak.min_words"),
+    ],
+)
+def test_a_bad_policy_is_a_config_error_naming_the_key(
+    tmp_path: Path, block: str, key: str
+) -> None:
+    from ragline.config import load_settings
+
+    config = tmp_path / "ragline.yaml"
+    config.write_text(f"guards:\n  {block}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_settings(tmp_path)
+    assert config.read_text(encoding="utf-8") == f"guards:\n  {block}\n"

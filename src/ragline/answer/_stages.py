@@ -354,9 +354,11 @@ class GuardOut(_GuardStage):
 
     def _context(self, ask: Ask, **metadata: Any) -> Any:
         """What the output guards know: the tenant's languages, and in ``metadata`` the
-        answer's judgement (``sentence_count``, ``unsupported``, ``abstained``) or, while
+        answer's judgement (``sentence_count``, ``sentence_spans``, ``unsupported``,
+        ``abstained``), ``sentence`` (one sentence of a redacted answer) or, while
         streaming, ``window`` (and the window's ``offset``): a guard that judges whole
-        answers lets windows through and judges the complete answer."""
+        answers (length, language, citations, schema) lets windows and single sentences
+        through and judges the complete answer."""
         from ragline.guards import GuardContext
 
         tenant = ask.request.tenant
