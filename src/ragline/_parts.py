@@ -77,7 +77,8 @@ class Parts:
         self._evals_backend: Backend | None = None  # when evals.store names another store
         self._chat: Chat | None = None
         self._canary: str | None = None
-        self._mask: tuple[str, Callable[[str], str]] | None = None
+        self._mask: tuple[frozenset[str], Callable[[str], str]] | None = None
+        self._canaries: set[str] = set()  #: tenants' own canaries (guards.leak.canary)
         self._load_ms: float | None = None
         self._views: dict[str, View] = {}
 
@@ -202,15 +203,27 @@ class Parts:
                     self._canary = configured or project_canary(self.path)
         return self._canary
 
+    def note_canary(self, canary: str) -> None:
+        """A tenant's own canary: traces mask it too."""
+        self._canaries.add(canary)
+
     def _canary_mask(self) -> Callable[[str], str] | None:
-        """What traces apply to content: the canary masked, once there is one."""
-        canary = self._canary or self.settings.guards.leak.canary
-        if canary is None:
+        """What traces apply to content: every canary in use masked, once there is one."""
+        known = {self._canary, self.settings.guards.leak.canary, *self._canaries}
+        canaries = frozenset(c for c in known if c)
+        if not canaries:
             return None
-        if self._mask is None or self._mask[0] != canary:
+        if self._mask is None or self._mask[0] != canaries:
             from ragline.guards._leak import canary_mask
 
-            self._mask = (canary, canary_mask(canary))
+            masks = [canary_mask(c) for c in sorted(canaries)]
+
+            def mask(text: str) -> str:
+                for one in masks:
+                    text = one(text)
+                return text
+
+            self._mask = (canaries, mask)
         return self._mask[1]
 
     # -- per tenant --------------------------------------------------------------------
@@ -286,7 +299,10 @@ class View:
         leak = self.settings.guards.leak
         if not leak.enabled:
             return None
-        return leak.canary or self.parts.canary
+        if leak.canary:
+            self.parts.note_canary(leak.canary)
+            return leak.canary
+        return self.parts.canary
 
     @property
     def retriever(self) -> Retriever:

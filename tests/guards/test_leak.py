@@ -222,3 +222,26 @@ def test_the_leak_guard_can_be_turned_off(tmp_path: Path) -> None:
         answer = p.ask(QUESTION)
         assert not answer.blocked
         assert not (tmp_path / CANARY_FILE).exists()
+
+
+def test_a_tenants_own_canary_is_used_and_masked_in_traces(tmp_path: Path) -> None:
+    own = "rlc-fedcba9876543210"
+    (tmp_path / "ragline.yaml").write_text(
+        f"embedder: hash\ntenants:\n  acme:\n    guards:\n      leak: {{canary: {own}}}\n",
+        encoding="utf-8",
+    )
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "warranty.md").write_text(DOCS["warranty.md"], encoding="utf-8")
+    with ragline.Project(tmp_path, embedder=HashEmbedder()) as p:
+        p.ingest([docs], tenant="acme")
+        view = p.parts.view("acme")
+        assert view.canary == own
+        model = FunctionModel(_echo, name="openai:echo")
+        view.answerer = GroundedAnswerer(model, p.embedder, canary=view.canary)
+        answer = p.ask(QUESTION, tenant="acme")
+        assert answer.refusal_reason == "leak.canary"
+        assert own in model.last_call.messages[0].content
+        p.flush_traces()
+        dumped = repr([s.attributes for s in p.get_trace(answer.trace_id or "", tenant="acme")])
+        assert own[4:] not in dumped and CANARY_MASK in dumped

@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import secrets
+from collections import deque
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -188,17 +189,18 @@ class LeakGuard:
         """The spans of ``text`` made of runs of ``min_words``+ prompt words, merged."""
         if not self._grams:
             return []
-        n, vocabulary = self.min_words, self._vocabulary
-        matches = list(_WORD.finditer(text))
-        words = [m.group().lower() for m in matches]
+        n, vocabulary, grams = self.min_words, self._vocabulary, self._grams
+        # the last words that are all prompt words (at most n): constant memory, one pass
+        window: deque[tuple[str, int, int]] = deque(maxlen=n)
         spans: list[list[int]] = []
-        run = 0  # prompt words in a row ending at i + n - 1: fewer than n cannot match
-        for j in range(min(n - 1, len(words))):
-            run = run + 1 if words[j] in vocabulary else 0
-        for i in range(len(words) - n + 1):
-            run = run + 1 if words[i + n - 1] in vocabulary else 0
-            if run >= n and tuple(words[i : i + n]) in self._grams:
-                start, end = matches[i].start(), matches[i + n - 1].end()
+        for m in _WORD.finditer(text):
+            word = m.group().lower()
+            if word not in vocabulary:
+                window.clear()
+                continue
+            window.append((word, m.start(), m.end()))
+            if len(window) == n and tuple(w for w, _, _ in window) in grams:
+                start, end = window[0][1], window[-1][2]
                 if spans and start <= spans[-1][1]:
                     spans[-1][1] = end
                 else:
