@@ -77,6 +77,9 @@ class Parts:
         self._evals: EvalStore | None = None
         self._evals_backend: Backend | None = None  # when evals.store names another store
         self._chat: Chat | None = None
+        self._canary: str | None = None
+        self._mask: tuple[frozenset[str], Callable[[str], str]] | None = None
+        self._canaries: set[str] = set()  #: tenants' own canaries (guards.leak.canary)
         self._load_ms: float | None = None
         self._views: dict[str, View] = {}
 
@@ -139,7 +142,7 @@ class Parts:
         if not self.settings.tracing.enabled:
             return NOOP_TRACER
         try:
-            return build_tracer(self.backend.traces, self.settings)
+            return build_tracer(self.backend.traces, self.settings, mask=self._canary_mask)
         except Exception as e:
             log.warning("tracing is unavailable: %s", e)
             return NOOP_TRACER
@@ -188,6 +191,42 @@ class Parts:
             )
         return self._chat
 
+    @property
+    def canary(self) -> str:
+        """The system-prompt canary of this deployment: ``guards.leak.canary``, else the
+        one made once in the project folder (``.ragline/canary``)."""
+        if self._canary is None:
+            with self._lock:
+                if self._canary is None:
+                    from ragline.guards._leak import project_canary
+
+                    configured = self.settings.guards.leak.canary
+                    self._canary = configured or project_canary(self.path)
+        return self._canary
+
+    def note_canary(self, canary: str) -> None:
+        """A tenant's own canary: traces mask it too."""
+        self._canaries.add(canary)
+
+    def _canary_mask(self) -> Callable[[str], str] | None:
+        """What traces apply to content: every canary in use masked, once there is one."""
+        known = {self._canary, self.settings.guards.leak.canary, *self._canaries}
+        canaries = frozenset(c for c in known if c)
+        if not canaries:
+            return None
+        if self._mask is None or self._mask[0] != canaries:
+            from ragline.guards._leak import canary_mask
+
+            masks = [canary_mask(c) for c in sorted(canaries)]
+
+            def mask(text: str) -> str:
+                for one in masks:
+                    text = one(text)
+                return text
+
+            self._mask = (canaries, mask)
+        return self._mask[1]
+
     # -- per tenant --------------------------------------------------------------------
 
     def view(self, tenant: str | None = None) -> View:
@@ -211,6 +250,13 @@ class Parts:
             self._evals_backend.close()
         if self._backend is not None:
             self._backend.close()
+
+
+def _language_detector(codes: Any) -> Any:
+    """Ingest's language detector, for the answer-language guard."""
+    from ragline.ingest._enrich import LanguageDetector
+
+    return LanguageDetector(codes)
 
 
 class View:
@@ -243,6 +289,11 @@ class View:
             check_guards(settings.guards)  # an unset header variable: now
         if settings.guards.custom:
             _ = self.guards  # a user's guard is imported and checked against the protocol now
+        schema = settings.guards.schema_
+        if schema.enabled and schema.path:
+            from ragline.guards._schema import load_schema
+
+            load_schema(schema.path, base_dir=parts.path)  # a bad schema file: now, named
 
     @property
     def model_specs(self) -> list[str]:
@@ -253,6 +304,18 @@ class View:
     def uses_llm(self) -> bool:
         """False for the offline ``extractive`` answerer, True for any language model."""
         return self.settings.model != "extractive"
+
+    @property
+    def canary(self) -> str | None:
+        """The canary the answerer's system prompt carries (LLM answers with the leak
+        guard on; the extractive answerer has no prompt)."""
+        leak = self.settings.guards.leak
+        if not leak.enabled:
+            return None
+        if leak.canary:
+            self.parts.note_canary(leak.canary)
+            return leak.canary
+        return self.parts.canary
 
     @property
     def retriever(self) -> Retriever:
@@ -283,12 +346,18 @@ class View:
             from ragline.trace._tracer import span
 
             s = self.settings
+            answerer = self.answerer  # the leak check looks for its canary and system prompt
             self._guards = build_guards(
                 s.guards,
                 embedder=lambda: self.parts.embedder,
                 embedder_spec=s.embedder,
                 models=self.guard_model,
                 span=span,
+                canary=getattr(answerer, "canary", None) or s.guards.leak.canary,
+                system_prompt=str(getattr(answerer, "system_prompt", "") or ""),
+                candidates=s.ingest.languages,
+                language_detector=_language_detector,
+                base_dir=self.parts.path,
             )
         return self._guards
 
@@ -310,7 +379,8 @@ class View:
             s, retriever, answerer = self.settings, self.retriever, self.answerer
             limit = s.server.max_question_chars
             guards = self.guards
-            guard_out = GuardOut(guards)
+            tenants = self.parts.settings
+            guard_out = GuardOut(guards, languages=lambda t: tenants.tenant(t).languages or ())
             retrieval: list[Stage] = [
                 GuardIn(guards),
                 Analyze(retriever, max_question_chars=limit),
@@ -404,4 +474,5 @@ class View:
             min_support=a.min_support,
             attribute_min=a.attribute_min,
             price=price_for(first, ms) if isinstance(spec, str) else None,
+            canary=self.canary,
         )

@@ -509,8 +509,23 @@ class BannedPolicy(_GuardPolicy):
                 "similarity": base.similarity if self.similarity is None else self.similarity,
             }
         )
+
+
 _GUARD_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
-_BUILTIN_GUARDS = frozenset({"injection", "pii", "unsafe", "banned", "judge"})
+_BUILTIN_GUARDS = frozenset(
+    {
+        "injection",
+        "pii",
+        "unsafe",
+        "banned",
+        "judge",
+        "leak",
+        "length",
+        "language",
+        "citation",
+        "schema",
+    }
+)
 
 
 class HttpGuardPolicy(_GuardPolicy):
@@ -616,6 +631,61 @@ class CustomGuardPolicy(_GuardPolicy):
     )
 
 
+class LeakPolicy(_GuardPolicy):
+    action: GuardActionName = Field("block", description="what a detection does")
+    canary: str | None = Field(
+        None,
+        min_length=12,
+        description="the canary in the system prompt (default: made once per project "
+        "in .ragline/canary)",
+    )
+    min_words: int = Field(
+        10, ge=4, le=100, description="consecutive words of the system prompt that are a leak"
+    )
+    stages: list[GuardStageName] = Field(
+        default_factory=lambda: list[GuardStageName](["output"]),
+        description="where it checks (output)",
+    )
+
+
+class LengthPolicy(_GuardPolicy):
+    enabled: bool = Field(False, description="true turns the length limit on")
+    action: GuardActionName = Field(
+        "redact", description="redact: cut at the last sentence that fits; block; flag"
+    )
+    max_chars: int = Field(4000, ge=50, description="longest answer, in characters")
+
+
+class LanguagePolicy(_GuardPolicy):
+    action: Literal["flag", "block"] = Field(
+        "flag", description="an answer not in the tenant's languages: flag or block"
+    )
+    min_letters: int = Field(
+        60, ge=20, description="shorter answers are not judged (too short to tell)"
+    )
+
+
+class CitationPolicy(_GuardPolicy):
+    enabled: bool = Field(False, description="true requires every answer sentence be cited")
+    action: GuardActionName = Field(
+        "flag", description="redact: drop uncited sentences; block; flag"
+    )
+
+
+class SchemaPolicy(_GuardPolicy):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    action: Literal["flag", "block"] = Field(
+        "block", description="an answer that is not JSON valid under the schema"
+    )
+    path: str | None = Field(
+        None,
+        alias="schema",
+        description="JSON schema file every answer must be valid under (relative to the "
+        "project folder); unset: answers are not JSON-checked",
+    )
+
+
 class GuardSettings(_Strict):
     """The guard policy; absent, the safe default: injection blocked, PII redacted."""
 
@@ -638,6 +708,12 @@ class GuardSettings(_Strict):
         _unique_guard_names(self.http)
         return self
 
+    leak: LeakPolicy = Field(default_factory=LeakPolicy)
+    length: LengthPolicy = Field(default_factory=LengthPolicy)
+    language: LanguagePolicy = Field(default_factory=LanguagePolicy)
+    citation: CitationPolicy = Field(default_factory=CitationPolicy)
+    schema_: SchemaPolicy = Field(default_factory=SchemaPolicy, alias="schema")
+
 
 class TenantGuardSettings(_Strict):
     """A tenant's guards: each one given replaces the global policy of that guard."""
@@ -654,6 +730,12 @@ class TenantGuardSettings(_Strict):
     def _names(self) -> TenantGuardSettings:
         _unique_guard_names(self.http)
         return self
+
+    leak: LeakPolicy | None = None
+    length: LengthPolicy | None = None
+    language: LanguagePolicy | None = None
+    citation: CitationPolicy | None = None
+    schema_: SchemaPolicy | None = Field(None, alias="schema")
 
 
 class TenantSettings(_Strict):
@@ -1034,6 +1116,24 @@ guards:
   #    timeout_ms: 3000     # also the HTTP timeout; past it on_error decides
   #    on_error: block      # non-2xx, bad JSON, no score, refused, timeout: block | allow
   #    headers_env: {Authorization: MODERATION_AUTH}  # env var names, never the secret
+  leak:                    # system-prompt leak: the canary, or 10+ words of the prompt
+    enabled: true
+    action: block
+    # canary: rlc-…        # default: made once per project in .ragline/canary
+    min_words: 10
+  length:                  # maximum answer length (off: max_tokens bounds LLM answers)
+    enabled: false
+    action: redact         # redact (cut at a sentence end) | block | flag
+    max_chars: 4000
+  language:                # the answer must be in the tenant's `languages` (if listed)
+    enabled: true
+    action: flag           # flag | block; answers under min_letters letters are not judged
+    min_letters: 60
+  citation:                # every answer sentence cited by a supporting passage
+    enabled: false
+    action: flag           # flag | block | redact (drop the uncited sentences)
+  # schema: {schema: answer.schema.json, action: block}  # answers must be JSON valid
+                           # under this schema (pip install 'ragline[schema]'); per tenant
 
 # ragline serve: the HTTP API.
 server:

@@ -76,8 +76,11 @@ class GroundedAnswerer:
         count_tokens: TokenCounter = estimate_tokens,
         price: Price | None = None,
         scorer: SupportScorer | None = None,
+        canary: str | None = None,
     ) -> None:
         self.model = model
+        #: appended to the system prompt; the leak guard blocks an answer repeating it
+        self.canary = canary
         self.template = (
             template if isinstance(template, PromptTemplate) else PromptTemplate.load(template)
         )
@@ -90,6 +93,32 @@ class GroundedAnswerer:
         self.count_tokens = count_tokens
         self.price = price
         self.scorer = scorer or SupportScorer(embedder)
+
+    @property
+    def system_prompt(self) -> str:
+        """The template's system section (placeholders unfilled), without the canary:
+        what the leak guard looks for verbatim in answers."""
+        return self.template.sections.get("system", "") if self.template.kind == "chat" else ""
+
+    def _shown(self, text: str) -> str:
+        """``text`` as traces show it: the canary masked."""
+        if not self.canary:
+            return text
+        from ragline.guards._leak import CANARY_MASK
+
+        return text.replace(self.canary, CANARY_MASK)
+
+    def _with_canary(self, rendered: RenderedPrompt) -> RenderedPrompt:
+        """The canary line appended to the system message (chat templates only)."""
+        messages = rendered.messages
+        if not self.canary or not messages or messages[0].role != "system":
+            return rendered
+        from dataclasses import replace
+
+        from ragline.guards._leak import canary_line
+
+        first = replace(messages[0], content=f"{messages[0].content}\n{canary_line(self.canary)}")
+        return replace(rendered, messages=[first, *messages[1:]])
 
     # -- shared steps --------------------------------------------------------------
 
@@ -104,6 +133,7 @@ class GroundedAnswerer:
                 count_tokens=self.count_tokens,
                 abstain_text=self.abstain_text,
             )
+            rendered = self._with_canary(rendered)
             if sp.is_recording:
                 sp.update(
                     {
@@ -111,7 +141,7 @@ class GroundedAnswerer:
                         "ragline.prompt.version": rendered.version,
                         "ragline.prompt.tokens": rendered.tokens,
                         "ragline.prompt.token_budget": self.token_budget,
-                        "ragline.prompt": rendered.text,
+                        "ragline.prompt": self._shown(rendered.text),
                         "ragline.prompt.included": [h.chunk.id for h in rendered.included_hits],
                         "ragline.prompt.dropped": [h.chunk.id for h in rendered.dropped_hits],
                     }
@@ -132,7 +162,8 @@ class GroundedAnswerer:
                     "gen_ai.request.temperature": self.temperature,
                     "ragline.stream": stream,
                     "ragline.messages": [
-                        {"role": m.role, "content": m.content} for m in rendered.messages
+                        {"role": m.role, "content": self._shown(m.content)}
+                        for m in rendered.messages
                     ],
                 }
             )
@@ -381,7 +412,7 @@ class GroundedAnswerer:
             usage=draft.usage or Usage(),
             cost_usd=draft.cost_usd,
             prompt_version=draft.prompt_version,
-            prompt_text=prompt.text if prompt is not None else "",
+            prompt_text=self._shown(prompt.text) if prompt is not None else "",
             report=draft.report or CitationReport(),
             dropped_hits=list(prompt.dropped_hits) if prompt is not None else [],
             finish_reason=draft.finish_reason,

@@ -22,6 +22,7 @@ still straddle the cut, so a hit is redacted before any of it leaves.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -362,16 +363,63 @@ class GuardOut(_GuardStage):
 
     name, stage = "guard_out", "output"
 
-    def _context(self, ask: Ask) -> Any:
+    def __init__(
+        self, guards: GuardSet, *, languages: Callable[[str], Iterable[str]] | None = None
+    ) -> None:
+        super().__init__(guards)
+        #: the tenant's answer languages (the language guard's), by tenant name
+        self.languages = languages
+
+    def _context(self, ask: Ask, **metadata: Any) -> Any:
+        """What the output guards know: the tenant's languages, and in ``metadata`` the
+        answer's judgement (``sentence_count``, ``sentence_spans``, ``unsupported``,
+        ``abstained``), ``sentence`` (one sentence of a redacted answer) or, while
+        streaming, ``window`` (and the window's ``offset``): a guard that judges whole
+        answers (length, language, citations, schema) lets windows and single sentences
+        through and judges the complete answer."""
         from ragline.guards import GuardContext
 
-        return GuardContext(stage="output", tenant=ask.request.tenant, question=ask.question)
+        tenant = ask.request.tenant
+        languages = tuple(self.languages(tenant)) if self.languages is not None else ()
+        return GuardContext(
+            stage="output",
+            tenant=tenant,
+            question=ask.question,
+            languages=languages,
+            metadata=metadata,
+        )
+
+    def _answer_context(self, ask: Ask, answer: Answer) -> Any:
+        draft, sentences = ask.draft, answer.sentences
+        report = draft.report if draft is not None else None
+        if report is not None:  # an LLM answer: what the cite stage found
+            unsupported = sorted({*report.unsupported, *report.weak_sentences})
+        else:  # cited as written (extractive): a sentence without a citation
+            unsupported = [i for i, sentence in enumerate(sentences) if not sentence.citations]
+        from ragline.answer._sentence_spans import sentence_spans
+
+        return self._context(
+            ask,
+            sentence_count=len(sentences),
+            sentence_spans=sentence_spans(answer.text) if sentences and self._spans else None,
+            unsupported=unsupported,
+            abstained=answer.abstained,
+        )
+
+    @property
+    def _spans(self) -> bool:
+        """A guard reads where each sentence is (``uses_sentence_spans``)."""
+        return any(getattr(g.guard, "uses_sentence_spans", False) for g in self.guards.at("output"))
+
+    def _drops_sentences(self, result: GuardResult) -> bool:
+        droppers = {g.guard.name for g in self.guards.at("output") if _drops(g.guard)}
+        return any(v.action == "redact" and v.guard in droppers for v in result.verdicts)
 
     def run(self, ask: Ask) -> Iterable[Event]:
         answer = ask.answer
         if answer is None or not self.guards.at("output"):
             return ()
-        context = self._context(ask)
+        context = self._answer_context(ask, answer)
         result = self.guards.run(answer.text, context)
         ask.record(guard_attributes, result)
         ask.triggers.extend(result.triggers())
@@ -384,8 +432,11 @@ class GuardOut(_GuardStage):
             return (guard_event(result),)
         if result.text != answer.text:
             answer.text = result.text
+            one = replace(context, metadata={"sentence": True})
             for sentence in answer.sentences:
-                sentence.text = self.guards.run(sentence.text, context).text
+                sentence.text = self.guards.run(sentence.text, one).text
+            if self._drops_sentences(result):  # sentences cut or dropped: keep the rest
+                _keep_sentences(answer)
         return () if ask.request.stream else (guard_event(result),)
 
     def watch(self, ask: Ask, events: Iterator[Event]) -> Iterator[Event]:
@@ -396,7 +447,7 @@ class GuardOut(_GuardStage):
         if not self.guards.at("output"):
             yield from events
             return
-        context = self._context(ask)
+        context = self._context(ask, window=True)
         seen, sent = "", 0
         for event in events:
             if isinstance(event, DeltaEvent):
@@ -439,6 +490,7 @@ class GuardOut(_GuardStage):
         """``(new sent, text to send)`` for ``seen[sent:cut]`` redacted, or None when a
         guard blocks (the refusal is then set on ``ask``)."""
         base = max(0, sent - HOLD_BACK_CHARS)  # look back, bounded, for what straddles
+        context = replace(context, metadata={**context.metadata, "offset": base})
         result = self.guards.run(seen[base:], context)
         if result.blocked:
             ask.triggers.extend(result.triggers())
@@ -465,6 +517,31 @@ class GuardOut(_GuardStage):
         if pos < cut:
             parts.append(seen[pos:cut])
         return max(cut, pos), "".join(parts)
+
+
+def _drops(guard: object) -> bool:
+    """A guard whose redaction removes whole sentences (``drops_sentences``)."""
+    return bool(getattr(guard, "drops_sentences", False))
+
+
+_MARKERS = re.compile(r"\[\s*\d+(?:\s*(?:[,;–-]|and)\s*\d+)*\s*\]|\s+")
+
+
+def _keep_sentences(answer: Answer) -> None:
+    """After a guard dropped or cut sentences of ``answer.text``: keep the sentences
+    still in it, in order (compared without markers and spaces), and their mean support.
+    The references stay as they are, so every marker left points where it did."""
+    text = _MARKERS.sub("", answer.text)
+    kept, cursor = [], 0
+    for sentence in answer.sentences:
+        body = _MARKERS.sub("", sentence.text)
+        at = text.find(body, cursor) if body else -1
+        if at >= 0:
+            kept.append(sentence)
+            cursor = at + len(body)
+    if len(kept) != len(answer.sentences):
+        answer.sentences = kept
+        answer.support = round(sum(s.support for s in kept) / len(kept), 4) if kept else 0.0
 
 
 def _blocked_event(ask: Ask) -> GuardEvent:

@@ -24,10 +24,13 @@ from ragline.guards._budget import Budget
 from ragline.types import GuardTrigger
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ragline.config import CustomGuardPolicy, GuardSettings, HttpGuardPolicy
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
     from ragline.guards._judge import SpanFactory
+    from ragline.guards._language import DetectorFactory
     from ragline.models import Model
     from ragline.types import Chunk
 
@@ -178,6 +181,11 @@ def build_guards(
     embedder_spec: str = "minilm",
     models: Callable[[str, float], Model] | None = None,
     span: SpanFactory | None = None,
+    canary: str | None = None,
+    system_prompt: str = "",
+    candidates: Sequence[str] = (),
+    language_detector: DetectorFactory | None = None,
+    base_dir: Path | None = None,
 ) -> GuardSet:
     """The guards ``settings`` enable, each with its action, threshold and stages.
 
@@ -187,6 +195,12 @@ def build_guards(
     builds the judge's model from its spec and budget (default
     :func:`~ragline.guards._judge.judge_model` with default settings); ``span`` traces
     the judge's model calls (``ragline.trace``'s ``span``; none when not given).
+
+    The output checks: ``canary`` and ``system_prompt`` are what the leak guard looks
+    for (the answerer's); ``candidates`` the languages the language guard's detector
+    chooses between (``ingest.languages``) and ``language_detector`` makes that detector
+    (ingest's; without it the language guard is not built); a relative
+    ``guards.schema`` file is found in ``base_dir`` (the project folder).
     """
     from ragline.guards._injection import InjectionGuard
     from ragline.guards._pii import PiiGuard
@@ -292,6 +306,16 @@ def build_guards(
     for custom in settings.custom:
         if custom.enabled:
             guards.append(custom_guard(custom, taken=[g.guard.name for g in guards]))
+    guards.extend(
+        output_checks(
+            settings,
+            canary=canary,
+            system_prompt=system_prompt,
+            candidates=candidates,
+            language_detector=language_detector,
+            base_dir=base_dir,
+        )
+    )
     documents = injection.document_action if injection.enabled else "drop"
     return GuardSet(guards, documents=documents)
 
@@ -390,6 +414,75 @@ def check_guards(settings: GuardSettings) -> None:
         check_spec(settings.judge.model)
 
 
+def output_checks(
+    settings: GuardSettings,
+    *,
+    canary: str | None = None,
+    system_prompt: str = "",
+    candidates: Sequence[str] = (),
+    language_detector: DetectorFactory | None = None,
+    base_dir: Path | None = None,
+) -> list[ConfiguredGuard]:
+    """The enabled answer checks: system-prompt leak, length, language, citations."""
+    from ragline.guards._citation import CitationGuard
+    from ragline.guards._language import LanguageGuard
+    from ragline.guards._leak import LeakGuard
+    from ragline.guards._length import LengthGuard
+
+    out: list[ConfiguredGuard] = []
+    leak = settings.leak
+    if leak.enabled and (leak.canary or canary or system_prompt):
+        out.append(
+            ConfiguredGuard(
+                LeakGuard(
+                    canary=leak.canary or canary,
+                    system_prompt=system_prompt,
+                    min_words=leak.min_words,
+                    action=leak.action,
+                    stages=frozenset(leak.stages),
+                ),
+                leak.on_error,
+                leak.timeout_ms,
+            )
+        )
+    length = settings.length
+    if length.enabled:
+        out.append(
+            ConfiguredGuard(
+                LengthGuard(max_chars=length.max_chars, action=length.action),
+                length.on_error,
+                length.timeout_ms,
+            )
+        )
+    language = settings.language
+    if language.enabled and language_detector is not None:
+        guard = LanguageGuard(
+            language_detector,
+            action=language.action,
+            candidates=candidates or ("en", "es", "fr", "de", "it", "pt", "nl"),
+            min_letters=language.min_letters,
+        )
+        out.append(ConfiguredGuard(guard, language.on_error, language.timeout_ms))
+    citation = settings.citation
+    if citation.enabled:
+        out.append(
+            ConfiguredGuard(
+                CitationGuard(action=citation.action), citation.on_error, citation.timeout_ms
+            )
+        )
+    schema = settings.schema_
+    if schema.enabled and schema.path:
+        from ragline.guards._schema import SchemaGuard, load_schema
+
+        validator = load_schema(schema.path, base_dir=base_dir)
+        out.append(
+            ConfiguredGuard(
+                SchemaGuard(validator, action=schema.action), schema.on_error, schema.timeout_ms
+            )
+        )
+    return out
+
+
 __all__ = [
     "DOCUMENT_ACTIONS",
     "REFUSAL_TEXT",
@@ -402,4 +495,5 @@ __all__ = [
     "custom_guard",
     "http_guard",
     "instruction_threshold",
+    "output_checks",
 ]

@@ -112,8 +112,14 @@ def _small(attributes: dict[str, Any], max_chars: int) -> bool:
     return len(to_json(attributes, fallback=str)) <= max_chars
 
 
-def apply_policy(attributes: dict[str, Any], mode: str, max_chars: int | None) -> dict[str, Any]:
-    """The attributes with the content policy and the size cap applied.
+def apply_policy(
+    attributes: dict[str, Any],
+    mode: str,
+    max_chars: int | None,
+    mask: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """The attributes with the content policy and the size cap applied; ``mask`` (a
+    secret such as the system-prompt canary) is applied to content first.
 
     Returns ``attributes`` itself when nothing needs to change (the common case), so
     the writer thread does as little work as possible.
@@ -121,6 +127,9 @@ def apply_policy(attributes: dict[str, Any], mode: str, max_chars: int | None) -
     fn: Callable[[str], str] | None = (
         off_marker if mode == "off" else redact_pii if mode == "redact" else None
     )
+    if mask is not None:
+        policy = fn
+        fn = mask if policy is None else (lambda text: policy(mask(text)))
     if fn is None and (max_chars is None or _small(attributes, max_chars)):
         return attributes
     out: dict[str, Any] | None = None
@@ -149,16 +158,20 @@ class SpanProcessor:
         max_attribute_chars: int | None = 8000,
         mode_for: Callable[[str], str] | None = None,
         default_mode: str = "full",
+        mask: Callable[[], Callable[[str], str] | None] | None = None,
     ) -> None:
         self.max_chars = max_attribute_chars
         self.mode_for = mode_for or (lambda tenant: default_mode)
+        #: the secret-masking function to apply now (None: nothing to mask yet)
+        self.mask = mask or (lambda: None)
 
     def __call__(self, record: SpanRecord) -> SpanRecord:
         mode = self.mode_for(record.tenant)
-        attributes = apply_policy(record.attributes, mode, self.max_chars)
+        mask = self.mask()
+        attributes = apply_policy(record.attributes, mode, self.max_chars, mask)
         events = record.events
         if events:
-            changed = [apply_policy(e.attributes, mode, self.max_chars) for e in events]
+            changed = [apply_policy(e.attributes, mode, self.max_chars, mask) for e in events]
             if any(a is not e.attributes for a, e in zip(changed, events, strict=True)):
                 events = tuple(
                     SpanEvent(e.name, e.time, a) for a, e in zip(changed, events, strict=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ragline.store._traces import TraceStore
@@ -38,9 +39,14 @@ def otlp_headers(env_name: str | None) -> dict[str, str]:
 
 
 def build_tracer(
-    trace_store: TraceStore, settings: Settings, *, exporters: list[SpanExporter] | None = None
+    trace_store: TraceStore,
+    settings: Settings,
+    *,
+    exporters: list[SpanExporter] | None = None,
+    mask: Callable[[], Callable[[str], str] | None] | None = None,
 ) -> Tracer:
-    """``NOOP_TRACER`` when tracing is off; else a tracer writing in the background."""
+    """``NOOP_TRACER`` when tracing is off; else a tracer writing in the background.
+    ``mask`` gives the function that hides a secret (the leak canary) in content."""
     ts = settings.tracing
     if not ts.enabled:
         return NOOP_TRACER
@@ -61,7 +67,9 @@ def build_tracer(
         batch_size=ts.batch_size,
         flush_interval_s=ts.flush_interval_s,
         processor=SpanProcessor(
-            max_attribute_chars=ts.max_attribute_chars, mode_for=content_mode_for(settings)
+            max_attribute_chars=ts.max_attribute_chars,
+            mode_for=content_mode_for(settings),
+            mask=mask,
         ),
         exporters=all_exporters,
         exit_timeout_s=ts.flush_timeout_s,
