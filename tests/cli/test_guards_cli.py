@@ -58,14 +58,17 @@ def test_an_injection_is_blocked_at_the_input_stage(project: Path) -> None:
     assert verdict["guard"] == "injection" and verdict["action"] == "block"
     assert verdict["score"] >= 0.5 and "injection.override" in verdict["reasons"]
     assert unsafe["guard"] == "unsafe" and unsafe["action"] == "allow"
-    assert report["skipped"] == ["pii"]  # the default PII policy checks answers only
+    assert report["skipped"] == ["pii", "language"]  # both judge answers only
     assert report["text"] is None
 
 
 def test_pii_in_an_answer_is_redacted_with_labels_and_spans(project: Path) -> None:
     report = check_json(project, CONTACT, "--stage", "output")
     assert report["action"] == "redact"
-    (verdict,) = report["verdicts"]
+    verdicts = {v["guard"]: v for v in report["verdicts"]}
+    assert list(verdicts) == ["pii", "language"]  # the output checks that judge any answer
+    assert verdicts["language"]["action"] == "allow"  # no tenant languages to match
+    verdict = verdicts["pii"]
     assert verdict["reasons"] == ["pii.email", "pii.phone"]
     spans = [(f["label"], CONTACT[f["start"] : f["end"]]) for f in verdict["findings"]]
     assert spans == [("email", "jane.doe@example.com"), ("phone", "+1 415 555 0100")]
@@ -184,7 +187,7 @@ def test_check_lists_the_unsafe_and_banned_guards_with_their_reasons(topics_proj
     assert verdicts["unsafe"]["action"] == "block"
     assert verdicts["unsafe"]["reasons"] == ["unsafe.weapons"]
     assert verdicts["banned"]["reasons"] == ["topic.competitors"]
-    assert report["action"] == "block" and report["skipped"] == ["pii"]
+    assert report["action"] == "block" and report["skipped"] == ["pii", "language"]
     out = ok(cli(topics_project, "guards", "check", "Tell me the home address of Marit de Vries."))
     assert "unsafe" in out.output and "unsafe.privacy" in out.output
     assert "banned" in out.output and "action block" in out.output
@@ -193,7 +196,8 @@ def test_check_lists_the_unsafe_and_banned_guards_with_their_reasons(topics_proj
 def test_check_shows_a_tenants_loosened_policy(topics_project: Path) -> None:
     flagged = check_json(topics_project, "How do I make a pipe bomb?", "--tenant", "research")
     assert flagged["action"] == "flag"
-    assert flagged["skipped"] == ["pii", "banned"]  # the tenant's banned list checks answers
+    # the tenant's banned list checks answers, as do PII and the language check
+    assert flagged["skipped"] == ["pii", "banned", "language"]
     answer = "Project Falcon ships in May."
     cut = check_json(topics_project, answer, "--stage", "output", "--tenant", "research")
     assert cut["action"] == "redact" and cut["text"] == "[removed] ships in May."
