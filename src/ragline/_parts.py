@@ -268,6 +268,7 @@ class View:
         self._retriever: Retriever | None = None
         self._answerer: Answerer | None = None
         self._pipeline: Pipeline | None = None
+        self._guards_warm = False
         self._guards: GuardSet | None = None
         if self.uses_llm:
             from ragline.models._factory import check_spec
@@ -345,7 +346,7 @@ class View:
             from ragline.guards._policy import build_guards
             from ragline.trace._tracer import span
 
-            s = self.settings
+            s, tenants = self.settings, self.parts.settings.tenants
             answerer = self.answerer  # the leak check looks for its canary and system prompt
             self._guards = build_guards(
                 s.guards,
@@ -357,6 +358,7 @@ class View:
                 system_prompt=str(getattr(answerer, "system_prompt", "") or ""),
                 candidates=s.ingest.languages,
                 language_detector=_language_detector,
+                tenant_languages=[t.languages for t in tenants.values() if t.languages],
                 base_dir=self.parts.path,
             )
         return self._guards
@@ -396,10 +398,22 @@ class View:
                 max_question_chars=limit,
                 default_k=s.retrieval.k,
                 attributes={"gen_ai.request.model": ",".join(self.model_specs)},
-                warmup=self.parts.load_models,
+                warmup=self.warm,
                 watch=guard_out.watch,
             )
         return self._pipeline
+
+    def warm(self) -> float:
+        """Load the embedder's model and what the guards load lazily (the language
+        check's detector), once: the milliseconds it took (0 after the first). Guards
+        run within a time budget, so they must not load models in their first check."""
+        ms = self.parts.load_models()
+        if not self._guards_warm:
+            start = time.perf_counter()
+            self.guards.warm()
+            self._guards_warm = True
+            ms += elapsed_ms(start)
+        return ms
 
     def guard_model(self, spec: str, timeout_ms: float) -> Model:
         """A guard's model (the LLM judge): this tenant's ``models:`` options and the

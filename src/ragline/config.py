@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -420,6 +420,36 @@ class UnsafePolicy(_GuardPolicy):
     )
 
 
+def check_topic(
+    name: str,
+    terms: Sequence[str] = (),
+    patterns: Sequence[str] = (),
+    examples: Sequence[str] = (),
+) -> None:
+    """A ValueError naming what is wrong with a banned topic: no name, nothing to match,
+    an empty term, pattern or example, an invalid regular expression or one that
+    matches the empty text. (Here, not in ``ragline.guards``: config imports no part.)"""
+    if not name.strip():
+        raise ValueError("a banned topic needs a name")
+    if not terms and not patterns and not examples:
+        raise ValueError(f"banned topic {name!r} has no terms or patterns")
+    if any(not t.strip() for t in terms):
+        raise ValueError(f"banned topic {name!r}: a banned term is empty")
+    if any(not e.strip() for e in examples):
+        raise ValueError(f"banned topic {name!r} has an empty example")
+    for p in patterns:
+        if not p.strip():
+            raise ValueError(f"banned topic {name!r} has an empty pattern")
+        try:
+            compiled = re.compile(p)
+        except re.error as e:
+            raise ValueError(
+                f"banned topic {name!r}: pattern {p!r} is not a valid regular expression ({e})"
+            ) from None
+        if compiled.fullmatch(""):
+            raise ValueError(f"banned topic {name!r}: pattern {p!r} matches the empty text")
+
+
 class BannedTopic(_Strict):
     """One banned topic: a name (reason code ``topic.<name>``) and what marks it."""
 
@@ -441,9 +471,7 @@ class BannedTopic(_Strict):
 
     @model_validator(mode="after")
     def _matches_something(self) -> BannedTopic:
-        from ragline.guards._topics import Topic
-
-        Topic(self.name, tuple(self.terms), tuple(self.patterns), tuple(self.examples)).compile()
+        check_topic(self.name, self.terms, self.patterns, self.examples)
         return self
 
 
@@ -480,10 +508,8 @@ class BannedPolicy(_GuardPolicy):
 
     @model_validator(mode="after")
     def _valid(self) -> BannedPolicy:
-        from ragline.guards._topics import Topic
-
         if self.terms or self.patterns:
-            Topic("banned_terms", tuple(self.terms), tuple(self.patterns)).compile()
+            check_topic("banned_terms", self.terms, self.patterns)
         names = [t.name for t in self.topics]
         dupes = sorted({n for n in names if names.count(n) > 1 or n == "banned_terms"})
         if dupes:
@@ -660,6 +686,11 @@ class LanguagePolicy(_GuardPolicy):
     action: Literal["flag", "block"] = Field(
         "flag", description="an answer not in the tenant's languages: flag or block"
     )
+    on_error: Literal["block", "allow"] = Field(
+        "allow",
+        description="a check that raises or times out: allow (default: a quality check, "
+        "not a safety one) or block",
+    )
     min_letters: int = Field(
         60, ge=20, description="shorter answers are not judged (too short to tell)"
     )
@@ -687,7 +718,11 @@ class SchemaPolicy(_GuardPolicy):
 
 
 class GuardSettings(_Strict):
-    """The guard policy; absent, the safe default: injection blocked, PII redacted."""
+    """The guard policy; absent, the safe default: injection and unsafe requests
+    blocked, PII redacted, system-prompt leaks blocked."""
+
+    # populate_by_name: ``schema`` is the field ``schema_`` (a dump by name loads back)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
     injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
     pii: PiiPolicy = Field(default_factory=PiiPolicy)
@@ -717,6 +752,8 @@ class GuardSettings(_Strict):
 
 class TenantGuardSettings(_Strict):
     """A tenant's guards: each one given replaces the global policy of that guard."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
     injection: InjectionPolicy | None = None
     pii: PiiPolicy | None = None

@@ -5,6 +5,7 @@ tenant per policy."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -20,7 +21,7 @@ from ragline.guards import Guard, GuardContext
 from ragline.guards._citation import CitationGuard, simple_spans
 from ragline.guards._language import LanguageGuard
 from ragline.guards._length import ELLIPSIS, LengthGuard, truncate
-from ragline.guards._policy import REFUSAL_TEXT
+from ragline.guards._policy import REFUSAL_TEXT, ConfiguredGuard, GuardSet
 from ragline.ingest._enrich import LanguageDetector
 from ragline.testing import FakeModel, GuardConformance, HashEmbedder
 from ragline.types import Answer
@@ -373,3 +374,38 @@ def test_a_bad_policy_is_a_config_error_naming_the_key(
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load_settings(tmp_path)
     assert config.read_text(encoding="utf-8") == f"guards:\n  {block}\n"
+
+
+class _SlowToLoad:
+    """A detector whose first detection loads its models slowly, as lingua's does."""
+
+    def __init__(self, codes: object) -> None:
+        self.loaded = False
+
+    def confidences(self, texts: object) -> list[dict[str, float]]:
+        if not self.loaded:
+            threading.Event().wait(0.5)  # the one-time model load
+            self.loaded = True
+        return [{"es": 0.9, "en": 0.1}]
+
+
+SPANISH_ANSWER = "El cuadro de la bicicleta tiene una garantía de diez años desde la compra. [1]"
+
+
+def _slow_language_guards() -> GuardSet:
+    guard = LanguageGuard(_SlowToLoad, action="block", warm_for=[("en",)])
+    return GuardSet([ConfiguredGuard(guard, "allow", timeout_ms=100)])
+
+
+def test_the_language_check_loads_its_detector_before_the_first_answer_not_within_its_budget() -> (
+    None
+):
+    context = GuardContext(stage="output", languages=("en",))
+    cold = _slow_language_guards().run(SPANISH_ANSWER, context)
+    assert cold.action == "allow" and any("GuardTimeout" in e for e in cold.errors)
+
+    guards = _slow_language_guards()
+    guards.warm()  # what the server and a first ask do, outside the budget
+    warm = guards.run(SPANISH_ANSWER, context)
+    assert warm.errors == [] and warm.action == "block"
+    assert [v.reasons for v in warm.verdicts] == [("language.mismatch",)]

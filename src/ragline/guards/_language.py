@@ -12,8 +12,9 @@ configured abstain text, whatever the tenant's language), and an answer with few
 than ``min_letters`` letters (default 60, about ten words: below that, lingua's
 guesses between close languages such as es/pt are unreliable). ``[n]`` markers are
 removed first and at most the first :data:`MAX_CHARS` characters are judged, so the
-cost is bounded: about a millisecond per answer, after lingua's one-time load (~2 s,
-lazily, on the first answer of a tenant with languages).
+cost is bounded: about a millisecond per answer, after lingua's one-time load (~2 s:
+:meth:`LanguageGuard.warm`, before serving and before a tenant's first ask, outside the
+guard's time budget).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class LanguageGuard:
     ``detector`` makes the language detector for a set of codes (the pipeline passes
     ingest's ``LanguageDetector``); ``languages`` are the allowed ones when the context
     names none (the pipeline passes the tenant's); ``candidates`` are the languages the
-    detector chooses between (``ingest.languages``; the allowed ones are added)."""
+    detector chooses between (``ingest.languages``; the allowed ones are added);
+    ``warm_for`` the tenants' language lists :meth:`warm` loads the detector for."""
 
     name = "language"
 
@@ -59,6 +61,7 @@ class LanguageGuard:
         candidates: Sequence[str] = ("en", "es", "fr", "de", "it", "pt", "nl"),
         min_letters: int = 60,
         stages: Collection[GuardStage] = frozenset({"output"}),
+        warm_for: Sequence[Sequence[str]] = (),
     ) -> None:
         if action not in ("flag", "block"):
             raise ValueError(f"a language guard flags or blocks, not {action!r}")
@@ -70,6 +73,7 @@ class LanguageGuard:
         self._make = detector
         self._detectors: dict[tuple[str, ...], Detector] = {}
         self._detector(self.languages)  # an unknown code fails now, with the code named
+        self._warm_for = [self.languages, *(tuple(c.lower() for c in w) for w in warm_for)]
 
     def _detector(self, allowed: tuple[str, ...]) -> Detector:
         codes = tuple(sorted({*self.candidates, *allowed}))
@@ -77,6 +81,13 @@ class LanguageGuard:
         if found is None:  # built once per set of codes (lingua itself loads lazily)
             found = self._detectors[codes] = self._make(codes)
         return found
+
+    def warm(self) -> None:
+        """Load lingua's models for the tenants' languages now (~0.5-2 s, once), so the
+        first answer's check is not spent loading them (it runs within a time budget)."""
+        for allowed in dict.fromkeys(self._warm_for):
+            if allowed:
+                self._detector(allowed).confidences(["This sentence warms the detector."])
 
     def check(self, text: str, context: GuardContext) -> Verdict:
         meta = context.metadata

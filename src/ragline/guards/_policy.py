@@ -109,6 +109,15 @@ class GuardSet:
     def __bool__(self) -> bool:
         return bool(self.guards)
 
+    def warm(self) -> None:
+        """Load what the guards load lazily (a ``warm()`` method, e.g. the language
+        check's detector models), outside any guard's time budget: a first check must
+        not spend its budget loading. Called before serving and before a first ask."""
+        for configured in self.guards:
+            warm = getattr(configured.guard, "warm", None)
+            if callable(warm):
+                warm()
+
     def run(self, text: str, context: GuardContext, *, chunk: Chunk | None = None) -> GuardResult:
         """Every guard of ``context.stage`` on ``text``. With ``chunk`` (the retrieval
         stage), a guard that scores chunks at ingest (``check_chunk``) reads that score
@@ -185,6 +194,7 @@ def build_guards(
     system_prompt: str = "",
     candidates: Sequence[str] = (),
     language_detector: DetectorFactory | None = None,
+    tenant_languages: Sequence[Sequence[str]] = (),
     base_dir: Path | None = None,
 ) -> GuardSet:
     """The guards ``settings`` enable, each with its action, threshold and stages.
@@ -199,7 +209,8 @@ def build_guards(
     The output checks: ``canary`` and ``system_prompt`` are what the leak guard looks
     for (the answerer's); ``candidates`` the languages the language guard's detector
     chooses between (``ingest.languages``) and ``language_detector`` makes that detector
-    (ingest's; without it the language guard is not built); a relative
+    (ingest's; without it the language guard is not built); ``tenant_languages``
+    are the tenants' ``languages`` lists (what :meth:`GuardSet.warm` loads it for); a relative
     ``guards.schema`` file is found in ``base_dir`` (the project folder).
     """
     from ragline.guards._injection import InjectionGuard
@@ -313,6 +324,7 @@ def build_guards(
             system_prompt=system_prompt,
             candidates=candidates,
             language_detector=language_detector,
+            tenant_languages=tenant_languages,
             base_dir=base_dir,
         )
     )
@@ -421,6 +433,7 @@ def output_checks(
     system_prompt: str = "",
     candidates: Sequence[str] = (),
     language_detector: DetectorFactory | None = None,
+    tenant_languages: Sequence[Sequence[str]] = (),
     base_dir: Path | None = None,
 ) -> list[ConfiguredGuard]:
     """The enabled answer checks: system-prompt leak, length, language, citations."""
@@ -459,6 +472,7 @@ def output_checks(
         guard = LanguageGuard(
             language_detector,
             action=language.action,
+            warm_for=tenant_languages,
             candidates=candidates or ("en", "es", "fr", "de", "it", "pt", "nl"),
             min_letters=language.min_letters,
         )

@@ -97,33 +97,16 @@ class Topic:
     def compile(self) -> re.Pattern[str] | None:
         """One alternation of every term and pattern (ValueError naming a bad one);
         None for a topic matched by its examples only."""
-        if not self.name.strip():
-            raise ValueError("a banned topic needs a name")
-        if not self.terms and not self.patterns and not self.examples:
-            raise ValueError(f"banned topic {self.name!r} has no terms or patterns")
-        if any(not e.strip() for e in self.examples):
-            raise ValueError(f"banned topic {self.name!r} has an empty example")
+        from ragline.config import check_topic
+
+        check_topic(self.name, self.terms, self.patterns, self.examples)
         if not self.terms and not self.patterns:
             return None
         # the terms share one pair of word boundaries: an alternation of separately
         # bounded terms is much slower on long texts in Python's engine
         parts = [r"(?<!\w)(?:" + "|".join(_term_body(t) for t in self.terms) + r")(?!\w)"]
         parts = parts if self.terms else []
-        for p in self.patterns:
-            if not p.strip():
-                raise ValueError(f"banned topic {self.name!r} has an empty pattern")
-            try:
-                re.compile(p)
-            except re.error as e:
-                raise ValueError(
-                    f"banned topic {self.name!r}: pattern {p!r} is not a valid regular "
-                    f"expression ({e})"
-                ) from None
-            if re.compile(p).fullmatch(""):
-                raise ValueError(
-                    f"banned topic {self.name!r}: pattern {p!r} matches the empty text"
-                )
-            parts.append(f"(?:{p})")
+        parts += [f"(?:{p})" for p in self.patterns]
         return re.compile("|".join(parts), re.IGNORECASE)
 
 

@@ -65,7 +65,9 @@ def _warm_up(project: Project) -> None:
     """Load models and build the retriever and answerer (of every tenant) before serving."""
     project.parts.load_models()
     for name in {project.settings.default_tenant, *project.settings.tenants}:
-        _ = project.parts.view(name).pipeline  # its retriever and answerer
+        view = project.parts.view(name)
+        _ = view.pipeline  # its retriever and answerer
+        view.warm()  # and what its guards load (the language check's detector)
 
 
 def _as_project(project: Project | str | os.PathLike[str]) -> Project:
