@@ -141,11 +141,14 @@ def make_project(root: Path, condition_yaml: str, overrides: dict[str, Any]) -> 
             node = node.setdefault(part, {})
         node[last] = value
     (root / "ragline.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "ragline.cli", "-C", str(root), "ingest", str(root / "kb")],
-        check=True,
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    if done.returncode != 0:  # e.g. a guard policy this ragline does not know
+        sys.exit(f"ragline ingest failed for this condition's config:\n{done.stderr.strip()}")
     return root
 
 

@@ -332,6 +332,25 @@ def parse_sets(pairs: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def project_yaml(answerer: str, config_yaml: str) -> str:
+    model = "model: local\nmodels: {local: {max_tokens: 64}}\n" if answerer == "local" else ""
+    return f"store: memory://\ntracing: {{enabled: false}}\n{model}{config_yaml}\n"
+
+
+def check_config(work: Path, answerer: str, config_yaml: str, overrides: dict[str, Any]) -> None:
+    """Exit with ragline's one-line error now, not after the other condition has run."""
+    from ragline.config import load_settings
+    from ragline.errors import RaglineError
+
+    folder = work / "config-check"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ragline.yaml").write_text(project_yaml(answerer, config_yaml), encoding="utf-8")
+    try:
+        load_settings(folder, overrides=overrides)
+    except RaglineError as e:
+        sys.exit(f"the guard policy is not a valid ragline config: {e}")
+
+
 def run(
     work: Path,
     answerer: str,
@@ -347,10 +366,7 @@ def run(
     shutil.rmtree(folder, ignore_errors=True)
     kb = folder / "kb"
     shutil.copytree(SAMPLE_KB, kb)
-    model = "model: local\nmodels: {local: {max_tokens: 64}}\n" if answerer == "local" else ""
-    (folder / "ragline.yaml").write_text(
-        f"store: memory://\ntracing: {{enabled: false}}\n{model}{config_yaml}\n", encoding="utf-8"
-    )
+    (folder / "ragline.yaml").write_text(project_yaml(answerer, config_yaml), encoding="utf-8")
     originals = {t.file: (kb / t.file).read_text(encoding="utf-8") for t in targets}
     vocab: set[str] = set()
     for path in SAMPLE_KB.glob("*.[mh]*"):
@@ -533,6 +549,9 @@ def main() -> None:
     work = WORK / "guards-planted"
     work.mkdir(parents=True, exist_ok=True)
     bipia = bipia_attacks()[: args.attacks]
+    for answerer in answerers:
+        check_config(work, answerer, args.off_yaml, {})
+        check_config(work, answerer, args.on_yaml, overrides_on)
     verdicts: list[Verdict] = []
     runs: list[str] = []
     for answerer in answerers:
