@@ -9,7 +9,8 @@ Features: ``ragline.guards._classifier.featurize`` (MiniLM embeddings of each wi
 and each sentence of a document, the structural features, the sentence-vs-document
 context features, hashed word n-grams); model: two L2 logistic regressions (one for
 windows, one for a document's sentences) fitted by L-BFGS (scipy), classes weighted to
-balance, the L2 strength picked on the validation split; thresholds for false-positive
+balance and NotInject's train rows 30 times more (``SOURCE_WEIGHTS``), the L2 strength
+picked on the validation split; thresholds for false-positive
 rates of 1% and 5% calibrated on the validation negatives, apart for questions (scored
 on their windows) and documents (the BIPIA, HaluEval-document and XQuAD-paragraph
 sources, scored on windows and sentences). Same seed, same data, same embedder → the
@@ -120,6 +121,13 @@ VAL_CATEGORIES = 3
 #: sources scored as documents (windows and sentences); every other one as a question
 DOCUMENT_SOURCES = ("bipia/", "halueval/documents", "xquad/paragraphs")
 FPRS = (0.01, 0.05)
+#: training rows of these sources weigh this many times more (after the class balance):
+#: NotInject's benign prompts full of trigger words ("How do I ignore a failed update?")
+#: are few (192 train texts) against thousands of other benign ones, and without the
+#: weight the question head flagged 3.6% of them at its 1% threshold (4-fold
+#: cross-validation over those train texts; 1.0% with it, typed-attack validation
+#: recall unchanged). Picked on validation / train folds only, among 1, 3, 10, 30, 100.
+SOURCE_WEIGHTS = {"notinject/one+two": 30.0}
 CACHE = Path(os.environ.get("RAGLINE_INJECTION_CACHE", "/tmp/ragline-injection-cache"))
 
 LICENCES = {
@@ -447,6 +455,7 @@ class Rows:
     labels: npt.NDArray[np.int64]  # per text
     document: npt.NDArray[np.bool_]  # per text: scored as a document
     n: int
+    weight: npt.NDArray[np.float64] | None = None  # per piece (SOURCE_WEIGHTS); None: 1
 
 
 def is_document(e: Example) -> bool:
@@ -472,17 +481,24 @@ def rows_for(examples: Sequence[Example], embedder: Any) -> Rows:
                     y[k] = 1.0
             k += 1
     document = np.array([is_document(e) for e in examples], dtype=bool)
-    return Rows(X.astype(np.float64), y, owner, segment, keep, labels, document, len(examples))
+    weight = np.array([SOURCE_WEIGHTS.get(e.source, 1.0) for e in examples])[owner]
+    return Rows(
+        X.astype(np.float64), y, owner, segment, keep, labels, document, len(examples), weight
+    )
 
 
 # --- model -----------------------------------------------------------------------
 
 
 def fit_logistic(
-    X: npt.NDArray[np.float64], y: npt.NDArray[np.float64], lam: float
+    X: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    lam: float,
+    weight: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], float]:
-    """L2 logistic regression (bias not penalised), classes weighted to balance;
-    L-BFGS from zero, deterministic. One class only: never flags."""
+    """L2 logistic regression (bias not penalised), classes weighted to balance and
+    each row by ``weight`` on top; L-BFGS from zero, deterministic. One class only:
+    never flags."""
     from scipy.optimize import minimize
 
     n, d = X.shape
@@ -490,6 +506,8 @@ def fit_logistic(
     if pos == 0 or pos == n:
         return np.zeros(d), -20.0
     sw = np.where(y > 0, n / (2 * pos), n / (2 * (n - pos)))
+    if weight is not None:
+        sw = sw * weight
 
     def loss(w: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
         z = X @ w[:-1] + w[-1]
@@ -529,7 +547,9 @@ def train(train_rows: Rows, lam: float) -> Model:
     b = np.zeros(2)
     for head, mask in ((WINDOW, ~r.segment), (SEGMENT, r.segment)):
         m = r.keep & mask
-        w[head], b[head] = fit_logistic(Xs[m], r.y[m], lam)
+        w[head], b[head] = fit_logistic(
+            Xs[m], r.y[m], lam, None if r.weight is None else r.weight[m]
+        )
     return Model(mean, scale, w, b)
 
 
@@ -751,10 +771,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "segment_join": SEGMENT_JOIN,
             "max_segments": MAX_SEGMENTS,
         },
-        "model": "two L2 logistic regressions (L-BFGS), balanced class weights: windows "
+        "model": "two L2 logistic regressions (L-BFGS), balanced class weights (and "
+        "source_weights on top): windows "
         "and document sentences; a question's score is its windows' best, a document's "
         "its windows' and sentences' best",
         "l2": lam,
+        "source_weights": SOURCE_WEIGHTS,
         "seed": args.seed,
         "limit": args.limit,
         "synthetic": args.synthetic,
