@@ -3,9 +3,13 @@
 
     python bench/guards_injection.py              # writes its section of bench/RESULTS.md
     python bench/guards_injection.py --no-write   # print only
+    python bench/guards_injection.py --no-write --show 20   # and the worst errors
 
 Data and split: ``tools/train_injection.py`` (its docstring lists which sources are
-held out whole for test and which are split at random). Reported:
+held out whole for test and which are split at random). Questions and prompts are
+scored as questions (windows only, the question thresholds); the BIPIA documents as
+documents (``documents=True``: windows and sentences, the document thresholds) — the
+guard knows which it is judging. Reported:
 
 - test split: ROC AUC; recall at the shipped thresholds (calibrated on the validation
   split for FPR 1% and 5%) with the FPR those thresholds give on the test negatives;
@@ -16,7 +20,8 @@ held out whole for test and which are split at random). Reported:
   documents; recall per attack source;
 - how often the harmful-request sets that are in neither class are flagged;
 - latency per text (embedding + features + classifier, one text per call, ONNX MiniLM,
-  2 threads): P50 / P95 over test texts, short questions and long prompts apart.
+  2 threads): P50 / P95 over questions, long prompts, BIPIA documents and 1,000-character
+  document chunks (scored as documents, the cost per chunk at ingest).
 
 Skipped (exit 0) when ../shared/datasets is absent.
 """
@@ -72,10 +77,25 @@ BENIGN_REPORTED = [
 QUESTIONS = {"scifact/queries", "clapnq/questions", "xquad/questions"}
 
 
+def show_errors(examples: list, scores: np.ndarray, t: np.ndarray, n: int) -> None:
+    """The n benign texts furthest over their 1% threshold and the n attacks furthest
+    under it."""
+    margin = scores - t
+    order = np.argsort(-margin, kind="mergesort")
+    print(f"\n# the {n} worst false positives (margin over the 1% threshold)")
+    for i in [i for i in order if examples[i].label == 0][:n]:
+        print(f"{margin[i]:+.3f} {examples[i].source:28} {examples[i].text[:150]!r}")
+    print(f"\n# the {n} worst misses (margin under the 1% threshold)")
+    for i in [i for i in order[::-1] if examples[i].label == 1][:n]:
+        e = examples[i]
+        print(f"{margin[i]:+.3f} {e.source:28} {(e.attack or e.text)[:150]!r}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--latency-n", type=int, default=300)
+    ap.add_argument("--show", type=int, default=0, help="print the N worst errors each way")
     args = ap.parse_args()
     if not DATASETS.is_dir():
         print(f"skipped: {DATASETS} not found")
@@ -87,20 +107,36 @@ def main() -> int:
     texts = [e.text for e in examples]
     labels = np.array([e.label for e in examples])
     sources = np.array([e.source for e in examples])
+    docs = np.array([train.is_document(e) for e in examples], dtype=bool)
+
+    def score_all(items: list[str], as_doc: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(items))
+        for flag in (False, True):
+            idx = np.where(as_doc == flag)[0]
+            if len(idx):
+                out[idx] = clf.scores([items[i] for i in idx], cached, documents=flag)
+        return out
 
     with captured() as out:
         t0 = time.perf_counter()
-        scores = clf.scores(texts, cached)
+        scores = score_all(texts, docs)
         kw = np.array([len(KEYWORDS.findall(t)) for t in texts], dtype=np.float64)
         print(
             f"# test split: {len(texts)} texts, {int(labels.sum())} injections, "
             f"{int((labels == 0).sum())} benign ({time.perf_counter() - t0:.0f}s to score)"
         )
-        t1, t5 = clf.threshold(0.01), clf.threshold(0.05)
-        print(f"# shipped thresholds (validation FPR 1% / 5%): {t1:.4f} / {t5:.4f}\n")
+        t1 = np.where(docs, clf.threshold(0.01, documents=True), clf.threshold(0.01))
+        t5 = np.where(docs, clf.threshold(0.05, documents=True), clf.threshold(0.05))
+        print(
+            f"# shipped thresholds (validation FPR 1% / 5%): questions "
+            f"{clf.threshold(0.01):.4f} / {clf.threshold(0.05):.4f}, documents "
+            f"{clf.threshold(0.01, documents=True):.4f} / "
+            f"{clf.threshold(0.05, documents=True):.4f}\n"
+        )
 
-        def rate(mask: np.ndarray, s: np.ndarray, t: float) -> float:
-            return float(np.mean(s[mask] >= t)) if mask.any() else float("nan")
+        def rate(mask: np.ndarray, s: np.ndarray, t: float | np.ndarray) -> float:
+            flags = s >= t
+            return float(np.mean(flags[mask])) if mask.any() else float("nan")
 
         pos, neg = labels == 1, labels == 0
         qmask = np.isin(sources, list(QUESTIONS))
@@ -235,8 +271,8 @@ def main() -> int:
                 [
                     name,
                     len(items),
-                    float(np.mean(s >= t1)),
-                    float(np.mean(s >= t5)),
+                    float(np.mean(s >= clf.threshold(0.01))),
+                    float(np.mean(s >= clf.threshold(0.05))),
                     float(np.mean(k >= 1)),
                 ]
             )
@@ -247,13 +283,17 @@ def main() -> int:
         # latency: one text per call, uncached embedder, as a guard would run it
         rng = np.random.default_rng(0)
         short = [t for t, s in zip(texts, sources, strict=True) if s in QUESTIONS]
-        long = [t for t in texts if len(t) > 1000]
+        long = [t for t, d in zip(texts, docs, strict=True) if len(t) > 1000 and not d]
+        doc_texts = [t for t, d in zip(texts, docs, strict=True) if d]
+        chunks = [t[:1000] for t in doc_texts if len(t) >= 1000]
         lrows = []
         emb.embed_query("warm up")
-        for name, pool in (
-            ("questions", short),
-            ("long (> 1,000 chars)", long),
-            ("all test texts", texts),
+        for name, pool, as_doc in (
+            ("questions", short, False),
+            ("long prompts (> 1,000 chars), as questions", long, False),
+            ("BIPIA documents, as documents", doc_texts, True),
+            ("1,000-char document chunks, as documents", chunks, True),
+            ("the same chunks, embedded once (what ingest pays per chunk)", chunks, None),
         ):
             pick = [
                 pool[i]
@@ -262,7 +302,10 @@ def main() -> int:
             ms = []
             for t in pick:
                 t0 = time.perf_counter()
-                clf.scores([t], emb)
+                if as_doc is None:
+                    emb.embed_documents([t])
+                else:
+                    clf.scores([t], emb, documents=as_doc)
                 ms.append((time.perf_counter() - t0) * 1000)
             lrows.append(
                 [name, len(pick), float(np.percentile(ms, 50)), float(np.percentile(ms, 95))]
@@ -274,11 +317,29 @@ def main() -> int:
         print(table(["texts", "n", "P50 ms", "P95 ms"], lrows))
         print()
         print(
+            "Before (injection-v1: one logistic regression over windows and 200-character "
+            "segments, no n-grams or document context; same test split, one threshold for "
+            "every text; from the previous run of this script):\n"
+        )
+        print(
+            table(
+                ["subset (v1)", "ROC AUC", "recall @1%", "FPR @1%", "recall @5%", "FPR @5%"],
+                [
+                    ["typed (direct)", 0.918, 0.791, 0.010, 0.829, 0.026],
+                    ["planted (indirect), BIPIA", 0.621, 0.292, 0.205, 0.568, 0.335],
+                    ["all test texts", 0.911, 0.485, 0.025, 0.669, 0.050],
+                ],
+            )
+        )
+        print()
+        print(
             "Public detectors: `llm-guard` is on PyPI, but its PromptInjection scanner "
             "downloads a Hugging Face model (protectai/deberta-v3-base-prompt-injection) at "
             "first use, so it does not run offline here; it was not installed or run. "
             "The keyword row stands in for a lexical-only layer."
         )
+    if args.show:
+        show_errors(examples, scores, t1, args.show)
     if not args.no_write:
         write_section(
             "guards-injection",

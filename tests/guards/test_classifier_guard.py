@@ -26,7 +26,7 @@ def test_the_classifiers_calibrated_threshold_is_the_guards_half_way_mark(
     clf = InjectionClassifier.load()
     t = clf.threshold(0.01)
     monkeypatch.setattr(
-        InjectionClassifier, "scores", lambda self, texts, emb: np.array([0.0, t, 1.0, t / 2])
+        InjectionClassifier, "scores", lambda self, texts, emb, **kw: np.array([0.0, t, 1.0, t / 2])
     )
     scored = clf.guard_scorer(lambda: HashEmbedder(384))(["a", "b", "c", "d"])
     assert scored == pytest.approx([0.0, 0.5, 1.0, 0.25])
