@@ -20,6 +20,7 @@ import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
     from ragline._project import Project
 
@@ -68,6 +69,25 @@ def new_console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def file_progress(verb: str, *, quiet: bool) -> Progress:
+    """The progress bar of a command that walks the knowledge base (``ingesting``,
+    ``rescanning``): on stderr, gone when done, off with ``quiet`` (``--json``) or when
+    stderr is not a terminal. Update it with ``completed``, ``total`` and a
+    ``description`` (the file or document at hand)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(verb),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=new_console(stderr=True),
+        transient=True,
+        disable=quiet or not sys.stderr.isatty(),
+    )
 
 
 def print_json(data: Any) -> None:

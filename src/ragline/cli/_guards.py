@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ragline.cli._common import JsonOpt, TenantOpt, new_console, open_project, print_json
+from ragline.cli._common import (
+    JsonOpt,
+    TenantOpt,
+    file_progress,
+    new_console,
+    open_project,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from ragline._project import Project
@@ -284,21 +291,9 @@ def rescan(
     ingested before scores were stored, are found and rescored. Refuses while an ingest
     holds the tenant's documents.
     """
-    import sys
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with open_project() as project:
-        progress = Progress(
-            TextColumn("rescanning"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=new_console(stderr=True),
-            transient=True,
-            disable=as_json or not sys.stderr.isatty(),
-        )
+        progress = file_progress("rescanning", quiet=as_json)
         with progress:
             task = progress.add_task("", total=None)
 

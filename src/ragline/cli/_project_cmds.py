@@ -5,7 +5,6 @@ Only typer is imported at module level (``ragline --help`` must stay fast).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +13,7 @@ import typer
 from ragline.cli._common import (
     TenantOpt,
     display_path,
+    file_progress,
     new_console,
     open_project,
     print_json,
@@ -66,20 +66,10 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Ingest .txt .md .html .pdf .docx .json .jsonl files (unchanged files are skipped)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with open_project() as project:
         metas = [m.strip() for m in meta_fields.split(",") if m.strip()] if meta_fields else None
-        progress = Progress(
-            TextColumn("ingesting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=new_console(stderr=True),
-            transient=True,
-            disable=as_json or not sys.stderr.isatty(),
-        )
+        progress = file_progress("ingesting", quiet=as_json)
         with progress:
             task = progress.add_task("", total=None)
 

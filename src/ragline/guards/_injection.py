@@ -48,7 +48,7 @@ MAX_BLOBS = 16
 CHUNK_KEY = "ragline.injection"
 #: bump whenever :func:`injection_scan` changes: stored chunk scores of another
 #: version are not trusted (rescored live until the document is re-ingested)
-SCAN_VERSION = 3  # 3: injection.redirect
+SCAN_VERSION = 4  # 3: injection.redirect; 4: Alpaca-style template markers mid-text
 #: how many earlier user turns the input stage reads with the last one
 HISTORY_TURNS = 3
 #: the guard scans at most this many characters of a text: a longer one is scanned on
@@ -123,7 +123,8 @@ _FEATURES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         re.compile(
             r"<\|(?:im_start|im_end|system|assistant|user|endoftext|eot_id|start_header_id)\|>"
             r"|\[/?inst\]|<</?sys>>|^\s*#{2,}\s*(?:instruction|system|response|new instructions)"
-            r"\b|<start_of_turn>|\bbegin(?:ning)? of (?:system|new) (?:prompt|instructions)\b",
+            r"\b|#{2,}\s*(?:instruction|system|input|response)\s*:"  # Alpaca-style, mid-text
+            r"|<start_of_turn>|\bbegin(?:ning)? of (?:system|new) (?:prompt|instructions)\b",
             re.MULTILINE,
         ),
     ),

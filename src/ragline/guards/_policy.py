@@ -26,7 +26,7 @@ from ragline.types import GuardTrigger
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ragline.config import CustomGuardPolicy, GuardSettings, HttpGuardPolicy
+    from ragline.config import CustomGuardPolicy, GuardSettings, HttpGuardPolicy, _GuardPolicy
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
     from ragline.guards._judge import SpanFactory
@@ -53,6 +53,11 @@ class ConfiguredGuard:
     on_error: OnError = "block"
     timeout_ms: float | None = None
     budget: Budget | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, guard: Guard, policy: _GuardPolicy) -> ConfiguredGuard:
+        """``guard`` with the failure policy and budget of its ``guards:`` block."""
+        return cls(guard, policy.on_error, policy.timeout_ms)
 
     def __post_init__(self) -> None:
         if self.timeout_ms is not None and self.budget is None:
@@ -231,7 +236,7 @@ def build_guards(
             classifier = check_classifier(embedder_spec)
             scorer = classifier.guard_scorer(embedder, fpr=injection.classifier_fpr)
         guards.append(
-            ConfiguredGuard(
+            ConfiguredGuard.of(
                 InjectionGuard(
                     action=injection.action,
                     threshold=injection.threshold,
@@ -239,17 +244,15 @@ def build_guards(
                     scorer=scorer,
                     document_action=DOCUMENT_ACTIONS[injection.document_action],
                 ),
-                injection.on_error,
-                injection.timeout_ms,
+                injection,
             )
         )
     pii = settings.pii
     if pii.enabled:
         guards.append(
-            ConfiguredGuard(
+            ConfiguredGuard.of(
                 PiiGuard(action=pii.action, stages=frozenset(pii.stages), labels=pii.labels),
-                pii.on_error,
-                pii.timeout_ms,
+                pii,
             )
         )
     unsafe = settings.unsafe
@@ -257,10 +260,9 @@ def build_guards(
         from ragline.guards._unsafe import UnsafeRequestGuard
 
         guards.append(
-            ConfiguredGuard(
+            ConfiguredGuard.of(
                 UnsafeRequestGuard(action=unsafe.action, categories=unsafe.categories),
-                unsafe.on_error,
-                unsafe.timeout_ms,
+                unsafe,
             )
         )
     banned = settings.banned
@@ -285,7 +287,7 @@ def build_guards(
                 )
             similarity = example_similarity(topics, embedder)
         guards.append(
-            ConfiguredGuard(
+            ConfiguredGuard.of(
                 TopicGuard(
                     topics,
                     action=banned.action,
@@ -293,8 +295,7 @@ def build_guards(
                     similarity=similarity,
                     min_similarity=banned.similarity or 0.6,
                 ),
-                banned.on_error,
-                banned.timeout_ms,
+                banned,
             )
         )
     for policy in settings.http:
@@ -313,7 +314,7 @@ def build_guards(
             max_chars=judge.max_chars,
             span=span,
         )
-        guards.append(ConfiguredGuard(guard, judge.on_error, judge.timeout_ms))
+        guards.append(ConfiguredGuard.of(guard, judge))
     for custom in settings.custom:
         if custom.enabled:
             guards.append(custom_guard(custom, taken=[g.guard.name for g in guards]))
@@ -380,7 +381,7 @@ def custom_guard(policy: CustomGuardPolicy, *, taken: Sequence[str] = ()) -> Con
             f"{where}: another guard is already named {name!r}",
             hint="give each guard its own name (it is how verdicts and metrics tell them apart)",
         )
-    return ConfiguredGuard(guard, policy.on_error, policy.timeout_ms)
+    return ConfiguredGuard.of(guard, policy)
 
 
 def http_guard(policy: HttpGuardPolicy) -> ConfiguredGuard:
@@ -411,7 +412,7 @@ def http_guard(policy: HttpGuardPolicy) -> ConfiguredGuard:
         headers=headers,
         max_chars=policy.max_chars,
     )
-    return ConfiguredGuard(guard, policy.on_error, policy.timeout_ms)
+    return ConfiguredGuard.of(guard, policy)
 
 
 def check_guards(settings: GuardSettings) -> None:
@@ -446,7 +447,7 @@ def output_checks(
     leak = settings.leak
     if leak.enabled and (leak.canary or canary or system_prompt):
         out.append(
-            ConfiguredGuard(
+            ConfiguredGuard.of(
                 LeakGuard(
                     canary=leak.canary or canary,
                     system_prompt=system_prompt,
@@ -454,17 +455,15 @@ def output_checks(
                     action=leak.action,
                     stages=frozenset(leak.stages),
                 ),
-                leak.on_error,
-                leak.timeout_ms,
+                leak,
             )
         )
     length = settings.length
     if length.enabled:
         out.append(
-            ConfiguredGuard(
+            ConfiguredGuard.of(
                 LengthGuard(max_chars=length.max_chars, action=length.action),
-                length.on_error,
-                length.timeout_ms,
+                length,
             )
         )
     language = settings.language
@@ -476,24 +475,16 @@ def output_checks(
             candidates=candidates or ("en", "es", "fr", "de", "it", "pt", "nl"),
             min_letters=language.min_letters,
         )
-        out.append(ConfiguredGuard(guard, language.on_error, language.timeout_ms))
+        out.append(ConfiguredGuard.of(guard, language))
     citation = settings.citation
     if citation.enabled:
-        out.append(
-            ConfiguredGuard(
-                CitationGuard(action=citation.action), citation.on_error, citation.timeout_ms
-            )
-        )
+        out.append(ConfiguredGuard.of(CitationGuard(action=citation.action), citation))
     schema = settings.schema_
     if schema.enabled and schema.path:
         from ragline.guards._schema import SchemaGuard, load_schema
 
         validator = load_schema(schema.path, base_dir=base_dir)
-        out.append(
-            ConfiguredGuard(
-                SchemaGuard(validator, action=schema.action), schema.on_error, schema.timeout_ms
-            )
-        )
+        out.append(ConfiguredGuard.of(SchemaGuard(validator, action=schema.action), schema))
     return out
 
 
