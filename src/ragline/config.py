@@ -779,6 +779,11 @@ class TenantSettings(_Strict):
     languages: list[str] | None = Field(
         None, description="only retrieve chunks in these languages (e.g. [en])"
     )
+    language_scope: Literal["document", "chunk"] = Field(
+        "document",
+        description="`languages` checks the chunk, its document and mixed text (document) "
+        "or only the chunk's own language (chunk)",
+    )
     api_keys_env: str | None = Field(
         None, description="env var holding this tenant's API keys (comma-separated)"
     )
@@ -1090,6 +1095,7 @@ tenants: {}
 #  acme:
 #    api_keys_env: ACME_KEYS        # env var with this tenant's keys, comma-separated
 #    languages: [en]                # only retrieve English chunks for this tenant
+#    language_scope: document       # chunk and document in `languages`, no mixed chunks
 #    model: openai:gpt-4o-mini      # this tenant's answer model (default: model)
 #    template: grounded_v2          # this tenant's prompt template / version
 #    k: 5                           # hits per answer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -275,3 +276,29 @@ def test_init_writes_the_store_and_embedder_flags(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
     assert (settings.store, settings.embedder) == ("sqlite:///kb.db", "hash")
     assert "# Where documents" in (tmp_path / "ragline.yaml").read_text()  # still commented
+
+
+def test_search_shows_chunk_and_document_languages(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guia.md").write_text(
+        "# Guía\n\n## Batería\n\nLa garantía cubre la batería durante dos años desde la "
+        "fecha de entrega. Envíe el recibo con cualquier reclamación para que el "
+        "distribuidor compruebe la fecha. The warranty covers the battery for two years "
+        "from the date of delivery to the customer. Send the receipt with any claim so "
+        "that the dealer can check the date of purchase.\n",
+        encoding="utf-8",
+    )
+    env = {"RAGLINE_EMBEDDER": "hash"}
+    assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
+    (tmp_path / "ragline.yaml").write_text(
+        (tmp_path / "ragline.yaml")
+        .read_text()
+        .replace("languages: [en, es, fr, de, it, pt, nl]", "languages: [en, es]")
+    )
+    r = run_cli("ingest", "docs", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("search", "battery warranty", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    # the half-English, half-Spanish chunk: its language, its document's, and the marker
+    assert re.search(r"language (en|es) · document (en|es) · mixed en\+es", r.stdout), r.stdout

@@ -71,3 +71,46 @@ def test_first_matching_rule_wins() -> None:
     assert match_doc_type(rules, "finance/legal/nda.docx") == "contract"
     assert match_doc_type(rules, "finance/q1.pdf") == "finance"
     assert match_doc_type(rules, "other.md") is None
+
+
+ES_PARA = (
+    "Conecte el cargador al puerto situado bajo el sillín y espere hasta que la luz se "
+    "ponga verde. Una carga completa de la batería tarda unas cuatro horas con el cargador "
+    "estándar. Guarde la batería en un lugar seco entre diez y veinticinco grados."
+)
+EN_TWO = (
+    "Never open the battery or try to repair it yourself, because the cells can catch "
+    "fire. If the housing is damaged, stop using the battery and take it to your dealer."
+)
+
+
+def test_code_product_names_and_short_phrases_do_not_make_a_chunk_mixed() -> None:
+    det = LanguageDetector(["en", "es"])
+    code = (
+        ES_PARA + "\n\n```\n$ sudo apt-get install network-manager-gnome --no-install-recommends\n"
+        "$ systemctl restart NetworkManager.service && journalctl -u NetworkManager\n```\n"
+        "$ helio-flash --device /dev/ttyUSB0 --image charger-pro-x2-firmware-2025.bin\n"
+        "Modelo: Helio Charger Pro X2, Helio Battery Pack 500 Wh, 36 V, 13.9 Ah, 2025-06-30.\n"
+        "El mensaje «Battery not found, please check the connector» indica un mal contacto."
+    )
+    (profile,) = det.profile_documents([[code]])
+    assert profile.chunks == ["es"] and profile.mixed == [[]]
+    assert profile.language == "es"
+
+
+def test_two_sentences_in_another_language_make_a_chunk_mixed() -> None:
+    det = LanguageDetector(["en", "es"])
+    (profile,) = det.profile_documents([[ES_PARA + " " + EN_TWO, ES_PARA]])
+    assert profile.mixed == [["en", "es"], []]
+    assert profile.language == "es"  # most of the document's letters are Spanish
+
+
+def test_document_language_is_the_majority_of_its_letters() -> None:
+    det = LanguageDetector(["en", "es"])
+    (profile,) = det.profile_documents([[EN_TWO, ES_PARA, ES_PARA]])
+    assert profile.language == "es"
+    # the short English chunk leans on its Spanish document, but its text is English:
+    # the mixed marker says so, and an English-only or Spanish-only tenant skips it
+    assert profile.chunks[0] == "es" and profile.mixed[0] == ["en", "es"]
+    (profile,) = det.profile_documents([[" ".join([EN_TWO] * 4), ES_PARA]])
+    assert profile.language == "en"

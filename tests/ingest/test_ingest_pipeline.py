@@ -119,7 +119,10 @@ def test_every_chunk_carries_its_metadata(
     w = by_doc["docs/warranty.md"]
     assert {c.title for c in w} == {"Warranty Policy"}
     assert [c.section_path for c in w] == [["Warranty", "Battery"], ["Warranty", "Frame"]]
-    assert all(c.doc_type == "policy" and c.metadata == {"owner": "support"} for c in w)
+    assert all(
+        c.doc_type == "policy" and c.metadata == {"owner": "support", "ragline.doc_language": "en"}
+        for c in w
+    )
     assert all(c.language == "en" and c.page is None for c in w)
     assert w[0].indexed_text.startswith("Warranty Policy > Warranty > Battery\n")
     assert docs["docs/warranty.md"].doc_type == "policy"
@@ -128,7 +131,8 @@ def test_every_chunk_carries_its_metadata(
     r = by_doc["docs/finance/report.pdf"]
     assert [c.page for c in r] == [1, 2]
     assert all(c.doc_type == "finance" and c.title == "Annual Report" for c in r)
-    assert all(c.metadata == {"fiscal_year": 2025, "owner": "cfo"} for c in r)
+    meta = {"fiscal_year": 2025, "owner": "cfo", "ragline.doc_language": "en"}
+    assert all(c.metadata == meta for c in r)
 
     # a rule applies where front-matter is silent
     assert {c.doc_type for c in by_doc["docs/es.md"]} == {"markdown"}
@@ -301,7 +305,11 @@ def test_jsonl_records_with_own_ids_and_sync(
     report = ingestor.ingest([corpus], json_fields=fields)
     assert [(r.path, r.status, r.documents) for r in report.files] == [("corpus.jsonl", "added", 3)]
     d1 = store.get_chunks("default", ["d1#0"])[0]
-    assert (d1.title, d1.source, d1.metadata) == ("Battery", "corpus.jsonl", {"tag": "a"})
+    assert (d1.title, d1.source, d1.metadata) == (
+        "Battery",
+        "corpus.jsonl",
+        {"tag": "a", "ragline.doc_language": "en"},
+    )
     assert d1.indexed_text == "Battery\nThe battery lasts two years."
 
     records[1]["text"] = "The frame lasts fifteen years."
@@ -480,7 +488,11 @@ def test_sqlite_store(embedder: CountingEmbedder, project: Path, kb: Path) -> No
         again = ing.ingest([project])
         assert again.totals()["unchanged"] == 4 and len(embedder.calls) == calls
         chunk = store.get_chunks("default", ["docs/finance/report.pdf#0"])[0]
-        assert chunk.page == 1 and chunk.metadata == {"fiscal_year": 2025, "owner": "cfo"}
+        assert chunk.page == 1 and chunk.metadata == {
+            "fiscal_year": 2025,
+            "owner": "cfo",
+            "ragline.doc_language": "en",
+        }
         (kb / "es.md").unlink()
         synced = ing.ingest([project], sync=True)
         assert synced.totals()["removed"] == 1

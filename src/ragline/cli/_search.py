@@ -51,6 +51,18 @@ def _fmt_leg(hit: Hit, leg: str) -> str:
     return f"{hit.scores[leg]:.3f} (#{rank})" if rank is not None else f"{hit.scores[leg]:.3f}"
 
 
+def _languages(hit: Hit) -> str:
+    """``language en · document es · mixed en+es``: what a tenant's ``languages`` checks."""
+    meta = hit.chunk.metadata
+    parts = [f"language {hit.chunk.language or '?'}"]
+    if meta.get("ragline.doc_language"):
+        parts.append(f"document {meta['ragline.doc_language']}")
+    mixed = meta.get("ragline.mixed_languages")
+    if isinstance(mixed, list) and mixed:
+        parts.append("mixed " + "+".join(str(m) for m in mixed))
+    return " · ".join(parts)
+
+
 def _print_hits(hits: list[Hit]) -> None:
     from rich.markup import escape
 
@@ -66,5 +78,7 @@ def _print_hits(hits: list[Hit]) -> None:
         text = " ".join(c.text.split())
         console.print(f"[bold]{i}. {escape(where)}[/bold]  [dim]score {h.score:.4f}[/dim]")
         console.print(f"   document {escape(c.document_id)}{page} · chunk {escape(c.id)}")
+        if c.language or c.metadata.get("ragline.doc_language"):
+            console.print(f"   {escape(_languages(h))}", style="dim")
         console.print(f"   {legs}", style="dim")
         console.print(f"   {escape(text[:300])}{'…' if len(text) > 300 else ''}\n")

@@ -12,6 +12,16 @@ costs ~3% of an ingest with the bundled MiniLM embedder (~30-60 chunks/s here).
 
 Text with fewer than ``MIN_LETTERS`` letters is too short to tell: its language
 is ``None``.
+
+Language profiles (:meth:`LanguageDetector.profile_documents`) judge each chunk's
+lines and sentences on their own as well: a segment counts when it has at least
+``SEGMENT_MIN_LETTERS`` letters, looks like prose (letters are most of its
+characters, so commands, paths and tables of numbers do not count) and lingua is
+sure of it (``SEGMENT_MIN_CONFIDENCE``). A chunk is *mixed* when a language other
+than its own has at least ``MIXED_MIN_SHARE`` of the judged letters and at least
+``MIXED_MIN_LETTERS`` of them (about two sentences): a product name, a quoted
+command or a one-line English error message in a Spanish paragraph does not make
+it mixed. A document's language is the one most of its judged letters are in.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -27,9 +38,18 @@ from ragline.errors import ConfigError
 from ragline.types import Chunk
 
 MIN_LETTERS = 20
+#: chunk metadata: the language of the chunk's document, and (only for a mixed chunk)
+#: the languages it has substantial text in
+DOC_LANGUAGE_KEY = "ragline.doc_language"
+MIXED_LANGUAGES_KEY = "ragline.mixed_languages"
 FULL_WEIGHT_CHARS = 600  # a chunk this long is judged on its own text alone
 DOC_SAMPLE_CHARS = 4000  # how much of a document sets the prior for its chunks
 _PARALLEL_FROM = 16  # batches this large use lingua's multi-threaded call
+SEGMENT_MIN_LETTERS = 40  # shorter lines/sentences are not judged on their own
+SEGMENT_MIN_CONFIDENCE = 0.7  # lingua's share for the segment's best language
+SEGMENT_PROSE_SHARE = 0.75  # letters / non-space characters of a prose segment
+MIXED_MIN_SHARE = 0.2  # a second language's share of the judged letters
+MIXED_MIN_LETTERS = 120  # ... and at least this many letters of it
 
 
 def _lingua_language(code: str) -> Any:
@@ -135,6 +155,91 @@ class LanguageDetector:
                 langs.append(_best(mixed))
             out.append(langs)
         return out
+
+    def profile_documents(self, documents: Sequence[Sequence[str]]) -> list[DocumentLanguages]:
+        """Chunk languages (as :meth:`detect_documents`), each chunk's mixed marker and
+        each document's language, for several documents (lists of chunk texts)."""
+        chunk_langs = self.detect_documents(documents)
+        seg_texts: list[str] = []
+        owners: list[tuple[int, int]] = []  # (document, chunk) of each segment
+        for d, chunks in enumerate(documents):
+            for c, text in enumerate(chunks):
+                for seg in prose_segments(text):
+                    seg_texts.append(seg)
+                    owners.append((d, c))
+        letters: list[list[Counter[str]]] = [[Counter() for _ in chunks] for chunks in documents]
+        if len(self.codes) > 1:
+            for (d, c), seg, conf in zip(
+                owners, seg_texts, self.confidences(seg_texts), strict=True
+            ):
+                best = _best(conf)
+                if best is not None and conf[best] >= SEGMENT_MIN_CONFIDENCE:
+                    letters[d][c][best] += _letters(seg)
+        out: list[DocumentLanguages] = []
+        for d, chunks in enumerate(documents):
+            mixed = [mixed_languages(lang, letters[d][c]) for c, lang in enumerate(chunk_langs[d])]
+            total: Counter[str] = Counter()
+            for counts in letters[d]:
+                total.update(counts)
+            if not total:  # nothing long enough: fall back on the chunks' languages
+                for text, lang in zip(chunks, chunk_langs[d], strict=True):
+                    if lang:
+                        total[lang] += _letters(text)
+            doc_lang = total.most_common(1)[0][0] if total else None
+            out.append(DocumentLanguages(doc_lang, chunk_langs[d], mixed))
+        return out
+
+
+@dataclass(slots=True)
+class DocumentLanguages:
+    """A document's language, each chunk's, and each chunk's mixed languages (``[]``
+    when it is in one language)."""
+
+    language: str | None
+    chunks: list[str | None]
+    mixed: list[list[str]]
+
+
+# paragraphs, sentences, and lines that start a list item, a table row or a heading;
+# other line breaks are soft wraps inside a sentence
+_SEGMENT_SPLIT = re.compile(r"\n\s*\n|(?<=[.!?;:])\s+(?=\S)|\n(?=\s*(?:[-*+|#>]|\d+[.)]\s))")
+_FENCE = re.compile(r"^\s*(```|~~~).*?^\s*\1[^\n]*$", re.MULTILINE | re.DOTALL)
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_PUNCT = ".,;:!?()[]«»\"'“”‘’¿¡"
+
+
+def prose_segments(text: str) -> list[str]:
+    """The lines and sentences of ``text`` long and wordy enough to judge on their own,
+    as their plain words: fenced code, commands, paths, options and number tables are
+    left out (a token counts as a word when it is letters only, punctuation aside)."""
+    text = _FENCE.sub("\n", text)
+    out: list[str] = []
+    for seg in _SEGMENT_SPLIT.split(text):
+        tokens = seg.split()
+        words = [w for t in tokens if _WORD.fullmatch(w := t.strip(_PUNCT))]
+        n = sum(len(w) for w in words)
+        if n < SEGMENT_MIN_LETTERS:
+            continue
+        if n < SEGMENT_PROSE_SHARE * sum(len(t) for t in tokens):
+            continue
+        out.append(" ".join(words))
+    return out
+
+
+def mixed_languages(language: str | None, letters: Counter[str]) -> list[str]:
+    """The languages of a chunk with substantial text in more than one (sorted, its
+    own language included), or ``[]``."""
+    if language is None:
+        return []
+    total = sum(letters.values())
+    others = [
+        code
+        for code, n in letters.items()
+        if code != language and n >= MIXED_MIN_LETTERS and n >= MIXED_MIN_SHARE * total
+    ]
+    return sorted({language, *others}) if others else []
 
 
 def _best(values: dict[str, float]) -> str | None:

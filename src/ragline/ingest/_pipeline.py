@@ -39,7 +39,13 @@ from ragline.errors import EmbedderError, EmptyDocumentError, InputError, Raglin
 from ragline.guards._injection import CHUNK_KEY as INJECTION_KEY
 from ragline.guards._injection import chunk_scan
 from ragline.ingest._chunker import chunk_document
-from ragline.ingest._enrich import LanguageDetector, document_language, match_doc_type
+from ragline.ingest._enrich import (
+    DOC_LANGUAGE_KEY,
+    MIXED_LANGUAGES_KEY,
+    LanguageDetector,
+    document_language,
+    match_doc_type,
+)
 from ragline.ingest._json import JsonFields, RecordError
 from ragline.ingest._loaded import LoadedDocument
 from ragline.ingest._loaders import (
@@ -58,7 +64,8 @@ from ragline.types import DEFAULT_TENANT, Chunk, Document
 
 # bump when loaders/chunker change what a file turns into; 3: chunks carry their
 # injection score (``ragline.injection``), so existing files are rescored on re-ingest
-PIPELINE_VERSION = "3"
+# 4: chunks carry their document's language and a mixed-languages marker
+PIPELINE_VERSION = "4"
 ProgressFn = Callable[[int, int, str], None]
 #: ``(tenant, chunks) -> sentences embedded``: runs after chunks are embedded and before
 #: they are written (the project precomputes the extractive answerer's sentence vectors)
@@ -517,13 +524,21 @@ class _Run:
         pending, self.pending, self.pending_chunks = self.pending, [], 0
         to_detect = [p for p in pending if p.detect]
         with span("ragline.ingest.enrich", "ingest") as sp:
-            found = self.ing.languages.detect_documents(
+            found = self.ing.languages.profile_documents(
                 [[c.text for c in p.chunks] for p in to_detect]
             )
-            for p, langs in zip(to_detect, found, strict=True):
-                for chunk, lang in zip(p.chunks, langs, strict=True):
+            for p, profile in zip(to_detect, found, strict=True):
+                for chunk, lang, mixed in zip(p.chunks, profile.chunks, profile.mixed, strict=True):
                     chunk.language = lang
-                p.document.language = document_language(p.chunks)
+                    if mixed:
+                        chunk.metadata[MIXED_LANGUAGES_KEY] = mixed
+                p.document.language = profile.language or document_language(p.chunks)
+            # each chunk knows its document's language: a tenant's `languages` filter
+            # requires both (a chunk of code in a Spanish document is not English text)
+            for p in pending:
+                if p.document.language:
+                    for chunk in p.chunks:
+                        chunk.metadata[DOC_LANGUAGE_KEY] = p.document.language
             # the injection score of every chunk, kept with it: the retrieval guard reads
             # it instead of scanning each hit of every query (about 0.5 ms per chunk)
             for p in pending:

@@ -173,6 +173,7 @@ def explain_routing(
         [c for c in plan.conditions if c not in plan.routing.filters],
         RoutingPlan(),
         plan.languages,
+        plan.language_conditions,
     )
     with activate(NOOP_SPAN):  # explaining is not an ask: nothing is traced
         after = retriever.fetch(query, tenant=tenant, plan=plan, k=k)

@@ -12,10 +12,12 @@ from ragline.config import Settings
 from ragline.embed._base import Embedder
 from ragline.embed._query_cache import QUERY_CACHE_SIZE, QueryVectorCache
 from ragline.errors import InputError
+from ragline.ingest._enrich import DOC_LANGUAGE_KEY, MIXED_LANGUAGES_KEY
 from ragline.retrieve._fusion import rrf_fuse, single_leg, weighted_fuse
 from ragline.retrieve._mmr import mmr_select
 from ragline.retrieve._routing import RoutingPlan, apply_boosts, plan_routing
 from ragline.store import Condition, ScoredChunk, Store, Vector, parse_filter
+from ragline.store._filters import condition_matches, field_value
 from ragline.trace import _attrs
 from ragline.trace._tracer import NoopSpan, Span, span
 from ragline.types import Hit
@@ -51,6 +53,44 @@ class QueryPlan:
     conditions: list[Condition]
     routing: RoutingPlan
     languages: list[str] = field(default_factory=list)
+    language_conditions: list[Condition] = field(default_factory=list)
+
+
+def language_filter(
+    allowed: Sequence[str], detected: Sequence[str], *, scope: str = "document"
+) -> list[Condition]:
+    """The conditions a tenant's ``languages`` add: the chunk's language is allowed and,
+    at document scope, neither its document's language nor any language it has
+    substantial (mixed) text in is one of the other languages the detector knows.
+
+    Written as ``!=`` conditions so chunks ingested before documents had a language
+    (no ``ragline.doc_language``) still pass on their own language; every store
+    evaluates them (pushed into SQL where it can), before top-k.
+    """
+    if not allowed:
+        return []
+    out = [Condition("language", "in", tuple(allowed))]
+    if scope == "document":
+        ok = {a.lower() for a in allowed}
+        for code in sorted({d.strip().lower() for d in detected} - ok):
+            out.append(Condition(DOC_LANGUAGE_KEY, "ne", code))
+            out.append(Condition(MIXED_LANGUAGES_KEY, "ne", code))
+    return out
+
+
+def language_exclusions(
+    chunks: Sequence[ScoredChunk], conditions: Sequence[Condition]
+) -> dict[str, int]:
+    """How many of ``chunks`` the language ``conditions`` exclude, by the first reason:
+    the chunk's own language, its document's, or its mixed text."""
+    out = {"chunk": 0, "doc": 0, "mixed": 0}
+    reasons = {"language": "chunk", DOC_LANGUAGE_KEY: "doc", MIXED_LANGUAGES_KEY: "mixed"}
+    for sc in chunks:
+        for cond in conditions:
+            if not condition_matches(field_value(sc.chunk, cond.field), cond):
+                out[reasons.get(cond.field, "chunk")] += 1
+                break
+    return out
 
 
 class Retriever:
@@ -104,18 +144,34 @@ class Retriever:
             result = self.fetch(query, tenant=tenant, k=k, mode=mode, plan=plan)
             if sp.is_recording:
                 sp.update(retrieval_attributes(result))
+                if plan.language_conditions:
+                    sp.update(self._language_probe(query, tenant, plan))
         return result
 
     def analyze(self, query: str, *, tenant: str, filters: Sequence[Condition] = ()) -> QueryPlan:
         """The conditions and boosts for ``query``: the request's filters, the tenant's
         languages, and what the routing rules that match it ask for."""
         conditions = list(filters)
-        languages = list(self.settings.tenant(tenant).languages or [])
-        if languages:
-            conditions.append(Condition("language", "in", tuple(languages)))
+        settings = self.settings.tenant(tenant)
+        languages = list(settings.languages or [])
+        language_conditions = language_filter(
+            languages, self.settings.ingest.languages, scope=settings.language_scope
+        )
+        conditions.extend(language_conditions)
         routing = plan_routing(query, self.settings.routing)
         conditions.extend(routing.filters)
-        return QueryPlan(conditions, routing, languages)
+        return QueryPlan(conditions, routing, languages, language_conditions)
+
+    def _language_probe(self, query: str, tenant: str, plan: QueryPlan) -> dict[str, Any]:
+        """For the trace: the keyword candidates without the language conditions, and how
+        many of them those conditions excluded and why (one extra keyword search)."""
+        others = [c for c in plan.conditions if c not in plan.language_conditions]
+        n = max(self.settings.retrieval.candidates, self.settings.retrieval.k)
+        probed = self.store.keyword_search(tenant, query, k=n, filters=others)
+        excluded = language_exclusions(probed, plan.language_conditions)
+        attrs: dict[str, Any] = {"ragline.language.probed": len(probed)}
+        attrs.update({f"ragline.language.excluded.{r}": v for r, v in excluded.items()})
+        return attrs
 
     def fetch(
         self,
