@@ -46,6 +46,7 @@ from _results import DATASETS, captured, table, write_section
 
 from ragline.embed import MiniLMEmbedder
 from ragline.guards._classifier import InjectionClassifier
+from ragline.guards._injection import injection_scan
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location(
@@ -121,6 +122,7 @@ def main() -> int:
         t0 = time.perf_counter()
         scores = score_all(texts, docs)
         kw = np.array([len(KEYWORDS.findall(t)) for t in texts], dtype=np.float64)
+        heur = np.array([injection_scan(t)[0] for t in texts])  # the default guard's score
         print(
             f"# test split: {len(texts)} texts, {int(labels.sum())} injections, "
             f"{int((labels == 0).sum())} benign ({time.perf_counter() - t0:.0f}s to score)"
@@ -139,6 +141,8 @@ def main() -> int:
             return float(np.mean(flags[mask])) if mask.any() else float("nan")
 
         pos, neg = labels == 1, labels == 0
+        # the guard with classifier: true — questions by either, documents by the heuristic
+        either = ((heur >= 0.5) | (~docs & (scores >= clf.threshold(0.01)))).astype(np.float64)
         qmask = np.isin(sources, list(QUESTIONS))
         rows = [
             [
@@ -154,6 +158,20 @@ def main() -> int:
                 rate(pos, scores, t5),
                 rate(neg, scores, t5),
                 rate(qmask, scores, t5),
+            ],
+            [
+                "heuristic guard alone (the default, threshold 0.5)",
+                train.roc_auc(heur, labels),
+                rate(pos, heur, 0.5),
+                rate(neg, heur, 0.5),
+                rate(qmask, heur, 0.5),
+            ],
+            [
+                "guard, classifier: true (questions: heuristic or classifier @1%; docs: heuristic)",
+                float("nan"),
+                rate(pos, either, 1),
+                rate(neg, either, 1),
+                rate(qmask, either, 1),
             ],
             [
                 "keyword baseline (any hit)",
