@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ragline.embed import Embedder
     from ragline.guards._policy import GuardSet
     from ragline.models import Model
+    from ragline.rerank import Reranker
     from ragline.retrieve import Retriever
     from ragline.store import Backend, EvalStore, Store
     from ragline.trace import Tracer
@@ -289,6 +290,11 @@ class View:
             check_guards(settings.guards)  # an unset header variable: now
         if settings.guards.custom:
             _ = self.guards  # a user's guard is imported and checked against the protocol now
+        if settings.retrieval.reranker != "none":
+            from ragline.rerank import check_reranker
+
+            check_reranker(settings.retrieval, base_dir=parts.path)  # a bad folder: now, named
+        self._reranker: Reranker | None = None
         schema = settings.guards.schema_
         if schema.enabled and schema.path:
             from ragline.guards._schema import load_schema
@@ -325,6 +331,30 @@ class View:
             p = self.parts
             self._retriever = Retriever(p.backend.documents, p.embedder, self.settings)
         return self._retriever
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """This tenant's reranker (``retrieval.reranker``), None for ``none``."""
+        if self._reranker is None and self.settings.retrieval.reranker != "none":
+            with self.parts._lock:
+                if self._reranker is None:
+                    from ragline.rerank import make_reranker
+
+                    p = self.parts
+
+                    def embed_query(query: str, tenant: str) -> Any:
+                        retriever = self.retriever
+                        return retriever.query_cache.embed_query(p.embedder, query, scope=tenant)[0]
+
+                    self._reranker = make_reranker(
+                        self.settings.retrieval,
+                        base_dir=p.path,
+                        embedder=lambda: p.embedder,
+                        sentences=lambda: p.backend.sentences,
+                        embed_query=embed_query,
+                        model=self.guard_model,
+                    )
+        return self._reranker
 
     @property
     def answerer(self) -> Answerer:
@@ -379,13 +409,19 @@ class View:
             s, retriever, answerer = self.settings, self.retriever, self.answerer
             limit = s.server.max_question_chars
             guards = self.guards
+            rerank = s.retrieval.reranker != "none"
             tenants = self.parts.settings
             guard_out = GuardOut(guards, languages=lambda t: tenants.tenant(t).languages or ())
             retrieval: list[Stage] = [
                 GuardIn(guards),
                 Analyze(retriever, max_question_chars=limit),
-                Retrieve(retriever),
-                Rerank(),
+                Retrieve(retriever, candidates=s.retrieval.rerank_candidates if rerank else 0),
+                Rerank(
+                    self.reranker,
+                    candidates=s.retrieval.rerank_candidates,
+                    default_k=s.retrieval.k,
+                    on_error=s.retrieval.rerank_on_error,
+                ),
                 GuardDocuments(guards),
             ]
             answering: list[Stage] = [Generate(answerer), Cite(answerer), guard_out]
