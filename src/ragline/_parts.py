@@ -295,6 +295,8 @@ class View:
 
             check_reranker(settings.retrieval, base_dir=parts.path)  # a bad folder: now, named
         self._reranker: Reranker | None = None
+        if settings.retrieval.reranker.startswith("cross-encoder:"):
+            getattr(self.reranker, "load", lambda: None)()  # not a cross-encoder: now, named
         schema = settings.guards.schema_
         if schema.enabled and schema.path:
             from ragline.guards._schema import load_schema
