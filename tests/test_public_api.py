@@ -91,7 +91,7 @@ PUBLIC = {
     ],
     "ragline.rerank": [
         "KINDS", "CrossEncoderReranker", "HttpReranker", "LlmReranker", "Reranker",
-        "ScoringReranker", "SentenceReranker", "check_reranker", "make_reranker", "order_by",
+        "ScoringReranker", "check_reranker", "make_reranker", "order_by",
         "parse_reranker_spec", "passage",
     ],
     "ragline.testing": [

@@ -342,19 +342,8 @@ class View:
                 if self._reranker is None:
                     from ragline.rerank import make_reranker
 
-                    p = self.parts
-
-                    def embed_query(query: str, tenant: str) -> Any:
-                        retriever = self.retriever
-                        return retriever.query_cache.embed_query(p.embedder, query, scope=tenant)[0]
-
                     self._reranker = make_reranker(
-                        self.settings.retrieval,
-                        base_dir=p.path,
-                        embedder=lambda: p.embedder,
-                        sentences=lambda: p.backend.sentences,
-                        embed_query=embed_query,
-                        model=self.guard_model,
+                        self.settings.retrieval, base_dir=self.parts.path, model=self.guard_model
                     )
         return self._reranker
 

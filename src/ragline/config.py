@@ -107,8 +107,8 @@ class RetrievalSettings(_Strict):
     mmr_lambda: float = Field(0.7, ge=0, le=1, description="1 = relevance only, 0 = diversity only")
     reranker: str = Field(
         "none",
-        description="reorders the fused hits: none, best-sentence (built-in, offline), "
-        "http:<URL> (a /rerank API), cross-encoder:<folder> (ONNX), llm:<model spec>",
+        description="reorders the fused hits: none, http:<URL> (a /rerank API), "
+        "cross-encoder:<folder> (ONNX), llm:<model spec>",
     )
     rerank_candidates: int = Field(
         20, ge=1, le=1000, description="fused hits the reranker scores (the rest follow)"
@@ -1063,7 +1063,7 @@ retrieval:
   dense_weight: 0.5
   mmr: false               # diversify hits (maximal marginal relevance)
   mmr_lambda: 0.7
-  reranker: none           # none | best-sentence | http:<URL> | cross-encoder:<dir> | llm:<model>
+  reranker: none           # none | http:<URL> | cross-encoder:<folder> | llm:<model spec>
   rerank_candidates: 20    # fused hits the reranker scores
   rerank_timeout_ms: 2000
   rerank_on_error: fallback  # fallback (fused order, recorded) | fail

@@ -162,7 +162,7 @@ def test_a_bad_spec_fails_at_start_up_naming_it(kb: Path, spec: str, words: str)
 def test_set_reaches_the_reranker_like_any_setting(kb: Path) -> None:
     from ragline.config import load_settings
 
-    s = load_settings(kb, overrides={"retrieval.reranker": "best-sentence"})
-    assert s.retrieval.reranker == "best-sentence"
+    s = load_settings(kb, overrides={"retrieval.reranker": "http:http://127.0.0.1:9/rerank"})
+    assert s.retrieval.reranker == "http:http://127.0.0.1:9/rerank"
     with pytest.raises(ConfigError, match="rerank_on_error"):
         load_settings(kb, overrides={"retrieval.rerank_on_error": "ignore"})

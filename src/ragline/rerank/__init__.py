@@ -3,8 +3,6 @@
 ``retrieval.reranker`` picks the backend (see :func:`parse_reranker_spec`):
 
 - ``none`` (default): the fused order;
-- ``best-sentence``: built-in and offline, the best stored sentence vector of each
-  candidate fused with its retrieval rank (:class:`SentenceReranker`);
 - ``http:<URL>``: a rerank server, Cohere/Jina/TEI ``/rerank`` or vLLM/llama.cpp
   ``/v1/rerank`` (:class:`HttpReranker`);
 - ``cross-encoder:<folder>``: an ONNX cross-encoder in a local folder
@@ -29,14 +27,11 @@ from ragline.rerank._base import Reranker, ScoringReranker, order_by, passage
 
 if TYPE_CHECKING:
     from ragline.config import RetrievalSettings
-    from ragline.embed import Embedder
     from ragline.models import Model
-    from ragline.store._base import Vector
-    from ragline.store._sentences import SentenceStore
 
-KINDS = ("none", "best-sentence", "http", "cross-encoder", "llm")
+KINDS = ("none", "http", "cross-encoder", "llm")
 HINT = (
-    "use none, best-sentence, http:<URL>, cross-encoder:<folder> or llm:<model spec> "
+    "use none, http:<URL>, cross-encoder:<folder> or llm:<model spec> "
     "(e.g. http:http://127.0.0.1:8080/rerank)"
 )
 
@@ -46,8 +41,6 @@ def parse_reranker_spec(spec: str) -> tuple[str, str]:
     spec = spec.strip()
     if spec.lower() in ("none", "off", "false", ""):
         return "none", ""
-    if spec == "best-sentence":
-        return "best-sentence", ""
     if spec.startswith(("http://", "https://")):
         return "http", spec
     kind, sep, arg = spec.partition(":")
@@ -92,9 +85,6 @@ def make_reranker(
     settings: RetrievalSettings,
     *,
     base_dir: Path,
-    embedder: Callable[[], Embedder],
-    sentences: Callable[[], SentenceStore],
-    embed_query: Callable[[str, str], Vector] | None = None,
     model: Callable[[str, float], Model] | None = None,
 ) -> Reranker | None:
     """The reranker ``settings.reranker`` names (None for ``none``)."""
@@ -103,10 +93,6 @@ def make_reranker(
     kind, arg = parse_reranker_spec(settings.reranker)
     if kind == "none":
         return None
-    if kind == "best-sentence":
-        from ragline.rerank._sentences import SentenceReranker
-
-        return SentenceReranker(embedder(), sentences(), embed_query=embed_query)
     if kind == "http":
         from ragline.rerank._http import HttpReranker
 
@@ -134,7 +120,6 @@ _LAZY = {
     "CrossEncoderReranker": "ragline.rerank._cross_encoder",
     "HttpReranker": "ragline.rerank._http",
     "LlmReranker": "ragline.rerank._llm",
-    "SentenceReranker": "ragline.rerank._sentences",
 }
 
 __getattr__ = lazy_exports(__name__, _LAZY)
@@ -147,7 +132,6 @@ __all__ = [
     "LlmReranker",
     "Reranker",
     "ScoringReranker",
-    "SentenceReranker",
     "check_reranker",
     "make_reranker",
     "order_by",

@@ -27,7 +27,7 @@ from ragline.types import Hit
 
 @runtime_checkable
 class Reranker(Protocol):
-    """``name`` is the spec it was made from (``http:…``, ``best-sentence``…)."""
+    """``name`` is the spec it was made from (``http:…``, ``llm:…``…)."""
 
     name: str
 

@@ -1,4 +1,6 @@
-"""``SentenceReranker``: the built-in offline reranker (``retrieval.reranker: best-sentence``).
+"""``SentenceReranker``: a candidate built-in offline reranker, measured by
+``bench/rerank_scifact.py`` and *not shipped* (it lowered SciFact nDCG@10; see
+bench/RESULTS.md). Kept here so the measurement can be reproduced.
 
 A chunk is often relevant because of one sentence that its whole-chunk vector blurs.
 This reranker scores each candidate by its best sentence: the cosine between the
@@ -19,7 +21,7 @@ import numpy as np
 
 from ragline.answer._sentence_vectors import precompute_sentences, sentence_candidates, sentence_key
 from ragline.embed._base import Embedder
-from ragline.rerank._base import order_by
+from ragline.rerank import order_by
 from ragline.store._base import Vector
 from ragline.store._sentences import SentenceStore, get_many
 from ragline.types import Hit
