@@ -11,6 +11,7 @@ error500, badjson, wrongindex. Every request body is kept in ``requests``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -56,7 +57,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        # the client may have given up (a timeout)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
 
     def do_POST(self) -> None:
         mode = self.path.strip("/").split("/")[0]

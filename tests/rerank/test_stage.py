@@ -160,9 +160,34 @@ def test_a_bad_spec_fails_at_start_up_naming_it(kb: Path, spec: str, words: str)
 
 
 def test_set_reaches_the_reranker_like_any_setting(kb: Path) -> None:
+    from ragline.cli._eval_run import _parse_sets
     from ragline.config import load_settings
 
-    s = load_settings(kb, overrides={"retrieval.reranker": "http:http://127.0.0.1:9/rerank"})
-    assert s.retrieval.reranker == "http:http://127.0.0.1:9/rerank"
+    sets = _parse_sets(["retrieval.reranker=http:http://127.0.0.1:9/v1/rerank"])
+    s = load_settings(kb, overrides=sets)
+    assert s.retrieval.reranker == "http:http://127.0.0.1:9/v1/rerank"
     with pytest.raises(ConfigError, match="rerank_on_error"):
         load_settings(kb, overrides={"retrieval.rerank_on_error": "ignore"})
+
+
+def test_the_cli_says_what_is_wrong_with_a_reranker_folder_on_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "ragline.yaml").write_text(
+        "embedder: hash\nretrieval:\n  reranker: cross-encoder:models/missing\n", encoding="utf-8"
+    )
+    src = str(Path(ragline.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": src}
+    done = subprocess.run(
+        [sys.executable, "-m", "ragline.cli", "-C", str(tmp_path), "search", "warranty"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert f"{tmp_path / 'models' / 'missing'} does not exist" in lines[0]
