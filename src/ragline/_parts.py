@@ -243,6 +243,17 @@ class Parts:
                     found = self._views[key] = View(self, settings)
         return found
 
+    def rerank_fallbacks(self) -> dict[str, int]:
+        """How often a reranker failed and the fused order was kept, by reason
+        (``rerank.error``, ``rerank.timeout``), over every tenant's pipeline."""
+        out: dict[str, int] = {}
+        for view in list(self._views.values()):
+            pipeline = view._pipeline
+            for stage in pipeline.stages if pipeline is not None else ():
+                for reason, n in dict(getattr(stage, "fallbacks", {})).items():
+                    out[reason] = out.get(reason, 0) + n
+        return out
+
     def close(self) -> None:
         """Flush and stop the trace writer (up to ``tracing.flush_timeout_s``), close stores."""
         if self._tracer is not None:
