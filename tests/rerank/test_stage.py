@@ -191,3 +191,41 @@ def test_the_cli_says_what_is_wrong_with_a_reranker_folder_on_one_line(tmp_path:
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert f"{tmp_path / 'models' / 'missing'} does not exist" in lines[0]
+
+
+class _Duplicating:
+    """A broken reranker: it answers its best hit twice and drops one."""
+
+    name = "custom:duplicating"
+
+    def rerank(self, query: str, hits: Any, *, top_n: int | None = None) -> list[Any]:
+        return [hits[0], *hits[:-1]]
+
+
+class _Raising:
+    name = "custom:raising"
+
+    def rerank(self, query: str, hits: Any, *, top_n: int | None = None) -> list[Any]:
+        raise KeyError("a bug in the reranker")
+
+
+@pytest.mark.parametrize(
+    ("reranker", "words"),
+    [(_Duplicating(), "did not return the hits it got"), (_Raising(), "a bug in the reranker")],
+)
+def test_a_reranker_that_breaks_its_contract_falls_back_too(
+    kb: Path, server: RerankServer, reranker: Any, words: str
+) -> None:
+    with project(kb) as p:
+        fused = [h.chunk.id for h in p.search(QUESTION, k=4)]
+    settings = {"retrieval.reranker": f"http:{server.base}/cohere/rerank"}
+    with project(kb, **settings) as p:
+        view = p.parts.view()
+        view._reranker = reranker
+        view._pipeline = None
+        answer = p.ask(QUESTION, k=4)
+        assert [h.chunk.id for h in answer.hits] == fused
+        attrs = rerank_span(p, answer)
+        assert attrs["ragline.rerank.fallback_reason"] == "rerank.error"
+        assert words in attrs["ragline.rerank.error"]
+        assert p.parts.rerank_fallbacks() == {"rerank.error": 1}
