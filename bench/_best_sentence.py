@@ -1,5 +1,5 @@
 """``SentenceReranker``: a candidate built-in offline reranker, measured by
-``bench/rerank_scifact.py`` and *not shipped* (it lowered SciFact nDCG@10; see
+``bench/rerank_scifact.py`` and *not shipped* (it did not raise SciFact nDCG@10; see
 bench/RESULTS.md). Kept here so the measurement can be reproduced.
 
 A chunk is often relevant because of one sentence that its whole-chunk vector blurs.
