@@ -89,10 +89,16 @@ PUBLIC = {
         "UNSAFE_CATEGORIES", "UnsafeRequestGuard", "unsafe_scan",
         "Topic", "TopicGuard",
     ],
+    "ragline.rerank": [
+        "KINDS", "CrossEncoderReranker", "HttpReranker", "LlmReranker", "Reranker",
+        "ScoringReranker", "check_reranker", "make_reranker", "order_by",
+        "parse_reranker_spec", "passage",
+    ],
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
         "FakeModel", "FunctionModel", "GuardConformance", "HashEmbedder", "ModelCall",
-        "ModelConformance", "ResponseCacheConformance", "SentenceStoreConformance", "ServerProcess",
+        "ModelConformance", "RerankerConformance", "ResponseCacheConformance",
+        "SentenceStoreConformance", "ServerProcess",
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
     ],

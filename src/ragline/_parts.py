@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ragline.embed import Embedder
     from ragline.guards._policy import GuardSet
     from ragline.models import Model
+    from ragline.rerank import Reranker
     from ragline.retrieve import Retriever
     from ragline.store import Backend, EvalStore, Store
     from ragline.trace import Tracer
@@ -242,6 +243,17 @@ class Parts:
                     found = self._views[key] = View(self, settings)
         return found
 
+    def rerank_fallbacks(self) -> dict[str, int]:
+        """How often a reranker failed and the fused order was kept, by reason
+        (``rerank.error``, ``rerank.timeout``), over every tenant's pipeline."""
+        out: dict[str, int] = {}
+        for view in list(self._views.values()):
+            pipeline = view._pipeline
+            for stage in pipeline.stages if pipeline is not None else ():
+                for reason, n in dict(getattr(stage, "fallbacks", {})).items():
+                    out[reason] = out.get(reason, 0) + n
+        return out
+
     def close(self) -> None:
         """Flush and stop the trace writer (up to ``tracing.flush_timeout_s``), close stores."""
         if self._tracer is not None:
@@ -290,6 +302,13 @@ class View:
             check_guards(settings.guards)  # an unset header variable: now
         if settings.guards.custom:
             _ = self.guards  # a user's guard is imported and checked against the protocol now
+        if settings.retrieval.reranker != "none":
+            from ragline.rerank import check_reranker
+
+            check_reranker(settings.retrieval, base_dir=parts.path)  # a bad folder: now, named
+        self._reranker: Reranker | None = None
+        if settings.retrieval.reranker.startswith("cross-encoder:"):
+            getattr(self.reranker, "load", lambda: None)()  # not a cross-encoder: now, named
         schema = settings.guards.schema_
         if schema.enabled and schema.path:
             from ragline.guards._schema import load_schema
@@ -326,6 +345,19 @@ class View:
             p = self.parts
             self._retriever = Retriever(p.backend.documents, p.embedder, self.settings)
         return self._retriever
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """This tenant's reranker (``retrieval.reranker``), None for ``none``."""
+        if self._reranker is None and self.settings.retrieval.reranker != "none":
+            with self.parts._lock:
+                if self._reranker is None:
+                    from ragline.rerank import make_reranker
+
+                    self._reranker = make_reranker(
+                        self.settings.retrieval, base_dir=self.parts.path, model=self.guard_model
+                    )
+        return self._reranker
 
     @property
     def answerer(self) -> Answerer:
@@ -381,13 +413,19 @@ class View:
             s, retriever, answerer = self.settings, self.retriever, self.answerer
             limit = s.server.max_question_chars
             guards = self.guards
+            rerank = s.retrieval.reranker != "none"
             tenants = self.parts.settings
             guard_out = GuardOut(guards, languages=lambda t: tenants.tenant(t).languages or ())
             retrieval: list[Stage] = [
                 GuardIn(guards),
                 Analyze(retriever, max_question_chars=limit),
-                Retrieve(retriever),
-                Rerank(),
+                Retrieve(retriever, candidates=s.retrieval.rerank_candidates if rerank else 0),
+                Rerank(
+                    self.reranker,
+                    candidates=s.retrieval.rerank_candidates,
+                    default_k=s.retrieval.k,
+                    on_error=s.retrieval.rerank_on_error,
+                ),
                 GuardDocuments(guards),
             ]
             answering: list[Stage] = [Generate(answerer), Cite(answerer), guard_out]

@@ -105,6 +105,27 @@ class RetrievalSettings(_Strict):
     dense_weight: float = Field(0.5, ge=0, description="weighted fusion only")
     mmr: bool = Field(False, description="diversify hits with maximal marginal relevance")
     mmr_lambda: float = Field(0.7, ge=0, le=1, description="1 = relevance only, 0 = diversity only")
+    reranker: str = Field(
+        "none",
+        description="reorders the fused hits: none, http:<URL> (a /rerank API), "
+        "cross-encoder:<folder> (ONNX), llm:<model spec>",
+    )
+    rerank_candidates: int = Field(
+        20, ge=1, le=1000, description="fused hits the reranker scores (the rest follow)"
+    )
+    rerank_timeout_ms: float = Field(
+        2000, gt=0, description="an HTTP or LLM reranker slower than this falls back"
+    )
+    rerank_on_error: Literal["fallback", "fail"] = Field(
+        "fallback",
+        description="a reranker error: keep the fused order and record why, or fail the ask",
+    )
+    rerank_model: str | None = Field(
+        None, description="http reranker: the model name sent in the request, if it needs one"
+    )
+    rerank_api_key_env: str | None = Field(
+        None, description="http reranker: env var holding a bearer token"
+    )
 
 
 class AnswerSettings(_Strict):
@@ -797,6 +818,9 @@ class TenantSettings(_Strict):
         None, description="this tenant's prompt template / version (default: answer.template)"
     )
     k: int | None = Field(None, ge=1, le=1000, description="hits per answer (retrieval.k)")
+    reranker: str | None = Field(
+        None, description="this tenant's reranker spec (default: retrieval.reranker)"
+    )
     routing: list[RoutingRule] | None = Field(
         None, description="this tenant's routing rules (replace the global ones)"
     )
@@ -847,6 +871,9 @@ class Settings(_Strict):
             update["answer"] = self.answer.model_copy(update={"template": t.template})
         if t.k is not None:
             update["retrieval"] = self.retrieval.model_copy(update={"k": t.k})
+        if t.reranker is not None:
+            retrieval = update.get("retrieval", self.retrieval)
+            update["retrieval"] = retrieval.model_copy(update={"reranker": t.reranker})
         if t.routing is not None:
             update["routing"] = t.routing
         if t.guards is not None:
@@ -1078,6 +1105,10 @@ retrieval:
   dense_weight: 0.5
   mmr: false               # diversify hits (maximal marginal relevance)
   mmr_lambda: 0.7
+  reranker: none           # none | http:<URL> | cross-encoder:<folder> | llm:<model spec>
+  rerank_candidates: 20    # fused hits the reranker scores
+  rerank_timeout_ms: 2000
+  rerank_on_error: fallback  # fallback (fused order, recorded) | fail
 
 answer:
   max_sentences: 3         # extractive answers

@@ -101,6 +101,20 @@ class GuardTimeout(GuardError):
     reason = "guard.timeout"
 
 
+class RerankerError(ProviderError):
+    """A reranker could not order the hits (its server failed, answered fewer scores
+    than documents or nonsense, its model failed). The rerank stage falls back to the
+    fused order and records why, unless ``retrieval.rerank_on_error`` is ``fail``."""
+
+    reason = "rerank.error"
+
+
+class RerankerTimeout(RerankerError):
+    """A reranker took longer than ``retrieval.rerank_timeout_ms``."""
+
+    reason = "rerank.timeout"
+
+
 __all__ = [
     "BusyError",
     "ConfigError",
@@ -116,6 +130,8 @@ __all__ = [
     "NotFoundError",
     "ProviderError",
     "RaglineError",
+    "RerankerError",
+    "RerankerTimeout",
     "StoreError",
     "UnsupportedFormatError",
 ]

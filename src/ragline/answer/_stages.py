@@ -7,8 +7,8 @@ in the :class:`Ask` and yields the events its work produces (deltas, citations).
 says what is worth tracing with :meth:`Ask.record` (computed only when the trace
 records); the pipeline, not the stage, opens the stage's span, records that, and
 times it. A stage knows nothing of the provider,
-the store backend or the interface it serves. The reranker is a pass-through stage
-for now.
+the store backend or the interface it serves. Without a reranker
+(``retrieval.reranker: none``) the rerank stage is a pass-through.
 
 The guard stages run the tenant's :class:`~ragline.guards._policy.GuardSet`. A
 blocked question sets ``ask.answer`` to a refusal and the pipeline stops: nothing is
@@ -38,6 +38,7 @@ from ragline.types import Answer, GuardTrigger, Hit
 
 if TYPE_CHECKING:
     from ragline.guards._policy import GuardResult, GuardSet
+    from ragline.rerank import Reranker
     from ragline.retrieve import Retriever, SearchResult
     from ragline.retrieve._retriever import QueryPlan
 
@@ -208,24 +209,119 @@ class Retrieve:
 
     name, span, kind = "retrieve", "ragline.retrieve", "retrieval"
 
-    def __init__(self, retriever: Retriever) -> None:
+    def __init__(self, retriever: Retriever, *, candidates: int = 0) -> None:
         self.retriever = retriever
+        #: hits to fetch at least (a reranker's candidates; the rerank stage keeps ``k``)
+        self.candidates = candidates
 
     def run(self, ask: Ask) -> Iterable[Event]:
         assert ask.plan is not None, "analyze runs before retrieve"
         request = ask.request
+        k = request.k
+        if self.candidates:
+            k = max(k or self.retriever.settings.retrieval.k, self.candidates)
         ask.result = self.retriever.fetch(
-            ask.question, tenant=request.tenant, plan=ask.plan, k=request.k, mode=request.mode
+            ask.question, tenant=request.tenant, plan=ask.plan, k=k, mode=request.mode
         )
         ask.hits = list(ask.result.hits)
         ask.record(retrieval_attributes, ask.result)
         return ()
 
 
-class Rerank(_PassThrough):
-    """Orders the retrieved hits for answering (pass-through until a reranker lands)."""
+class Rerank:
+    """Orders the retrieved hits for answering with the tenant's reranker
+    (``retrieval.reranker``; with none, a pass-through that is not traced).
+
+    The reranker scores the top ``candidates`` fused hits (the Retrieve stage fetched
+    at least that many); the ask keeps the best ``k``. When the reranker fails — times
+    out, answers fewer scores than documents, errs — the fused order is kept, the
+    reason is recorded on the span and counted in :attr:`fallbacks`, and the ask goes
+    on; with ``on_error="fail"`` the error is raised instead. The span records the
+    reranker, the candidates, the chunks that moved, the time and any fallback reason.
+    """
 
     name, kind = "rerank", "rerank"
+
+    def __init__(
+        self,
+        reranker: Reranker | None = None,
+        *,
+        candidates: int = 20,
+        default_k: int = 5,
+        on_error: str = "fallback",
+    ) -> None:
+        self.reranker = reranker
+        self.candidates = candidates
+        self.default_k = default_k
+        self.on_error = on_error
+        #: fallbacks so far, by reason (``rerank.error``, ``rerank.timeout``)
+        self.fallbacks: dict[str, int] = {}
+
+    @property
+    def span(self) -> str | None:
+        return "ragline.rerank" if self.reranker is not None else None
+
+    def run(self, ask: Ask) -> Iterable[Event]:
+        import time
+
+        from ragline._time import elapsed_ms
+
+        reranker = self.reranker
+        k = ask.request.k or self.default_k
+        if reranker is None or not ask.hits:
+            ask.hits = ask.hits[:k] if reranker is not None else ask.hits
+            return ()
+        head, tail = ask.hits[: self.candidates], ask.hits[self.candidates :]
+        start = time.perf_counter()
+        reason: str | None = None
+        error: str | None = None
+        try:
+            ranked = reranker.rerank(ask.question, head)
+            if sorted(h.chunk.id for h in ranked) != sorted(h.chunk.id for h in head):
+                from ragline.errors import RerankerError
+
+                raise RerankerError(f"reranker {reranker.name} did not return the hits it got")
+        except Exception as e:
+            if self.on_error == "fail":
+                raise
+            reason = str(getattr(e, "reason", "rerank.error"))
+            error = str(e) or type(e).__name__
+            self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
+            ranked = list(head)
+        ms = elapsed_ms(start)
+        if ask.result is not None:
+            ask.result.timings_ms["rerank"] = ms
+        before = [h.chunk.id for h in head]
+        ask.hits = [*ranked, *tail][:k]
+        ask.record(_rerank_attributes, reranker.name, before, ranked, ms, reason, error)
+        return ()
+
+
+def _rerank_attributes(
+    name: str,
+    before: list[str],
+    ranked: list[Hit],
+    ms: float,
+    reason: str | None,
+    error: str | None,
+) -> dict[str, Any]:
+    position = {cid: i for i, cid in enumerate(before)}
+    moved = [
+        {"chunk_id": h.chunk.id, "from": position[h.chunk.id] + 1, "to": i + 1}
+        for i, h in enumerate(ranked)
+        if position.get(h.chunk.id, i) != i
+    ]
+    out: dict[str, Any] = {
+        "ragline.rerank.reranker": name,
+        "ragline.rerank.candidates": len(before),
+        "ragline.rerank.moved": moved,
+        "ragline.rerank.ms": round(ms, 3),
+        "ragline.rerank.fallback": reason is not None,
+    }
+    if reason is not None:
+        out["ragline.rerank.fallback_reason"] = reason
+        out["ragline.rerank.error"] = error
+    return out
 
 
 class GuardDocuments(_GuardStage):

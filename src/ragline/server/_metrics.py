@@ -26,14 +26,29 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 
 
 class _StateCollector(Collector):
-    def __init__(self, stats: Callable[[], Any], shed: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        stats: Callable[[], Any],
+        shed: Callable[[], int],
+        rerank_fallbacks: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self._stats = stats
         self._shed = shed
+        self._rerank_fallbacks = rerank_fallbacks
 
     def collect(self) -> Iterator[Any]:
         yield CounterMetricFamily(
             "ragline_requests_shed", "requests refused with 503 (overload)", value=self._shed()
         )
+        if self._rerank_fallbacks is not None:
+            family = CounterMetricFamily(
+                "ragline_rerank_fallbacks",
+                "asks whose reranker failed and kept the fused order, by reason",
+                labels=["reason"],
+            )
+            for reason, n in sorted(self._rerank_fallbacks().items()):
+                family.add_metric([reason], n)
+            yield family
         s = self._stats()
         if s is None:
             return
@@ -100,7 +115,13 @@ class Metrics:
         running.set_function(lambda: state.admission.running)
         waiting = Gauge("ragline_requests_waiting", "requests waiting for a slot", registry=r)
         waiting.set_function(lambda: state.admission.waiting)
-        r.register(_StateCollector(state.project.trace_stats, lambda: state.admission.shed))
+        r.register(
+            _StateCollector(
+                state.project.trace_stats,
+                lambda: state.admission.shed,
+                state.project.parts.rerank_fallbacks,
+            )
+        )
 
     def _tenant(self, tenant: str) -> tuple[str, ...]:
         return (tenant,) if self._by_tenant else ()
