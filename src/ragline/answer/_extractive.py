@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -67,7 +68,9 @@ from ragline._text import STOPWORDS, stem, words
 from ragline._time import elapsed_ms
 from ragline.answer._answerer import Draft
 from ragline.answer._events import DeltaEvent, ErrorEvent
+from ragline.answer._intent import PERIOD, UNIT_NUMBER, question_intent
 from ragline.answer._sentence_vectors import sentence_candidates, sentence_key
+from ragline.answer._tables import row_matches
 from ragline.config import AnswerSettings
 from ragline.embed._base import Embedder
 from ragline.errors import ConfigError, InputError
@@ -97,6 +100,12 @@ class ExtractiveTuning:
     context_weight: float = 0.5  #: a question word found in the title/section counts this much
     #: embed only this many candidates (best lexical + prior first); 0 embeds every one
     embed_limit: int = 8
+    #: quote only sentences with the question's key terms and answer type (``_intent``)
+    check_intent: bool = True
+    #: added to the score of a table row whose range holds a number the question names
+    row_match_bonus: float = 0.3
+    #: added, for a question asking for a figure, to a sentence quoting one with its unit
+    unit_bonus: float = 0.05
 
     def __post_init__(self) -> None:
         if self.embed_limit < 0:
@@ -133,12 +142,14 @@ class _Segment:
     text: str
     terms: frozenset[str]
     short: bool  # fewer than ``min_words`` words
+    row: bool = False  # a table row with its column headers
 
 
 @dataclass(frozen=True, slots=True)
 class _Segmented:
     context: frozenset[str]  # words of the chunk's title and section path
     segments: tuple[_Segment, ...]  # headings left out
+    heading: str = ""  # the chunk's title and section path, as text
 
 
 @dataclass(slots=True)
@@ -150,10 +161,32 @@ class _Candidate:
     context: frozenset[str]  # words of the chunk's title and section path
     tenant: str  # the chunk's
     quoted: bool = False  # its chunk is quoted untrusted data (Hit.quoted)
+    heading: str = ""  # the chunk's title and section path, as text
+    row: bool = False  # a table row (see ragline.answer._tables)
     lexical: float = 0.0
     coverage: float = 0.0
     cosine: float = 0.0
     score: float = 0.0
+
+
+def with_period(text: str, chunk: Chunk) -> str:
+    """A figure's sentence with its period: a sentence that names none ("Net income: EUR
+    3.2 million (2024: EUR 1.4 million).", the current year left implicit under the
+    heading "Highlights of 2025") is prefixed with the nearest heading that names one
+    ("Highlights of 2025 — Net income: …"); the section path is read from the deepest
+    level up, then the title. Other sentences are returned as they are."""
+    if not re.search(r"\d", text) or _names_period(text):
+        return text
+    for label in [*reversed(chunk.section_path), chunk.title]:
+        if label and PERIOD.search(label):
+            return f"{label} — {text}"
+    return text
+
+
+def _names_period(text: str) -> bool:
+    """Whether ``text`` names the period of its figures (a comparison year alone, as in
+    "(2024: EUR 1.4 million)", does not)."""
+    return any(not text[m.end() :].lstrip().startswith(":") for m in PERIOD.finditer(text))
 
 
 def content_terms(text: str) -> frozenset[str]:
@@ -288,9 +321,10 @@ class ExtractiveAnswerer:
         value = _Segmented(
             content_terms(" ".join([title, *section_path])),
             tuple(
-                _Segment(seg.position, seg.text, content_terms(seg.text), short)
+                _Segment(seg.position, seg.text, content_terms(seg.text), short, seg.kind == "row")
                 for seg, short in sentence_candidates(text, min_words=self.tuning.min_words)
             ),
+            " · ".join(x for x in [title, *section_path] if x),
         )
         with self._segmented_lock:
             self._segmented[key] = value
@@ -322,6 +356,8 @@ class ExtractiveAnswerer:
                     context - seg.terms,
                     chunk.tenant,
                     hit.quoted,
+                    segmented.heading,
+                    seg.row,
                 )
                 (short if seg.short else out).append(cand)
         return out or short
@@ -382,10 +418,20 @@ class ExtractiveAnswerer:
             prior = 1.0 / (1.0 + t.rank_decay * c.hit)
             c.score = t.lexical_weight * c.lexical + t.rank_weight * prior
         limit = t.embed_limit if t.embed_limit > 0 else n
+        intent = question_intent(question) if t.check_intent else None
+        skip = self._match_rows(cands, intent.numbers) if intent is not None else set()
+        if intent is not None and intent.numeric and t.unit_bonus:
+            for c in cands:  # "EUR 3.2 million" answers better than a bare "3.2"
+                if UNIT_NUMBER.search(c.text):
+                    c.score += t.unit_bonus
         best: list[int] = []
         for i in sorted(range(n), key=lambda i: -cands[i].score):
             if len(best) >= limit:
                 break
+            if i in skip:
+                continue
+            if intent is not None and not intent.accepts(cands[i].text, cands[i].heading):
+                continue
             if self._is_instruction(cands[i]):
                 if withheld is not None:
                     withheld.append(cands[i])
@@ -398,6 +444,23 @@ class ExtractiveAnswerer:
             c.cosine = float(cos)
             c.score += t.cosine_weight * c.cosine
         return cands, vectors
+
+    def _match_rows(self, cands: list[_Candidate], numbers: tuple[float, ...]) -> set[int]:
+        """Table rows whose range holds a number of the question get ``row_match_bonus``;
+        return the rows of the same chunks whose ranges do not (never quoted)."""
+        if not numbers:
+            return set()
+        verdicts: dict[int, bool] = {}
+        matched: set[int] = set()
+        for i, c in enumerate(cands):
+            if c.row:
+                verdict = row_matches(c.text, numbers)
+                if verdict is not None:
+                    verdicts[i] = verdict
+                    if verdict:
+                        matched.add(c.hit)
+                        c.score += self.tuning.row_match_bonus
+        return {i for i, v in verdicts.items() if not v and cands[i].hit in matched}
 
     def _relevance(self, cand: _Candidate) -> float:
         """How well one sentence matches the question, in [0, 1]."""
@@ -429,6 +492,8 @@ class ExtractiveAnswerer:
     def _duplicate(self, a: _Candidate, b: _Candidate, va: Vector, vb: Vector) -> bool:
         if " ".join(a.text.lower().split()) == " ".join(b.text.lower().split()):
             return True
+        if a.row and b.row:  # rows of a table look alike to an embedder; their values differ
+            return False
         return float(va @ vb) >= self.tuning.duplicate_cosine
 
     def _prepare(
@@ -490,6 +555,7 @@ class ExtractiveAnswerer:
 
         start = time.perf_counter()
         chosen = self._select(cands, vectors)
+        intent = question_intent(question) if self.tuning.check_intent else None
         numbers: dict[int, int] = {}
         references: list[Reference] = []
         sentences: list[AnswerSentence] = []
@@ -497,9 +563,12 @@ class ExtractiveAnswerer:
             if c.hit not in numbers:
                 numbers[c.hit] = len(numbers) + 1
                 references.append(Reference.for_chunk(hits[c.hit].chunk, numbers[c.hit]))
+            text = c.text
+            if intent is not None and intent.numeric:
+                text = with_period(text, hits[c.hit].chunk)
             sentences.append(
                 AnswerSentence(
-                    text=c.text, citations=[numbers[c.hit]], support=round(self._relevance(c), 4)
+                    text=text, citations=[numbers[c.hit]], support=round(self._relevance(c), 4)
                 )
             )
         timings["compose"] = elapsed_ms(start)
