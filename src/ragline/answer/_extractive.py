@@ -106,6 +106,9 @@ class ExtractiveTuning:
     row_match_bonus: float = 0.3
     #: added, for a question asking for a figure, to a sentence quoting one with its unit
     unit_bonus: float = 0.05
+    #: a lower-ranked hit's sentence leads the answer (and is cited [1]) only when it
+    #: scores more than this above the best sentence of every higher-ranked hit
+    rank_margin: float = 0.05
 
     def __post_init__(self) -> None:
         if self.embed_limit < 0:
@@ -472,6 +475,14 @@ class ExtractiveAnswerer:
         t = self.tuning
         order = sorted(range(len(cands)), key=lambda i: -cands[i].score)
         best = cands[order[0]].score
+        # the highest-ranked hit with a sentence within rank_margin of the best leads:
+        # a lower-ranked document is cited first only when it clearly answers better
+        lead = min(
+            (i for i in order if cands[i].score >= best - t.rank_margin),
+            key=lambda i: (cands[i].hit, -cands[i].score),
+        )
+        order.remove(lead)
+        order.insert(0, lead)
         chosen: list[int] = []
         for i in order:
             if len(chosen) >= self.settings.max_sentences:
