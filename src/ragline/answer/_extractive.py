@@ -166,6 +166,8 @@ class _Candidate:
     quoted: bool = False  # its chunk is quoted untrusted data (Hit.quoted)
     heading: str = ""  # the chunk's title and section path, as text
     row: bool = False  # a table row (see ragline.answer._tables)
+    #: has the question's key terms and answer type (see ragline.answer._intent)
+    quotable: bool = True
     lexical: float = 0.0
     coverage: float = 0.0
     cosine: float = 0.0
@@ -427,18 +429,26 @@ class ExtractiveAnswerer:
             for c in cands:  # "EUR 3.2 million" answers better than a bare "3.2"
                 if UNIT_NUMBER.search(c.text):
                     c.score += t.unit_bonus
+        # the best `limit` are embedded as before (the relevance gate sees them all); when
+        # none of them answers the question's key terms and type, up to limit // 2 more
+        # that do are embedded too
         best: list[int] = []
+        quotable = 0
+        extra = limit // 2 if intent is not None and t.embed_limit > 0 else 0
         for i in sorted(range(n), key=lambda i: -cands[i].score):
+            c = cands[i]
+            ok = i not in skip and (intent is None or intent.accepts(c.text, c.heading))
             if len(best) >= limit:
-                break
-            if i in skip:
-                continue
-            if intent is not None and not intent.accepts(cands[i].text, cands[i].heading):
-                continue
-            if self._is_instruction(cands[i]):
+                if quotable or len(best) >= limit + extra:
+                    break
+                if not ok:
+                    continue
+            if self._is_instruction(c):
                 if withheld is not None:
-                    withheld.append(cands[i])
+                    withheld.append(c)
                 continue
+            c.quotable = ok
+            quotable += ok
             best.append(i)
         cands = [cands[i] for i in sorted(best)]
         vectors = self._sentence_vectors([(c.tenant, c.text) for c in cands])
@@ -563,9 +573,12 @@ class ExtractiveAnswerer:
         timings["score"] = elapsed_ms(start)
         if not cands or max(self._relevance(c) for c in cands) < self.settings.min_relevance:
             return self._answer(question, hits, tenant, timings)
+        keep = [i for i, c in enumerate(cands) if c.quotable]
+        if not keep:  # on topic, but no sentence answers what the question asks
+            return self._answer(question, hits, tenant, timings)
 
         start = time.perf_counter()
-        chosen = self._select(cands, vectors)
+        chosen = self._select([cands[i] for i in keep], vectors[keep])
         intent = question_intent(question) if self.tuning.check_intent else None
         numbers: dict[int, int] = {}
         references: list[Reference] = []
