@@ -69,3 +69,18 @@ def test_answer_types_and_numbers() -> None:
     assert question_intent("Can I return a bike?").answer_type == "yes_no"
     assert question_intent("What size frame if I am 180 cm?").numbers == (180.0,)
     assert question_intent("What was revenue in 2025?").numbers == ()  # a year is no size
+
+
+def test_only_finance_and_year_questions_ask_for_a_period() -> None:
+    assert question_intent("What is the net profit?").periodic
+    assert question_intent("How many bikes were sold in 2025?").periodic
+    assert not question_intent("How much does the Helio Aero cost?").periodic
+
+
+def test_a_finance_measure_in_the_heading_counts_unless_the_sentence_names_another() -> None:
+    intent = question_intent("How much revenue did Helio earn in Germany in 2025?")
+    heading = "Annual Report FY2025 · Revenue by region"
+    assert intent.accepts("Germany contributed EUR 13.6 million.", heading)
+    assert not intent.accepts("Germany contributed EUR 13.6 million.", "Annual Report FY2025")
+    net = question_intent("What is the net profit?")
+    assert not net.accepts("Gross profit was EUR 18.6 million.", "Net income and margins")

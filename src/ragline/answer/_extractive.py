@@ -588,7 +588,7 @@ class ExtractiveAnswerer:
                 numbers[c.hit] = len(numbers) + 1
                 references.append(Reference.for_chunk(hits[c.hit].chunk, numbers[c.hit]))
             text = c.text
-            if intent is not None and intent.numeric:
+            if intent is not None and intent.periodic:
                 text = with_period(text, hits[c.hit].chunk)
             sentences.append(
                 AnswerSentence(

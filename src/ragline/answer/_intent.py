@@ -195,6 +195,12 @@ class Intent:
             name.startswith("finance:") for name, _ in self.groups
         )
 
+    @property
+    def periodic(self) -> bool:
+        """Whether the answer's figure belongs to a period (a finance measure, a year
+        asked for): its sentence should say which (see ``with_period``)."""
+        return bool(self.years) or any(name.startswith("finance:") for name, _ in self.groups)
+
     def has_type(self, text: str) -> bool:
         """Whether ``text`` holds something of the expected answer type."""
         kind = self.answer_type
@@ -212,7 +218,11 @@ class Intent:
         ``context`` is the chunk's title and section path: a year named there ("FY2025",
         "Highlights of 2025") counts as the sentence's period.
         """
-        out = [name for name, pattern in self.groups if not pattern.search(text)]
+        out = [
+            name
+            for name, pattern in self.groups
+            if not pattern.search(text) and not _in_heading(name, pattern, text, context)
+        ]
         if self.years and not any(y in text or y in context for y in self.years):
             out.append("year:" + "|".join(sorted(self.years)))
         if not self.has_type(text):
@@ -221,6 +231,16 @@ class Intent:
 
     def accepts(self, text: str, context: str = "") -> bool:
         return not self.missing(text, context)
+
+
+def _in_heading(name: str, pattern: re.Pattern[str], text: str, context: str) -> bool:
+    """A finance measure named by the chunk's heading ("Revenue by region") counts for a
+    sentence that names no other measure ("Germany contributed EUR 13.6 million")."""
+    if not name.startswith("finance:") or not pattern.search(context):
+        return False
+    return not any(
+        other.search(text) for key, other in _FINANCE_RES.items() if f"finance:{key}" != name
+    )
 
 
 def _answer_type(question: str) -> str:
