@@ -84,3 +84,11 @@ def test_a_finance_measure_in_the_heading_counts_unless_the_sentence_names_anoth
     assert not intent.accepts("Germany contributed EUR 13.6 million.", "Annual Report FY2025")
     net = question_intent("What is the net profit?")
     assert not net.accepts("Gross profit was EUR 18.6 million.", "Net income and margins")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Cats sleep sixteen hours a day.", "It takes forty minutes.", "Tarda quince días."],
+)
+def test_numbers_written_as_words_are_numbers(sentence: str) -> None:
+    assert question_intent("How long does it take?").has_type(sentence)

@@ -142,9 +142,12 @@ _NAME = re.compile(
 )
 _DIGIT = re.compile(r"\d")
 _NUMBER_WORD = re.compile(
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"hundred|thousand|million|billion|dozen|half|uno|una|dos|tres|cuatro|cinco|seis|"
-    r"siete|ocho|nueve|diez|cien|mil|millones)\b",
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|"
+    r"hundred|thousand|million|billion|dozen|half|once|twice|a few|several|"
+    r"uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|"
+    r"quince|dieci\w+|veinte|veinti\w+|treinta|cuarenta|cincuenta|cien|ciento|mil|millones|"
+    r"media|medio)\b",
     re.IGNORECASE,
 )
 _MONTH = re.compile(
