@@ -39,6 +39,19 @@ answer on SciFact with nothing cached, ``bench/guards_cost.py --answer-only``), 
 verdict is cached per sentence; :attr:`Draft.attributes`
 lists the withheld sentences' chunks (``ragline.answer.withheld_instructions``).
 
+A candidate must also answer what the question asks (:mod:`ragline.answer._intent`):
+its key terms (a role — CFO is not CEO —, a finance measure — net is not gross —, a
+named unit or year) and, for how many/how much, a number; only such candidates are
+quoted, and when none of the embedded ones is (up to ``embed_limit // 2`` more are
+embedded to find one), the answer abstains. Table rows (:mod:`ragline.answer._tables`)
+are candidates with their column headers; a number in the question keeps the rows
+whose range holds it (``row_match_bonus``). A financial figure whose sentence names no
+period gets the heading that does (:func:`with_period`), figures with a unit are
+preferred (``unit_bonus``), and a lower-ranked hit leads the answer only when it scores
+``rank_margin`` above every higher-ranked one. On XQuAD the checks cost 0.6 points of
+cited gold and 0.9 of span found (0.963 / 0.883 vs 0.969 / 0.892 with
+``check_intent=False``; false abstentions 0.019 vs 0.018).
+
 The answer abstains when the question's relevance — over the embedded candidates, the best
 ``0.6·max(cosine, 0) + 0.4·coverage``, where coverage is the share of the question's
 content words in the sentence (title/section words count half) — is below
