@@ -525,6 +525,7 @@ class View:
             temperature=ms.temperature,
             min_support=a.min_support,
             attribute_min=a.attribute_min,
+            unsupported=a.unsupported,
             price=price_for(first, ms) if isinstance(spec, str) else None,
             canary=self.canary,
         )

@@ -154,6 +154,11 @@ class AnswerSettings(_Strict):
     attribute_min: float = Field(
         0.55, ge=0, le=1, description="LLM answers: support needed to cite an unmarked sentence"
     )
+    unsupported: Literal["mark", "drop"] = Field(
+        "mark",
+        description="LLM answers: a sentence below min_support is marked supported=false in "
+        "every interface (mark) or left out of the answer (drop)",
+    )
     precompute_sentences: bool = Field(
         True,
         description="extractive answers: embed every chunk's sentences at ingest and keep "
@@ -1118,6 +1123,8 @@ answer:
   token_budget: 3000       # LLM answers: prompt tokens; lowest-ranked chunks are cut first
   min_support: 0.45        # LLM answers: a cited chunk must support its sentence this much
   attribute_min: 0.55      # LLM answers: support needed to cite an unmarked sentence
+  unsupported: mark        # LLM answers: a sentence below min_support is marked
+                           # (supported: false) or dropped (drop)
   precompute_sentences: true  # extractive answers: embed chunks' sentences at ingest, so a
                               # new question embeds only itself (ingest takes longer)
 

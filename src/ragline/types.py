@@ -148,6 +148,8 @@ class AnswerSentence:
     text: str
     citations: list[int] = field(default_factory=list)
     support: float = 0.0
+    #: False for an LLM sentence no cited passage supports (support < ``answer.min_support``)
+    supported: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -77,7 +77,7 @@ class Answerer(Protocol):
 def citation_events(answer: Answer) -> Iterator[CitationEvent]:
     """One event per answer sentence: its reference numbers and support."""
     for i, s in enumerate(answer.sentences):
-        yield CitationEvent(i, list(s.citations), s.support, s.text)
+        yield CitationEvent(i, list(s.citations), s.support, s.text, s.supported)
 
 
 def done_event(answer: Answer, draft: Draft) -> DoneEvent:

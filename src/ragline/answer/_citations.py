@@ -183,9 +183,17 @@ def verify_citations(
             renumber.setdefault(n, len(renumber) + 1)
     report.weak_citations = [(i, renumber[n]) for i, n in weak_old]
     references = [Reference.for_chunk(hits[old - 1].chunk, new) for old, new in renumber.items()]
+    doubtful = {*report.unsupported, *report.weak_sentences}
     sentences = [
-        AnswerSentence(text=body, citations=[renumber[n] for n in numbers], support=s)
-        for (body, _), numbers, s in zip(parts, old_citations, supports, strict=True)
+        AnswerSentence(
+            text=body,
+            citations=[renumber[n] for n in numbers],
+            support=s,
+            supported=i not in doubtful,
+        )
+        for i, ((body, _), numbers, s) in enumerate(
+            zip(parts, old_citations, supports, strict=True)
+        )
     ]
 
     def new_marker(m: re.Match[str]) -> str:

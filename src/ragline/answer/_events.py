@@ -61,6 +61,8 @@ class CitationEvent(_PlainEvent):
     citations: list[int]
     support: float
     text: str = ""
+    #: False when no cited passage supports the sentence (see ``AnswerSentence.supported``)
+    supported: bool = True
 
 
 @dataclass(frozen=True, slots=True)

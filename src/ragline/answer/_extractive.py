@@ -39,6 +39,19 @@ answer on SciFact with nothing cached, ``bench/guards_cost.py --answer-only``), 
 verdict is cached per sentence; :attr:`Draft.attributes`
 lists the withheld sentences' chunks (``ragline.answer.withheld_instructions``).
 
+A candidate must also answer what the question asks (:mod:`ragline.answer._intent`):
+its key terms (a role — CFO is not CEO —, a finance measure — net is not gross —, a
+named unit or year) and, for how many/how much, a number; only such candidates are
+quoted, and when none of the embedded ones is (up to ``embed_limit // 2`` more are
+embedded to find one), the answer abstains. Table rows (:mod:`ragline.answer._tables`)
+are candidates with their column headers; a number in the question keeps the rows
+whose range holds it (``row_match_bonus``). A financial figure whose sentence names no
+period gets the heading that does (:func:`with_period`), figures with a unit are
+preferred (``unit_bonus``), and a lower-ranked hit leads the answer only when it scores
+``rank_margin`` above every higher-ranked one. On XQuAD the checks cost 0.6 points of
+cited gold and 0.9 of span found (0.963 / 0.883 vs 0.969 / 0.892 with
+``check_intent=False``; false abstentions 0.019 vs 0.018).
+
 The answer abstains when the question's relevance — over the embedded candidates, the best
 ``0.6·max(cosine, 0) + 0.4·coverage``, where coverage is the share of the question's
 content words in the sentence (title/section words count half) — is below
@@ -53,6 +66,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -67,7 +81,9 @@ from ragline._text import STOPWORDS, stem, words
 from ragline._time import elapsed_ms
 from ragline.answer._answerer import Draft
 from ragline.answer._events import DeltaEvent, ErrorEvent
+from ragline.answer._intent import PERIOD, UNIT_NUMBER, question_intent
 from ragline.answer._sentence_vectors import sentence_candidates, sentence_key
+from ragline.answer._tables import row_matches
 from ragline.config import AnswerSettings
 from ragline.embed._base import Embedder
 from ragline.errors import ConfigError, InputError
@@ -97,6 +113,15 @@ class ExtractiveTuning:
     context_weight: float = 0.5  #: a question word found in the title/section counts this much
     #: embed only this many candidates (best lexical + prior first); 0 embeds every one
     embed_limit: int = 8
+    #: quote only sentences with the question's key terms and answer type (``_intent``)
+    check_intent: bool = True
+    #: added to the score of a table row whose range holds a number the question names
+    row_match_bonus: float = 0.3
+    #: added, for a question asking for a figure, to a sentence quoting one with its unit
+    unit_bonus: float = 0.05
+    #: a lower-ranked hit's sentence leads the answer (and is cited [1]) only when it
+    #: scores more than this above the best sentence of every higher-ranked hit
+    rank_margin: float = 0.05
 
     def __post_init__(self) -> None:
         if self.embed_limit < 0:
@@ -133,12 +158,14 @@ class _Segment:
     text: str
     terms: frozenset[str]
     short: bool  # fewer than ``min_words`` words
+    row: bool = False  # a table row with its column headers
 
 
 @dataclass(frozen=True, slots=True)
 class _Segmented:
     context: frozenset[str]  # words of the chunk's title and section path
     segments: tuple[_Segment, ...]  # headings left out
+    heading: str = ""  # the chunk's title and section path, as text
 
 
 @dataclass(slots=True)
@@ -150,10 +177,34 @@ class _Candidate:
     context: frozenset[str]  # words of the chunk's title and section path
     tenant: str  # the chunk's
     quoted: bool = False  # its chunk is quoted untrusted data (Hit.quoted)
+    heading: str = ""  # the chunk's title and section path, as text
+    row: bool = False  # a table row (see ragline.answer._tables)
+    #: has the question's key terms and answer type (see ragline.answer._intent)
+    quotable: bool = True
     lexical: float = 0.0
     coverage: float = 0.0
     cosine: float = 0.0
     score: float = 0.0
+
+
+def with_period(text: str, chunk: Chunk) -> str:
+    """A figure's sentence with its period: a sentence that names none ("Net income: EUR
+    3.2 million (2024: EUR 1.4 million).", the current year left implicit under the
+    heading "Highlights of 2025") is prefixed with the nearest heading that names one
+    ("Highlights of 2025 — Net income: …"); the section path is read from the deepest
+    level up, then the title. Other sentences are returned as they are."""
+    if not re.search(r"\d", text) or _names_period(text):
+        return text
+    for label in [*reversed(chunk.section_path), chunk.title]:
+        if label and PERIOD.search(label):
+            return f"{label} — {text}"
+    return text
+
+
+def _names_period(text: str) -> bool:
+    """Whether ``text`` names the period of its figures (a comparison year alone, as in
+    "(2024: EUR 1.4 million)", does not)."""
+    return any(not text[m.end() :].lstrip().startswith(":") for m in PERIOD.finditer(text))
 
 
 def content_terms(text: str) -> frozenset[str]:
@@ -288,9 +339,10 @@ class ExtractiveAnswerer:
         value = _Segmented(
             content_terms(" ".join([title, *section_path])),
             tuple(
-                _Segment(seg.position, seg.text, content_terms(seg.text), short)
+                _Segment(seg.position, seg.text, content_terms(seg.text), short, seg.kind == "row")
                 for seg, short in sentence_candidates(text, min_words=self.tuning.min_words)
             ),
+            " · ".join(x for x in [title, *section_path] if x),
         )
         with self._segmented_lock:
             self._segmented[key] = value
@@ -322,6 +374,8 @@ class ExtractiveAnswerer:
                     context - seg.terms,
                     chunk.tenant,
                     hit.quoted,
+                    segmented.heading,
+                    seg.row,
                 )
                 (short if seg.short else out).append(cand)
         return out or short
@@ -382,14 +436,32 @@ class ExtractiveAnswerer:
             prior = 1.0 / (1.0 + t.rank_decay * c.hit)
             c.score = t.lexical_weight * c.lexical + t.rank_weight * prior
         limit = t.embed_limit if t.embed_limit > 0 else n
+        intent = question_intent(question) if t.check_intent else None
+        skip = self._match_rows(cands, intent.numbers) if intent is not None else set()
+        if intent is not None and intent.numeric and t.unit_bonus:
+            for c in cands:  # "EUR 3.2 million" answers better than a bare "3.2"
+                if UNIT_NUMBER.search(c.text):
+                    c.score += t.unit_bonus
+        # the best `limit` are embedded as before (the relevance gate sees them all); when
+        # none of them answers the question's key terms and type, up to limit // 2 more
+        # that do are embedded too
         best: list[int] = []
+        quotable = 0
+        extra = limit // 2 if intent is not None and t.embed_limit > 0 else 0
         for i in sorted(range(n), key=lambda i: -cands[i].score):
+            c = cands[i]
+            ok = i not in skip and (intent is None or intent.accepts(c.text, c.heading))
             if len(best) >= limit:
-                break
-            if self._is_instruction(cands[i]):
+                if quotable or len(best) >= limit + extra:
+                    break
+                if not ok:
+                    continue
+            if self._is_instruction(c):
                 if withheld is not None:
-                    withheld.append(cands[i])
+                    withheld.append(c)
                 continue
+            c.quotable = ok
+            quotable += ok
             best.append(i)
         cands = [cands[i] for i in sorted(best)]
         vectors = self._sentence_vectors([(c.tenant, c.text) for c in cands])
@@ -398,6 +470,23 @@ class ExtractiveAnswerer:
             c.cosine = float(cos)
             c.score += t.cosine_weight * c.cosine
         return cands, vectors
+
+    def _match_rows(self, cands: list[_Candidate], numbers: tuple[float, ...]) -> set[int]:
+        """Table rows whose range holds a number of the question get ``row_match_bonus``;
+        return the rows of the same chunks whose ranges do not (never quoted)."""
+        if not numbers:
+            return set()
+        verdicts: dict[int, bool] = {}
+        matched: set[int] = set()
+        for i, c in enumerate(cands):
+            if c.row:
+                verdict = row_matches(c.text, numbers)
+                if verdict is not None:
+                    verdicts[i] = verdict
+                    if verdict:
+                        matched.add(c.hit)
+                        c.score += self.tuning.row_match_bonus
+        return {i for i, v in verdicts.items() if not v and cands[i].hit in matched}
 
     def _relevance(self, cand: _Candidate) -> float:
         """How well one sentence matches the question, in [0, 1]."""
@@ -409,6 +498,14 @@ class ExtractiveAnswerer:
         t = self.tuning
         order = sorted(range(len(cands)), key=lambda i: -cands[i].score)
         best = cands[order[0]].score
+        # the highest-ranked hit with a sentence within rank_margin of the best leads:
+        # a lower-ranked document is cited first only when it clearly answers better
+        lead = min(
+            (i for i in order if cands[i].score >= best - t.rank_margin),
+            key=lambda i: (cands[i].hit, -cands[i].score),
+        )
+        order.remove(lead)
+        order.insert(0, lead)
         chosen: list[int] = []
         for i in order:
             if len(chosen) >= self.settings.max_sentences:
@@ -429,6 +526,8 @@ class ExtractiveAnswerer:
     def _duplicate(self, a: _Candidate, b: _Candidate, va: Vector, vb: Vector) -> bool:
         if " ".join(a.text.lower().split()) == " ".join(b.text.lower().split()):
             return True
+        if a.row and b.row:  # rows of a table look alike to an embedder; their values differ
+            return False
         return float(va @ vb) >= self.tuning.duplicate_cosine
 
     def _prepare(
@@ -487,9 +586,13 @@ class ExtractiveAnswerer:
         timings["score"] = elapsed_ms(start)
         if not cands or max(self._relevance(c) for c in cands) < self.settings.min_relevance:
             return self._answer(question, hits, tenant, timings)
+        keep = [i for i, c in enumerate(cands) if c.quotable]
+        if not keep:  # on topic, but no sentence answers what the question asks
+            return self._answer(question, hits, tenant, timings)
 
         start = time.perf_counter()
-        chosen = self._select(cands, vectors)
+        chosen = self._select([cands[i] for i in keep], vectors[keep])
+        intent = question_intent(question) if self.tuning.check_intent else None
         numbers: dict[int, int] = {}
         references: list[Reference] = []
         sentences: list[AnswerSentence] = []
@@ -497,9 +600,12 @@ class ExtractiveAnswerer:
             if c.hit not in numbers:
                 numbers[c.hit] = len(numbers) + 1
                 references.append(Reference.for_chunk(hits[c.hit].chunk, numbers[c.hit]))
+            text = c.text
+            if intent is not None and intent.periodic:
+                text = with_period(text, hits[c.hit].chunk)
             sentences.append(
                 AnswerSentence(
-                    text=c.text, citations=[numbers[c.hit]], support=round(self._relevance(c), 4)
+                    text=text, citations=[numbers[c.hit]], support=round(self._relevance(c), 4)
                 )
             )
         timings["compose"] = elapsed_ms(start)

@@ -29,7 +29,7 @@ from ragline.answer._events import DeltaEvent, ErrorEvent, Event, RetrievalEvent
 from ragline.answer._extractive import ABSTAIN_TEXT
 from ragline.answer._prompts import PromptTemplate, RenderedPrompt, TokenCounter
 from ragline.embed._base import Embedder
-from ragline.errors import InputError, ProviderError
+from ragline.errors import ConfigError, InputError, ProviderError
 from ragline.models._base import FinishReason, Model, Usage
 from ragline.models._pricing import Price, cost_usd, estimate_tokens, price_for
 from ragline.trace._tracer import NoopSpan, Span, span
@@ -72,6 +72,7 @@ class GroundedAnswerer:
         temperature: float = 0.0,
         min_support: float = 0.45,
         attribute_min: float = 0.55,
+        unsupported: str = "mark",
         abstain_text: str = ABSTAIN_TEXT,
         count_tokens: TokenCounter = estimate_tokens,
         price: Price | None = None,
@@ -89,6 +90,13 @@ class GroundedAnswerer:
         self.temperature = temperature
         self.min_support = min_support
         self.attribute_min = attribute_min
+        if unsupported not in ("mark", "drop"):
+            raise ConfigError(
+                f"answer.unsupported must be 'mark' or 'drop' (got {unsupported!r})",
+                hint="mark keeps the sentence with supported: false; drop leaves it out",
+            )
+        #: a sentence below min_support: "mark" (supported=False) or "drop"
+        self.unsupported = unsupported
         self.abstain_text = abstain_text
         self.count_tokens = count_tokens
         self.price = price
@@ -255,9 +263,37 @@ class GroundedAnswerer:
                 cited.references,
             )
             answer.support, answer.abstained, draft.report = cited.support, False, cited.report
+            if self.unsupported == "drop" and not all(s.supported for s in answer.sentences):
+                self._drop_unsupported(answer)
         draft.timings_ms["cite"] = elapsed_ms(start)
         answer.timings_ms = draft.timings_ms
         return answer
+
+    def _drop_unsupported(self, answer: Answer) -> None:
+        """``answer.unsupported: drop``: leave out the sentences no passage supports. The
+        references stay numbered as they were (a marker left still points where it did);
+        an answer with no supported sentence left is the abstention."""
+        from ragline.answer._sentence_spans import sentence_spans
+
+        spans = sentence_spans(answer.text)
+        kept = [s for s in answer.sentences if s.supported]
+        if not kept:
+            answer.text, answer.sentences, answer.references = self.abstain_text, [], []
+            answer.support, answer.abstained = 0.0, True
+            return
+        if len(spans) == len(answer.sentences):
+            pieces = [
+                answer.text[start:end]
+                for (start, end, _), s in zip(spans, answer.sentences, strict=True)
+                if s.supported
+            ]
+            answer.text = " ".join(pieces)
+        else:  # the text cannot be cut sentence by sentence: rebuild it from the kept ones
+            answer.text = " ".join(s.text + "".join(f" [{n}]" for n in s.citations) for s in kept)
+        used = {n for s in kept for n in s.citations}
+        answer.references = [r for r in answer.references if r.number in used]
+        answer.sentences = kept
+        answer.support = round(sum(s.support for s in kept) / len(kept), 4)
 
     def _prompted(self, question: str, hits: Sequence[Hit], tenant: str) -> Draft:
         """A draft with no text yet: the rendered prompt and its numbered context.

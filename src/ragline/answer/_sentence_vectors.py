@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ragline.answer._sentences import Segment, segments
+from ragline.answer._tables import Table, row_segments, split_tables
 from ragline.embed._base import Embedder
 from ragline.errors import EmbedderError
 from ragline.store._base import Store
@@ -42,12 +43,21 @@ def sentence_candidates(text: str, *, min_words: int) -> list[tuple[Segment, boo
     """A chunk's segments the answerer can cite (headings left out), each with ``short``.
 
     ``short`` (fewer than ``min_words`` words) segments are used only when a question's
-    hits have no other. The answerer and :func:`precompute_sentences` both split here,
+    hits have no other. A table (``|`` cells, see :mod:`ragline.answer._tables`) gives
+    one ``row`` segment per data row, with its column headers, never ``short``.
+    The answerer and :func:`precompute_sentences` both split here,
     so the keys written at ingest are the keys an answer looks up.
     """
-    return [
-        (seg, len(seg.text.split()) < min_words) for seg in segments(text) if seg.kind != "heading"
-    ]
+    out: list[tuple[Segment, bool]] = []
+    for part in split_tables(text) if "|" in text else [text]:
+        if isinstance(part, Table):  # one segment per data row, with its column headers
+            pieces = [Segment(row, "row", 0) for row in row_segments(part)]
+        else:
+            pieces = [seg for seg in segments(part) if seg.kind != "heading"]
+        for seg in pieces:
+            seg = Segment(seg.text, seg.kind, len(out))
+            out.append((seg, seg.kind != "row" and len(seg.text.split()) < min_words))
+    return out
 
 
 def precompute_sentences(

@@ -556,7 +556,7 @@ class GuardOut(_GuardStage):
                 if out is not None and isinstance(event, CitationEvent):
                     text = self.guards.run(event.text, context).text
                     event = CitationEvent(
-                        event.sentence_index, event.citations, event.support, text
+                        event.sentence_index, event.citations, event.support, text, event.supported
                     )
                 elif out is not None and isinstance(event, ErrorEvent):
                     partial = self.guards.run(event.partial_text, context).text

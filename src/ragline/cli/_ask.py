@@ -79,6 +79,7 @@ def _stream_answer(
             sys.stdout.write("\n")
             if answer.blocked:
                 print_blocked(answer)
+            print_unsupported(answer)
             print_references(answer)
 
 
@@ -87,10 +88,47 @@ def _print_answer(answer: Answer) -> None:
 
     console = new_console()
     console.print(f"[bold]Q:[/bold] {escape(answer.question)}")
-    console.print(f"[bold]A:[/bold] {escape(answer.text)}")
+    console.print(f"[bold]A:[/bold] {escape(marked_text(answer))}")
     if answer.blocked:
         print_blocked(answer)
+    print_unsupported(answer)
     print_references(answer)
+
+
+#: what follows a sentence no cited source supports, in the printed answer
+UNSUPPORTED_MARK = "(⚠ unsupported)"
+
+
+def marked_text(answer: Answer) -> str:
+    """The answer's text with :data:`UNSUPPORTED_MARK` after each sentence whose
+    ``supported`` is false (the text as it is when its sentences cannot be located)."""
+    if all(s.supported for s in answer.sentences):
+        return answer.text
+    from ragline.answer._sentence_spans import sentence_spans
+
+    spans = sentence_spans(answer.text)
+    if len(spans) != len(answer.sentences):
+        return answer.text
+    out, cursor = [], 0
+    for (_, end, _), sentence in zip(spans, answer.sentences, strict=True):
+        if not sentence.supported:
+            out.append(answer.text[cursor:end] + " " + UNSUPPORTED_MARK)
+            cursor = end
+    out.append(answer.text[cursor:])
+    return "".join(out)
+
+
+def print_unsupported(answer: Answer) -> None:
+    """One line per sentence below ``answer.min_support``: its support and its text."""
+    from rich.markup import escape
+
+    console = new_console()
+    for i, s in enumerate(answer.sentences):
+        if not s.supported:
+            console.print(
+                f"[yellow]⚠ unsupported[/yellow] sentence {i + 1} (support {s.support:.2f}, "
+                f"below answer.min_support): {escape(s.text)}"
+            )
 
 
 def print_blocked(answer: Answer) -> None:

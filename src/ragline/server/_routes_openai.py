@@ -230,6 +230,12 @@ def ragline_info(answer: Answer) -> dict[str, Any]:
         "abstained": answer.abstained,
         "question": answer.question,
         "support": answer.support,
+        # sentences below answer.min_support (marked, not dropped): index, text, support
+        "unsupported_sentences": [
+            {"index": i, "text": s.text, "support": s.support}
+            for i, s in enumerate(answer.sentences)
+            if not s.supported
+        ],
         "blocked": answer.blocked,
         "refusal_reason": answer.refusal_reason,
         "guards": [g.to_dict() for g in answer.guards],
