@@ -109,6 +109,7 @@ class Hit:
             "ranks": dict(self.ranks),
             "text": self.chunk.text,
             "metadata": dict(self.chunk.metadata),
+            "quoted": self.quoted,
         }
 
 

@@ -99,3 +99,11 @@ def test_a_finance_measure_in_the_heading_counts_unless_the_sentence_names_anoth
 )
 def test_numbers_written_as_words_are_numbers(sentence: str) -> None:
     assert question_intent("How long does it take?").has_type(sentence)
+
+
+def test_a_follow_up_rewritten_with_its_context_takes_the_type_of_its_last_question() -> None:
+    # "How long …?" asks for a number; the follow-up it was glued to asks yes or no
+    assert question_intent("How long is the battery warranty?").answer_type == "number"
+    follow_up = question_intent("How long is the battery warranty? Does it cover tyres?")
+    assert follow_up.answer_type == "yes_no"
+    assert follow_up.accepts("The warranty does not cover wear parts such as tyres.")

@@ -124,6 +124,8 @@ def test_documents_quote_keeps_the_chunk_marked_as_quoted_data(tmp_path: Path) -
         planted = [h for h in answer.hits if h.chunk.document_id.endswith("refunds.md")]
         assert planted and all(h.quoted for h in planted)
         assert not any(h.quoted for h in answer.hits if h not in planted)
+        # clients (JSON, HTTP hits) see which hits were handed over as quoted data
+        assert [h["quoted"] for h in answer.to_dict()["hits"]] == [h.quoted for h in answer.hits]
         assert [t.action for t in answer.guards if t.stage == "retrieval"] == ["flag"]
         attributes = _guard_span(project, answer.trace_id)
         assert attributes["ragline.guard.quoted"] == [planted[0].chunk.id]

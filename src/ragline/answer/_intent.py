@@ -265,6 +265,14 @@ def _answer_type(question: str) -> str:
     return "any"
 
 
+def last_question(text: str) -> str:
+    """The last question of a text that asks several: a follow-up rewritten with its
+    context ("How long is the battery warranty? Does it cover tyres?") asks the last
+    one, so that one sets the answer type."""
+    parts = [p for p in re.split(r"(?<=\?)\s+", text.strip()) if p.strip()]
+    return parts[-1] if parts else text
+
+
 def question_numbers(question: str) -> tuple[float, ...]:
     """The numbers a question names, years left out ("180 cm" → 180.0)."""
     out: list[float] = []
@@ -294,7 +302,7 @@ def question_intent(question: str) -> Intent:
             if pattern.fullmatch(unit) and f"unit:{name}" not in {g for g, _ in groups}:
                 groups.append((f"unit:{name}", pattern))
                 break
-    answer_type = _answer_type(question)
+    answer_type = _answer_type(last_question(question))
     if answer_type == "person" and any(g.startswith("finance:") for g, _ in groups):
         answer_type = "number"  # "who had the highest revenue" is rare; the figure is not
     years = frozenset(_YEAR.findall(question))

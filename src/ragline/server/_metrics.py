@@ -119,7 +119,7 @@ class Metrics:
             _StateCollector(
                 state.project.trace_stats,
                 lambda: state.admission.shed,
-                state.project.parts.rerank_fallbacks,
+                getattr(getattr(state.project, "parts", None), "rerank_fallbacks", None),
             )
         )
 

@@ -40,12 +40,16 @@ class HitOut(BaseModel):
     ranks: dict[str, int] = {}
     text: str
     metadata: dict[str, Any] = {}
+    #: kept by ``guards.injection.documents: quote``: shown to the answerer as untrusted data
+    quoted: bool = False
 
 
 class SentenceOut(BaseModel):
     text: str
     citations: list[int]
     support: float
+    #: false for an LLM sentence no cited passage supports (``answer.min_support``)
+    supported: bool = True
 
 
 class ReferenceOut(BaseModel):
