@@ -23,10 +23,10 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ragline._http import LazyClient
 from ragline.errors import GuardError, GuardTimeout
 from ragline.guards._base import GuardContext, GuardStage, Verdict
 from ragline.guards._window import head_and_tail
@@ -67,24 +67,12 @@ class HttpGuard:
         self.stages = stages
         self.timeout_ms = timeout_ms
         self.max_chars = max_chars
-        self._headers = dict(headers or {})
-        self._transport = transport
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
+        json_headers = {"Content-Type": "application/json", **(headers or {})}
+        self._http = LazyClient(timeout_ms / 1000, json_headers, transport)
 
     @property
     def client(self) -> httpx.Client:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    import httpx
-
-                    self._client = httpx.Client(
-                        timeout=httpx.Timeout(self.timeout_ms / 1000.0),
-                        headers={"Content-Type": "application/json", **self._headers},
-                        transport=self._transport,
-                    )
-        return self._client
+        return self._http.get()
 
     def check(self, text: str, context: GuardContext) -> Verdict:
         import httpx
@@ -142,8 +130,7 @@ class HttpGuard:
         )
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        self._http.close()
 
 
 __all__ = ["HttpGuard"]

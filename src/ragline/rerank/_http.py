@@ -19,11 +19,11 @@ falls back on, with the message (naming the URL) recorded.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ragline._http import LazyClient
 from ragline.errors import RerankerError, RerankerTimeout
 from ragline.rerank._base import ScoringReranker
 
@@ -52,24 +52,11 @@ class HttpReranker(ScoringReranker):
         self.url = url
         self.timeout_ms = timeout_ms
         self.model = model
-        self._headers = dict(headers or {})
-        self._transport = transport
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
+        self._http = LazyClient(timeout_ms / 1000, headers, transport)
 
     @property
     def client(self) -> httpx.Client:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    import httpx
-
-                    self._client = httpx.Client(
-                        timeout=httpx.Timeout(self.timeout_ms / 1000),
-                        headers=self._headers,
-                        transport=self._transport,
-                    )
-        return self._client
+        return self._http.get()
 
     def body(self, query: str, texts: Sequence[str]) -> dict[str, Any]:
         body: dict[str, Any] = {"query": query, "documents": list(texts), "top_n": len(texts)}
@@ -107,8 +94,7 @@ class HttpReranker(ScoringReranker):
         return parse_reply(self.url, data, len(texts))
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        self._http.close()
 
 
 def parse_reply(url: str, data: Any, n: int) -> list[float]:
