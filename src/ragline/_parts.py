@@ -14,6 +14,7 @@ chosen from ``model:`` here, and nowhere else in ragline.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from ragline.answer._chat import Chat
     from ragline.embed import Embedder
     from ragline.guards._policy import GuardSet
+    from ragline.ingest import Ingestor
     from ragline.models import Model
     from ragline.rerank import Reranker
     from ragline.retrieve import Retriever
@@ -121,6 +123,43 @@ class Parts:
             load()
         self._load_ms = elapsed_ms(start)
         return self._load_ms
+
+    def ingestor(self, tenant: str, *, root: str | os.PathLike[str] | None = None) -> Ingestor:
+        """An ingestor into ``tenant``'s documents; ids are paths relative to ``root``
+        (default: the project folder)."""
+        from ragline.ingest import Ingestor
+
+        return Ingestor(
+            self.backend.documents,
+            self.embedder,
+            self.settings.ingest,
+            project_dir=root if root is not None else self.path,
+            on_embedded=self.view(tenant).sentence_hook(),
+            tracer=self.tracer,
+        )
+
+    def precompute_sentences(
+        self,
+        tenant: str | None = None,
+        *,
+        on_progress: Callable[[int, int, str], None] | None = None,
+    ) -> int:
+        """Embed and store the answer sentences of stored chunks (every tenant's when
+        ``tenant`` is None); how many."""
+        from ragline.answer._sentence_vectors import backfill_sentences
+
+        self.load_models()
+        store = self.backend.documents
+        tenants = [tenant] if tenant is not None else store.tenants()
+        batch = self.settings.ingest.batch_size * 4
+        return backfill_sentences(
+            store,
+            self.backend.sentences,
+            self.embedder,
+            tenants,
+            batch_size=batch,
+            on_progress=on_progress,
+        )
 
     @property
     def tracer(self) -> Tracer:

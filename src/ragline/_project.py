@@ -107,19 +107,11 @@ class Project:
 
         Document ids are paths relative to ``root`` (default: the project folder).
         """
-        from ragline.ingest import Ingestor, JsonFields
+        from ragline.ingest import JsonFields
 
-        name, parts = self.tenant_or_default(tenant), self.parts
+        name = self.tenant_or_default(tenant)
         fields = JsonFields(id_field, text_field or "text", title_field or "title")
-        ingestor = Ingestor(
-            parts.backend.documents,
-            parts.embedder,
-            self.settings.ingest,
-            project_dir=root if root is not None else self.path,
-            on_embedded=parts.view(name).sentence_hook(),
-            tracer=parts.tracer,
-        )
-        return ingestor.ingest(
+        return self.parts.ingestor(name, root=root).ingest(
             [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths],
             tenant=name,
             sync=sync,
@@ -139,17 +131,11 @@ class Project:
         metadata — no re-embedding, no re-ingest. ``dry_run`` only counts. Raises
         :class:`~ragline.errors.BusyError` while an ingest holds the tenant's documents.
         See :mod:`ragline.guards._rescan`."""
-        from ragline.guards._rescan import rescan_chunks
+        from ragline.guards._rescan import rescan_project
 
-        store = self.store
-        tenants = [self.tenant_or_default(tenant)] if tenant is not None else store.tenants()
-        settings = self.settings
-
-        def threshold(name: str) -> float:
-            return settings.for_tenant(name).guards.injection.threshold
-
-        return rescan_chunks(
-            store, tenants, threshold=threshold, dry_run=dry_run, on_progress=on_progress
+        name = self.tenant_or_default(tenant) if tenant is not None else None
+        return rescan_project(
+            self.store, self.settings, name, dry_run=dry_run, on_progress=on_progress
         )
 
     def precompute_sentences(
@@ -160,16 +146,7 @@ class Project:
     ) -> int:
         """Embed and store the answer sentences of chunks already stored (every tenant's
         when ``tenant`` is None); return how many. Cheap to re-run."""
-        from ragline.answer._sentence_vectors import backfill_sentences
-
-        parts, store = self.parts, self.store
-        parts.load_models()
-        tenants = [tenant] if tenant is not None else store.tenants()
-        batch = self.settings.ingest.batch_size * 4
-        sentences, embedder = parts.backend.sentences, parts.embedder
-        return backfill_sentences(
-            store, sentences, embedder, tenants, batch_size=batch, on_progress=on_progress
-        )
+        return self.parts.precompute_sentences(tenant, on_progress=on_progress)
 
     def stats(self, *, tenant: str | None = None) -> dict[str, int]:
         s = self.store.stats(self.tenant_or_default(tenant))

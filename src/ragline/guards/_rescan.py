@@ -22,13 +22,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragline._time import elapsed_ms
 from ragline.guards._injection import CHUNK_KEY, SCAN_VERSION, chunk_scan
 from ragline.store._base import Store
 from ragline.store._claims import ClaimHolder
 from ragline.types import Chunk, Metadata
+
+if TYPE_CHECKING:
+    from ragline.config import Settings
 
 #: documents claimed, read and written per step
 GROUP = 64
@@ -95,6 +98,26 @@ def _claim_all(store: Store, tenant: str, ids: Sequence[str], holder: ClaimHolde
         raise
 
 
+def rescan_project(
+    store: Store,
+    settings: Settings,
+    tenant: str | None,
+    *,
+    dry_run: bool = False,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> RescanReport:
+    """:func:`rescan_chunks` of ``tenant`` (every tenant's when None), each at its own
+    ``guards.injection.threshold``."""
+    tenants = [tenant] if tenant is not None else store.tenants()
+
+    def threshold(name: str) -> float:
+        return settings.for_tenant(name).guards.injection.threshold
+
+    return rescan_chunks(
+        store, tenants, threshold=threshold, dry_run=dry_run, on_progress=on_progress
+    )
+
+
 def rescan_chunks(
     store: Store,
     tenants: Sequence[str],
@@ -149,4 +172,4 @@ def rescan_chunks(
     return report
 
 
-__all__ = ["RescanReport", "rescan_chunks"]
+__all__ = ["RescanReport", "rescan_chunks", "rescan_project"]
