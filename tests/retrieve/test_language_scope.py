@@ -146,17 +146,23 @@ def _sqlite(tmp: Path) -> Iterator[Store]:
 
 
 def _postgres(_: Path) -> Iterator[Store]:
-    from tests.store.pg_helpers import fresh_database, start_server
+    # ragline.testing's server, not tests/store's helpers: `pytest` (the README's
+    # command) does not put the repository root on sys.path, so `tests.store` is not
+    # importable from here
+    for module in ("psycopg", "psycopg_pool", "pgserver"):
+        pytest.importorskip(module, reason="PostgreSQL tests need pip install -e '.[dev]'")
+    from ragline.store import PostgresStore
+    from ragline.testing._postgres import TempPostgres
 
-    for server in start_server():
-        for url in fresh_database(server):
-            from ragline.store import PostgresStore
-
-            store = PostgresStore(url)
-            try:
-                yield store
-            finally:
-                store.close()
+    server = TempPostgres().start()
+    try:
+        store = PostgresStore(str(server.create_database("language_scope")))
+        try:
+            yield store
+        finally:
+            store.close()
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module", params=["memory", "sqlite", "postgres"])
