@@ -53,13 +53,7 @@ import numpy as np
 from ragline._text import query_terms
 from ragline.errors import InputError, RaglineError, StoreError
 from ragline.store._base import ClosesOnExit, Matrix, ScoredChunk, StoreStats, Vector
-from ragline.store._claims import (
-    CLAIM_COLUMNS,
-    ClaimHolder,
-    ClaimOutcome,
-    claim_from_row,
-    decide_claims,
-)
+from ragline.store._claims import ClaimHolder, ClaimOutcome
 from ragline.store._common import stack_vectors, validate_upsert
 from ragline.store._filters import Condition, condition_matches
 from ragline.store._rows import CHUNK, DOCUMENT
@@ -70,6 +64,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 
+from ragline.store.postgres._claims import claim_rows, release_rows
 from ragline.store.postgres._rows import (
     _CHUNK_COLS,
     _DOC_COLS,
@@ -522,7 +517,7 @@ class PostgresStore(ClosesOnExit):
         # the same values written twice are the same result: safe to retry
         return self.run(tenant, update)
 
-    # -- ingest claims ---------------------------------------------------------------
+    # -- ingest claims (see ._claims) --------------------------------------------------
 
     def claim_documents(
         self,
@@ -535,73 +530,12 @@ class PostgresStore(ClosesOnExit):
         if not documents:
             return ClaimOutcome()
         ids = sorted(documents)  # one lock order for every caller: no deadlock
-
-        def claim(conn: psycopg.Connection[Any]) -> ClaimOutcome:
-            outcome = ClaimOutcome()
-            now = time.time()
-            # Rows nobody holds become ours; then every row asked is locked while we
-            # decide. A holder releasing meanwhile makes the INSERT wait for its commit.
-            conn.execute(
-                "INSERT INTO document_claims (tenant, document_id, content_hash, holder, "
-                "host, pid, claimed_at) SELECT %s, d, h, %s, %s, %s, %s "
-                "FROM unnest(%s::text[], %s::text[]) AS u(d, h) "
-                "ON CONFLICT (tenant, document_id) DO NOTHING",
-                (
-                    tenant,
-                    holder.id,
-                    holder.host,
-                    holder.pid,
-                    now,
-                    ids,
-                    [documents[d] for d in ids],
-                ),
-            )
-            rows = conn.execute(
-                f"SELECT {CLAIM_COLUMNS} FROM document_claims WHERE tenant = %s "
-                "AND document_id = ANY(%s) ORDER BY document_id FOR UPDATE",
-                (tenant, ids),
-            ).fetchall()
-            held = {claim.document_id: claim for claim in map(claim_from_row, rows)}
-            free, outcome.busy = decide_claims(
-                documents, held, holder, timeout_s=timeout_s, now=now
-            )
-            conn.execute(
-                "UPDATE document_claims c SET content_hash = u.h, holder = %s, host = %s, "
-                "pid = %s, claimed_at = %s FROM unnest(%s::text[], %s::text[]) AS u(d, h) "
-                "WHERE c.tenant = %s AND c.document_id = u.d",
-                (
-                    holder.id,
-                    holder.host,
-                    holder.pid,
-                    now,
-                    free,
-                    [documents[d] for d in free],
-                    tenant,
-                ),
-            )
-            # Read after the claim: a run that wrote a document and released it before
-            # we got the lock committed its write first, so this statement sees it.
-            rows = conn.execute(
-                f"SELECT {_DOC_COLS} FROM documents WHERE tenant = %s AND id = ANY(%s)",
-                (tenant, ids),
-            ).fetchall()
-            stored = {
-                doc.id: doc
-                for doc in map(DOCUMENT.decode, rows)
-                if doc.content_hash == documents[doc.id]
-            }
-            mine = [d for d in free if d in stored]
-            if mine:
-                conn.execute(
-                    "DELETE FROM document_claims WHERE tenant = %s AND document_id = ANY(%s)",
-                    (tenant, mine),
-                )
-            outcome.claimed = [d for d in free if d not in stored]
-            outcome.busy = {d: c for d, c in outcome.busy.items() if d not in stored}
-            outcome.stored = {d: stored[d] for d in documents if d in stored}
-            return outcome
-
-        return self.run(tenant, claim)
+        return self.run(
+            tenant,
+            lambda conn: claim_rows(
+                conn, tenant, documents, ids, holder=holder, timeout_s=timeout_s
+            ),
+        )
 
     def release_documents(
         self, tenant: str, document_ids: Sequence[str], *, holder: ClaimHolder
@@ -609,14 +543,7 @@ class PostgresStore(ClosesOnExit):
         if not document_ids:
             return
         ids = sorted(set(document_ids))
-        self.run(
-            tenant,
-            lambda conn: conn.execute(
-                "DELETE FROM document_claims WHERE tenant = %s AND holder = %s "
-                "AND document_id = ANY(%s)",
-                (tenant, holder.id, ids),
-            ),
-        )
+        self.run(tenant, lambda conn: release_rows(conn, tenant, ids, holder=holder))
 
     # -- chunks and vectors ----------------------------------------------------------
 
