@@ -5,11 +5,11 @@ answer, its unsupported sentences, the documents it should not have leaned on. E
 check is a pass/fail metric that applies only to cases that carry it, so reports and
 gates see it next to ``must_contain``:
 
-- ``must_not_contain``: none of ``Case.must_not_contain`` is in the answer
-  (case- and whitespace-insensitive, citation markers removed). Numbers match only
-  as whole numbers: ``3.2M`` is not found in ``13.2M`` or ``3.25M``, ``EUR 3`` is not
-  found in ``EUR 3.5``, and thousands separators are ignored (``3,200`` = ``3200``).
-  The value is the share of the strings that are absent.
+- ``must_not_contain``: none of ``Case.must_not_contain`` is in the answer (citation
+  markers removed), matched as ``must_contain`` matches (:mod:`._phrases`: case- and
+  whitespace-insensitive, numbers only as whole numbers — ``3.2M`` is not found in
+  ``13.2M`` — and ``EUR 3.2M`` = ``€3.2 million``). The value is the share of the
+  strings that are absent.
 - ``must_not_cite``: none of ``Case.must_not_cite`` (document ids) is cited by a
   sentence of the answer. The value is the share of those documents not cited. An
   answer with text but no sentence records cannot be checked: failure
@@ -27,42 +27,16 @@ An abstention contains and cites nothing and repeats no claim: it passes all thr
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from ragline.evals._metrics._answer import normalize_answer, strip_citations, token_f1
 from ragline.evals._metrics._base import BaseMetric, MetricFailure
+from ragline.evals._metrics._phrases import contains_phrase, fold_text
 from ragline.evals._types import Case, CaseOutput, MetricResult
 
 #: token F1 at or above which an answer (or a sentence) counts as the bad one again
 SAME_ANSWER_F1 = 0.8
 
-_SPACE = re.compile(r"\s+")
-_THOUSANDS = re.compile(r"(?<=\d)[,\u202f\u00a0'](?=\d{3}(?!\d))")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def fold_text(text: str) -> str:
-    """Casefolded, single-spaced, without thousands separators or citation markers."""
-    text = _THOUSANDS.sub("", strip_citations(text).casefold())
-    return _SPACE.sub(" ", text).strip()
-
-
-@lru_cache(maxsize=1024)
-def _phrase_pattern(phrase: str) -> re.Pattern[str]:
-    pattern = re.escape(phrase)
-    if phrase[:1].isdigit():  # not the tail of a longer number: 3.2 in 13.2 or 0.32
-        pattern = r"(?<!\d)(?<!\d[.,])" + pattern
-    if phrase[-1:].isdigit():  # not the head of a longer number: 3 in 3.5 or 32
-        pattern += r"(?!\d|[.,]\d)"
-    return re.compile(pattern)
-
-
-def contains_phrase(text: str, phrase: str) -> bool:
-    """``phrase`` in ``text``: case-insensitive, numbers only as whole numbers."""
-    needle = fold_text(phrase)
-    if not needle:
-        return False
-    return _phrase_pattern(needle).search(fold_text(text)) is not None
 
 
 class MustNotContain(BaseMetric):
@@ -79,7 +53,8 @@ class MustNotContain(BaseMetric):
         phrases = [p for p in case.must_not_contain if fold_text(p)]
         if not phrases:
             raise MetricFailure("empty_phrases")
-        found = [p for p in phrases if contains_phrase(output.answer, p)]
+        answer = strip_citations(output.answer)
+        found = [p for p in phrases if contains_phrase(answer, p)]
         value = (len(phrases) - len(found)) / len(phrases)
         return self.result(value, passed=not found, found=found)
 
@@ -167,6 +142,4 @@ __all__ = [
     "MustNotCite",
     "MustNotContain",
     "cited_documents",
-    "contains_phrase",
-    "fold_text",
 ]
