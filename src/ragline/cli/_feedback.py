@@ -4,17 +4,18 @@
   (``hallucination``, ``wrong_citation``, ``irrelevant`` or ``good``).
 - ``cases add --trace ID`` or ``--from-feedback kind=K`` appends regression cases to
   ``evals/regression.jsonl`` in the project folder, the format ``ragline eval run`` reads.
+- ``cases list`` and ``cases edit ID`` (in :mod:`ragline.cli._cases`) show and change them.
 
 Only typer is imported at module level (``ragline --help`` must stay fast).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ragline.cli._cases import DEFAULT_DATASET, DatasetOpt, cases_edit, cases_list
 from ragline.cli._common import (
     JsonOpt,
     OnlyTenantOpt,
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
     from ragline.evals._types import Case
 
 feedback_app = typer.Typer(help="Record and list user feedback on answers.", no_args_is_help=True)
-cases_app = typer.Typer(help="Turn traces into regression cases.", no_args_is_help=True)
-
-DEFAULT_DATASET = Path("evals") / "regression.jsonl"
+cases_app = typer.Typer(
+    help="Turn traces into regression cases; list and edit them.", no_args_is_help=True
+)
+cases_app.command("list")(cases_list)
+cases_app.command("edit")(cases_edit)
 
 
 # ---------------------------------------------------------------------------- feedback
@@ -122,10 +125,6 @@ MustNotCiteOpt = Annotated[
 GoldDocOpt = Annotated[
     list[str] | None,
     typer.Option("--gold-doc", help="Id of a document that answers it (repeatable, checked)."),
-]
-DatasetOpt = Annotated[
-    Path | None,
-    typer.Option("--dataset", help="JSONL dataset (default: evals/regression.jsonl)."),
 ]
 
 

@@ -1,5 +1,7 @@
 """Evaluation: datasets of cases, metrics over what the pipeline produced, and suites."""
 
+from ragline.evals._case_edit import CaseEdit, edit_case, list_cases
+from ragline.evals._cases import CasesAdded, add_case_from_trace, add_cases_from_feedback
 from ragline.evals._compare import Comparison, compare_runs
 from ragline.evals._dataset import (
     EvalDocument,
@@ -72,8 +74,10 @@ __all__ = [
     "AnswerRelevance",
     "BaseMetric",
     "Case",
+    "CaseEdit",
     "CaseOutput",
     "CaseResult",
+    "CasesAdded",
     "CitationPrecision",
     "CitationRecall",
     "CitedSentence",
@@ -117,12 +121,16 @@ __all__ = [
     "SupportVerdict",
     "Target",
     "TokenF1",
+    "add_case_from_trace",
+    "add_cases_from_feedback",
     "append_cases",
     "category_metrics",
     "compare_runs",
     "default_metrics",
     "dump_case",
+    "edit_case",
     "evaluate_gates",
+    "list_cases",
     "load_beir",
     "load_cases",
     "load_gates",
