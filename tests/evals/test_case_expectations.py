@@ -186,3 +186,17 @@ def test_a_trace_of_another_tenant_or_none_at_all_is_refused(
     with pytest.raises(InputError, match="no trace"):
         add_case_from_trace(store, path, "feedfacefeedface")
     assert not path.exists()
+
+
+def test_a_malformed_dataset_line_is_named_and_nothing_is_added(
+    store: MemoryTraceStore, tmp_path: Path
+) -> None:
+    store.add_feedback(feedback("a", tid(1), note="net income is EUR 3.2M"))
+    path = tmp_path / "regression.jsonl"
+    broken = b'{"id": "ok", "question": "q"}\n{"id": "bad", "question": \n'
+    path.write_bytes(broken)
+    with pytest.raises(InputError, match=r"regression\.jsonl:2: not valid JSON"):
+        add_cases_from_feedback(store, path, "hallucination")
+    with pytest.raises(InputError, match=r"regression\.jsonl:2"):
+        add_case_from_trace(store, path, tid(1))
+    assert path.read_bytes() == broken
