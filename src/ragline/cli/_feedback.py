@@ -4,17 +4,18 @@
   (``hallucination``, ``wrong_citation``, ``irrelevant`` or ``good``).
 - ``cases add --trace ID`` or ``--from-feedback kind=K`` appends regression cases to
   ``evals/regression.jsonl`` in the project folder, the format ``ragline eval run`` reads.
+- ``cases list`` and ``cases edit ID`` (in :mod:`ragline.cli._cases`) show and change them.
 
 Only typer is imported at module level (``ragline --help`` must stay fast).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ragline.cli._cases import DEFAULT_DATASET, DatasetOpt, cases_edit, cases_list
 from ragline.cli._common import (
     JsonOpt,
     OnlyTenantOpt,
@@ -25,10 +26,17 @@ from ragline.cli._common import (
     print_json,
 )
 
-feedback_app = typer.Typer(help="Record and list user feedback on answers.", no_args_is_help=True)
-cases_app = typer.Typer(help="Turn traces into regression cases.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from rich.console import Console
 
-DEFAULT_DATASET = Path("evals") / "regression.jsonl"
+    from ragline.evals._types import Case
+
+feedback_app = typer.Typer(help="Record and list user feedback on answers.", no_args_is_help=True)
+cases_app = typer.Typer(
+    help="Turn traces into regression cases; list and edit them.", no_args_is_help=True
+)
+cases_app.command("list")(cases_list)
+cases_app.command("edit")(cases_edit)
 
 
 # ---------------------------------------------------------------------------- feedback
@@ -99,6 +107,52 @@ def feedback_list(
 
 # ---------------------------------------------------------------------------- cases
 
+ExpectedOpt = Annotated[
+    list[str] | None, typer.Option("--expected", help="An acceptable answer (repeatable).")
+]
+MustContainOpt = Annotated[
+    list[str] | None,
+    typer.Option("--must-contain", help="A fact the answer must contain (repeatable)."),
+]
+MustNotContainOpt = Annotated[
+    list[str] | None,
+    typer.Option("--must-not-contain", help="Text the answer must not contain (repeatable)."),
+]
+MustNotCiteOpt = Annotated[
+    list[str] | None,
+    typer.Option("--must-not-cite", help="Id of a document the answer must not cite (repeatable)."),
+]
+GoldDocOpt = Annotated[
+    list[str] | None,
+    typer.Option("--gold-doc", help="Id of a document that answers it (repeatable, checked)."),
+]
+
+
+def describe_case(case: Case) -> str:
+    """What a new case checks, in one line: ``must_contain 'EUR 3.2M'; bad answer …``."""
+    parts = []
+    for name in ("expected", "must_contain", "must_not_contain", "must_not_cite", "gold_doc_ids"):
+        values: list[str] = getattr(case, name)
+        if values:
+            parts.append(f"{name} " + ", ".join(repr(v) for v in values))
+    if case.bad_answer is not None:
+        claims = plural(len(case.bad_claims), "unsupported sentence")
+        parts.append(f"bad answer recorded ({claims})")
+    return "; ".join(parts) or "no expectations"
+
+
+def _print_added(console: Console, cases: list[Case]) -> None:
+    from rich.markup import escape
+
+    for case in cases:
+        console.print(f"  {case.id}: {escape(describe_case(case))}", soft_wrap=True)
+        if not (case.expected or case.must_contain):
+            console.print(
+                f"  note: {case.id} has no expected facts (no figures or quotes in a feedback "
+                f"note); add them: ragline cases edit {case.id} --must-contain TEXT",
+                soft_wrap=True,
+            )
+
 
 @cases_app.command("add")
 def cases_add(
@@ -112,18 +166,11 @@ def cases_add(
             help="kind=KIND: a case for every trace with that feedback (no duplicates).",
         ),
     ] = None,
-    expected: Annotated[
-        list[str] | None,
-        typer.Option("--expected", help="An acceptable answer (repeatable)."),
-    ] = None,
-    must_contain: Annotated[
-        list[str] | None,
-        typer.Option("--must-contain", help="A fact the answer must contain (repeatable)."),
-    ] = None,
-    gold_docs: Annotated[
-        list[str] | None,
-        typer.Option("--gold-doc", help="Id of a document that answers it (repeatable)."),
-    ] = None,
+    expected: ExpectedOpt = None,
+    must_contain: MustContainOpt = None,
+    must_not_contain: MustNotContainOpt = None,
+    must_not_cite: MustNotCiteOpt = None,
+    gold_docs: GoldDocOpt = None,
     category: Annotated[
         str | None,
         typer.Option(
@@ -133,13 +180,15 @@ def cases_add(
         ),
     ] = None,
     tags: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable).")] = None,
-    dataset: Annotated[
-        Path | None,
-        typer.Option("--dataset", help="JSONL dataset (default: evals/regression.jsonl)."),
-    ] = None,
+    dataset: DatasetOpt = None,
     tenant: OnlyTenantOpt = None,
 ) -> None:
-    """Append regression cases (JSONL, the format `ragline eval run` reads)."""
+    """Append regression cases (JSONL, the format `ragline eval run` reads).
+
+    A hallucination report records the answer then as a bad answer (the case fails
+    while the pipeline still gives it) and takes expected figures and quoted phrases
+    from the feedback note. --gold-doc also works with --from-feedback (every new case).
+    """
     from ragline.errors import InputError
     from ragline.evals._cases import (
         add_case_from_trace,
@@ -153,31 +202,41 @@ def cases_add(
             hint="e.g. `ragline cases add --from-feedback kind=hallucination`",
         )
     kind = parse_from_feedback(from_feedback) if from_feedback is not None else None
-    if kind is not None and (expected or must_contain or gold_docs):
+    if kind is not None and (expected or must_contain or must_not_contain or must_not_cite):
         raise InputError(
-            "--expected, --must-contain and --gold-doc describe one trace",
-            hint="use them with --trace ID, or edit the cases in the dataset afterwards",
+            "--expected, --must-contain, --must-not-contain and --must-not-cite describe one trace",
+            hint="use them with --trace ID, or later: `ragline cases edit ID --must-contain …`",
         )
     console = new_console()
     with open_project() as project:
         path = dataset if dataset is not None else project.path / DEFAULT_DATASET
         store = project.trace_store
+        docs = project.store
+        min_support = project.settings.answer.min_support
+
+        def known(doc_tenant: str, doc_id: str) -> bool:
+            return docs.get_document(doc_tenant, doc_id) is not None
+
         if kind is not None:
             result = add_cases_from_feedback(
-                store, path, kind, tenant=tenant, category=category, tags=tags or []
+                store,
+                path,
+                kind,
+                tenant=tenant,
+                category=category,
+                tags=tags or [],
+                gold_doc_ids=gold_docs or [],
+                known_document=known,
+                min_support=min_support,
             )
             extra = f", {result.missing} without a trace" if result.missing else ""
             console.print(
                 f"added {plural(result.added, 'case')} to {path} "
                 f"({result.duplicates} skipped as duplicates{extra})"
             )
+            _print_added(console, result.cases)
             return
         assert trace_id is not None
-        docs = project.store
-
-        def known(doc_tenant: str, doc_id: str) -> bool:
-            return docs.get_document(doc_tenant, doc_id) is not None
-
         case = add_case_from_trace(
             store,
             path,
@@ -185,9 +244,13 @@ def cases_add(
             tenant=tenant,
             expected=expected or [],
             must_contain=must_contain or [],
+            must_not_contain=must_not_contain or [],
+            must_not_cite=must_not_cite or [],
             gold_doc_ids=gold_docs or [],
             category=category,
             tags=tags or [],
             known_document=known,
+            min_support=min_support,
         )
     console.print(f"added case {case.id} to {path}")
+    _print_added(console, [case])

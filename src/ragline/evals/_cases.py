@@ -8,11 +8,19 @@ How a trace becomes a case (the JSONL format ``ragline eval run`` reads):
 
 - ``id`` is ``trace-`` + the trace id (also in ``source_trace_id``); ``question``
   and ``tenant`` come from the root ``ragline.ask`` span.
-- ``expected``, ``must_contain`` and ``gold_doc_ids`` are only what the user gives:
-  what the system retrieved or answered at the time is *not* assumed correct (the
-  trace was reported because something was wrong). It is kept in ``notes`` instead —
-  the answer then, the retrieved document ids and the feedback notes — so whoever
+- ``expected``, ``must_contain`` and ``gold_doc_ids`` are what the user gives, plus
+  the facts a feedback note states (``"net income is EUR 3.2M"`` → ``must_contain``
+  ``EUR 3.2M``; see :func:`ragline.evals._case_facts.facts_from_note`): what the
+  system retrieved or answered at the time is *not* assumed correct (the trace was
+  reported because something was wrong). It is kept in ``notes`` instead — the
+  answer then, the retrieved document ids and the feedback notes — so whoever
   reviews the case sees what failed.
+- A ``hallucination`` report makes the answer then a negative expectation: it is
+  ``bad_answer`` (the new answer must differ from it) and its sentences with support
+  below ``answer.min_support`` are ``bad_claims`` (none may reappear); the metric
+  ``differs_from_bad`` checks both, so the case fails while the pipeline still gives
+  that answer. ``must_not_contain`` and ``must_not_cite`` are what the user gives
+  (and facts a note negates: ``"2 years, not 5 years"``).
 - ``tags``: ``regression`` plus every feedback kind given on the trace (and any
   ``tags`` passed). ``category`` follows the feedback (``hallucination`` →
   ``factual_accuracy``, ``wrong_citation`` → ``citation_quality``, ``irrelevant`` →
@@ -31,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ragline.errors import InputError
+from ragline.evals._case_facts import abstained, facts_from_note, unsupported_sentences
 from ragline.evals._types import Case
 from ragline.store._traces import FEEDBACK_KINDS, Feedback, SpanRecord, TraceStore
 from ragline.trace._feedback import check_kind, find_trace, root_span
@@ -41,6 +50,10 @@ _CATEGORY_FOR_KIND = {
     "irrelevant": "response_relevance",
 }
 _NOTE_ANSWER_CHARS = 500
+#: feedback kinds that make the answer then a negative expectation (``bad_answer``)
+BAD_ANSWER_KINDS = ("hallucination",)
+#: ``answer.min_support``'s default: sentences below it are unsupported claims
+DEFAULT_MIN_SUPPORT = 0.45
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +137,13 @@ def _dedupe(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(i.strip() for i in items if i and i.strip()))
 
 
+def _dedupe_folded(items: Iterable[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for item in _dedupe(items):
+        seen.setdefault(item.casefold(), item)
+    return list(seen.values())
+
+
 def _notes(facts: TraceFacts, feedback: Sequence[Feedback]) -> str:
     parts = [f"from trace {facts.trace_id}"]
     if facts.answer is not None:
@@ -144,13 +164,18 @@ def case_from_trace(
     feedback: Sequence[Feedback] = (),
     expected: Sequence[str] = (),
     must_contain: Sequence[str] = (),
+    must_not_contain: Sequence[str] = (),
+    must_not_cite: Sequence[str] = (),
     gold_doc_ids: Sequence[str] = (),
     category: str | None = None,
     tags: Sequence[str] = (),
+    min_support: float = DEFAULT_MIN_SUPPORT,
 ) -> Case:
     """An evaluation case for the traced ask (see the module docstring for the rules).
 
-    Raises :class:`InputError` for a trace without a question (e.g. an ingest trace).
+    ``min_support`` is ``answer.min_support``: a sentence of a reported answer below
+    it is an unsupported claim. Raises :class:`InputError` for a trace without a
+    question (e.g. an ingest trace).
     """
     if not spans:
         raise InputError("the trace has no spans", hint="find trace ids with `ragline traces list`")
@@ -163,12 +188,21 @@ def case_from_trace(
     kinds = [k for k in FEEDBACK_KINDS if any(f.kind == k for f in feedback)]
     if category is None:
         category = next((_CATEGORY_FOR_KIND[k] for k in kinds if k in _CATEGORY_FOR_KIND), None)
+    noted = [facts_from_note(f.note) for f in feedback if f.kind != "good"]
+    bad = facts.answer is not None and not abstained(spans)
+    bad = bad and any(f.kind in BAD_ANSWER_KINDS for f in feedback)
     return Case(
         id=case_id_for(facts.trace_id),
         question=facts.question,
         tenant=facts.tenant,
         expected=_dedupe(expected),
-        must_contain=_dedupe(must_contain),
+        must_contain=_dedupe_folded([*must_contain, *(x for n in noted for x in n.must_contain)]),
+        must_not_contain=_dedupe_folded(
+            [*must_not_contain, *(x for n in noted for x in n.must_not_contain)]
+        ),
+        must_not_cite=_dedupe(must_not_cite),
+        bad_answer=facts.answer if bad else None,
+        bad_claims=unsupported_sentences(spans, min_support) if bad else [],
         gold_doc_ids=_dedupe(gold_doc_ids),
         category=category.strip() if category and category.strip() else "factual_accuracy",
         tags=_dedupe(["regression", *kinds, *tags]),
@@ -211,6 +245,20 @@ def _append(path: Path, cases: Sequence[Case]) -> None:
         ) from None
 
 
+def check_documents(
+    known_document: Callable[[str, str], bool] | None, tenant: str, doc_ids: Iterable[str]
+) -> None:
+    """Raise :class:`InputError` for the first id ``known_document`` does not know."""
+    if known_document is None:
+        return
+    for doc_id in _dedupe(doc_ids):
+        if not known_document(tenant, doc_id):
+            raise InputError(
+                f"no document {doc_id!r} in tenant {tenant!r}",
+                hint="give the id of an ingested document (`ragline search` shows them)",
+            )
+
+
 def add_case_from_trace(
     store: TraceStore,
     dataset: str | os.PathLike[str],
@@ -219,10 +267,13 @@ def add_case_from_trace(
     tenant: str | None = None,
     expected: Sequence[str] = (),
     must_contain: Sequence[str] = (),
+    must_not_contain: Sequence[str] = (),
+    must_not_cite: Sequence[str] = (),
     gold_doc_ids: Sequence[str] = (),
     category: str | None = None,
     tags: Sequence[str] = (),
     known_document: Callable[[str, str], bool] | None = None,
+    min_support: float = DEFAULT_MIN_SUPPORT,
 ) -> Case:
     """Append the case for one trace (full id or unique prefix) to ``dataset``.
 
@@ -234,22 +285,19 @@ def add_case_from_trace(
     path = Path(dataset)
     spans = find_trace(store, trace_id, tenant=tenant)
     root = root_span(spans)
-    if known_document is not None:
-        for doc_id in _dedupe(gold_doc_ids):
-            if not known_document(root.tenant, doc_id):
-                raise InputError(
-                    f"no document {doc_id!r} in tenant {root.tenant!r}",
-                    hint="give the id of an ingested document (`ragline search` shows them)",
-                )
+    check_documents(known_document, root.tenant, gold_doc_ids)
     feedback = store.list_feedback(trace_id=root.trace_id, tenant=root.tenant)
     case = case_from_trace(
         spans,
         feedback=feedback,
         expected=expected,
         must_contain=must_contain,
+        must_not_contain=must_not_contain,
+        must_not_cite=must_not_cite,
         gold_doc_ids=gold_doc_ids,
         category=category,
         tags=tags,
+        min_support=min_support,
     )
     for old in _existing(path):
         if old.source_trace_id == case.source_trace_id or old.id == case.id:
@@ -269,6 +317,7 @@ class CasesAdded:
     duplicates: int = 0  # traces already in the dataset
     missing: int = 0  # feedback whose trace is gone (or has no question)
     case_ids: list[str] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)  # the cases added
 
 
 def parse_from_feedback(spec: str) -> str:
@@ -290,9 +339,15 @@ def add_cases_from_feedback(
     tenant: str | None = None,
     category: str | None = None,
     tags: Sequence[str] = (),
+    gold_doc_ids: Sequence[str] = (),
+    known_document: Callable[[str, str], bool] | None = None,
+    min_support: float = DEFAULT_MIN_SUPPORT,
 ) -> CasesAdded:
     """Append one case for every trace with feedback of ``kind``, skipping traces
-    already in the dataset; all new cases are written at once (or none)."""
+    already in the dataset; all new cases are written at once (or none).
+
+    ``gold_doc_ids`` go on every new case (the documents that answer this class of
+    question), each checked with ``known_document`` in the case's tenant."""
     kind = check_kind(kind)
     path = Path(dataset)
     existing = _existing(path)
@@ -314,12 +369,15 @@ def add_cases_from_feedback(
             case = case_from_trace(
                 spans,
                 feedback=store.list_feedback(trace_id=trace_id, tenant=root.tenant),
+                gold_doc_ids=gold_doc_ids,
                 category=category,
                 tags=tags,
+                min_support=min_support,
             )
         except InputError:  # no question: not an ask trace
             result.missing += 1
             continue
+        check_documents(known_document, root.tenant, gold_doc_ids)
         new.append(case)
         ids.add(case.id)
         sources.add(trace_id)
@@ -327,4 +385,5 @@ def add_cases_from_feedback(
         _append(path, new)
     result.added = len(new)
     result.case_ids = [c.id for c in new]
+    result.cases = new
     return result

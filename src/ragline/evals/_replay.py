@@ -227,10 +227,12 @@ def _judge(ask: ReplayedAsk, case: Case | None) -> None:
             ask.verdict_reason = f"gold documents in the top k: {before} → {after}"
             return
     if case is not None and case.must_contain and not ask.retrieval_only:
+        from ragline.evals._metrics._answer import strip_citations
+        from ragline.evals._metrics._phrases import contains_phrase
 
-        def found(text: str | None) -> int:
-            folded = (text or "").casefold()
-            return sum(s.casefold() in folded for s in case.must_contain)
+        def found(text: str | None) -> int:  # matched as the must_contain metric matches
+            answer = strip_citations(text or "")
+            return sum(contains_phrase(answer, s) for s in case.must_contain)
 
         before, after = found(ask.then.answer), found(ask.now.answer)
         if after != before:

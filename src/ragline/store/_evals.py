@@ -44,6 +44,24 @@ class Case(BaseModel):
     must_contain: list[str] = Field(
         default_factory=list, description="facts the answer must contain (case-insensitive)"
     )
+    must_not_contain: list[str] = Field(
+        default_factory=list,
+        description="strings the answer must not contain (case-insensitive; a number "
+        "matches only as a whole number: '3.2M' is not found in '13.2M')",
+    )
+    must_not_cite: list[str] = Field(
+        default_factory=list, description="document ids the answer must not cite"
+    )
+    bad_answer: str | None = Field(
+        None,
+        description="a wrong answer given before (e.g. from a hallucination report): the "
+        "answer must differ from it (token F1 below 0.8)",
+    )
+    bad_claims: list[str] = Field(
+        default_factory=list,
+        description="unsupported sentences of the bad answer: none may reappear (a sentence "
+        "of the answer with token F1 of 0.8 or more to one of them)",
+    )
     gold_doc_ids: list[str] = Field(default_factory=list)
     gold_chunk_ids: list[str] = Field(default_factory=list)
     answerable: bool = True

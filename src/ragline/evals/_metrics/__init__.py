@@ -13,6 +13,7 @@ from ragline.evals._metrics._answer import (
 from ragline.evals._metrics._base import BaseMetric, MetricFailure, MetricSkipped
 from ragline.evals._metrics._citations import CitationPrecision, CitationRecall, Faithfulness
 from ragline.evals._metrics._judge import JudgePrompt, LLMJudge, parse_verdict
+from ragline.evals._metrics._negative import DiffersFromBad, MustNotCite, MustNotContain
 from ragline.evals._metrics._registry import (
     METRICS_BY_CATEGORY,
     OPERATIONAL_METRICS,
@@ -35,6 +36,7 @@ __all__ = [
     "CitationPrecision",
     "CitationRecall",
     "Cost",
+    "DiffersFromBad",
     "ExactMatch",
     "Faithfulness",
     "GuardVerdicts",
@@ -45,6 +47,8 @@ __all__ = [
     "MetricFailure",
     "MetricSkipped",
     "MustContain",
+    "MustNotCite",
+    "MustNotContain",
     "NDCGAtK",
     "PrecisionAtK",
     "RecallAtK",

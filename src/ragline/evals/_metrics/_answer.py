@@ -15,6 +15,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from ragline.evals._metrics._base import BaseMetric, MetricFailure, MetricSkipped
+from ragline.evals._metrics._phrases import contains_phrase, fold_text
 from ragline.evals._types import Case, CaseOutput, MetricResult
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation) | {"‘", "’", "“", "”", "–", "—", "…"}
 _CITATION = re.compile(r"\s*\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")
-_SPACE = re.compile(r"\s+")
 
 
 def strip_citations(text: str) -> str:
@@ -78,26 +78,25 @@ class TokenF1(_ExpectedMetric):
         return self.result(scores[best], best_expected=case.expected[best])
 
 
-def _fold(text: str) -> str:
-    return _SPACE.sub(" ", text.casefold()).strip()
-
-
 class MustContain(BaseMetric):
-    """Share of ``must_contain`` facts found in the answer (case- and
-    whitespace-insensitive substring match); passes when all are found."""
+    """Share of ``must_contain`` facts found in the answer; passes when all are found.
+
+    Case- and whitespace-insensitive; numbers match as numbers (v2): ``3.2`` is not
+    found in ``13.25``, and ``EUR 3.2M`` is found in ``€3.2 million`` (see
+    :mod:`._phrases`)."""
 
     name = "must_contain"
-    version = "1"
+    version = "2"
 
     def applies(self, case: Case) -> bool:
         return bool(case.must_contain) and not case.must_refuse
 
     def compute(self, case: Case, output: CaseOutput) -> MetricResult:
-        answer = _fold(_answer_text(output))
-        facts = [f for f in case.must_contain if _fold(f)]
+        answer = _answer_text(output)
+        facts = [f for f in case.must_contain if fold_text(f)]
         if not facts:
             raise MetricFailure("empty_facts")
-        missing = [f for f in facts if _fold(f) not in answer]
+        missing = [f for f in facts if not contains_phrase(answer, f)]
         value = (len(facts) - len(missing)) / len(facts)
         return self.result(value, passed=not missing, missing=missing)
 

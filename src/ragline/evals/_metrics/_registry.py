@@ -14,6 +14,7 @@ from ragline.evals._metrics._answer import (
     TokenF1,
 )
 from ragline.evals._metrics._citations import CitationPrecision, CitationRecall, Faithfulness
+from ragline.evals._metrics._negative import DiffersFromBad, MustNotCite, MustNotContain
 from ragline.evals._metrics._retrieval import MRR, HitRateAtK, NDCGAtK, PrecisionAtK, RecallAtK
 from ragline.evals._metrics._safety import Cost, GuardVerdicts, Latency, Refusal
 from ragline.evals._metrics._support import ScorerSupport, SupportChecker
@@ -59,6 +60,9 @@ def default_metrics(
         ExactMatch(),
         TokenF1(),
         MustContain(),
+        MustNotContain(),
+        MustNotCite(),
+        DiffersFromBad(),
     ]
     if embedder is not None:
         out += [SemanticSimilarity(embedder), AnswerRelevance(embedder)]
