@@ -10,7 +10,9 @@ A gate is ``KEY OP NUMBER`` with OP one of ``>= <= > < == !=``. KEY is one of:
 - ``CATEGORY.errors`` / ``CATEGORY.n``: pipeline errors / results in the category.
 
 A gate whose key names nothing in the run fails (``missing``): a gate never passes
-by default. Gates come from ``evals.gates`` in ragline.yaml or a YAML file holding a
+by default. A gate on a metric that could not be computed on any case fails saying
+so (``n/a ... on any of the N cases``, with the reasons), never as if the metric
+scored 0. Gates come from ``evals.gates`` in ragline.yaml or a YAML file holding a
 list of such strings (or ``{gates: [...]}``).
 """
 
@@ -165,7 +167,7 @@ def _lookup(summary: Mapping[str, Any], key: str) -> float | str:
                 return f"missing: unknown statistic {stat!r}"
             value = st.get(sm.group(1))
         if value is None:
-            return f"missing: {metric!r} has no computed values in {cat!r}"
+            return _not_computed(metric, cat, st)
         return float(value)
 
     if len(parts) == 2:
@@ -180,6 +182,20 @@ def _lookup(summary: Mapping[str, Any], key: str) -> float | str:
     if len(parts) == 3:
         return stat_of(parts[0], parts[1], parts[2])
     return f"missing: cannot read key {key!r}"
+
+
+def _not_computed(metric: str, cat: str, st: Mapping[str, Any]) -> str:
+    """Why a metric has no value to gate on: n/a on every case, and the reasons."""
+    failures, skipped = int(st.get("failures", 0)), int(st.get("skipped", 0))
+    total = int(st.get("n", 0)) + failures + skipped
+    why = [f"{k}: {v}" for k, v in dict(st.get("failure_reasons", {})).items()]
+    if skipped:
+        why.append(f"skipped: {skipped}")
+    reasons = f" ({', '.join(why)})" if why else ""
+    return (
+        f"n/a: {metric} could not be computed on any of the {total} cases in {cat!r}"
+        f"{reasons} — there is no score to compare, not a 0; see the run's warnings"
+    )
 
 
 def evaluate_gates(summary: Mapping[str, Any], gates: Sequence[Gate]) -> list[GateResult]:

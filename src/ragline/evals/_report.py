@@ -2,7 +2,9 @@
 
 The summary groups metric results by case category (plus ``all``): for each metric
 the mean of its values, percentiles, the pass rate of pass/fail metrics, how many
-cases it scored and how many failed to compute (with their typed reasons).
+cases it scored and how many failed to compute (with their typed reasons). Every
+format shows the run's warnings (:mod:`ragline.evals._warnings`) and a metric that
+could not be computed reads "n/a", never 0.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from ragline.store._evals import CaseResult, RunInfo
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from ragline.evals._warnings import RunWarning
 
 ALL = "all"
 _UNBOUNDED = ("latency", "cost")  # metric names whose values are not 0..1 scores
@@ -151,11 +155,27 @@ def _case_brief(r: CaseResult) -> dict[str, Any]:
     }
 
 
+def warnings_of(run: RunInfo, results: Sequence[CaseResult]) -> list[RunWarning]:
+    """The run's warnings: its stored dataset check's, then those of ``results``."""
+    from ragline.evals._warnings import run_warnings
+
+    return run_warnings(results, run.summary.get("dataset_check"))
+
+
+def _full_summary(run: RunInfo, results: Sequence[CaseResult]) -> dict[str, Any]:
+    summary = summarize(results)
+    if "dataset_check" in run.summary:
+        summary["dataset_check"] = run.summary["dataset_check"]
+    summary["warnings"] = [w.to_dict() for w in warnings_of(run, results)]
+    return summary
+
+
 def report_json(run: RunInfo, results: Sequence[CaseResult]) -> dict[str, Any]:
-    """The whole run as JSON: the run, its summary, the worst cases and every result."""
+    """The whole run as JSON: the run, its summary (with the warnings), the worst cases
+    and every result."""
     return {
         "run": {k: v for k, v in run.to_dict().items() if k != "summary"},
-        "summary": summarize(results),
+        "summary": _full_summary(run, results),
         "worst_cases": [_case_brief(r) for r in worst_cases(results)],
         "results": [r.to_dict() for r in results],
     }
@@ -187,7 +207,7 @@ def print_table(run: RunInfo, results: Sequence[CaseResult], console: Console) -
         ("pass rate", "right"),
         ("p95", "right"),
         ("n", "right"),
-        ("failures", "right"),
+        ("n/a", "right"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for cat, data in summary["categories"].items():
@@ -198,15 +218,16 @@ def print_table(run: RunInfo, results: Sequence[CaseResult], console: Console) -
             table.add_row(
                 f"{cat} ({data['n']})" if first else "",
                 name,
-                _fmt(st.get("mean")),
-                _fmt(st.get("pass_rate")),
-                _fmt(st.get("p95")),
+                _value(st, "mean"),
+                _value(st, "pass_rate"),
+                _value(st, "p95"),
                 str(st["n"]),
-                str(st["failures"]) if st["failures"] else "",
+                na_cell(st),
             )
             first = False
         table.add_section()
     console.print(table)
+    print_warnings(warnings_of(run, results), console)
     worst = worst_cases(results, 5)
     if worst:
         console.print("worst cases:")
@@ -219,6 +240,31 @@ def print_table(run: RunInfo, results: Sequence[CaseResult], console: Console) -
                 markup=False,
                 soft_wrap=True,
             )
+
+
+def na_cell(st: dict[str, Any]) -> str:
+    """ "K of N": the results a metric could not be computed on, of those it applies to."""
+    if not st["failures"]:
+        return ""
+    return f"{st['failures']} of {st['n'] + st['failures'] + st.get('skipped', 0)}"
+
+
+def _value(st: dict[str, Any], stat: str) -> str:
+    """A statistic, or "n/a" for a metric with no computed value (never a 0)."""
+    if stat not in st:
+        return "n/a" if not st["n"] and (stat == "mean" or stat == "p95") else "—"
+    return _fmt(st[stat])
+
+
+def print_warnings(warnings: Sequence[RunWarning], console: Console) -> None:
+    """The run's warnings, one wrapped paragraph each."""
+    from rich.text import Text
+
+    if not warnings:
+        return
+    console.print(Text(f"warnings ({len(warnings)}):"))
+    for w in warnings:
+        console.print(Text(f"  ! {w.message}"))
 
 
 def _ordered(category: str, metrics: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -284,23 +330,28 @@ def report_html(run: RunInfo, results: Sequence[CaseResult]) -> str:
         f"{summary['errors']} pipeline errors, {summary['metric_failures']} metric failures, "
         f"{summary['cached']} from cache</p>",
     ]
+    warnings = warnings_of(run, results)
+    if warnings:
+        out.append(f"<h2 class='fail'>Warnings ({len(warnings)})</h2><ul class='warnings'>")
+        out += [f"<li class='fail'>{e(w.message)}</li>" for w in warnings]
+        out.append("</ul>")
     for cat, data in summary["categories"].items():
         out.append(f"<h2>{e(cat)} <span class='meta'>({data['n']} results")
         out.append(f", {data['errors']} errors)</span></h2>" if data["errors"] else ")</span></h2>")
         out.append(_bars(data["metrics"]))
         out.append(
             "<table><tr><th>metric</th><th>mean</th><th>pass rate</th><th>p95</th>"
-            "<th>n</th><th>failures</th></tr>"
+            "<th>n</th><th>n/a</th></tr>"
         )
         for name, st in _ordered(cat, data["metrics"]):
             if not st["n"] and not st["failures"]:
                 continue
             reasons = ", ".join(f"{k}: {v}" for k, v in st.get("failure_reasons", {}).items())
             out.append(
-                f"<tr><td>{e(name)}</td><td class='num'>{_fmt(st.get('mean'))}</td>"
-                f"<td class='num'>{_fmt(st.get('pass_rate'))}</td>"
-                f"<td class='num'>{_fmt(st.get('p95'))}</td><td class='num'>{st['n']}</td>"
-                f"<td class='num{' fail' if st['failures'] else ''}'>{st['failures'] or ''}"
+                f"<tr><td>{e(name)}</td><td class='num'>{_value(st, 'mean')}</td>"
+                f"<td class='num'>{_value(st, 'pass_rate')}</td>"
+                f"<td class='num'>{_value(st, 'p95')}</td><td class='num'>{st['n']}</td>"
+                f"<td class='num{' fail' if st['failures'] else ''}'>{e(na_cell(st))}"
                 f"{' (' + e(reasons) + ')' if reasons else ''}</td></tr>"
             )
         out.append("</table>")
