@@ -174,7 +174,8 @@ def test_compare_two_configurations(proj: Path) -> None:
     result = cli(proj, "compare", a, b)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "must_contain" in out and "95% CI" in out
+    # 80 columns (CliRunner's terminal): abbreviated headers, with their legend
+    assert "must_contain" in out and "CI = 95% interval of Δ" in out
     assert "pass → fail" in out and "How long is the frame warranty?" in out
     assert "answer.min_relevance: 0.37 → 0.99" in out
     data = json.loads(cli(proj, "compare", a, b, "--json").stdout)

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ragline.evals._fit import Column, Section, fit_table
 from ragline.store._evals import CaseResult, RunInfo
 
 if TYPE_CHECKING:
@@ -190,44 +191,34 @@ def _fmt(value: Any) -> str:
 
 
 def print_table(run: RunInfo, results: Sequence[CaseResult], console: Console) -> None:
-    """The terminal report: one row per (category, metric)."""
-    from rich.table import Table
-
+    """The terminal report: one row per (category, metric), fitted to the width."""
     summary = summarize(results)
     title = f"run {run.id}" + (f" ({run.name})" if run.name else "")
     console.print(
         f"{title} · {run.status} · {summary['cases']} results, {summary['errors']} pipeline "
-        f"errors, {summary['metric_failures']} metric failures, {summary['cached']} from cache"
+        f"errors, {summary['metric_failures']} metric failures, {summary['cached']} from cache",
+        markup=False,
     )
-    table = Table(show_lines=False)
-    for col, justify in (
-        ("category", "left"),
-        ("metric", "left"),
-        ("mean", "right"),
-        ("pass rate", "right"),
-        ("p95", "right"),
-        ("n", "right"),
-        ("n/a", "right"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    sections: list[Section] = []
     for cat, data in summary["categories"].items():
-        first = True
-        for name, st in _ordered(cat, data["metrics"]):
-            if not st["n"] and not st["failures"]:
-                continue  # skipped on every case (e.g. no guard verdicts)
-            table.add_row(
-                f"{cat} ({data['n']})" if first else "",
+        rows = [
+            [
                 name,
                 _value(st, "mean"),
                 _value(st, "pass_rate"),
                 _value(st, "p95"),
                 str(st["n"]),
                 na_cell(st),
-            )
-            first = False
-        table.add_section()
-    console.print(table)
+            ]
+            for name, st in _ordered(cat, data["metrics"])
+            if st["n"] or st["failures"]  # not skipped on every case (no guard verdicts)
+        ]
+        if rows:
+            sections.append(Section(f"{cat} ({data['n']})", rows))
+    fit_table(REPORT_GROUP, REPORT_COLUMNS, sections, console).print(console)
     print_warnings(warnings_of(run, results), console)
+    from rich.text import Text
+
     worst = worst_cases(results, 5)
     if worst:
         console.print("worst cases:")
@@ -235,11 +226,22 @@ def print_table(run: RunInfo, results: Sequence[CaseResult], console: Console) -
             what = f"error: {r.output.error}" if r.output.error else _short(r.output.answer)
             link = trace_link(r.output.trace_id)
             console.print(
-                f"  {r.case.id} [{r.case.category}] {_short(r.case.question)} → {what}"
-                + (f"  ({link})" if link else ""),
-                markup=False,
-                soft_wrap=True,
+                Text(
+                    f"  {r.case.id} [{r.case.category}] {_short(r.case.question)} → {what}"
+                    + (f"  ({link})" if link else "")
+                )
             )
+
+
+REPORT_GROUP = Column("category", justify="left", wrap=True)
+REPORT_COLUMNS = (
+    Column("metric", justify="left", wrap=True),
+    Column("mean"),
+    Column("pass rate", "pass", "pass rate (pass/fail metrics)"),
+    Column("p95"),
+    Column("n"),
+    Column("n/a"),
+)
 
 
 def na_cell(st: dict[str, Any]) -> str:

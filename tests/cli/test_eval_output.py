@@ -1,5 +1,6 @@
-"""``ragline eval run`` says what could not be scored: warnings on stderr, in the stored
-run and in ``eval report`` (table, JSON, HTML); ``--strict`` fails with one line."""
+"""What ``ragline eval`` prints: warnings of what could not be scored (on stderr, in the
+stored run, in ``eval report`` table/JSON/HTML; ``--strict`` fails with one line), and
+tables that fit the terminal (``COLUMNS``)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def test_run_warns_on_stderr_and_every_report_format_shows_it(proj: Path) -> Non
     ]
     table = cli(proj, "report", "warned").stdout
     assert "warnings (2):" in table and "must_contain: n/a on 1 of 2 cases" in table
-    row = next(line for line in table.splitlines() if "│ must_contain" in line)
+    row = next(line for line in table.splitlines() if "must_contain" in line.split())
     assert "1 of 2" in row
     html = proj / "warned.html"
     assert cli(proj, "report", "warned", "--format", "html", "-o", str(html)).exit_code == 0
@@ -104,3 +105,23 @@ def test_a_gate_on_a_metric_na_everywhere_fails_saying_so(proj: Path) -> None:
     assert gated.exit_code == 1
     assert "n/a: must_contain could not be computed on any of the 1 cases" in gated.stdout
     assert "(empty_facts: 1)" in gated.stdout and "0.000" not in gated.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_compare_and_report_fit_the_terminal(proj: Path, columns: int) -> None:
+    data = write(proj, "f.jsonl", [*CASES[:1], {**CASES[0], "id": "two", "category": "safety"}])
+    for name, extra in (("fit-a", []), ("fit-b", ["--set", "answer.min_relevance=0.99"])):
+        assert cli(proj, "run", data, "--name", name, "--json", *extra).exit_code == 0
+    for args in (("compare", "fit-a", "fit-b"), ("report", "fit-a")):
+        result = cli(proj, *args, columns=columns)
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= columns, args
+        rule = next(i for i, line in enumerate(lines) if line.startswith("─"))
+        heads = lines[rule - 1].split()
+        assert len(set(heads)) == len(heads) and "…" not in result.stdout
+    out = cli(proj, "compare", "fit-a", "fit-b", columns=columns).stdout
+    if columns == 80:
+        assert "Δ = B − A" in out and "CI = 95% interval of Δ" in out
+    else:
+        assert "McNemar p" in out and "Δ (B−A)" in out and "Δ = B − A" not in out
