@@ -119,9 +119,37 @@ def test_compare_and_report_fit_the_terminal(proj: Path, columns: int) -> None:
         assert max(len(line) for line in lines) <= columns, args
         rule = next(i for i, line in enumerate(lines) if line.startswith("─"))
         heads = lines[rule - 1].split()
-        assert len(set(heads)) == len(heads) and "…" not in result.stdout
+        assert len(set(heads)) == len(heads)
+        assert "…" not in "\n".join(lines[rule - 1 :])  # nothing cut ("…" is in CI ranges)
     out = cli(proj, "compare", "fit-a", "fit-b", columns=columns).stdout
     if columns == 80:
         assert "Δ = B − A" in out and "CI = 95% interval of Δ" in out
     else:
         assert "McNemar p" in out and "Δ (B−A)" in out and "Δ = B − A" not in out
+
+
+def test_headline_scores_in_report_compare_and_gates(proj: Path) -> None:
+    data = write(proj, "h.jsonl", CASES[:2])
+    runs = []
+    for name, extra in (("head-a", []), ("head-b", ["--set", "answer.min_relevance=0.99"])):
+        result = cli(proj, "run", data, "--name", name, "--json", *extra)
+        assert result.exit_code == 0, result.output
+        runs.append(json.loads(result.stdout))
+    score_a = runs[0]["summary"]["categories"]["factual_accuracy"]["score"]
+    assert score_a["n"] == 1 and score_a["na"] == 1  # blank has no headline value: n/a
+    assert 0 < score_a["mean"] <= 1
+    assert runs[1]["summary"]["categories"]["factual_accuracy"]["score"]["mean"] < score_a["mean"]
+    report = cli(proj, "report", "head-a", columns=120).stdout
+    assert f"factual accuracy {score_a['mean']:.3f} (1 case; n/a on 1 of 2)" in report
+    compare = cli(proj, "compare", "head-a", "head-b", columns=120).stdout
+    line = next(x for x in compare.splitlines() if x.startswith("factual accuracy "))
+    assert line.startswith(f"factual accuracy {score_a['mean']:.3f} → ")
+    assert " points (95% CI −" in line
+    as_json = json.loads(cli(proj, "compare", "head-a", "head-b", "--json").stdout)
+    (cat,) = as_json["categories"]
+    assert cat["category"] == "factual_accuracy" and cat["delta"] < 0
+    gates = proj / "score-gates.yaml"
+    gates.write_text(f"- factual_accuracy.score >= {score_a['mean'] - 0.01:.3f}\n")
+    assert cli(proj, "gate", "head-a", "--gates", str(gates)).exit_code == 0
+    failed = cli(proj, "gate", "head-b", "--gates", str(gates))
+    assert failed.exit_code == 1 and "FAIL  factual_accuracy.score >=" in failed.stdout

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ragline.errors import InputError
 from ragline.evals._fingerprint import diff
 from ragline.evals._fit import Column, Section, fit_table
+from ragline.evals._headline import CategoryHeadline, headline_line, paired_headlines
 from ragline.evals._report import ALL
 from ragline.evals._stats import Interval, mcnemar, paired_bootstrap
 from ragline.store._evals import CaseResult, RunInfo
@@ -81,6 +82,8 @@ class Comparison:
     config_diff: list[tuple[str, Any, Any]] = field(default_factory=list)
     #: metrics whose definition (version) differs between the runs: name → (A, B)
     version_changes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: one headline score per category, paired (:mod:`ragline.evals._headline`)
+    headlines: list[CategoryHeadline] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +93,7 @@ class Comparison:
             "common_cases": self.common,
             "only_in_a": self.only_a,
             "only_in_b": self.only_b,
+            "categories": [h.to_dict() for h in self.headlines],
             "metrics": [d.to_dict() for d in self.deltas],
             "flipped": [f.to_dict() for f in self.flips],
             "config_diff": [{"key": k, "a": a, "b": b} for k, a, b in self.config_diff],
@@ -133,6 +137,7 @@ def compare_runs(
     groups: dict[str, list[tuple[str, int]]] = {ALL: common}
     for key in common:
         groups.setdefault(by_b[key].case.category, []).append(key)
+    comparison.headlines = paired_headlines(by_a, by_b, groups)
     order = [g for g in sorted(groups) if g != ALL] + [ALL]
     for group in order:
         keys = groups[group]
@@ -229,6 +234,13 @@ def print_comparison(c: Comparison, console: Console, *, max_flips: int = 20) ->
         f"{c.common} paired results"
         + (f" ({c.only_a} only in A, {c.only_b} only in B)" if c.only_a or c.only_b else ""),
     )
+    for h in c.headlines:
+        _line(console, headline_line(h))
+    if c.headlines:
+        _line(
+            console,
+            "score: per case, the mean of its category's headline metrics; points: Δ × 100",
+        )
     sections: list[Section] = []
     for d in c.deltas:
         if not sections or sections[-1].title != d.group:

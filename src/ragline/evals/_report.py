@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ragline.evals._fit import Column, Section, fit_table
+from ragline.evals._headline import case_score, headline_metrics, summary_line
 from ragline.store._evals import CaseResult, RunInfo
 
 if TYPE_CHECKING:
@@ -62,8 +63,16 @@ def _stats(
     return out
 
 
+def _score_stats(category: str, values: list[float], na: int) -> dict[str, Any]:
+    """A category's headline score (:mod:`ragline.evals._headline`)."""
+    out = _stats(values, [], Counter(), 0)
+    del out["failures"]
+    return {**out, "na": na, "metrics": list(headline_metrics(category))}
+
+
 def summarize(results: Iterable[CaseResult]) -> dict[str, Any]:
-    """Per category (and ``all``): per metric statistics; counts of cases and errors."""
+    """Per category (and ``all``): per metric statistics; counts of cases and errors;
+    per category (not ``all``) its headline ``score``."""
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     passed: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     failures: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
@@ -72,8 +81,15 @@ def summarize(results: Iterable[CaseResult]) -> dict[str, Any]:
     n_errors: Counter[str] = Counter()
     metric_names: dict[str, list[str]] = defaultdict(list)
     n_cached = 0
+    scores: dict[str, list[float]] = defaultdict(list)
+    scores_na: Counter[str] = Counter()
     for r in results:
         n_cached += int(r.cached)
+        score = case_score(r)
+        if score is None:
+            scores_na[r.case.category] += 1
+        else:
+            scores[r.case.category].append(score)
         for group in (r.case.category, ALL):
             n_cases[group] += 1
             n_errors[group] += int(r.output.error is not None)
@@ -105,6 +121,8 @@ def summarize(results: Iterable[CaseResult]) -> dict[str, Any]:
                 for name in metric_names[group]
             },
         }
+        if group != ALL:
+            categories[group]["score"] = _score_stats(group, scores[group], scores_na[group])
     overall = categories.get(ALL, {"n": 0, "errors": 0, "metrics": {}})
     return {
         "cases": overall["n"],
@@ -199,6 +217,7 @@ def print_table(run: RunInfo, results: Sequence[CaseResult], console: Console) -
         f"errors, {summary['metric_failures']} metric failures, {summary['cached']} from cache",
         markup=False,
     )
+    print_headlines(summary, console)
     sections: list[Section] = []
     for cat, data in summary["categories"].items():
         rows = [
@@ -256,6 +275,23 @@ def _value(st: dict[str, Any], stat: str) -> str:
     if stat not in st:
         return "n/a" if not st["n"] and (stat == "mean" or stat == "p95") else "—"
     return _fmt(st[stat])
+
+
+def print_headlines(summary: dict[str, Any], console: Console) -> None:
+    """One line per category: its headline score (the mean of its cases' scores)."""
+    from rich.text import Text
+
+    cats = [(c, d) for c, d in summary["categories"].items() if c != ALL]
+    for cat, data in cats:
+        console.print(Text(summary_line(cat, data.get("score"))))
+    if cats:
+        console.print(
+            Text(
+                "score: per case, the mean of its category's headline metrics "
+                "(gate it as CATEGORY.score)",
+                style="dim",
+            )
+        )
 
 
 def print_warnings(warnings: Sequence[RunWarning], console: Console) -> None:
@@ -340,6 +376,8 @@ def report_html(run: RunInfo, results: Sequence[CaseResult]) -> str:
     for cat, data in summary["categories"].items():
         out.append(f"<h2>{e(cat)} <span class='meta'>({data['n']} results")
         out.append(f", {data['errors']} errors)</span></h2>" if data["errors"] else ")</span></h2>")
+        if cat != ALL:
+            out.append(f"<p class='headline'>{e(summary_line(cat, data.get('score')))}</p>")
         out.append(_bars(data["metrics"]))
         out.append(
             "<table><tr><th>metric</th><th>mean</th><th>pass rate</th><th>p95</th>"
