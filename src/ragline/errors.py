@@ -115,6 +115,17 @@ class RerankerTimeout(RerankerError):
     reason = "rerank.timeout"
 
 
+class EvalWarningsError(RaglineError):
+    """``strict``: an evaluation has warnings (gold ids missing from the store, an empty
+    tenant, metrics that could not be computed). ``run_id`` is the stored run when the
+    run went ahead (the problems were found in its results), None when it was refused
+    before it started."""
+
+    def __init__(self, message: str, *, hint: str | None = None, run_id: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.run_id = run_id
+
+
 __all__ = [
     "BusyError",
     "ConfigError",
@@ -123,6 +134,7 @@ __all__ = [
     "EmptyDocumentError",
     "EncodingError",
     "EncryptedDocumentError",
+    "EvalWarningsError",
     "FileTooLargeError",
     "GuardError",
     "GuardTimeout",

@@ -181,6 +181,21 @@ def test_the_table_fits_80_columns_with_whole_headers_and_a_legend(root: Path) -
     assert "n/a" in fast and "(retrieval only)" in fast
 
 
+def test_the_table_uses_200_columns_without_folding(root: Path) -> None:
+    narrow = ok(cli(root, "replay", "--set", RULE_YAML, "--all", columns=80)).output
+    wide = ok(cli(root, "replay", "--set", RULE_YAML, "--all", columns=200)).output
+    lines = wide.splitlines()
+    assert max(len(line) for line in lines) <= 200
+    header = next(line for line in lines if line.lstrip().startswith("#"))
+    heads = re.findall(r"\S+", header)
+    assert heads == ["#", "trace", "question", "rules", "documents", "answer", "verdict"]
+    assert len(set(heads)) == len(heads) and "rules: +R fires now" in wide
+    # the harmful question fits on one line at 200 (it folds at 80): the width is used
+    assert any(HARMFUL in line for line in lines)
+    assert not any(HARMFUL in line for line in narrow.splitlines())
+    assert len(lines) < len(narrow.splitlines())
+
+
 def test_html_report_is_written_and_self_contained(root: Path, tmp_path: Path) -> None:
     path = tmp_path / "replay.html"
     ok(cli(root, "replay", "--tenant", "default", "--set", RULE_YAML, "--html", str(path)))

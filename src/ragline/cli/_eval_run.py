@@ -3,7 +3,10 @@
 A dataset is a JSONL file of cases, or ``beir:FOLDER`` (the corpus is ingested into a
 tenant of its own and retrieval alone is scored); ``--target URL`` evaluates an HTTP
 endpoint instead of the project. Also here, for ``ragline eval gate`` too: the exit
-codes, the eval store and the printing of gate results. Only typer is imported at
+codes, the eval store and the printing of gate results. Warnings (gold ids missing
+from the store, empty tenants, metrics n/a on some cases) go to stderr, one line each;
+``--strict`` exits 2 before running on a dataset problem, and 1 after a run (stored,
+with its warnings) whose results have warnings. Only typer is imported at
 module level (``ragline --help`` must stay fast).
 """
 
@@ -20,8 +23,11 @@ from ragline.cli._common import new_console, open_project, print_json
 if TYPE_CHECKING:
     from ragline._project import Project
     from ragline.evals._gates import GateResult
+    from ragline.evals._preflight import DatasetCheck
+    from ragline.evals._runner import ProjectTarget
 
 EXIT_GATE_FAILED = 1
+EXIT_STRICT_WARNINGS = 1  # --strict, and the finished (stored) run has warnings
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -122,12 +128,13 @@ def run_cmd(
         bool,
         typer.Option(
             "--strict",
-            help="Refuse to run when gold documents are missing or a tenant is empty.",
+            help="Refuse to run when gold ids are missing from the store or a tenant is "
+            "empty (exit 2); exit 1 when a metric was n/a on some cases.",
         ),
     ] = False,
 ) -> None:
     """Run every case of DATASET through the pipeline (or --target) and score it."""
-    from ragline.errors import InputError, RaglineError
+    from ragline.errors import EvalWarningsError, InputError, RaglineError
     from ragline.evals._runner import EvalInterrupted
 
     try:
@@ -146,6 +153,7 @@ def run_cmd(
     except RaglineError as e:
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    strict_error: EvalWarningsError | None = None
     with open_project(config, **overrides) as project:
         try:
             run = _run(
@@ -172,9 +180,13 @@ def run_cmd(
         except EvalInterrupted as e:
             sys.stderr.write(f"\n{e}\n")
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        except _DatasetProblems as e:
-            sys.stderr.write(f"error: {e}\n")
-            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except EvalWarningsError as e:
+            if e.run_id is None:  # refused before the run: nothing stored
+                sys.stderr.write(f"error: {e}\n")
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            strict_error = e
+            run = project.evals.get_run(e.run_id)
+        _print_result_warnings(run.summary)
         results = project.evals.results(run.id)
         gate_results = None
         if gates is not None:
@@ -193,8 +205,20 @@ def run_cmd(
         new_console().print(f"run id: {run.id}  (ragline eval report {run.id} --format html)")
         if gate_results is not None:
             print_gates(gate_results)
+    if strict_error is not None:  # last, so it is the line a CI log ends with
+        sys.stderr.write(f"error: {strict_error}\n")
+        raise typer.Exit(EXIT_STRICT_WARNINGS)
     if gate_results is not None and not all(g.passed for g in gate_results):
         raise typer.Exit(EXIT_GATE_FAILED)
+
+
+def _print_result_warnings(summary: dict[str, Any]) -> None:
+    """The warnings found in the results (the dataset's were printed before the run)."""
+    from ragline.evals._warnings import DATASET_KINDS, stored_warnings
+
+    for w in stored_warnings(summary):
+        if w.kind not in DATASET_KINDS:
+            sys.stderr.write(f"warning: {w.message}\n")
 
 
 def _run(
@@ -223,6 +247,7 @@ def _run(
 
     from ragline.evals._runner import EvalRunner, ProjectTarget, Target
 
+    check: DatasetCheck | None = None
     metrics: list[Any]
     metrics_extra: dict[str, Any] = {}
     run_target: Target
@@ -233,7 +258,9 @@ def _run(
         cases = _prepare_beir(
             project, dataset[len("beir:") :], tenant=tenant, split=split, quiet=quiet
         )
-        run_target = ProjectTarget(project, retrieval_only=True)
+        retrieval = ProjectTarget(project, retrieval_only=True)
+        check = _check_dataset(retrieval, cases, strict=strict)
+        run_target = retrieval
         metrics = retrieval_metrics(10, recall_k=100 if depth >= 100 else None)
     else:
         from ragline.evals._dataset import load_cases
@@ -260,8 +287,9 @@ def _run(
             )
             use_cache = False
         else:
-            run_target = ProjectTarget(project)
-            _check_dataset(project, cases, strict=strict)
+            pipeline = ProjectTarget(project)
+            check = _check_dataset(pipeline, cases, strict=strict)
+            run_target = pipeline
     progress = Progress(
         TextColumn("evaluating"),
         BarColumn(),
@@ -292,31 +320,24 @@ def _run(
                 metrics_extra=metrics_extra,
                 on_progress=on_progress,
             )
-            return runner.run(cases, dataset_path=dataset, name=name, resume=resume)
+            return runner.run(
+                cases, dataset_path=dataset, name=name, resume=resume, check=check, strict=strict
+            )
     finally:  # the eval store is the project's: it closes with the project
         close = getattr(run_target, "close", None)
         if callable(close):
             close()
 
 
-class _DatasetProblems(Exception):
-    """``--strict`` and the dataset cannot be scored against this store."""
-
-
-def _check_dataset(project: Project, cases: list[Any], *, strict: bool) -> None:
-    """Warn (``--strict``: refuse) when gold documents are missing or a tenant is empty."""
-    from ragline.evals._preflight import check_dataset
-
-    check = check_dataset(project.store, cases, project.tenant_or_default)
-    if check.ok:
-        return
-    warnings = check.warnings()
-    if strict:
-        raise _DatasetProblems(
-            warnings[0] + f" ({len(warnings)} problem(s); run without --strict to score anyway)"
-        )
-    for line in warnings:  # one line each, unwrapped: they get grepped in CI logs
+def _check_dataset(target: ProjectTarget, cases: list[Any], *, strict: bool) -> DatasetCheck:
+    """Look the cases' gold ids and tenants up, and warn before the run (``--strict``:
+    refuse to start instead, with one line naming every count)."""
+    check = target.check_dataset(cases)
+    if strict and not check.ok:
+        raise check.strict_error()  # before the progress bar starts
+    for line in check.warnings():  # one line each, unwrapped: they get grepped in CI logs
         sys.stderr.write(f"warning: {line}\n")
+    return check
 
 
 def _prepare_beir(

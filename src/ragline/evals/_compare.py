@@ -1,4 +1,8 @@
-"""``ragline eval compare A B``: what changed between two runs, and is it significant."""
+"""``ragline eval compare A B``: what changed between two runs, and is it significant.
+
+The terminal table fits the console's width (:mod:`ragline.evals._fit`): whole headers
+where they fit, else abbreviations with a legend; the prose lines wrap.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ragline.errors import InputError
 from ragline.evals._fingerprint import diff
+from ragline.evals._fit import Column, Section, fit_table
+from ragline.evals._headline import CategoryHeadline, headline_line, paired_headlines
 from ragline.evals._report import ALL
 from ragline.evals._stats import Interval, mcnemar, paired_bootstrap
 from ragline.store._evals import CaseResult, RunInfo
@@ -76,6 +82,8 @@ class Comparison:
     config_diff: list[tuple[str, Any, Any]] = field(default_factory=list)
     #: metrics whose definition (version) differs between the runs: name → (A, B)
     version_changes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: one headline score per category, paired (:mod:`ragline.evals._headline`)
+    headlines: list[CategoryHeadline] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +93,7 @@ class Comparison:
             "common_cases": self.common,
             "only_in_a": self.only_a,
             "only_in_b": self.only_b,
+            "categories": [h.to_dict() for h in self.headlines],
             "metrics": [d.to_dict() for d in self.deltas],
             "flipped": [f.to_dict() for f in self.flips],
             "config_diff": [{"key": k, "a": a, "b": b} for k, a, b in self.config_diff],
@@ -128,6 +137,7 @@ def compare_runs(
     groups: dict[str, list[tuple[str, int]]] = {ALL: common}
     for key in common:
         groups.setdefault(by_b[key].case.category, []).append(key)
+    comparison.headlines = paired_headlines(by_a, by_b, groups)
     order = [g for g in sorted(groups) if g != ALL] + [ALL]
     for group in order:
         keys = groups[group]
@@ -195,49 +205,73 @@ def _f(v: float | None, signed: bool = False) -> str:
     return f"{v:+.3f}" if signed else f"{v:.3f}"
 
 
-def print_comparison(c: Comparison, console: Console, *, max_flips: int = 20) -> None:
-    from rich.table import Table
+COMPARE_GROUP = Column("group", justify="left", wrap=True)
+COMPARE_COLUMNS = (
+    Column("metric", justify="left", wrap=True),
+    Column("A"),
+    Column("B"),
+    Column("Δ (B−A)", "Δ", "B − A"),
+    Column("95% CI", "CI", "95% interval of Δ"),
+    Column("McNemar p", "p", "McNemar p-value of the pass/fail flips"),
+    Column("flips", "±", "pass→fail/fail→pass cases"),
+    Column("n"),
+)
 
-    console.print(
+
+def _line(console: Console, text: str) -> None:
+    """One line of prose, wrapped to the console (no markup)."""
+    from rich.text import Text
+
+    console.print(Text(text))
+
+
+def print_comparison(c: Comparison, console: Console, *, max_flips: int = 20) -> None:
+    """The comparison for the terminal, fitted to its width (see :mod:`._fit`)."""
+    _line(
+        console,
         f"A = {c.run_a.id}{' (' + c.run_a.name + ')' if c.run_a.name else ''}   "
         f"B = {c.run_b.id}{' (' + c.run_b.name + ')' if c.run_b.name else ''}   "
         f"{c.common} paired results"
         + (f" ({c.only_a} only in A, {c.only_b} only in B)" if c.only_a or c.only_b else ""),
-        markup=False,
-        soft_wrap=True,
     )
-    table = Table()
-    for col in ("group", "metric", "A", "B", "Δ (B−A)", "95% CI", "McNemar p", "flips", "n"):
-        table.add_column(col, justify="left" if col in ("group", "metric") else "right")
-    last = None
+    for h in c.headlines:
+        _line(console, headline_line(h))
+    if c.headlines:
+        _line(
+            console,
+            "score: per case, the mean of its category's headline metrics; points: Δ × 100",
+        )
+    sections: list[Section] = []
     for d in c.deltas:
-        if last is not None and d.group != last:
-            table.add_section()
+        if not sections or sections[-1].title != d.group:
+            sections.append(Section(d.group, []))
         iv = d.interval
         ci = f"[{_f(iv.low, True)}, {_f(iv.high, True)}]" if iv else "—"
         if iv and iv.significant:
             ci += " *"
         flips = f"-{d.flipped_to_fail}/+{d.flipped_to_pass}" if d.mcnemar_p is not None else ""
-        table.add_row(
-            d.group if d.group != last else "",
-            d.metric,
-            _f(d.mean_a),
-            _f(d.mean_b),
-            _f(iv.delta, True) if iv else "—",
-            ci,
-            f"{d.mcnemar_p:.3g}" if d.mcnemar_p is not None else "",
-            flips,
-            str(d.n),
+        sections[-1].rows.append(
+            [
+                d.metric,
+                _f(d.mean_a),
+                _f(d.mean_b),
+                _f(iv.delta, True) if iv else "—",
+                ci,
+                f"{d.mcnemar_p:.3g}" if d.mcnemar_p is not None else "",
+                flips,
+                str(d.n),
+            ]
         )
-        last = d.group
-    console.print(table)
-    console.print("* the 95% interval excludes 0 (paired bootstrap over cases)")
+    fitted = fit_table(COMPARE_GROUP, COMPARE_COLUMNS, sections, console)
+    fitted.print(console)
+    if fitted.legend:
+        _line(console, fitted.legend)
+    _line(console, "* the 95% interval excludes 0 (paired bootstrap over cases)")
     for name, (va, vb) in c.version_changes.items():
-        console.print(
+        _line(
+            console,
             f"warning: metric {name} is version {va} in A and {vb} in B: "
             "its values may not be comparable",
-            markup=False,
-            soft_wrap=True,
         )
     if c.flips:
         to_fail = [f for f in c.flips if f.direction == "pass→fail"]
@@ -245,18 +279,14 @@ def print_comparison(c: Comparison, console: Console, *, max_flips: int = 20) ->
         for title, group in (("pass → fail", to_fail), ("fail → pass", to_pass)):
             if not group:
                 continue
-            console.print(f"{title} ({len(group)}):")
+            _line(console, f"{title} ({len(group)}):")
             for f in group[:max_flips]:
-                console.print(
-                    f"  {f.metric}: {f.case_id} [{f.category}] {f.question}",
-                    markup=False,
-                    soft_wrap=True,
-                )
+                _line(console, f"  {f.metric}: {f.case_id} [{f.category}] {f.question}")
             if len(group) > max_flips:
-                console.print(f"  … {len(group) - max_flips} more (use --json)")
+                _line(console, f"  … {len(group) - max_flips} more (use --json)")
     if c.config_diff:
-        console.print("configuration diff (A → B):")
+        _line(console, "configuration diff (A → B):")
         for key, a, b in c.config_diff:
-            console.print(f"  {key}: {a!r} → {b!r}", markup=False, soft_wrap=True)
+            _line(console, f"  {key}: {a!r} → {b!r}")
     else:
-        console.print("configuration: identical")
+        _line(console, "configuration: identical")

@@ -7,10 +7,14 @@ A gate is ``KEY OP NUMBER`` with OP one of ``>= <= > < == !=``. KEY is one of:
 - ``CATEGORY.METRIC.STAT`` or ``METRIC.STAT`` (over every case), STAT one of
   ``mean p50 p90 p95 p99 min max sum pass_rate n failures``, optionally with a unit
   suffix that is ignored (``latency.p95_ms``);
-- ``CATEGORY.errors`` / ``CATEGORY.n``: pipeline errors / results in the category.
+- ``CATEGORY.errors`` / ``CATEGORY.n``: pipeline errors / results in the category;
+- ``CATEGORY.score`` (``CATEGORY.score.STAT``): the category's headline score, the
+  mean over its cases of their headline metrics (:mod:`ragline.evals._headline`).
 
 A gate whose key names nothing in the run fails (``missing``): a gate never passes
-by default. Gates come from ``evals.gates`` in ragline.yaml or a YAML file holding a
+by default. A gate on a metric that could not be computed on any case fails saying
+so (``n/a ... on any of the N cases``, with the reasons), never as if the metric
+scored 0. Gates come from ``evals.gates`` in ragline.yaml or a YAML file holding a
 list of such strings (or ``{gates: [...]}``).
 """
 
@@ -165,9 +169,11 @@ def _lookup(summary: Mapping[str, Any], key: str) -> float | str:
                 return f"missing: unknown statistic {stat!r}"
             value = st.get(sm.group(1))
         if value is None:
-            return f"missing: {metric!r} has no computed values in {cat!r}"
+            return _not_computed(metric, cat, st)
         return float(value)
 
+    if len(parts) in (2, 3) and parts[1] == "score" and parts[0] != _ALL:
+        return _score(cats, parts[0], parts[2] if len(parts) == 3 else None)
     if len(parts) == 2:
         a, b = parts
         if a in cats and b in ("errors", "n"):
@@ -180,6 +186,41 @@ def _lookup(summary: Mapping[str, Any], key: str) -> float | str:
     if len(parts) == 3:
         return stat_of(parts[0], parts[1], parts[2])
     return f"missing: cannot read key {key!r}"
+
+
+def _score(cats: Mapping[str, Any], cat: str, stat: str | None) -> float | str:
+    """A category's headline score (or one of its statistics)."""
+    data = cats.get(cat)
+    if data is None:
+        return f"missing: no results in category {cat!r}"
+    score = data.get("score")
+    if score is None:
+        return f"missing: the run has no headline score for {cat!r} (made before scores; rerun)"
+    sm = _STAT.match(stat) if stat is not None else None
+    if stat is not None and (sm is None or sm.group(1) in ("pass_rate", "failures")):
+        return f"missing: unknown statistic {stat!r} of {cat}.score"
+    value = score.get(sm.group(1) if sm else "mean")
+    if value is None:
+        total = int(score.get("n", 0)) + int(score.get("na", 0))
+        return (
+            f"n/a: {cat}.score could not be computed on any of the {total} cases (none has "
+            f"a value for {', '.join(score.get('metrics', []))}) — not a 0"
+        )
+    return float(value)
+
+
+def _not_computed(metric: str, cat: str, st: Mapping[str, Any]) -> str:
+    """Why a metric has no value to gate on: n/a on every case, and the reasons."""
+    failures, skipped = int(st.get("failures", 0)), int(st.get("skipped", 0))
+    total = int(st.get("n", 0)) + failures + skipped
+    why = [f"{k}: {v}" for k, v in dict(st.get("failure_reasons", {})).items()]
+    if skipped:
+        why.append(f"skipped: {skipped}")
+    reasons = f" ({', '.join(why)})" if why else ""
+    return (
+        f"n/a: {metric} could not be computed on any of the {total} cases in {cat!r}"
+        f"{reasons} — there is no score to compare, not a 0; see the run's warnings"
+    )
 
 
 def evaluate_gates(summary: Mapping[str, Any], gates: Sequence[Gate]) -> list[GateResult]:

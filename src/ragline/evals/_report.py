@@ -2,7 +2,9 @@
 
 The summary groups metric results by case category (plus ``all``): for each metric
 the mean of its values, percentiles, the pass rate of pass/fail metrics, how many
-cases it scored and how many failed to compute (with their typed reasons).
+cases it scored and how many failed to compute (with their typed reasons). Every
+format shows the run's warnings (:mod:`ragline.evals._warnings`) and a metric that
+could not be computed reads "n/a", never 0.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ragline.evals._fit import Column, Section, fit_table
+from ragline.evals._headline import case_score, headline_metrics, summary_line
 from ragline.store._evals import CaseResult, RunInfo
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from ragline.evals._warnings import RunWarning
 
 ALL = "all"
 _UNBOUNDED = ("latency", "cost")  # metric names whose values are not 0..1 scores
@@ -57,8 +63,16 @@ def _stats(
     return out
 
 
+def _score_stats(category: str, values: list[float], na: int) -> dict[str, Any]:
+    """A category's headline score (:mod:`ragline.evals._headline`)."""
+    out = _stats(values, [], Counter(), 0)
+    del out["failures"]
+    return {**out, "na": na, "metrics": list(headline_metrics(category))}
+
+
 def summarize(results: Iterable[CaseResult]) -> dict[str, Any]:
-    """Per category (and ``all``): per metric statistics; counts of cases and errors."""
+    """Per category (and ``all``): per metric statistics; counts of cases and errors;
+    per category (not ``all``) its headline ``score``."""
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     passed: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     failures: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
@@ -67,8 +81,15 @@ def summarize(results: Iterable[CaseResult]) -> dict[str, Any]:
     n_errors: Counter[str] = Counter()
     metric_names: dict[str, list[str]] = defaultdict(list)
     n_cached = 0
+    scores: dict[str, list[float]] = defaultdict(list)
+    scores_na: Counter[str] = Counter()
     for r in results:
         n_cached += int(r.cached)
+        score = case_score(r)
+        if score is None:
+            scores_na[r.case.category] += 1
+        else:
+            scores[r.case.category].append(score)
         for group in (r.case.category, ALL):
             n_cases[group] += 1
             n_errors[group] += int(r.output.error is not None)
@@ -100,6 +121,8 @@ def summarize(results: Iterable[CaseResult]) -> dict[str, Any]:
                 for name in metric_names[group]
             },
         }
+        if group != ALL:
+            categories[group]["score"] = _score_stats(group, scores[group], scores_na[group])
     overall = categories.get(ALL, {"n": 0, "errors": 0, "metrics": {}})
     return {
         "cases": overall["n"],
@@ -151,11 +174,27 @@ def _case_brief(r: CaseResult) -> dict[str, Any]:
     }
 
 
+def warnings_of(run: RunInfo, results: Sequence[CaseResult]) -> list[RunWarning]:
+    """The run's warnings: its stored dataset check's, then those of ``results``."""
+    from ragline.evals._warnings import run_warnings
+
+    return run_warnings(results, run.summary.get("dataset_check"))
+
+
+def _full_summary(run: RunInfo, results: Sequence[CaseResult]) -> dict[str, Any]:
+    summary = summarize(results)
+    if "dataset_check" in run.summary:
+        summary["dataset_check"] = run.summary["dataset_check"]
+    summary["warnings"] = [w.to_dict() for w in warnings_of(run, results)]
+    return summary
+
+
 def report_json(run: RunInfo, results: Sequence[CaseResult]) -> dict[str, Any]:
-    """The whole run as JSON: the run, its summary, the worst cases and every result."""
+    """The whole run as JSON: the run, its summary (with the warnings), the worst cases
+    and every result."""
     return {
         "run": {k: v for k, v in run.to_dict().items() if k != "summary"},
-        "summary": summarize(results),
+        "summary": _full_summary(run, results),
         "worst_cases": [_case_brief(r) for r in worst_cases(results)],
         "results": [r.to_dict() for r in results],
     }
@@ -170,43 +209,35 @@ def _fmt(value: Any) -> str:
 
 
 def print_table(run: RunInfo, results: Sequence[CaseResult], console: Console) -> None:
-    """The terminal report: one row per (category, metric)."""
-    from rich.table import Table
-
+    """The terminal report: one row per (category, metric), fitted to the width."""
     summary = summarize(results)
     title = f"run {run.id}" + (f" ({run.name})" if run.name else "")
     console.print(
         f"{title} · {run.status} · {summary['cases']} results, {summary['errors']} pipeline "
-        f"errors, {summary['metric_failures']} metric failures, {summary['cached']} from cache"
+        f"errors, {summary['metric_failures']} metric failures, {summary['cached']} from cache",
+        markup=False,
     )
-    table = Table(show_lines=False)
-    for col, justify in (
-        ("category", "left"),
-        ("metric", "left"),
-        ("mean", "right"),
-        ("pass rate", "right"),
-        ("p95", "right"),
-        ("n", "right"),
-        ("failures", "right"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    print_headlines(summary, console)
+    sections: list[Section] = []
     for cat, data in summary["categories"].items():
-        first = True
-        for name, st in _ordered(cat, data["metrics"]):
-            if not st["n"] and not st["failures"]:
-                continue  # skipped on every case (e.g. no guard verdicts)
-            table.add_row(
-                f"{cat} ({data['n']})" if first else "",
+        rows = [
+            [
                 name,
-                _fmt(st.get("mean")),
-                _fmt(st.get("pass_rate")),
-                _fmt(st.get("p95")),
+                _value(st, "mean"),
+                _value(st, "pass_rate"),
+                _value(st, "p95"),
                 str(st["n"]),
-                str(st["failures"]) if st["failures"] else "",
-            )
-            first = False
-        table.add_section()
-    console.print(table)
+                na_cell(st),
+            ]
+            for name, st in _ordered(cat, data["metrics"])
+            if st["n"] or st["failures"]  # not skipped on every case (no guard verdicts)
+        ]
+        if rows:
+            sections.append(Section(f"{cat} ({data['n']})", rows))
+    fit_table(REPORT_GROUP, REPORT_COLUMNS, sections, console).print(console)
+    print_warnings(warnings_of(run, results), console)
+    from rich.text import Text
+
     worst = worst_cases(results, 5)
     if worst:
         console.print("worst cases:")
@@ -214,11 +245,64 @@ def print_table(run: RunInfo, results: Sequence[CaseResult], console: Console) -
             what = f"error: {r.output.error}" if r.output.error else _short(r.output.answer)
             link = trace_link(r.output.trace_id)
             console.print(
-                f"  {r.case.id} [{r.case.category}] {_short(r.case.question)} → {what}"
-                + (f"  ({link})" if link else ""),
-                markup=False,
-                soft_wrap=True,
+                Text(
+                    f"  {r.case.id} [{r.case.category}] {_short(r.case.question)} → {what}"
+                    + (f"  ({link})" if link else "")
+                )
             )
+
+
+REPORT_GROUP = Column("category", justify="left", wrap=True)
+REPORT_COLUMNS = (
+    Column("metric", justify="left", wrap=True),
+    Column("mean"),
+    Column("pass rate", "pass", "pass rate (pass/fail metrics)"),
+    Column("p95"),
+    Column("n"),
+    Column("n/a"),
+)
+
+
+def na_cell(st: dict[str, Any]) -> str:
+    """ "K of N": the results a metric could not be computed on, of those it applies to."""
+    if not st["failures"]:
+        return ""
+    return f"{st['failures']} of {st['n'] + st['failures'] + st.get('skipped', 0)}"
+
+
+def _value(st: dict[str, Any], stat: str) -> str:
+    """A statistic, or "n/a" for a metric with no computed value (never a 0)."""
+    if stat not in st:
+        return "n/a" if not st["n"] and (stat == "mean" or stat == "p95") else "—"
+    return _fmt(st[stat])
+
+
+def print_headlines(summary: dict[str, Any], console: Console) -> None:
+    """One line per category: its headline score (the mean of its cases' scores)."""
+    from rich.text import Text
+
+    cats = [(c, d) for c, d in summary["categories"].items() if c != ALL]
+    for cat, data in cats:
+        console.print(Text(summary_line(cat, data.get("score"))))
+    if cats:
+        console.print(
+            Text(
+                "score: per case, the mean of its category's headline metrics "
+                "(gate it as CATEGORY.score)",
+                style="dim",
+            )
+        )
+
+
+def print_warnings(warnings: Sequence[RunWarning], console: Console) -> None:
+    """The run's warnings, one wrapped paragraph each."""
+    from rich.text import Text
+
+    if not warnings:
+        return
+    console.print(Text(f"warnings ({len(warnings)}):"))
+    for w in warnings:
+        console.print(Text(f"  ! {w.message}"))
 
 
 def _ordered(category: str, metrics: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -284,23 +368,30 @@ def report_html(run: RunInfo, results: Sequence[CaseResult]) -> str:
         f"{summary['errors']} pipeline errors, {summary['metric_failures']} metric failures, "
         f"{summary['cached']} from cache</p>",
     ]
+    warnings = warnings_of(run, results)
+    if warnings:
+        out.append(f"<h2 class='fail'>Warnings ({len(warnings)})</h2><ul class='warnings'>")
+        out += [f"<li class='fail'>{e(w.message)}</li>" for w in warnings]
+        out.append("</ul>")
     for cat, data in summary["categories"].items():
         out.append(f"<h2>{e(cat)} <span class='meta'>({data['n']} results")
         out.append(f", {data['errors']} errors)</span></h2>" if data["errors"] else ")</span></h2>")
+        if cat != ALL:
+            out.append(f"<p class='headline'>{e(summary_line(cat, data.get('score')))}</p>")
         out.append(_bars(data["metrics"]))
         out.append(
             "<table><tr><th>metric</th><th>mean</th><th>pass rate</th><th>p95</th>"
-            "<th>n</th><th>failures</th></tr>"
+            "<th>n</th><th>n/a</th></tr>"
         )
         for name, st in _ordered(cat, data["metrics"]):
             if not st["n"] and not st["failures"]:
                 continue
             reasons = ", ".join(f"{k}: {v}" for k, v in st.get("failure_reasons", {}).items())
             out.append(
-                f"<tr><td>{e(name)}</td><td class='num'>{_fmt(st.get('mean'))}</td>"
-                f"<td class='num'>{_fmt(st.get('pass_rate'))}</td>"
-                f"<td class='num'>{_fmt(st.get('p95'))}</td><td class='num'>{st['n']}</td>"
-                f"<td class='num{' fail' if st['failures'] else ''}'>{st['failures'] or ''}"
+                f"<tr><td>{e(name)}</td><td class='num'>{_value(st, 'mean')}</td>"
+                f"<td class='num'>{_value(st, 'pass_rate')}</td>"
+                f"<td class='num'>{_value(st, 'p95')}</td><td class='num'>{st['n']}</td>"
+                f"<td class='num{' fail' if st['failures'] else ''}'>{e(na_cell(st))}"
                 f"{' (' + e(reasons) + ')' if reasons else ''}</td></tr>"
             )
         out.append("</table>")

@@ -6,6 +6,13 @@ cases in flight and ``resume`` runs only the missing ones. A case whose cache ke
 (configuration fingerprint, question, tenant, repeat index) already has a stored
 output reuses it instead of calling the pipeline; its metric results are reused too
 when the case and the metric versions are unchanged.
+
+No silent zeros: before the run the target's dataset check (``check_dataset``, an
+optional method: the project's pipeline has one) looks up every case's gold ids and
+tenant; the run's summary stores that check and the warnings of the results (see
+:mod:`ragline.evals._warnings`). ``strict=True`` refuses to start when the check finds
+a problem (nothing is stored) and raises after a run whose results have warnings (the
+run is stored, warnings and all).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ragline._time import elapsed_ms
-from ragline.errors import InputError, RaglineError
+from ragline.errors import EvalWarningsError, InputError, RaglineError
 from ragline.evals._fingerprint import (
     cache_key,
     case_hash,
@@ -38,6 +45,7 @@ from ragline.store._evals import CaseResult, EvalStore, RunInfo
 
 if TYPE_CHECKING:
     from ragline._project import Project
+    from ragline.evals._preflight import DatasetCheck
     from ragline.types import Answer, Hit
 
 ProgressFn = Callable[[int, int, int], None]  # (done, total, cached)
@@ -55,7 +63,11 @@ class EvalInterrupted(RaglineError):
 
 
 class Target(Protocol):
-    """What an evaluation runs against."""
+    """What an evaluation runs against.
+
+    A target may also have ``check_dataset(cases) -> DatasetCheck`` (the gold ids and
+    tenants the cases name, looked up in its store); the runner uses it when present.
+    """
 
     name: str
 
@@ -138,6 +150,12 @@ class ProjectTarget:
                 fp.pop(key, None)
         return fp
 
+    def check_dataset(self, cases: Sequence[Case]) -> DatasetCheck:
+        """The cases' gold document and chunk ids and tenants, looked up in the store."""
+        from ragline.evals._preflight import check_dataset
+
+        return check_dataset(self.project.store, cases, self.project.tenant_or_default)
+
     def run_case(self, case: Case) -> CaseOutput:
         t0 = time.perf_counter()
         try:
@@ -197,6 +215,18 @@ def score_case(case: Case, output: CaseOutput, metrics: Sequence[Metric]) -> lis
     return results
 
 
+def _summary(results: Sequence[CaseResult], check: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored summary: statistics, the dataset check and every warning."""
+    from ragline.evals._report import summarize
+    from ragline.evals._warnings import run_warnings
+
+    summary = summarize(results)
+    if check is not None:
+        summary["dataset_check"] = check
+    summary["warnings"] = [w.to_dict() for w in run_warnings(results, check)]
+    return summary
+
+
 @dataclass(frozen=True, slots=True)
 class _Task:
     position: int
@@ -241,10 +271,23 @@ class EvalRunner:
         dataset_path: str,
         name: str | None = None,
         resume: str | None = None,
+        check: DatasetCheck | None = None,
+        strict: bool = False,
     ) -> RunInfo:
-        """Run (or resume) and return the finished run; Ctrl-C raises EvalInterrupted."""
+        """Run (or resume) and return the finished run; Ctrl-C raises EvalInterrupted.
+
+        ``check``: the dataset check to record (default: the target's ``check_dataset``,
+        when it has one). ``strict``: raise :class:`~ragline.errors.EvalWarningsError`
+        instead of scoring a dataset the check found problems in (before anything is
+        stored), or after a run whose results have warnings (the run is stored)."""
         if not cases:
             raise InputError(f"dataset {dataset_path} has no cases", hint="add cases to the file")
+        if check is None:
+            preflight = getattr(self.target, "check_dataset", None)
+            check = preflight(cases) if callable(preflight) else None
+        if strict and check is not None and not check.ok:
+            raise check.strict_error()
+        check_dict = check.to_dict() if check is not None else None
         data_hash = cases_hash(cases)
         fingerprint = self.target.fingerprint(cases)
         fingerprint["dataset"] = {"path": dataset_path, "hash": data_hash}
@@ -308,13 +351,18 @@ class EvalRunner:
             else:
                 self._run_pool(pending, finished)
         except KeyboardInterrupt:
-            from ragline.evals._report import summarize
-
-            self.store.finish_run(run.id, "interrupted", summarize(collected))
+            self.store.finish_run(run.id, "interrupted", _summary(collected, check_dict))
             raise EvalInterrupted(run.id, counter["done"], total, dataset_path) from None
-        from ragline.evals._report import summarize
+        summary = _summary(collected, check_dict)
+        self.store.finish_run(run.id, "complete", summary)
+        if strict and summary["warnings"]:
+            from ragline.evals._warnings import stored_warnings, strict_line
 
-        self.store.finish_run(run.id, "complete", summarize(collected))
+            raise EvalWarningsError(
+                f"--strict: run {run.id}: {strict_line(stored_warnings(summary))}",
+                hint=f"the run is stored with its warnings: ragline eval report {run.id}",
+                run_id=run.id,
+            )
         return self.store.get_run(run.id)
 
     def _run_pool(self, tasks: list[_Task], finished: Callable[[CaseResult], None]) -> None:
