@@ -216,7 +216,7 @@ class AlertRule(_Strict):
 
     def _fits_the_catalogue(self) -> None:
         """The rule against the metric catalogue; a ValueError starting with the key."""
-        from ragline.monitor._source import METRICS
+        from ragline._metric_catalogue import METRICS
 
         info = METRICS.get(self.metric)
         if info is None:
