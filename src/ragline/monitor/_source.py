@@ -5,7 +5,8 @@ Writers (the per-minute rollups built from finished traces) and readers (alert r
 
 - :data:`METRICS` names every windowed metric, its unit, the aggregations it supports
   and the filters it can be sliced by. A rule naming a metric, aggregation or filter
-  that is not listed is a configuration error at load time.
+  that is not listed is a configuration error at load time. (Defined in
+  :mod:`ragline._metric_catalogue`, outside this role, so that config can read it.)
 - A :class:`MetricQuery` asks for one number: metric, aggregation, window, filters
   and, for drift and change rules, a baseline window.
 - A :class:`MetricSource` answers it with a :class:`MetricValue`. ``value is None``
