@@ -72,22 +72,22 @@ def describe(rule: AlertRule, observed: float | None, mv: MetricValue | None) ->
     """One line a person reads: ``latency p95 over 5m (route=ask) is 2345.5 (> 2000)``."""
     where = ", ".join(f"{k}={v}" for k, v in sorted(rule.filter.items()))
     scope = f" ({where})" if where else ""
-    window = _duration(rule.window)
+    window = format_duration(rule.window)
     cond = rule.parsed_condition
     if observed is None:
         now = "has no data"
     elif cond.kind == "value":
-        now = f"is {_number(observed)}"
+        now = f"is {format_number(observed)}"
     else:
         base = mv.baseline if mv is not None else None
         now = (
-            f"changed {_number(observed if cond.kind == 'increase' else -observed)}% "
-            f"against the {_duration(rule.baseline or 0)} before ({_number(base)})"
+            f"changed {format_number(observed if cond.kind == 'increase' else -observed)}% "
+            f"against the {format_duration(rule.baseline or 0)} before ({format_number(base)})"
         )
     return f"{rule.metric} {rule.agg} over {window}{scope} {now} (alert when {cond})"
 
 
-def _number(v: float | None) -> str:
+def format_number(v: float | None) -> str:
     if v is None:
         return "no data"
     if math.isinf(v):
@@ -95,7 +95,7 @@ def _number(v: float | None) -> str:
     return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"

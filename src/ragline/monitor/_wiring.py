@@ -8,6 +8,7 @@ numbers and write the same history.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ from ragline.monitor._source import MetricQuery, MetricSource, MetricValue
 if TYPE_CHECKING:
     from ragline.config import Settings
     from ragline.store._backend import Backend
+
+log = logging.getLogger("ragline.monitor")
 
 
 class NoMetrics:
@@ -70,3 +73,19 @@ def monitor_loop(
     """The loop of ``ragline serve`` (or one ``--once`` run) for this project."""
     ev = evaluator(settings, backend, source=source, channels=channels)
     return MonitorLoop(ev, backend.alerts.evaluator_lock(), interval_s=settings.monitor.interval)
+
+
+def start_in_server(settings: Settings, backend: Backend) -> MonitorLoop | None:
+    """Start the loop of one server process (every worker and replica starts one; the
+    evaluator lock lets exactly one of them evaluate). ``None`` when there are no rules
+    or ``monitor.evaluate_in_server`` is false."""
+    if not settings.alerts.rules or not settings.monitor.evaluate_in_server:
+        return None
+    loop = monitor_loop(settings, backend)
+    loop.start()
+    log.info(
+        "alert rules: %d, evaluated every %gs by one process at a time",
+        len(settings.alerts.rules),
+        settings.monitor.interval,
+    )
+    return loop
