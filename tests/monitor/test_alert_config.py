@@ -171,3 +171,20 @@ def test_channel_names_are_checked_once_channels_are_configured(tmp_path: Path) 
         check_alert_channels(s.alerts, {"slack"})
     assert "rule 'ask-p95': channels: 'pager' is not a configured channel" in str(e.value)
     assert "(configured: slack)" in str(e.value)
+
+
+def test_the_readme_example_loads(tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Alerts", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    (tmp_path / "ragline.yaml").write_text(block.group(1))
+    s = load_settings(tmp_path, environ={})
+    assert [r.name for r in s.alerts.rules] == [
+        "ask-p95",
+        "finance-hallucinations",
+        "support-drop",
+        "retrieval-drift",
+    ]
