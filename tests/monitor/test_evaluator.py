@@ -304,6 +304,7 @@ def test_a_failing_metric_source_keeps_the_state_and_the_other_rules_run() -> No
     rig.source.set("citation_support", "mean", 0.95)
     report = rig.at(60)
     assert rig.state() == "firing"  # not resolved by a read that failed
+    assert rig.store.states()["ask-p95"].value == 2600  # the last value read, not "no data"
     assert rig.state("support") == "resolved"  # the other rule went on
     assert report.errors == ["ask-p95: StoreError: the rollup table is locked"]
     assert report.results[0].error is not None

@@ -3,6 +3,8 @@
 
 - ``monitor status``: each rule's current value against its threshold, its state and
   since when (read live; nothing is stored or sent).
+- ``monitor export --prometheus-rules|--grafana``: the rules as Prometheus alerting
+  rules over ``/metrics``, or a Grafana dashboard (:mod:`ragline.monitor._export`).
 - ``monitor run --once``: one evaluation (for cron), stored and notified — unless
   another evaluator (a server, another cron job) holds the store's evaluator lock, in
   which case it says so and exits 0. Without ``--once`` it evaluates every
@@ -13,6 +15,8 @@ Only typer is imported at module level (``ragline --help`` must stay fast).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -147,8 +151,63 @@ def monitor_run(
 
 
 def _forever(loop: Any, *, as_json: bool) -> None:
+    """Evaluate every interval until interrupted; a failed evaluation is reported and
+    the next one goes ahead."""
     import time
 
+    from ragline.errors import RaglineError
+
     while True:
-        _report(loop.run_once(), as_json=as_json)
+        try:
+            _report(loop.run_once(), as_json=as_json)
+        except RaglineError as e:
+            new_console(stderr=True).print(f"evaluation failed (will retry): {e}")
         time.sleep(loop.interval_s)
+
+
+@monitor_app.command("export")
+def monitor_export(
+    prometheus_rules: Annotated[
+        bool,
+        typer.Option("--prometheus-rules", help="Prometheus alerting rules (YAML) over /metrics."),
+    ] = False,
+    grafana: Annotated[
+        bool, typer.Option("--grafana", help="A Grafana dashboard (JSON), a panel per rule.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """The alert rules for Prometheus or Grafana; rules without a /metrics counterpart
+    are skipped, each with the reason (on stderr)."""
+    import json
+
+    from ragline.errors import InputError
+    from ragline.monitor._export import grafana_dashboard
+    from ragline.monitor._export import prometheus_rules as rules_file
+
+    if prometheus_rules == grafana:
+        raise InputError(
+            "say what to export", hint="pass exactly one of --prometheus-rules and --grafana"
+        )
+    with open_project() as project:
+        settings = project.settings
+    labels = settings.server.metrics_tenant_labels
+    if prometheus_rules:
+        text, skipped = rules_file(settings.alerts, tenant_labels=labels)
+    else:
+        dashboard, skipped = grafana_dashboard(settings.alerts, tenant_labels=labels)
+        text = json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"
+    err = new_console(stderr=True)
+    for name, why in skipped:
+        err.print(f"skipped {name}: {why}")
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise InputError(
+            f"cannot write {str(output)!r}: {e.strerror}", hint="check the folder exists"
+        ) from None
+    err.print(f"wrote {output}")

@@ -158,7 +158,7 @@ class Evaluator:
         state = replace(
             prev,
             evaluated_at=now,
-            value=observed,
+            value=observed if error is None else prev.value,  # a failed read changes nothing
             threshold=cond.threshold,
             labels=labels,
         )
