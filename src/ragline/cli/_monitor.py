@@ -6,5 +6,5 @@ from __future__ import annotations
 import typer
 
 monitor_app = typer.Typer(
-    help="Windowed metrics and alert rules: status, run.", no_args_is_help=True
+    help="Windowed metrics and alert rules: status, run, export.", no_args_is_help=True
 )
