@@ -13,6 +13,7 @@ PUBLIC = {
     ],
     "ragline.server": ["KeyRing", "create_app", "hash_key", "new_key", "openapi_schema", "serve"],
     "ragline.store": [
+        "AlertEvent", "AlertState", "AlertStore", "EvaluatorLock", "Silence",
         "Backend", "ClaimHolder", "ClaimOutcome", "Condition", "ConversationStore",
         "CopySummary", "DocumentClaim", "EvalStore",
         "LocalPostgres", "Matrix", "MemoryStore", "PostgresStore", "SQLiteStore",
@@ -21,12 +22,12 @@ PUBLIC = {
         "parse_filter", "parse_filters",
     ],
     "ragline.store.memory": [
-        "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore", "MemoryStore",
-        "MemoryTraceStore",
+        "MemoryAlertStore", "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore",
+        "MemoryStore", "MemoryTraceStore",
     ],
     "ragline.store.sqlite": [
-        "SQLiteBackend", "SQLiteConversationStore", "SQLiteEvalStore", "SQLiteResponseCache",
-        "SQLiteSentenceStore", "SQLiteStore", "SQLiteTraceStore",
+        "SQLiteAlertStore", "SQLiteBackend", "SQLiteConversationStore", "SQLiteEvalStore",
+        "SQLiteResponseCache", "SQLiteSentenceStore", "SQLiteStore", "SQLiteTraceStore",
     ],
     "ragline.store.postgres": ["LocalPostgres", "PostgresBackend", "create_postgres_role"],
     "ragline.embed": [
@@ -98,12 +99,18 @@ PUBLIC = {
         "parse_reranker_spec", "passage",
     ],
     "ragline.testing": [
+        "AlertStoreConformance", "FakeMetricSource", "RecordingNotifier",
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
         "FakeModel", "FunctionModel", "GuardConformance", "HashEmbedder", "ModelCall",
         "ModelConformance", "RerankerConformance", "ResponseCacheConformance",
         "SentenceStoreConformance", "ServerProcess",
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
+    ],
+    "ragline.monitor": [
+        "FILTERS", "METRICS", "Aggregation", "CycleReport", "Evaluator", "MetricInfo",
+        "MetricQuery", "MetricSource", "MetricValue", "MonitorLoop", "Notification",
+        "Notifier", "RuleResult",
     ],
 }  # fmt: skip
 

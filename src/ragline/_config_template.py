@@ -206,4 +206,23 @@ routing: []
 #  - name: finance-boost
 #    when: {query_matches: '(\\$|€|£)\\s?\\d|\\bUSD\\b|\\bEUR\\b'}
 #    boost: {doc_type: finance, factor: 1.5}
+
+# Alert rules on the windowed metrics (README: Monitoring > Alerts). `ragline serve`
+# evaluates them every monitor.interval (one process at a time); cron can run
+# `ragline monitor run --once` instead.
+monitor:
+  interval: 60s
+alerts:
+  repeat_interval: 4h      # a firing alert is notified again only after this long
+  rules: []
+#  - name: ask-p95
+#    metric: latency
+#    agg: p95
+#    filter: {route: ask}
+#    window: 5m
+#    condition: "> 2000"   # or "< 0.9", or "increase 50%" with baseline: 24h
+#    for: 2m               # must hold this long before it fires
+#    resolve: 1500         # hysteresis: stays firing until back at or below this
+#    no_data: ok           # an empty window: ok | keep | alert (no data is not zero)
+#    severity: critical
 """

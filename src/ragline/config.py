@@ -22,6 +22,13 @@ from pydantic import (
     model_validator,
 )
 
+from ragline._config_alerts import AlertRule as AlertRule
+from ragline._config_alerts import AlertSettings as AlertSettings
+from ragline._config_alerts import Condition as Condition
+from ragline._config_alerts import MonitorSettings as MonitorSettings
+from ragline._config_alerts import check_alert_channels as check_alert_channels
+from ragline._config_alerts import configured_channels as configured_channels
+from ragline._config_alerts import parse_condition as parse_condition
 from ragline._config_base import _OffAsFalse as _OffAsFalse
 from ragline._config_base import _Strict as _Strict
 from ragline._config_base import _yaml_off as _yaml_off
@@ -431,6 +438,13 @@ class Settings(_Strict):
     evals: EvalSettings = Field(default_factory=EvalSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     guards: GuardSettings = Field(default_factory=GuardSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+
+    @model_validator(mode="after")
+    def _alert_channels_exist(self) -> Settings:
+        check_alert_channels(self.alerts, configured_channels(self))
+        return self
 
     def tenant(self, name: str) -> TenantSettings:
         return self.tenants.get(name) or TenantSettings()

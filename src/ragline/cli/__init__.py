@@ -3,7 +3,8 @@
 This module builds the app: the global options, then every command and command
 group in the order ``ragline --help`` lists them. The commands live one group per
 module (``_project_cmds``, ``_search``, ``_ask``, ``_chat``, ``_doctor``, ``_serve``,
-``_traces``, ``_feedback``, ``_eval``, ``_guards``, ``_store``, ``_postgres``), and share what they
+``_traces``, ``_feedback``, ``_eval``, ``_guards``, ``_store``, ``_postgres``, ``_monitor``,
+``_alerts``), and share what they
 need through ``_common``. Only typer is imported at start-up; everything else is imported by the
 command that needs it, so ``ragline --help`` stays fast. (``_replay`` holds replay and routing.)
 """
@@ -16,6 +17,8 @@ from typing import Annotated
 
 import typer
 
+from ragline.cli import _monitor_rules  # noqa: F401  # registers monitor status, run
+from ragline.cli._alerts import alerts_app
 from ragline.cli._ask import ask
 from ragline.cli._chat import chat
 from ragline.cli._common import check_config_flags, state
@@ -23,6 +26,7 @@ from ragline.cli._doctor import doctor
 from ragline.cli._eval import eval_app
 from ragline.cli._feedback import cases_app, feedback_app
 from ragline.cli._guards import guards_app
+from ragline.cli._monitor import monitor_app
 from ragline.cli._postgres import postgres_app
 from ragline.cli._project_cmds import ingest, init, migrate, status
 from ragline.cli._replay import replay, routing_app
@@ -82,6 +86,8 @@ app.add_typer(guards_app, name="guards")
 app.add_typer(routing_app, name="routing")
 app.add_typer(store_app, name="store")
 app.add_typer(postgres_app, name="postgres")
+app.add_typer(monitor_app, name="monitor")
+app.add_typer(alerts_app, name="alerts")
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ Writers (the per-minute rollups built from finished traces) and readers (alert r
 
 - :data:`METRICS` names every windowed metric, its unit, the aggregations it supports
   and the filters it can be sliced by. A rule naming a metric, aggregation or filter
-  that is not listed is a configuration error at load time.
+  that is not listed is a configuration error at load time. (Defined in
+  :mod:`ragline._metric_catalogue`, outside this role, so that config can read it.)
 - A :class:`MetricQuery` asks for one number: metric, aggregation, window, filters
   and, for drift and change rules, a baseline window.
 - A :class:`MetricSource` answers it with a :class:`MetricValue`. ``value is None``
@@ -20,77 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-Aggregation = Literal["count", "sum", "mean", "rate", "p50", "p95", "p99", "max", "psi", "ks"]
-Unit = Literal["count", "ratio", "ms", "tokens", "usd", "score"]
-
-#: The filters a metric can be sliced by (a rule's ``filter:`` keys).
-FILTERS: tuple[str, ...] = ("tenant", "route", "stage", "model", "doc_type", "kind")
-
-
-@dataclass(frozen=True, slots=True)
-class MetricInfo:
-    name: str
-    unit: Unit
-    aggregations: tuple[Aggregation, ...]
-    description: str
-    filters: tuple[str, ...] = ("tenant", "route")
-
-
-_DIST: tuple[Aggregation, ...] = ("mean", "p50", "p95", "p99", "max", "count")
-_RATE: tuple[Aggregation, ...] = ("rate", "count")
-_DRIFT: tuple[Aggregation, ...] = ("mean", "p50", "p95", "psi", "ks", "count")
-
-#: Every windowed metric. A rate metric counts asks where the condition held over the
-#: asks in the window (``rate``) or the number of such asks (``count``).
-METRICS: Mapping[str, MetricInfo] = {
-    m.name: m
-    for m in (
-        MetricInfo("requests", "count", ("count", "rate"), "asks answered or failed"),
-        MetricInfo("errors", "ratio", _RATE, "asks that ended in an error"),
-        MetricInfo("timeouts", "ratio", _RATE, "asks that ran past their deadline"),
-        MetricInfo("shed", "ratio", _RATE, "requests refused with 429 (limits, overload)"),
-        MetricInfo(
-            "latency",
-            "ms",
-            _DIST,
-            "ask latency; with filter stage=NAME one pipeline stage's span",
-            ("tenant", "route", "stage"),
-        ),
-        MetricInfo(
-            "tokens", "tokens", ("sum", "mean", "count"), "model tokens", ("tenant", "model")
-        ),
-        MetricInfo("cost", "usd", ("sum", "mean", "count"), "model cost", ("tenant", "model")),
-        MetricInfo("abstentions", "ratio", _RATE, "asks answered with an abstention"),
-        MetricInfo("guard_triggers", "ratio", _RATE, "asks where a guard blocked/redacted/flagged"),
-        MetricInfo(
-            "feedback",
-            "count",
-            ("count",),
-            "feedback received, with filter kind=hallucination|wrong_citation|irrelevant|good",
-            ("tenant", "route", "kind"),
-        ),
-        MetricInfo("top1_score", "score", _DRIFT, "the first retrieval hit's fused score"),
-        MetricInfo("mean_score", "score", _DRIFT, "the mean score of the returned hits"),
-        MetricInfo(
-            "cross_language",
-            "ratio",
-            _RATE,
-            "asks where a top-k or cited hit's language differs from the question's",
-        ),
-        MetricInfo("citation_support", "ratio", ("mean", "count"), "cited sentences supported"),
-        MetricInfo("cache_hits", "ratio", _RATE, "asks answered from the response cache"),
-        MetricInfo(
-            "quality",
-            "score",
-            ("mean", "p50", "count"),
-            "online quality scores of sampled asks, with filter kind=METRIC "
-            "(citation_support, faithfulness, answer_relevance, judge)",
-            ("tenant", "route", "kind"),
-        ),
-    )
-}
+from ragline._metric_catalogue import FILTERS, METRICS, Aggregation, MetricInfo, Unit
 
 
 @dataclass(frozen=True, slots=True)

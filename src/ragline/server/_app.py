@@ -30,6 +30,7 @@ from ragline.server._state import ServerState
 
 if TYPE_CHECKING:
     from ragline._project import Project
+    from ragline.monitor._loop import MonitorLoop
 
 log = logging.getLogger("ragline.server")
 
@@ -70,6 +71,13 @@ def _warm_up(project: Project) -> None:
         view.warm()  # and what its guards load (the language check's detector)
 
 
+def _start_monitor(project: Project) -> MonitorLoop | None:
+    """The alert rules' loop on a background thread (``monitor.evaluate_in_server``)."""
+    from ragline.monitor._wiring import start_in_server
+
+    return start_in_server(project.settings, project.parts.backend)
+
+
 def _as_project(project: Project | str | os.PathLike[str]) -> Project:
     from ragline._project import Project
 
@@ -101,6 +109,8 @@ def create_app(
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, server.max_concurrency + 8)
         await anyio.to_thread.run_sync(_warm_up, proj)
+        monitor = await anyio.to_thread.run_sync(_start_monitor, proj)
+        app.state.monitor = monitor
         state.ready = True
         try:
             yield
@@ -108,6 +118,8 @@ def create_app(
             state.ready = False
             state.draining = True
             state.usage.flush()
+            if monitor is not None:  # lets the evaluator lock go: another process takes over
+                await anyio.to_thread.run_sync(monitor.stop)
             await anyio.to_thread.run_sync(proj.close)
 
     from ragline._version import __version__

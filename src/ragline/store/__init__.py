@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragline.store._alerts import AlertEvent, AlertState, AlertStore, EvaluatorLock, Silence
 from ragline.store._backend import Backend
 from ragline.store._base import Matrix, ScoredChunk, Store, StoreStats, Vector
 from ragline.store._claims import ClaimHolder, ClaimOutcome, DocumentClaim
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from ragline.store.sqlite import SQLiteStore
 
 __all__ = [
+    "AlertEvent",
+    "AlertState",
+    "AlertStore",
     "Backend",
     "ClaimHolder",
     "ClaimOutcome",
@@ -44,6 +48,7 @@ __all__ = [
     "CopySummary",
     "DocumentClaim",
     "EvalStore",
+    "EvaluatorLock",
     "LocalPostgres",
     "Matrix",
     "MemoryStore",
@@ -51,6 +56,7 @@ __all__ = [
     "SQLiteStore",
     "ScoredChunk",
     "SentenceStore",
+    "Silence",
     "Store",
     "StoreStats",
     "TraceStore",

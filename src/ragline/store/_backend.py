@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, run
 
 if TYPE_CHECKING:
     from ragline.models._cache import ResponseCache
+    from ragline.store._alerts import AlertStore
     from ragline.store._base import Store
     from ragline.store._conversations import ConversationStore
     from ragline.store._evals import EvalStore
@@ -51,6 +52,9 @@ class Backend(Protocol):
 
     @property
     def response_cache(self) -> ResponseCache: ...
+
+    @property
+    def alerts(self) -> AlertStore: ...
 
     def migrate(self) -> tuple[list[str], list[str]]:
         """Apply pending schema migrations: ``(applied now, all applied)``."""

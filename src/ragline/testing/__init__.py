@@ -9,15 +9,18 @@ from ragline._lazy import lazy_exports
 from ragline.embed._hash import HashEmbedder
 
 __all__ = [
+    "AlertStoreConformance",
     "ConversationStoreConformance",
     "EmbedderConformance",
     "EvalStoreConformance",
+    "FakeMetricSource",
     "FakeModel",
     "FunctionModel",
     "GuardConformance",
     "HashEmbedder",
     "ModelCall",
     "ModelConformance",
+    "RecordingNotifier",
     "RerankerConformance",
     "ResponseCacheConformance",
     "SentenceStoreConformance",
@@ -30,6 +33,9 @@ __all__ = [
 
 # name → the module that defines it, imported on first use
 _LAZY = {
+    "AlertStoreConformance": "ragline.testing._alert_conformance",
+    "FakeMetricSource": "ragline.testing._monitor",
+    "RecordingNotifier": "ragline.testing._monitor",
     "ConversationStoreConformance": "ragline.testing._conversation_conformance",
     "EmbedderConformance": "ragline.testing._embedder_conformance",
     "EvalStoreConformance": "ragline.testing._eval_conformance",

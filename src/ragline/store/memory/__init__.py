@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragline.store._backend import Family, LazyFamilies
+from ragline.store.memory._alerts import MemoryAlertStore
 from ragline.store.memory._conversations import MemoryConversationStore
 from ragline.store.memory._documents import MemoryStore
 from ragline.store.memory._sentences import MemorySentenceStore
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ragline.store._evals import EvalStore
 
 __all__ = [
+    "MemoryAlertStore",
     "MemoryBackend",
     "MemoryConversationStore",
     "MemorySentenceStore",
@@ -53,6 +55,7 @@ class MemoryBackend(LazyFamilies):
     sentences = Family(lambda backend: MemorySentenceStore())
     evals = Family(_evals)
     response_cache = Family(_response_cache)
+    alerts = Family(lambda backend: MemoryAlertStore())
 
     def __init__(self, documents: Store | None = None, *, base_dir: str | Path = ".") -> None:
         super().__init__()

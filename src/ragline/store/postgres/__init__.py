@@ -19,6 +19,7 @@ from ragline.store.postgres._traces import PostgresTraceStore
 
 if TYPE_CHECKING:
     from ragline.models._cache import ResponseCache
+    from ragline.store._alerts import AlertStore
     from ragline.store._evals import EvalStore
 
 from ragline.store.postgres._local import LocalPostgres
@@ -39,6 +40,12 @@ def _response_cache(backend: PostgresBackend) -> ResponseCache:
     return PostgresResponseCache(backend.documents)
 
 
+def _alerts(backend: PostgresBackend) -> AlertStore:
+    from ragline.store.postgres._alerts import PostgresAlertStore
+
+    return PostgresAlertStore(backend.documents)
+
+
 class PostgresBackend(LazyFamilies):
     """Every family in the PostgreSQL database ``url`` (migrated when first opened).
 
@@ -51,6 +58,7 @@ class PostgresBackend(LazyFamilies):
     sentences = Family(lambda backend: PostgresSentenceStore(backend.documents))
     evals = Family(_evals)
     response_cache = Family(_response_cache)
+    alerts = Family(_alerts)
 
     def __init__(self, url: str) -> None:
         super().__init__()

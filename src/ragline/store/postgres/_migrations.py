@@ -312,6 +312,49 @@ CREATE TABLE document_claims (
 );
 """ + tenant_policy("document_claims")
 
+# ragline.monitor: alert rules' states, their history and silences (store/_alerts.py);
+# project-wide like the evaluation tables, so no row-level security.
+_ALERTS = """
+CREATE TABLE alert_states (
+    rule          text PRIMARY KEY,
+    state         text NOT NULL,
+    since         double precision NOT NULL,
+    evaluated_at  double precision NOT NULL,
+    value         double precision,
+    threshold     double precision,
+    pending_since double precision,
+    fired_at      double precision,
+    resolved_at   double precision,
+    notified      text,
+    notified_at   double precision,
+    labels        text NOT NULL DEFAULT '{}'
+);
+CREATE TABLE alert_events (
+    id        bigserial PRIMARY KEY,
+    at        double precision NOT NULL,
+    rule      text NOT NULL,
+    event     text NOT NULL,
+    state     text,
+    value     double precision,
+    threshold double precision,
+    actor     text NOT NULL DEFAULT '',
+    detail    text NOT NULL DEFAULT '{}'
+);
+CREATE INDEX alert_events_at ON alert_events (at);
+CREATE INDEX alert_events_rule ON alert_events (rule, at);
+CREATE TABLE alert_silences (
+    id         text PRIMARY KEY,
+    matchers   text NOT NULL,
+    starts_at  double precision NOT NULL,
+    ends_at    double precision NOT NULL,
+    author     text NOT NULL,
+    comment    text NOT NULL DEFAULT '',
+    created_at double precision NOT NULL,
+    ended_by   text
+);
+CREATE INDEX alert_silences_ends ON alert_silences (ends_at);
+"""
+
 PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0001_vector_extension", _EXTENSION),
     PgMigration("0002_documents_chunks", _CORE),
@@ -324,6 +367,7 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0009_conversations", _CONVERSATIONS),
     PgMigration("0010_sentence_vectors", _SENTENCE_VECTORS),
     PgMigration("0011_document_claims", _DOCUMENT_CLAIMS),
+    PgMigration("0013_alerts", _ALERTS),
 ]
 
 _TABLE = (

@@ -16,6 +16,7 @@ from typing import TypeVar, cast
 
 from ragline.errors import StoreError
 from ragline.store._backend import Family, LazyFamilies
+from ragline.store.sqlite._alerts import SQLiteAlertStore
 from ragline.store.sqlite._cache import SQLiteResponseCache
 from ragline.store.sqlite._conversations import SQLiteConversationStore
 from ragline.store.sqlite._documents import SQLiteStore
@@ -24,6 +25,7 @@ from ragline.store.sqlite._sentences import SQLiteSentenceStore
 from ragline.store.sqlite._traces import SQLiteTraceStore
 
 __all__ = [
+    "SQLiteAlertStore",
     "SQLiteBackend",
     "SQLiteConversationStore",
     "SQLiteEvalStore",
@@ -37,7 +39,7 @@ T = TypeVar("T")
 
 
 #: the families ``sqlite://:memory:`` keeps in memory (their stores need a file)
-IN_MEMORY = ("traces", "conversations", "sentences", "evals")
+IN_MEMORY = ("traces", "conversations", "sentences", "evals", "alerts")
 
 
 class SQLiteBackend(LazyFamilies):
@@ -51,6 +53,7 @@ class SQLiteBackend(LazyFamilies):
     sentences = Family(lambda backend: SQLiteSentenceStore(backend.path))
     evals = Family(lambda backend: SQLiteEvalStore(backend.path))
     response_cache = Family(lambda backend: SQLiteResponseCache(backend.documents))
+    alerts = Family(lambda backend: SQLiteAlertStore(backend.path))
 
     def __init__(
         self, path: str | Path, *, base_dir: str | Path = ".", trace_busy_timeout_ms: int = 500

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ragline.errors import StoreError
 from ragline.store.sqlite._schema import (
+    ALERTS_SQL,
     CLAIMS_SQL,
     CONVERSATIONS_SQL,
     CORE_SQL,
@@ -89,6 +90,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0009_conversations", CONVERSATIONS_SQL),  # POST /v1/chat history
     Migration("0010_sentence_vectors", SENTENCES_SQL),  # extractive answers' sentence vectors
     Migration("0011_document_claims", CLAIMS_SQL),  # ragline.ingest: one run per document
+    Migration("0013_alerts", ALERTS_SQL),  # ragline.monitor: alert states, history, silences
 ]
 
 

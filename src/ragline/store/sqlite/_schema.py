@@ -241,3 +241,45 @@ CREATE TABLE document_claims (
     PRIMARY KEY (tenant, document_id)
 ) WITHOUT ROWID;
 """
+
+# ragline.monitor: alert rules' states, their history and silences (store/_alerts.py)
+ALERTS_SQL = """
+CREATE TABLE alert_states (
+    rule          TEXT PRIMARY KEY,
+    state         TEXT NOT NULL,
+    since         REAL NOT NULL,
+    evaluated_at  REAL NOT NULL,
+    value         REAL,
+    threshold     REAL,
+    pending_since REAL,
+    fired_at      REAL,
+    resolved_at   REAL,
+    notified      TEXT,
+    notified_at   REAL,
+    labels        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE alert_events (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        REAL NOT NULL,
+    rule      TEXT NOT NULL,
+    event     TEXT NOT NULL,
+    state     TEXT,
+    value     REAL,
+    threshold REAL,
+    actor     TEXT NOT NULL DEFAULT '',
+    detail    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX alert_events_at ON alert_events (at);
+CREATE INDEX alert_events_rule ON alert_events (rule, at);
+CREATE TABLE alert_silences (
+    id         TEXT PRIMARY KEY,
+    matchers   TEXT NOT NULL,
+    starts_at  REAL NOT NULL,
+    ends_at    REAL NOT NULL,
+    author     TEXT NOT NULL,
+    comment    TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    ended_by   TEXT
+);
+CREATE INDEX alert_silences_ends ON alert_silences (ends_at);
+"""
