@@ -94,6 +94,13 @@ PUBLIC = {
         "ScoringReranker", "check_reranker", "make_reranker", "order_by",
         "parse_reranker_spec", "passage",
     ],
+    "ragline.monitor": [
+        "FILTERS", "METRICS", "OUTCOMES", "Aggregation", "DeliveryPolicy", "Dispatcher",
+        "EmailNotifier", "FileNotifier", "MetricInfo", "MetricQuery", "MetricSource",
+        "MetricValue", "Notification", "NotificationState", "Notifier", "NotifierStats",
+        "PagerDutyNotifier", "SlackNotifier", "WebhookNotifier", "build_dispatcher",
+        "build_notifier",
+    ],
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
         "FakeModel", "FunctionModel", "GuardConformance", "HashEmbedder", "ModelCall",

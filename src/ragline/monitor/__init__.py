@@ -4,10 +4,19 @@
 rollups built from finished traces) and the readers (alert rules, ``ragline monitor``,
 the dashboard): the metric catalogue, :class:`MetricQuery`, :class:`MetricValue` and
 the :class:`MetricSource` protocol.
+
+Notifications: a :class:`Notification` goes to each :class:`Notifier` (webhook, Slack,
+PagerDuty, email, file) through a :class:`Dispatcher` (background, retried, counted);
+:func:`build_dispatcher` makes one from ``monitor.notifiers``.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ragline._lazy import lazy_exports
+from ragline.monitor._dispatch import OUTCOMES, DeliveryPolicy, Dispatcher, NotifierStats
+from ragline.monitor._notification import Notification, NotificationState, Notifier
 from ragline.monitor._source import (
     FILTERS,
     METRICS,
@@ -18,12 +27,47 @@ from ragline.monitor._source import (
     MetricValue,
 )
 
+if TYPE_CHECKING:
+    from ragline.monitor._notifiers import build_dispatcher, build_notifier
+    from ragline.monitor._notify_email import EmailNotifier
+    from ragline.monitor._notify_file import FileNotifier
+    from ragline.monitor._notify_pagerduty import PagerDutyNotifier
+    from ragline.monitor._notify_slack import SlackNotifier
+    from ragline.monitor._notify_webhook import WebhookNotifier
+
 __all__ = [
     "FILTERS",
     "METRICS",
+    "OUTCOMES",
     "Aggregation",
+    "DeliveryPolicy",
+    "Dispatcher",
+    "EmailNotifier",
+    "FileNotifier",
     "MetricInfo",
     "MetricQuery",
     "MetricSource",
     "MetricValue",
+    "Notification",
+    "NotificationState",
+    "Notifier",
+    "NotifierStats",
+    "PagerDutyNotifier",
+    "SlackNotifier",
+    "WebhookNotifier",
+    "build_dispatcher",
+    "build_notifier",
 ]
+
+# the notifiers and their builder (config, smtplib) are imported on first use
+_LAZY = {
+    "EmailNotifier": "ragline.monitor._notify_email",
+    "FileNotifier": "ragline.monitor._notify_file",
+    "PagerDutyNotifier": "ragline.monitor._notify_pagerduty",
+    "SlackNotifier": "ragline.monitor._notify_slack",
+    "WebhookNotifier": "ragline.monitor._notify_webhook",
+    "build_dispatcher": "ragline.monitor._notifiers",
+    "build_notifier": "ragline.monitor._notifiers",
+}
+
+__getattr__ = lazy_exports(__name__, _LAZY)
