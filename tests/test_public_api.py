@@ -104,7 +104,8 @@ PUBLIC = {
     "ragline.testing": [
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
         "FakeModel", "FunctionModel", "GuardConformance", "HashEmbedder", "ModelCall",
-        "ModelConformance", "RerankerConformance", "ResponseCacheConformance",
+        "ModelConformance", "NotifierConformance", "RerankerConformance",
+        "ResponseCacheConformance", "sample_notification",
         "SentenceStoreConformance", "ServerProcess",
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",

@@ -103,6 +103,9 @@ class EmailNotifierSettings(_NotifierSettings):
     starttls: bool = Field(False, description="upgrade the connection with STARTTLS")
     from_: str = Field(alias="from", description="the From address")
     to: list[str] = Field(min_length=1, description="recipients")
+    ca_file: str | None = Field(
+        None, description="verify the server's STARTTLS certificate with this CA bundle"
+    )
     username: str | None = Field(None, description="log in as this user (after STARTTLS)")
     password_env: str | None = Field(None, description="env var holding the SMTP password")
 

@@ -67,6 +67,7 @@ def build_notifier(
             sender=s.from_,
             to=s.to,
             starttls=s.starttls,
+            ca_file=str(Path(project_dir) / s.ca_file) if s.ca_file else None,
             username=s.username,
             password=password,
             timeout_s=s.timeout_s,

@@ -9,12 +9,18 @@ rejected recipient or sender, bad credentials) is not.
 from __future__ import annotations
 
 import smtplib
+import ssl
 from collections.abc import Sequence
+from email import policy
 from email.message import EmailMessage
 
 from ragline.errors import NotifyError
 from ragline.monitor._notification import Notification
 from ragline.monitor._notify_slack import format_value, format_window
+
+# no folding below RFC 5322's hard limit: the stdlib folds a non-ASCII subject with a
+# doubled space ("en  español") at the default 78
+_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def _body(n: Notification) -> str:
@@ -50,6 +56,7 @@ class EmailNotifier:
         sender: str,
         to: Sequence[str],
         starttls: bool = False,
+        ca_file: str | None = None,
         username: str | None = None,
         password: str | None = None,
         timeout_s: float = 5.0,
@@ -60,11 +67,12 @@ class EmailNotifier:
         self.sender = sender
         self.to = list(to)
         self.starttls = starttls
+        self.ca_file = ca_file
         self._login = (username, password) if username and password is not None else None
         self.timeout_s = timeout_s
 
     def message(self, n: Notification) -> EmailMessage:
-        msg = EmailMessage()
+        msg = EmailMessage(policy=_POLICY)
         subject = f"{n.title}: {n.summary}" if n.summary else n.title
         msg["Subject"] = subject[:200]
         msg["From"] = self.sender
@@ -78,9 +86,7 @@ class EmailNotifier:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
                 if self.starttls:
-                    import ssl
-
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=ssl.create_default_context(cafile=self.ca_file))
                 if self._login is not None:
                     smtp.login(*self._login)
                 smtp.send_message(self.message(n), from_addr=self.sender, to_addrs=self.to)
@@ -91,6 +97,20 @@ class EmailNotifier:
                 notifier=self.name,
                 retryable=False,
                 hint="check monitor.notifiers.<name>.to",
+            ) from None
+        except ssl.SSLCertVerificationError as e:
+            raise NotifyError(
+                f"{where}: the server's certificate is not trusted ({e.verify_message})",
+                notifier=self.name,
+                retryable=False,
+                hint="set ca_file to the CA bundle that signed it",
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise NotifyError(
+                f"{where}: the server does not offer STARTTLS",
+                notifier=self.name,
+                retryable=False,
+                hint="set starttls: false for this server, or use its submission port (587)",
             ) from None
         except smtplib.SMTPResponseException as e:
             text = (
