@@ -108,6 +108,8 @@ def create_app(
             state.ready = False
             state.draining = True
             state.usage.flush()
+            if state.notify is not None:  # deliver what is queued, briefly
+                await anyio.to_thread.run_sync(state.notify.close)
             await anyio.to_thread.run_sync(proj.close)
 
     from ragline._version import __version__
@@ -168,10 +170,10 @@ def create_app(
         },
     )
     async def metrics(request: Request) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST
 
         check_metrics_access(request, state)
-        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     install_docs(app, state)
 
@@ -251,7 +253,21 @@ def serve(
         spec = {"path": str(proj.path), "settings": proj.settings.model_dump(mode="json")}
         os.environ[_WORKER_ENV] = json.dumps(spec)
         proj.close()
-        uvicorn.run("ragline.server._app:worker_app", factory=True, workers=n, **common)
+        # /metrics adds up every worker (prometheus_client multiprocess mode); the
+        # workers inherit the folder through the environment
+        from ragline.server._metrics_mp import (
+            ENV,
+            prepare_multiprocess_dir,
+            remove_multiprocess_dir,
+        )
+
+        folder, made_here = prepare_multiprocess_dir()
+        os.environ[ENV] = str(folder)
+        try:
+            uvicorn.run("ragline.server._app:worker_app", factory=True, workers=n, **common)
+        finally:
+            if made_here:
+                remove_multiprocess_dir(folder)
         return
     config = uvicorn.Config(create_app(proj), **common)
     uvicorn.Server(config).run()
