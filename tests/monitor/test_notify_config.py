@@ -174,3 +174,17 @@ def test_notifiers_can_come_from_an_environment_variable(tmp_path: Path) -> None
     d = build_dispatcher(settings.monitor, project_dir=tmp_path, environ={})
     log = d.notifier("log")
     assert isinstance(log, FileNotifier) and log.path is None  # standard output
+
+
+def test_importing_monitor_stays_light() -> None:
+    """The notifiers (smtplib, httpx, the config schema) load when first used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ragline.monitor\n"
+        "print(sorted(m for m in ('smtplib', 'httpx', 'ragline.monitor._notify_email') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
