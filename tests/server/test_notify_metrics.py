@@ -137,3 +137,15 @@ def test_every_timed_step_lands_in_its_stage_bucket(tenant_labels: bool) -> None
     assert samples[(f"{ask}_sum", tuple(sorted((("outcome", "answered"), *tenant))))] == (
         pytest.approx(3.42)
     )
+
+
+def test_the_openapi_schema_needs_no_notifier_secret(tmp_path: Path) -> None:
+    from ragline.server import openapi_schema
+
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "ragline.yaml").write_text(
+        CONFIG + "monitor:\n  notifiers:\n    pager: {type: pagerduty, routing_key_env: NO_KEY}\n",
+        encoding="utf-8",
+    )
+    assert "/metrics" in openapi_schema(root)["paths"]

@@ -81,11 +81,13 @@ def create_app(
     *,
     keys: KeyRing | None = None,
     environ: Mapping[str, str] | None = None,
+    notifiers: bool = True,
 ) -> FastAPI:
     """The ragline HTTP API over ``project`` (a :class:`Project` or its folder).
 
     ``keys`` fixes the keys (tests); by default they come from the tenants' env
-    variables and the keys file, which is re-read when it changes.
+    variables and the keys file, which is re-read when it changes. ``notifiers``
+    False: build no notifiers (the schema needs none, nor their secrets).
     """
     proj = _as_project(project)
     live = (
@@ -93,7 +95,7 @@ def create_app(
         if keys is not None
         else LiveKeys.load(proj.settings, proj.path, environ)
     )
-    state = ServerState(proj, live)
+    state = ServerState(proj, live, notifiers=notifiers)
     server = proj.settings.server
 
     @asynccontextmanager
@@ -197,7 +199,7 @@ def openapi_schema(project: Project | str | os.PathLike[str] = ".") -> dict[str,
     previous = log.level
     log.setLevel(logging.ERROR)  # no "no API keys" warning: nothing is served here
     try:
-        app = create_app(_as_project(project), keys=KeyRing())
+        app = create_app(_as_project(project), keys=KeyRing(), notifiers=False)
     finally:
         log.setLevel(previous)
     return app.openapi()

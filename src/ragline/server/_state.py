@@ -37,7 +37,9 @@ def forbidden(message: str, hint: str) -> ApiError:
 
 
 class ServerState:
-    def __init__(self, project: Project, keys: KeyRing | LiveKeys) -> None:
+    def __init__(
+        self, project: Project, keys: KeyRing | LiveKeys, *, notifiers: bool = True
+    ) -> None:
         s = project.settings.server
         self.project = project
         self.settings = project.settings
@@ -67,7 +69,7 @@ class ServerState:
         from ragline.server._metrics import Metrics
 
         self.metrics: Metrics = Metrics(self)
-        self.notify = self._dispatcher()
+        self.notify = self._dispatcher() if notifiers else None
 
     def _dispatcher(self) -> Dispatcher | None:
         """The notifiers of ``monitor.notifiers`` (a missing secret fails start-up), their
