@@ -98,19 +98,22 @@ PUBLIC = {
         "ScoringReranker", "check_reranker", "make_reranker", "order_by",
         "parse_reranker_spec", "passage",
     ],
+    "ragline.monitor": [
+        "FILTERS", "METRICS", "OUTCOMES", "Aggregation", "CycleReport", "DeliveryPolicy",
+        "Dispatcher", "EmailNotifier", "Evaluator", "FileNotifier", "MetricInfo",
+        "MetricQuery", "MetricSource", "MetricValue", "MonitorLoop", "Notification",
+        "NotificationState", "Notifier", "NotifierStats", "PagerDutyNotifier", "RuleResult",
+        "SlackNotifier", "WebhookNotifier", "build_dispatcher", "build_notifier",
+    ],
     "ragline.testing": [
         "AlertStoreConformance", "FakeMetricSource", "RecordingNotifier",
         "ConversationStoreConformance", "EmbedderConformance", "EvalStoreConformance",
         "FakeModel", "FunctionModel", "GuardConformance", "HashEmbedder", "ModelCall",
-        "ModelConformance", "RerankerConformance", "ResponseCacheConformance",
+        "ModelConformance", "NotifierConformance", "RerankerConformance",
+        "ResponseCacheConformance", "sample_notification",
         "SentenceStoreConformance", "ServerProcess",
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
-    ],
-    "ragline.monitor": [
-        "FILTERS", "METRICS", "Aggregation", "CycleReport", "Evaluator", "MetricInfo",
-        "MetricQuery", "MetricSource", "MetricValue", "MonitorLoop", "Notification",
-        "Notifier", "RuleResult",
     ],
 }  # fmt: skip
 

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ragline._config_base import _Strict
+from ragline._config_notify import NOTIFIER_TYPES, NotifierSettings
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -287,7 +288,7 @@ class AlertSettings(_Strict):
 
 
 class MonitorSettings(_Strict):
-    """``monitor:``: where alert rules run."""
+    """``monitor:``: where alert rules run, and where their notifications go."""
 
     interval: Duration = Field(
         60.0, description="how often alert rules are evaluated (in `ragline serve`)"
@@ -298,6 +299,24 @@ class MonitorSettings(_Strict):
         "and replicas); false: only `ragline monitor run --once` (cron)",
     )
 
+    notifiers: dict[str, NotifierSettings] = Field(
+        default_factory=dict,
+        description="where alert notifications go: {NAME: {type: webhook|slack|pagerduty|"
+        "email|file, ...}}",
+    )
+
+    @field_validator("notifiers", mode="before")
+    @classmethod
+    def _typed(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for name, block in v.items():
+                if isinstance(block, dict) and "type" not in block:
+                    raise ValueError(
+                        f"notifier {name!r} has no type: set type to one of "
+                        + ", ".join(NOTIFIER_TYPES)
+                    )
+        return v
+
     @field_validator("interval")
     @classmethod
     def _sane_interval(cls, v: float) -> float:
@@ -306,29 +325,20 @@ class MonitorSettings(_Strict):
         return v
 
 
-def check_alert_channels(alerts: AlertSettings, known: set[str] | None) -> None:
-    """A rule naming a channel that is not configured is an error (``known`` None:
-    no channels are configured in this file, so any name is accepted)."""
-    if known is None:
-        return
+def check_alert_channels(alerts: AlertSettings, known: set[str]) -> None:
+    """A rule naming a channel that is not a configured notifier is an error."""
     for i, rule in enumerate(alerts.rules):
         for channel in rule.channels or ():
             if channel not in known:
                 names = ", ".join(sorted(known)) or "none"
                 msg = (
                     f"alerts.rules[{i}]: rule {rule.name!r}: channels: {channel!r} is not a "
-                    f"configured channel (configured: {names})"
+                    f"configured notifier (configured: {names}; add it under "
+                    "monitor.notifiers)"
                 )
                 raise PydanticCustomError("alert_channel", "{msg}", {"msg": msg})
 
 
-def configured_channels(settings: Any) -> set[str] | None:
-    """The notifier names configured (``alerts.channels`` or ``monitor.notifiers``, a
-    mapping of name to notifier settings); ``None`` when neither key exists."""
-    from collections.abc import Mapping
-
-    for section, key in (("alerts", "channels"), ("monitor", "notifiers")):
-        found = getattr(getattr(settings, section, None), key, None)
-        if isinstance(found, Mapping):
-            return {str(k) for k in found}
-    return None
+def configured_channels(settings: Any) -> set[str]:
+    """The notifier names configured under ``monitor.notifiers``."""
+    return {str(k) for k in settings.monitor.notifiers}

@@ -52,6 +52,14 @@ from ragline._config_guards import UnsafeCategoryName as UnsafeCategoryName
 from ragline._config_guards import UnsafePolicy as UnsafePolicy
 from ragline._config_guards import _GuardPolicy as _GuardPolicy
 from ragline._config_guards import check_topic as check_topic
+from ragline._config_notify import NOTIFIER_SETTINGS as NOTIFIER_SETTINGS
+from ragline._config_notify import EmailNotifierSettings as EmailNotifierSettings
+from ragline._config_notify import FileNotifierSettings as FileNotifierSettings
+from ragline._config_notify import NotifierSettings as NotifierSettings
+from ragline._config_notify import PagerDutyNotifierSettings as PagerDutyNotifierSettings
+from ragline._config_notify import SlackNotifierSettings as SlackNotifierSettings
+from ragline._config_notify import WebhookNotifierSettings as WebhookNotifierSettings
+from ragline._config_notify import _NotifierSettings as _NotifierSettings
 from ragline._config_template import CONFIG_TEMPLATE as CONFIG_TEMPLATE
 from ragline.errors import ConfigError
 
@@ -600,6 +608,9 @@ def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
         if model is None or isinstance(item, int):
             continue
         field = model.model_fields.get(str(item))
+        if field is None and issubclass(model, _NotifierSettings):
+            model = NOTIFIER_SETTINGS.get(str(item), model)  # monitor.notifiers.NAME.TYPE
+            continue
         if field is None:
             # dict values (tenants.<name>) keep the same model one level down
             if model is Settings:

@@ -101,6 +101,27 @@ class GuardTimeout(GuardError):
     reason = "guard.timeout"
 
 
+class NotifyError(RaglineError):
+    """A notifier could not deliver a notification (its receiver timed out, refused the
+    connection or answered an error). ``retryable`` is False when sending the same
+    notification again cannot help (a 4xx other than 429, a rejected recipient); the
+    dispatcher retries the others with backoff and counts what still fails."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notifier: str = "",
+        retryable: bool = True,
+        status_code: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.notifier = notifier
+        self.retryable = retryable
+        self.status_code = status_code
+
+
 class RerankerError(ProviderError):
     """A reranker could not order the hits (its server failed, answered fewer scores
     than documents or nonsense, its model failed). The rerank stage falls back to the
@@ -140,6 +161,7 @@ __all__ = [
     "GuardTimeout",
     "InputError",
     "NotFoundError",
+    "NotifyError",
     "ProviderError",
     "RaglineError",
     "RerankerError",

@@ -152,25 +152,23 @@ def test_conditions_parse_to_what_they_say() -> None:
         parse_condition("== 3")
 
 
-def test_channel_names_are_checked_once_channels_are_configured(tmp_path: Path) -> None:
-    """Without a channels section any name is accepted (the notifier settings may come
-    from elsewhere); with one, a rule naming a missing channel is an error."""
-    from types import SimpleNamespace
-
-    from pydantic_core import PydanticCustomError
-
-    from ragline.config import check_alert_channels, configured_channels
-
+def test_a_channel_must_be_a_configured_notifier(tmp_path: Path) -> None:
     write(tmp_path, {**GOOD_RULE, "channels": ["slack", "pager"]})
-    s = load_settings(tmp_path, environ={})  # no channels configured: accepted
-    assert configured_channels(s) is None
-    fake = SimpleNamespace(alerts=SimpleNamespace(channels={"slack": {}}), monitor=None)
-    assert configured_channels(fake) == {"slack"}
-    check_alert_channels(s.alerts, {"slack", "pager"})
-    with pytest.raises(PydanticCustomError) as e:
-        check_alert_channels(s.alerts, {"slack"})
-    assert "rule 'ask-p95': channels: 'pager' is not a configured channel" in str(e.value)
-    assert "(configured: slack)" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        load_settings(tmp_path, environ={})
+    assert "rule 'ask-p95': channels: 'slack' is not a configured notifier" in str(e.value)
+    assert "(configured: none; add it under monitor.notifiers)" in str(e.value)
+    config = yaml.safe_load((tmp_path / "ragline.yaml").read_text())
+    config["monitor"] = {"notifiers": {"slack": {"type": "file", "path": "alerts.jsonl"}}}
+    (tmp_path / "ragline.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(
+        ConfigError, match=r"'pager' is not a configured notifier \(configured: slack;"
+    ):
+        load_settings(tmp_path, environ={})
+    config["monitor"]["notifiers"]["pager"] = {"type": "file", "path": "-"}
+    (tmp_path / "ragline.yaml").write_text(yaml.safe_dump(config))
+    s = load_settings(tmp_path, environ={})
+    assert s.alerts.rules[0].channels == ["slack", "pager"]
 
 
 def test_the_readme_example_loads(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def test_pending_then_firing_then_resolved_notifies_twice_in_all() -> None:
     assert rig.b.sent == [note]  # no channels on the rule: every channel
     assert report.notifications == [note]
     assert (note.rule, note.state, note.severity) == ("ask-p95", "firing", "critical")
-    assert (note.value, note.threshold, note.window_s) == (2600, 2000, 300)
+    assert (note.value, note.threshold, note.window) == (2600, 2000, 300)
     assert note.labels == {"route": "ask", "team": "search"}
     assert note.started_at == T0 + 120 and note.resolved_at is None
     assert "latency p95 over 5m (route=ask) is 2600 (alert when > 2000)" in note.summary

@@ -27,6 +27,7 @@ from ragline.cli._eval import eval_app
 from ragline.cli._feedback import cases_app, feedback_app
 from ragline.cli._guards import guards_app
 from ragline.cli._monitor import monitor_app
+from ragline.cli._notifiers import notifiers_app
 from ragline.cli._postgres import postgres_app
 from ragline.cli._project_cmds import ingest, init, migrate, status
 from ragline.cli._replay import replay, routing_app
@@ -83,6 +84,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")
 app.add_typer(guards_app, name="guards")
+app.add_typer(notifiers_app, name="notifiers")
 app.add_typer(routing_app, name="routing")
 app.add_typer(store_app, name="store")
 app.add_typer(postgres_app, name="postgres")

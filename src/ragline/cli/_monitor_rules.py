@@ -84,7 +84,9 @@ def monitor_status(as_json: JsonOpt = False) -> None:
 
     with open_project() as project:
         rules = project.settings.alerts.rules
-        results = evaluator(project.settings, project.parts.backend).preview(time.time())
+        results = evaluator(project.settings, project.parts.backend, channels={}).preview(
+            time.time()
+        )
     if as_json:
         print_json([result_to_dict(r) for r in results])
         return
@@ -140,7 +142,7 @@ def monitor_run(
     from ragline.monitor._wiring import monitor_loop
 
     with open_project() as project:
-        loop = monitor_loop(project.settings, project.parts.backend)
+        loop = monitor_loop(project.settings, project.parts.backend, project_dir=project.path)
         try:
             if once:
                 _report(loop.run_once(), as_json=as_json)

@@ -9,13 +9,20 @@ Alert rules (``alerts:`` in ``ragline.yaml``) run in :class:`Evaluator` — the 
 machine, with history and silences kept in the store's
 :class:`~ragline.store.AlertStore` — one evaluation at a time across processes
 (:class:`MonitorLoop`, ``ragline monitor run --once``); what they tell the outside
-world is a :class:`Notification` sent to each :class:`Notifier`.
+world is a :class:`Notification`.
+
+Notifications: a :class:`Notification` goes to each :class:`Notifier` (webhook, Slack,
+PagerDuty, email, file) through a :class:`Dispatcher` (background, retried, counted);
+:func:`build_dispatcher` makes one from ``monitor.notifiers``.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ragline._lazy import lazy_exports
-from ragline.monitor._notification import Notification, Notifier
+from ragline.monitor._dispatch import OUTCOMES, DeliveryPolicy, Dispatcher, NotifierStats
+from ragline.monitor._notification import Notification, NotificationState, Notifier
 from ragline.monitor._source import (
     FILTERS,
     METRICS,
@@ -26,27 +33,57 @@ from ragline.monitor._source import (
     MetricValue,
 )
 
+if TYPE_CHECKING:
+    from ragline.monitor._evaluator import CycleReport, Evaluator, RuleResult
+    from ragline.monitor._loop import MonitorLoop
+    from ragline.monitor._notifiers import build_dispatcher, build_notifier
+    from ragline.monitor._notify_email import EmailNotifier
+    from ragline.monitor._notify_file import FileNotifier
+    from ragline.monitor._notify_pagerduty import PagerDutyNotifier
+    from ragline.monitor._notify_slack import SlackNotifier
+    from ragline.monitor._notify_webhook import WebhookNotifier
+
 __all__ = [
     "FILTERS",
     "METRICS",
+    "OUTCOMES",
     "Aggregation",
     "CycleReport",
+    "DeliveryPolicy",
+    "Dispatcher",
+    "EmailNotifier",
     "Evaluator",
+    "FileNotifier",
     "MetricInfo",
     "MetricQuery",
     "MetricSource",
     "MetricValue",
     "MonitorLoop",
     "Notification",
+    "NotificationState",
     "Notifier",
+    "NotifierStats",
+    "PagerDutyNotifier",
     "RuleResult",
+    "SlackNotifier",
+    "WebhookNotifier",
+    "build_dispatcher",
+    "build_notifier",
 ]
 
+# the evaluator, the loop, the notifiers and their builder are imported on first use
 _LAZY = {
     "CycleReport": "ragline.monitor._evaluator",
     "Evaluator": "ragline.monitor._evaluator",
     "RuleResult": "ragline.monitor._evaluator",
     "MonitorLoop": "ragline.monitor._loop",
+    "EmailNotifier": "ragline.monitor._notify_email",
+    "FileNotifier": "ragline.monitor._notify_file",
+    "PagerDutyNotifier": "ragline.monitor._notify_pagerduty",
+    "SlackNotifier": "ragline.monitor._notify_slack",
+    "WebhookNotifier": "ragline.monitor._notify_webhook",
+    "build_dispatcher": "ragline.monitor._notifiers",
+    "build_notifier": "ragline.monitor._notifiers",
 }
 
 __getattr__ = lazy_exports(__name__, _LAZY)

@@ -1,242 +1,269 @@
-"""Notifications: one per incident and group, repeated only after ``repeat_interval``,
-resolved once; held by silences.
+"""Delivery that never blocks the caller: one bounded queue and one background thread
+per notifier, retries with exponential backoff and jitter, every outcome counted.
 
-After the state machine (:mod:`._evaluator`) has stored the new states, each alert
-needs at most one of:
-
-- **firing**: firing, and its channels were not told yet (a new incident, or one
-  whose notification was held by a silence that has since expired);
-- **repeat**: firing, told, and ``repeat_interval`` has passed since;
-- **resolved**: no longer firing, and its channels were last told it was firing.
-
-Alerts with the same values of ``group_by`` (``rule``, ``severity`` or a rule label)
-form a group; a group's first notification waits ``group_wait`` after its first alert
-fired so that alerts firing together are one notification. An alert matched by an
-active silence changes state as usual but is not part of any notification (its history
-says ``silenced``); once the silence is over, whatever is still owed is sent.
-
-A notification counts as delivered when at least one of its channels took it (or it
-has no channel at all); otherwise the failures are recorded and it is tried again at
-the next evaluation. Delivered, every member's ``notified`` is stored, with a
-``notified`` event naming the channels.
+:meth:`Dispatcher.submit` only puts the notification on each notifier's queue and
+returns; a full queue drops it (counted ``dropped``), it never waits. Each notifier
+has its own lane, so a dead PagerDuty endpoint does not delay the Slack message. A
+lane makes up to ``1 + retries`` attempts, each bounded by the notifier's own timeout;
+between attempts it waits ``min(backoff_max_s, backoff_initial_s * 2**attempt)``
+scaled by a random factor in [0.5, 1) (jitter: many workers retrying a receiver that
+came back do not hit it in step). A :class:`~ragline.errors.NotifyError` with
+``retryable`` False (a 4xx, a refused recipient) is not retried. Counters per
+notifier — ``sent``, ``failed`` (gave up), ``retried`` (attempts after the first),
+``dropped`` (queue full, or still queued at close) — are :meth:`Dispatcher.stats` and
+``ragline_notifications_total{notifier,outcome}`` on ``/metrics``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
+from ragline.errors import NotifyError
 from ragline.monitor._notification import Notification, Notifier
-from ragline.store._alerts import AlertEvent, AlertState, AlertStore, Silence
-
-if TYPE_CHECKING:
-    from ragline.config import AlertRule, AlertSettings
-    from ragline.monitor._evaluator import RuleResult
 
 log = logging.getLogger("ragline.monitor")
 
-Kind = Literal["firing", "repeat", "resolved"]
-_SEVERITY = {"critical": 0, "error": 1, "warning": 2, "info": 3}
+OUTCOMES: tuple[str, ...] = ("sent", "failed", "retried", "dropped")
 
 
 @dataclass(frozen=True, slots=True)
-class _Owed:
-    rule: AlertRule
-    state: AlertState
-    kind: Kind
-    summary: str
+class DeliveryPolicy:
+    retries: int = 3
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    queue_size: int = 1000
+
+    def delay(self, attempt: int, jitter: float) -> float:
+        """The wait after failed attempt ``attempt`` (0-based); ``jitter`` in [0, 1)."""
+        base = min(self.backoff_max_s, self.backoff_initial_s * (2.0**attempt))
+        return base * (0.5 + 0.5 * jitter)
 
 
-def _since(now: float, then: float | None) -> float:
-    return 0.0 if then is None else max(0.0, now - then)
+@dataclass(frozen=True, slots=True)
+class NotifierStats:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    dropped: int = 0
+    pending: int = 0  # queued or being delivered now
+    last_error: str | None = None
+
+    def count(self, outcome: str) -> int:
+        value: int = getattr(self, outcome)
+        return value
 
 
-class Dispatcher:
-    """Decides, groups and sends the notifications of one evaluation."""
+class _Lane:
+    """One notifier's queue, thread and counters."""
 
     def __init__(
         self,
-        alerts: AlertSettings,
-        notifiers: Mapping[str, Notifier],
-        store: AlertStore,
-        *,
-        actor: str,
+        notifier: Notifier,
+        policy: DeliveryPolicy,
+        rng: Callable[[], float],
+        closing: threading.Event,
+        on_outcome: Callable[[str, str], None] | None,
     ) -> None:
-        self.alerts = alerts
-        self.notifiers = notifiers
-        self.store = store
-        self.actor = actor
-        self._rules = {r.name: r for r in alerts.rules}
+        self.notifier = notifier
+        self._on_outcome = on_outcome
+        self.policy = policy
+        self._rng = rng
+        self._closing = closing
+        self._queue: queue.Queue[Notification] = queue.Queue(maxsize=policy.queue_size)
+        self._lock = threading.Condition()
+        self._counts = dict.fromkeys(OUTCOMES, 0)
+        self._pending = 0
+        self._last_error: str | None = None
+        self._thread: threading.Thread | None = None
 
-    def _group_by(self, rule: AlertRule) -> list[str]:
-        return rule.group_by if rule.group_by is not None else self.alerts.group_by
+    def _bump(self, outcome: str, error: str | None = None) -> None:
+        with self._lock:
+            self._counts[outcome] += 1
+            if error is not None:
+                self._last_error = error
+        if self._on_outcome is not None:
+            try:
+                self._on_outcome(self.notifier.name, outcome)
+            except Exception:  # a metrics hook never breaks delivery
+                log.exception("notification outcome hook failed")
 
-    def _group_wait(self, rule: AlertRule) -> float:
-        return rule.group_wait if rule.group_wait is not None else self.alerts.group_wait
-
-    def _repeat(self, rule: AlertRule) -> float:
-        if rule.repeat_interval is not None:
-            return rule.repeat_interval
-        return self.alerts.repeat_interval
-
-    def group_key(self, rule: AlertRule) -> tuple[str, str]:
-        """``(key text, fingerprint)`` of the rule's group."""
-        values = []
-        for name in self._group_by(rule):
-            if name == "rule":
-                values.append(f"rule={rule.name}")
-            elif name == "severity":
-                values.append(f"severity={rule.severity}")
+    def offer(self, n: Notification) -> bool:
+        if self._closing.is_set():
+            self._bump("dropped", "closed")
+            return False
+        with self._lock:
+            try:
+                self._queue.put_nowait(n)
+            except queue.Full:
+                full = True
             else:
-                values.append(f"{name}={rule.labels.get(name, rule.filter.get(name, ''))}")
-        text = ",".join(values)
-        return text, hashlib.sha256(text.encode()).hexdigest()[:16]
+                full = False
+                self._pending += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"ragline-notify-{self.notifier.name}", daemon=True
+                )
+                self._thread.start()
+        if full:
+            self._bump("dropped", f"queue full ({self.policy.queue_size} waiting)")
+            log.warning("notifier %r: queue full, notification dropped", self.notifier.name)
+            return False
+        return True
 
-    def _owed(self, rule: AlertRule, state: AlertState, now: float) -> Kind | None:
-        if state.state == "firing":
-            if state.notified != "firing":
-                return "firing"
-            if _since(now, state.notified_at) >= self._repeat(rule):
-                return "repeat"
-            return None
-        return "resolved" if state.notified == "firing" else None
+    def deliver(self, n: Notification) -> NotifyError | None:
+        """Send with retries; count the outcome; the last error, or None when sent."""
+        attempt = 0
+        while True:
+            try:
+                self.notifier.send(n)
+            except NotifyError as e:
+                error = e
+            except Exception as e:  # a notifier that raised something else: same handling
+                error = NotifyError(
+                    f"notifier {self.notifier.name!r}: {type(e).__name__}: {e}",
+                    notifier=self.notifier.name,
+                )
+            else:
+                self._bump("sent")
+                return None
+            if not error.retryable or attempt >= self.policy.retries:
+                self._bump("failed", str(error))
+                log.warning(
+                    "notifier %r gave up on %s after %d attempt(s): %s",
+                    self.notifier.name,
+                    n.rule,
+                    attempt + 1,
+                    error,
+                )
+                return error
+            self._bump("retried", str(error))
+            # closing: stop waiting between attempts (the remaining ones run at once)
+            self._closing.wait(self.policy.delay(attempt, self._rng()))
+            attempt += 1
 
-    def dispatch(
-        self, states: Sequence[AlertState], results: Sequence[RuleResult], now: float
-    ) -> tuple[list[Notification], list[str], dict[str, str]]:
-        """Send what is owed: ``(sent, channel failures, {rule: silence id})``."""
-        silences = self.store.silences(active_at=now)
-        by_rule = {r.rule: r for r in results}
-        groups: dict[tuple[str, str, str], list[_Owed]] = {}
-        held: dict[str, str] = {}
-        events: list[AlertEvent] = []
-        for state in states:
-            rule = self._rules.get(state.rule)
-            if rule is None:
-                continue
-            kind = self._owed(rule, state, now)
-            if kind is None:
-                continue
-            result = by_rule.get(rule.name)
-            silence = _matching(silences, rule.name, state.labels)
-            if silence is not None:
-                held[rule.name] = silence.id
-                if result is not None and result.transition in ("firing", "resolved"):
-                    events.append(self._event(state, "silenced", {"silence": silence.id}, now))
-                continue
-            text, fingerprint = self.group_key(rule)
-            side = "resolved" if kind == "resolved" else "firing"
-            summary = result.summary if result is not None else ""
-            groups.setdefault((text, fingerprint, side), []).append(
-                _Owed(rule, state, kind, summary)
-            )
-        sent: list[Notification] = []
-        failures: list[str] = []
-        updated: list[AlertState] = []
-        for (_, fingerprint, side), members in groups.items():
-            if side == "firing" and not self._due(members, now):
-                continue  # waiting for group_wait: others may join
-            notification = self._notification(members, fingerprint, side, now)
-            ok, failed = self._send(members, notification)
-            failures.extend(failed)
-            names = [m.rule.name for m in members]
-            if ok is None:
-                for m in members:
-                    failure: dict[str, object] = {"errors": failed, "fingerprint": fingerprint}
-                    events.append(self._event(m.state, "failed", failure, now))
-                continue
-            sent.append(notification)
-            told: Literal["firing", "resolved"] = "resolved" if side == "resolved" else "firing"
-            for m in members:
-                updated.append(replace(m.state, notified=told, notified_at=now))
-                detail: dict[str, object] = {
-                    "kind": m.kind,
-                    "channels": ok,
-                    "failed": failed,
-                    "fingerprint": fingerprint,
-                    "rules": names,
-                }
-                events.append(self._event(m.state, "notified", detail, now))
-        if updated or events:
-            self.store.save(updated, events)
-        return sent, failures, held
-
-    def _due(self, members: list[_Owed], now: float) -> bool:
-        if any(m.kind == "repeat" for m in members):
-            return True
-        return any(_since(now, m.state.fired_at) >= self._group_wait(m.rule) for m in members)
-
-    def _notification(
-        self, members: list[_Owed], fingerprint: str, side: str, now: float
-    ) -> Notification:
-        members.sort(key=lambda m: (_SEVERITY.get(m.rule.severity, 9), m.rule.name))
-        first = members[0]
-        rule, state = first.rule, first.state
-        lines = [f"{m.rule.name}: {m.rule.summary or m.summary}" for m in members]
-        if side == "resolved":
-            lines = [f"resolved — {line}" for line in lines]
-        started = [m.state.fired_at for m in members if m.state.fired_at is not None]
-        resolved = [m.state.resolved_at for m in members if m.state.resolved_at is not None]
-        return Notification(
-            rule=rule.name,
-            state="resolved" if side == "resolved" else "firing",
-            severity=rule.severity,
-            labels=dict(state.labels),
-            value=state.value,
-            threshold=state.threshold,
-            window_s=rule.window,
-            started_at=min(started) if started else now,
-            resolved_at=(max(resolved) if resolved else now) if side == "resolved" else None,
-            summary="\n".join(lines),
-            fingerprint=fingerprint,
-            metric=f"{rule.metric} {rule.agg}",
-            condition=rule.condition,
-            rules=tuple(m.rule.name for m in members),
-            repeat=all(m.kind == "repeat" for m in members),
-        )
-
-    def _send(
-        self, members: list[_Owed], notification: Notification
-    ) -> tuple[list[str] | None, list[str]]:
-        """``(channels that took it, or None if all failed; failure messages)``."""
-        wanted: list[str] = []
-        for m in members:
-            names = m.rule.channels if m.rule.channels is not None else list(self.notifiers)
-            wanted.extend(n for n in names if n not in wanted)
-        ok: list[str] = []
-        failed: list[str] = []
-        for name in wanted:
-            notifier = self.notifiers.get(name)
-            if notifier is None:
-                failed.append(f"{name}: no such channel is configured")
+    def _run(self) -> None:
+        while True:
+            try:
+                n = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                if self._closing.is_set():
+                    return
                 continue
             try:
-                notifier.send(notification)
-                ok.append(name)
-            except Exception as e:
-                log.warning("alert %s: channel %s failed: %s", notification.rule, name, e)
-                failed.append(f"{name}: {type(e).__name__}: {e}")
-        if wanted and not ok:
-            return None, failed
-        return ok, failed
+                self.deliver(n)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    self._lock.notify_all()
 
-    def _event(
-        self, state: AlertState, event: str, detail: dict[str, object], now: float
-    ) -> AlertEvent:
-        return AlertEvent(
-            at=now,
-            rule=state.rule,
-            event=event,
-            state=state.state,
-            value=state.value,
-            threshold=state.threshold,
-            actor=self.actor,
-            detail=detail,
-        )
+    def wait_idle(self, deadline: float) -> bool:
+        with self._lock:
+            while self._pending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+        return True
+
+    def abandon(self) -> None:
+        """At close, past the deadline: what is still queued is dropped (and counted)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+            with self._lock:
+                self._pending -= 1
+                self._lock.notify_all()
+            self._bump("dropped", "still queued at close")
+
+    def stats(self) -> NotifierStats:
+        with self._lock:
+            return NotifierStats(**self._counts, pending=self._pending, last_error=self._last_error)
 
 
-def _matching(silences: Sequence[Silence], rule: str, labels: Mapping[str, str]) -> Silence | None:
-    return next((s for s in silences if s.matches(rule, labels)), None)
+class Dispatcher:
+    """Fans notifications out to notifiers in the background (see the module doc)."""
+
+    def __init__(
+        self,
+        notifiers: Sequence[Notifier],
+        *,
+        policies: Mapping[str, DeliveryPolicy] | None = None,
+        rng: Callable[[], float] = random.random,
+        on_outcome: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """``on_outcome(notifier, outcome)`` is called for every count (metrics)."""
+        self._closing = threading.Event()
+        self._lanes: dict[str, _Lane] = {}
+        for notifier in notifiers:
+            if notifier.name in self._lanes:
+                raise ValueError(f"two notifiers named {notifier.name!r}")
+            policy = (policies or {}).get(notifier.name, DeliveryPolicy())
+            self._lanes[notifier.name] = _Lane(notifier, policy, rng, self._closing, on_outcome)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._lanes)
+
+    def notifier(self, name: str) -> Notifier:
+        return self._lanes[name].notifier
+
+    def policy(self, name: str) -> DeliveryPolicy:
+        return self._lanes[name].policy
+
+    def _targets(self, to: Iterable[str] | None) -> list[_Lane]:
+        if to is None:
+            return list(self._lanes.values())
+        lanes = []
+        for name in to:
+            lane = self._lanes.get(name)
+            if lane is None:
+                log.warning("no notifier named %r (known: %s)", name, ", ".join(self._lanes))
+                continue
+            lanes.append(lane)
+        return lanes
+
+    def submit(self, n: Notification, *, to: Iterable[str] | None = None) -> bool:
+        """Queue ``n`` for the notifiers named in ``to`` (default: every one); returns at
+        once. False when some queue was full (the notification was dropped there)."""
+        results = [lane.offer(n) for lane in self._targets(to)]
+        return all(results)
+
+    def send_now(
+        self, n: Notification, *, to: Iterable[str] | None = None
+    ) -> dict[str, NotifyError | None]:
+        """Deliver on the calling thread, with the same retries and counters (``ragline
+        notifiers test``); each notifier's last error, or None when it was sent."""
+        return {lane.notifier.name: lane.deliver(n) for lane in self._targets(to)}
+
+    def stats(self) -> dict[str, NotifierStats]:
+        return {name: lane.stats() for name, lane in self._lanes.items()}
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every queued notification was delivered or given up on."""
+        deadline = time.monotonic() + timeout_s
+        return all(lane.wait_idle(deadline) for lane in self._lanes.values())
+
+    def close(self, timeout_s: float = 5.0) -> bool:
+        """Stop taking notifications, deliver what is queued within ``timeout_s``
+        (retries no longer wait), then drop (and count) the rest. True when all went."""
+        self._closing.set()
+        done = self.flush(timeout_s)
+        if not done:
+            for lane in self._lanes.values():
+                lane.abandon()
+        for lane in self._lanes.values():
+            close = getattr(lane.notifier, "close", None)
+            if callable(close):
+                close()
+        return done
+
+
+__all__ = ["OUTCOMES", "DeliveryPolicy", "Dispatcher", "NotifierStats"]

@@ -12,7 +12,7 @@ Each rule moves through ``inactive → pending → firing → resolved`` (and ba
 
 States and every transition (who, what, when, the value and the threshold) are stored
 in the :class:`~ragline.store.AlertStore` before anything is sent; the notifications
-(:mod:`._dispatch`) follow, so a crash in between sends again rather than never.
+(:mod:`._alert_notify`) follow, so a crash in between sends again rather than never.
 
 Time is what the caller gives (``evaluate(now)``): a clock that jumps backwards never
 crashes an evaluation; a duration that would be negative counts as zero, and a
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from ragline.monitor._dispatch import Dispatcher
+from ragline.monitor._alert_notify import AlertNotifier
 from ragline.monitor._notification import Notification, Notifier
 from ragline.monitor._rules import describe, observe, query_for, verdict
 from ragline.monitor._source import MetricSource, MetricValue
@@ -97,7 +97,7 @@ class Evaluator:
         self.source = source
         self.store = store
         self.actor = actor or default_actor()
-        self.dispatcher = Dispatcher(alerts, dict(notifiers or {}), store, actor=self.actor)
+        self.dispatcher = AlertNotifier(alerts, dict(notifiers or {}), store, actor=self.actor)
 
     # -- reading ---------------------------------------------------------------------
 

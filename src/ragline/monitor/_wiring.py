@@ -9,16 +9,18 @@ numbers and write the same history.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ragline.monitor._evaluator import Evaluator
 from ragline.monitor._loop import MonitorLoop
-from ragline.monitor._notification import Notifier
+from ragline.monitor._notification import Notification, Notifier
 from ragline.monitor._source import MetricQuery, MetricSource, MetricValue
 
 if TYPE_CHECKING:
     from ragline.config import Settings
+    from ragline.monitor._dispatch import Dispatcher
     from ragline.store._backend import Backend
 
 log = logging.getLogger("ragline.monitor")
@@ -42,10 +44,36 @@ def metric_source(backend: Backend) -> MetricSource:
     return NoMetrics()
 
 
-def notifiers(settings: Settings) -> Mapping[str, Notifier]:
-    """The configured channels by name (the notifier settings are built separately;
-    none are configured until they are)."""
-    return {}
+class _Channel:
+    """A configured notifier as an alert rule's channel: delivered on the evaluator's
+    thread (never a request's) with the notifier's retries, backoff and counters (the
+    dispatcher's); ``send`` raises the last error, so the evaluator records the
+    failure and tries again at the next evaluation."""
+
+    def __init__(self, dispatcher: Dispatcher, name: str) -> None:
+        self.dispatcher, self.name = dispatcher, name
+
+    def send(self, n: Notification) -> None:
+        error = self.dispatcher.send_now(n, to=[self.name]).get(self.name)
+        if error is not None:
+            raise error
+
+
+def notifiers(
+    settings: Settings,
+    *,
+    project_dir: str | os.PathLike[str] = ".",
+    dispatcher: Dispatcher | None = None,
+) -> Mapping[str, Notifier]:
+    """The channels of ``monitor.notifiers`` by name (``dispatcher``: the server's, so
+    its outcomes are counted on ``/metrics``; else one is built now)."""
+    if dispatcher is None:
+        if not settings.monitor.notifiers:
+            return {}
+        from ragline.monitor._notifiers import build_dispatcher
+
+        dispatcher = build_dispatcher(settings.monitor, project_dir=project_dir)
+    return {name: _Channel(dispatcher, name) for name in dispatcher.names}
 
 
 def evaluator(
@@ -54,12 +82,16 @@ def evaluator(
     *,
     source: MetricSource | None = None,
     channels: Mapping[str, Notifier] | None = None,
+    project_dir: str | os.PathLike[str] = ".",
+    dispatcher: Dispatcher | None = None,
 ) -> Evaluator:
+    if channels is None:
+        channels = notifiers(settings, project_dir=project_dir, dispatcher=dispatcher)
     return Evaluator(
         settings.alerts,
         source if source is not None else metric_source(backend),
         backend.alerts,
-        channels if channels is not None else notifiers(settings),
+        channels,
     )
 
 
@@ -69,19 +101,34 @@ def monitor_loop(
     *,
     source: MetricSource | None = None,
     channels: Mapping[str, Notifier] | None = None,
+    project_dir: str | os.PathLike[str] = ".",
+    dispatcher: Dispatcher | None = None,
 ) -> MonitorLoop:
     """The loop of ``ragline serve`` (or one ``--once`` run) for this project."""
-    ev = evaluator(settings, backend, source=source, channels=channels)
+    ev = evaluator(
+        settings,
+        backend,
+        source=source,
+        channels=channels,
+        project_dir=project_dir,
+        dispatcher=dispatcher,
+    )
     return MonitorLoop(ev, backend.alerts.evaluator_lock(), interval_s=settings.monitor.interval)
 
 
-def start_in_server(settings: Settings, backend: Backend) -> MonitorLoop | None:
+def start_in_server(
+    settings: Settings,
+    backend: Backend,
+    *,
+    project_dir: str | os.PathLike[str] = ".",
+    dispatcher: Dispatcher | None = None,
+) -> MonitorLoop | None:
     """Start the loop of one server process (every worker and replica starts one; the
     evaluator lock lets exactly one of them evaluate). ``None`` when there are no rules
     or ``monitor.evaluate_in_server`` is false."""
     if not settings.alerts.rules or not settings.monitor.evaluate_in_server:
         return None
-    loop = monitor_loop(settings, backend)
+    loop = monitor_loop(settings, backend, project_dir=project_dir, dispatcher=dispatcher)
     loop.start()
     log.info(
         "alert rules: %d, evaluated every %gs by one process at a time",

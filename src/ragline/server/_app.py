@@ -71,11 +71,14 @@ def _warm_up(project: Project) -> None:
         view.warm()  # and what its guards load (the language check's detector)
 
 
-def _start_monitor(project: Project) -> MonitorLoop | None:
-    """The alert rules' loop on a background thread (``monitor.evaluate_in_server``)."""
+def _start_monitor(project: Project, state: ServerState) -> MonitorLoop | None:
+    """The alert rules' loop on a background thread (``monitor.evaluate_in_server``),
+    notifying through the server's notifiers (counted on ``/metrics``)."""
     from ragline.monitor._wiring import start_in_server
 
-    return start_in_server(project.settings, project.parts.backend)
+    return start_in_server(
+        project.settings, project.parts.backend, project_dir=project.path, dispatcher=state.notify
+    )
 
 
 def _as_project(project: Project | str | os.PathLike[str]) -> Project:
@@ -89,11 +92,13 @@ def create_app(
     *,
     keys: KeyRing | None = None,
     environ: Mapping[str, str] | None = None,
+    notifiers: bool = True,
 ) -> FastAPI:
     """The ragline HTTP API over ``project`` (a :class:`Project` or its folder).
 
     ``keys`` fixes the keys (tests); by default they come from the tenants' env
-    variables and the keys file, which is re-read when it changes.
+    variables and the keys file, which is re-read when it changes. ``notifiers``
+    False: build no notifiers (the schema needs none, nor their secrets).
     """
     proj = _as_project(project)
     live = (
@@ -101,7 +106,7 @@ def create_app(
         if keys is not None
         else LiveKeys.load(proj.settings, proj.path, environ)
     )
-    state = ServerState(proj, live)
+    state = ServerState(proj, live, notifiers=notifiers)
     server = proj.settings.server
 
     @asynccontextmanager
@@ -109,7 +114,7 @@ def create_app(
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, server.max_concurrency + 8)
         await anyio.to_thread.run_sync(_warm_up, proj)
-        monitor = await anyio.to_thread.run_sync(_start_monitor, proj)
+        monitor = await anyio.to_thread.run_sync(_start_monitor, proj, state)
         app.state.monitor = monitor
         state.ready = True
         try:
@@ -120,6 +125,8 @@ def create_app(
             state.usage.flush()
             if monitor is not None:  # lets the evaluator lock go: another process takes over
                 await anyio.to_thread.run_sync(monitor.stop)
+            if state.notify is not None:  # deliver what is queued, briefly
+                await anyio.to_thread.run_sync(state.notify.close)
             await anyio.to_thread.run_sync(proj.close)
 
     from ragline._version import __version__
@@ -180,10 +187,10 @@ def create_app(
         },
     )
     async def metrics(request: Request) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST
 
         check_metrics_access(request, state)
-        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     install_docs(app, state)
 
@@ -207,7 +214,7 @@ def openapi_schema(project: Project | str | os.PathLike[str] = ".") -> dict[str,
     previous = log.level
     log.setLevel(logging.ERROR)  # no "no API keys" warning: nothing is served here
     try:
-        app = create_app(_as_project(project), keys=KeyRing())
+        app = create_app(_as_project(project), keys=KeyRing(), notifiers=False)
     finally:
         log.setLevel(previous)
     return app.openapi()
@@ -263,7 +270,21 @@ def serve(
         spec = {"path": str(proj.path), "settings": proj.settings.model_dump(mode="json")}
         os.environ[_WORKER_ENV] = json.dumps(spec)
         proj.close()
-        uvicorn.run("ragline.server._app:worker_app", factory=True, workers=n, **common)
+        # /metrics adds up every worker (prometheus_client multiprocess mode); the
+        # workers inherit the folder through the environment
+        from ragline.server._metrics_mp import (
+            ENV,
+            prepare_multiprocess_dir,
+            remove_multiprocess_dir,
+        )
+
+        folder, made_here = prepare_multiprocess_dir()
+        os.environ[ENV] = str(folder)
+        try:
+            uvicorn.run("ragline.server._app:worker_app", factory=True, workers=n, **common)
+        finally:
+            if made_here:
+                remove_multiprocess_dir(folder)
         return
     config = uvicorn.Config(create_app(proj), **common)
     uvicorn.Server(config).run()

@@ -5,6 +5,14 @@ raw path, so cardinality stays bounded), asks per tenant and outcome (answered,
 abstained, blocked, error), guard triggers per guard, action, stage and tenant (and
 guards that raised), tokens, requests running and waiting, requests shed, and the
 trace writer's counters (spans dropped are an alert-worthy number).
+
+Latency histograms: ``ragline_ask_duration_seconds{tenant,outcome}`` (one ask, end to
+end) and ``ragline_stage_duration_seconds{stage,tenant}`` (each timed step of the
+pipeline: embed_query, keyword, dense, fusion, mmr, then score and compose (extractive)
+or generate, first_token and cite (a model), and the retrieval and answer phases),
+so P95s come from buckets, not averages.
+Notifications: ``ragline_notifications_total{notifier,outcome}``. Under ``--workers N``
+every number is the sum over the workers (:mod:`ragline.server._metrics_mp`).
 """
 
 from __future__ import annotations
@@ -18,11 +26,19 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ragline.server._metrics_mp import StateMirror, multiprocess_dir, scrape_registry
+
 if TYPE_CHECKING:
     from ragline.server._state import ServerState
     from ragline.types import Answer
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# pipeline steps take from well under a millisecond (fusion) to a minute (a local LLM)
+_STAGE_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+)  # fmt: skip
+#: timings that are not one step: the whole ask (its own histogram), the model's load
+_NOT_STAGES = frozenset({"total", "load_model"})
 
 
 class _StateCollector(Collector):
@@ -111,17 +127,62 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        running = Gauge("ragline_requests_running", "requests doing work now", registry=r)
-        running.set_function(lambda: state.admission.running)
-        waiting = Gauge("ragline_requests_waiting", "requests waiting for a slot", registry=r)
-        waiting.set_function(lambda: state.admission.waiting)
-        r.register(
-            _StateCollector(
-                state.project.trace_stats,
-                lambda: state.admission.shed,
-                getattr(getattr(state.project, "parts", None), "rerank_fallbacks", None),
-            )
+        self.ask_duration = Histogram(
+            "ragline_ask_duration_seconds",
+            "time to answer one ask, end to end, by tenant and outcome",
+            [*tenant, "outcome"],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
         )
+        self.stage_duration = Histogram(
+            "ragline_stage_duration_seconds",
+            "time spent in each timed step of the ask pipeline",
+            ["stage", *tenant],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
+        )
+        self.notifications = Counter(
+            "ragline_notifications",
+            "alert notifications by notifier and outcome (sent, failed, retried, dropped)",
+            ["notifier", "outcome"],
+            registry=r,
+        )
+        rerank_fallbacks = getattr(getattr(state.project, "parts", None), "rerank_fallbacks", None)
+        folder = multiprocess_dir()
+        self._mirror: StateMirror | None = None
+        if folder is None:
+            running = Gauge("ragline_requests_running", "requests doing work now", registry=r)
+            running.set_function(lambda: state.admission.running)
+            waiting = Gauge("ragline_requests_waiting", "requests waiting for a slot", registry=r)
+            waiting.set_function(lambda: state.admission.waiting)
+            r.register(
+                _StateCollector(
+                    state.project.trace_stats, lambda: state.admission.shed, rerank_fallbacks
+                )
+            )
+        else:  # --workers N: a scrape adds up every worker's files
+            self._mirror = StateMirror(
+                r,
+                admission=lambda: state.admission,
+                stats=state.project.trace_stats,
+                rerank_fallbacks=rerank_fallbacks,
+            )
+            self.registry = scrape_registry(folder)
+
+    def sync(self) -> None:
+        """Multiprocess mode: copy this worker's plain-number state into its files."""
+        if self._mirror is not None:
+            self._mirror.sync()
+
+    def exposition(self) -> bytes:
+        """The Prometheus text of ``/metrics`` (every worker's numbers, added up)."""
+        from prometheus_client import generate_latest
+
+        self.sync()
+        return generate_latest(self.registry)
+
+    def count_notification(self, notifier: str, outcome: str) -> None:
+        self.notifications.labels(notifier, outcome).inc()
 
     def _tenant(self, tenant: str) -> tuple[str, ...]:
         return (tenant,) if self._by_tenant else ()
@@ -142,6 +203,12 @@ class Metrics:
             ms = answer.timings_ms.get(stage)
             if ms is not None:
                 self.stage.labels(stage).observe(ms / 1000.0)
+        for stage, ms in answer.timings_ms.items():
+            if stage not in _NOT_STAGES:
+                self.stage_duration.labels(stage, *self._tenant(tenant)).observe(ms / 1000.0)
+        total_ms = answer.timings_ms.get("total")
+        if total_ms is not None:
+            self.ask_duration.labels(*self._tenant(tenant), outcome).observe(total_ms / 1000.0)
         usage = answer.usage or {}
         for kind in ("prompt_tokens", "completion_tokens"):
             n = usage.get(kind)
@@ -193,3 +260,4 @@ class MetricsMiddleware:
                 method = scope.get("method", "GET")
                 m.requests.labels(method, path, str(status)).inc()
                 m.latency.labels(method, path).observe(time.perf_counter() - start)
+                m.sync()

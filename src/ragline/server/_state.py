@@ -24,6 +24,7 @@ from ragline.server._limits import Admission, RateLimiter
 
 if TYPE_CHECKING:
     from ragline._project import Project
+    from ragline.monitor import Dispatcher
     from ragline.server._metrics import Metrics
 
 log = logging.getLogger("ragline.server")
@@ -36,7 +37,9 @@ def forbidden(message: str, hint: str) -> ApiError:
 
 
 class ServerState:
-    def __init__(self, project: Project, keys: KeyRing | LiveKeys) -> None:
+    def __init__(
+        self, project: Project, keys: KeyRing | LiveKeys, *, notifiers: bool = True
+    ) -> None:
         s = project.settings.server
         self.project = project
         self.settings = project.settings
@@ -66,6 +69,25 @@ class ServerState:
         from ragline.server._metrics import Metrics
 
         self.metrics: Metrics = Metrics(self)
+        self.notify = self._dispatcher() if notifiers else None
+
+    def _dispatcher(self) -> Dispatcher | None:
+        """The notifiers of ``monitor.notifiers`` (a missing secret fails start-up), their
+        outcomes counted on ``/metrics``; None when there are none."""
+        if not self.settings.monitor.notifiers:
+            return None
+        from ragline.monitor import OUTCOMES
+        from ragline.monitor._notifiers import build_dispatcher
+
+        dispatcher = build_dispatcher(
+            self.settings.monitor,
+            project_dir=self.project.path,
+            on_outcome=self.metrics.count_notification,
+        )
+        for name in dispatcher.names:  # every series exists from the start, at 0
+            for outcome in OUTCOMES:
+                self.metrics.notifications.labels(name, outcome)
+        return dispatcher
 
     @property
     def open(self) -> bool:

@@ -20,6 +20,7 @@ __all__ = [
     "HashEmbedder",
     "ModelCall",
     "ModelConformance",
+    "NotifierConformance",
     "RecordingNotifier",
     "RerankerConformance",
     "ResponseCacheConformance",
@@ -29,6 +30,7 @@ __all__ = [
     "TraceStoreConformance",
     "block_real_requests",
     "real_requests_blocked",
+    "sample_notification",
 ]
 
 # name → the module that defines it, imported on first use
@@ -44,6 +46,7 @@ _LAZY = {
     "GuardConformance": "ragline.testing._guard_conformance",
     "ModelCall": "ragline.testing._models",
     "ModelConformance": "ragline.testing._model_conformance",
+    "NotifierConformance": "ragline.testing._notifier_conformance",
     "RerankerConformance": "ragline.testing._reranker_conformance",
     "ResponseCacheConformance": "ragline.testing._response_cache_conformance",
     "SentenceStoreConformance": "ragline.testing._sentence_conformance",
@@ -52,6 +55,7 @@ _LAZY = {
     "TraceStoreConformance": "ragline.testing._trace_conformance",
     "block_real_requests": "ragline.testing._models",
     "real_requests_blocked": "ragline.testing._models",
+    "sample_notification": "ragline.testing._notifier_conformance",
 }
 
 __getattr__ = lazy_exports(__name__, _LAZY)
