@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ragline.rerank import Reranker
     from ragline.retrieve import Retriever, SearchResult
     from ragline.retrieve._retriever import QueryPlan
+    from ragline.retrieve._rewrite import FollowUpRewriter
 
 
 @dataclass(slots=True)
@@ -191,16 +192,29 @@ class Analyze:
 
     name, span, kind = "analyze", "ragline.query_analysis", "analysis"
 
-    def __init__(self, retriever: Retriever, *, max_question_chars: int) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        *,
+        max_question_chars: int,
+        rewriter: FollowUpRewriter | None = None,
+    ) -> None:
         self.retriever = retriever
         self.max_question_chars = max_question_chars
+        #: ``chat.rewrite``: the rule (default), a model with the rule as fallback, or off
+        self.rewriter = rewriter
 
     def run(self, ask: Ask) -> Iterable[Event]:
         request = ask.request
         if request.history:
-            rewrite = rewrite_follow_up(
-                ask.question, request.history, max_chars=self.max_question_chars
-            )
+            if self.rewriter is not None:
+                rewrite = self.rewriter.rewrite(
+                    ask.question, request.history, max_chars=self.max_question_chars
+                )
+            else:
+                rewrite = rewrite_follow_up(
+                    ask.question, request.history, max_chars=self.max_question_chars
+                )
             ask.question = rewrite.question
             ask.record(rewrite_attributes, rewrite, request.question)
         ask.plan = self.retriever.analyze(
