@@ -93,6 +93,14 @@ answer:
   precompute_sentences: true  # extractive answers: embed chunks' sentences at ingest, so a
                               # new question embeds only itself (ingest takes longer)
 
+# Follow-ups in a conversation (chat, /v1/chat, the OpenAI-compatible API).
+chat:
+  rewrite: auto            # a follow-up that cannot stand alone is rewritten: rule
+                           # (offline), llm (a model; the rule on error), off; auto: llm
+                           # when rewrite_model is set or the answer model is a remote LLM
+  rewrite_model: null      # the llm rewrite's model spec (default: the answer model)
+  rewrite_timeout_ms: 3000 # a slower llm rewrite falls back to the rule
+
 # Per-tenant settings (the HTTP server maps each API key to one tenant).
 tenants: {}
 #  acme:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ragline.models import Model
     from ragline.rerank import Reranker
     from ragline.retrieve import Retriever
+    from ragline.retrieve._rewrite import FollowUpRewriter
     from ragline.store import Backend, EvalStore, Store
     from ragline.trace import Tracer
 
@@ -457,7 +458,7 @@ class View:
             guard_out = GuardOut(guards, languages=lambda t: tenants.tenant(t).languages or ())
             retrieval: list[Stage] = [
                 GuardIn(guards),
-                Analyze(retriever, max_question_chars=limit),
+                Analyze(retriever, max_question_chars=limit, rewriter=self.rewriter),
                 Retrieve(retriever, candidates=s.retrieval.rerank_candidates if rerank else 0),
                 Rerank(
                     self.reranker,
@@ -479,6 +480,25 @@ class View:
                 watch=guard_out.watch,
             )
         return self._pipeline
+
+    @property
+    def rewriter(self) -> FollowUpRewriter:
+        """How this tenant's follow-ups are rewritten (``chat.rewrite``)."""
+        from ragline.retrieve._rewrite import FollowUpRewriter, rewrite_mode
+
+        chat = self.settings.chat
+        spec = chat.rewrite_model or self.model_specs[0]
+        mode = rewrite_mode(chat.rewrite, rewrite_model=chat.rewrite_model, answer_model=spec)
+        if mode != "llm":
+            return FollowUpRewriter(mode)
+        if spec == "extractive":
+            from ragline.errors import ConfigError
+
+            raise ConfigError(
+                f"chat.rewrite: llm needs a language model, and the answer model is {spec!r}",
+                hint="set chat.rewrite_model (e.g. openai:gpt-4o-mini), or chat.rewrite: rule",
+            )
+        return FollowUpRewriter("llm", self.guard_model(spec, chat.rewrite_timeout_ms))
 
     def warm(self) -> float:
         """Load the embedder's model and what the guards load lazily (the language

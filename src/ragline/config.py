@@ -192,6 +192,23 @@ class AnswerSettings(_Strict):
     )
 
 
+class ChatSettings(_Strict):
+    """How a conversation's follow-up messages are asked (chat, /v1/chat, OpenAI API)."""
+
+    rewrite: Literal["auto", "rule", "llm", "off"] = Field(
+        "auto",
+        description="rewrite a follow-up that cannot stand alone: rule (offline), llm (a "
+        "model writes the standalone question; the rule on error), off (as typed); auto: "
+        "llm when rewrite_model is set or the answer model is a remote LLM, else rule",
+    )
+    rewrite_model: str | None = Field(
+        None, description="the model spec for llm rewrites (default: the answer model)"
+    )
+    rewrite_timeout_ms: float = Field(
+        3000, gt=0, description="an llm rewrite slower than this falls back to the rule"
+    )
+
+
 class ModelSettings(_Strict):
     """Per-model options, keyed by model spec in ``models:`` (e.g. ``openai:gpt-4o-mini``)."""
 
@@ -440,6 +457,7 @@ class Settings(_Strict):
     embedding: EmbedSettings = Field(default_factory=EmbedSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
     routing: list[RoutingRule] = Field(default_factory=list)
     tracing: TracingSettings = Field(default_factory=TracingSettings)

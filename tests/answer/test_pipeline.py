@@ -242,7 +242,7 @@ def test_chat_stores_both_turns_and_asks_a_follow_up_with_its_topic(
     first = project.chat(None, "How long is the X200 warranty?")
     assert "two-year" in first.answer.text and first.turn == 1
     follow = project.chat(first.conversation_id, "And the frame?")
-    assert follow.answer.question == "How long is the X200 warranty? And the frame?"
+    assert follow.answer.question == "How long is the X200 frame warranty?"
     assert "ten years" in follow.answer.text
     turns = project.conversations.turns("default", first.conversation_id)
     assert [t.role for t in turns] == ["user", "assistant", "user", "assistant"]

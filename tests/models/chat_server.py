@@ -6,7 +6,7 @@ drop-chunked (the same inside a chunked body), ratelimit (429 + Retry-After),
 error500, malformed (truncated JSON), html (an HTML 502 page), empty (an empty stream).
 llamaguard answers like a Llama Guard model: ``unsafe`` and ``S15`` when the prompt
 holds "ignore all previous instructions", ``safe`` otherwise; judge-garbled answers
-neither.
+neither; rewrite answers like a follow-up rewriter (a labelled, quoted question).
 """
 
 from __future__ import annotations
@@ -106,6 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
                 content = "unsafe\nS15" if attack else "safe"
                 if fault == "judge-garbled":
                     content = "I am not able to assess this conversation."
+            if fault == "rewrite":  # a follow-up rewriter: the standalone question
+                content = 'Standalone question: "How long is the frame warranty?"'
             reply = {
                 "id": "chatcmpl-local",
                 "object": "chat.completion",

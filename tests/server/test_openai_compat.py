@@ -104,7 +104,8 @@ def test_a_follow_up_is_asked_with_the_previous_question(server: ServerProcess) 
         ],
     )
     info = resp.to_dict()["ragline"]
-    assert info["question"] == f"{WARRANTY} And how long is it for the frame?"
+    # "it" resolved to the previous topic; the frame, the message's own topic, kept
+    assert info["question"] == "How long is the warranty for the frame?"
     text = resp.choices[0].message.content or ""
     assert "frame" in text.lower()
     assert any(c["title"] == "Warranty Policy" for c in resp.to_dict()["citations"])

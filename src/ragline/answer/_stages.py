@@ -31,7 +31,7 @@ from ragline.answer._answerer import Answerer, Draft, citation_events
 from ragline.answer._events import CitationEvent, DeltaEvent, ErrorEvent, Event, GuardEvent
 from ragline.answer._request import AskRequest
 from ragline.guards._base import SEVERITY
-from ragline.retrieve._followup import contextual_question
+from ragline.retrieve._followup import Rewrite, rewrite_follow_up
 from ragline.retrieve._retriever import analysis_attributes, retrieval_attributes
 from ragline.trace import _attrs
 from ragline.types import Answer, GuardTrigger, Hit
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ragline.rerank import Reranker
     from ragline.retrieve import Retriever, SearchResult
     from ragline.retrieve._retriever import QueryPlan
+    from ragline.retrieve._rewrite import FollowUpRewriter
 
 
 @dataclass(slots=True)
@@ -183,25 +184,59 @@ class GuardIn(_GuardStage):
 
 
 class Analyze:
-    """Gives a follow-up its context, then plans the search: filters, languages, routing."""
+    """Gives a follow-up its context, then plans the search: filters, languages, routing.
+
+    A message with earlier user turns is rewritten only when it cannot stand alone
+    (:mod:`ragline.retrieve._followup`); the span records the rewrite, its kind and why.
+    """
 
     name, span, kind = "analyze", "ragline.query_analysis", "analysis"
 
-    def __init__(self, retriever: Retriever, *, max_question_chars: int) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        *,
+        max_question_chars: int,
+        rewriter: FollowUpRewriter | None = None,
+    ) -> None:
         self.retriever = retriever
         self.max_question_chars = max_question_chars
+        #: ``chat.rewrite``: the rule (default), a model with the rule as fallback, or off
+        self.rewriter = rewriter
 
     def run(self, ask: Ask) -> Iterable[Event]:
         request = ask.request
         if request.history:
-            ask.question = contextual_question(
-                request.question, request.history, max_chars=self.max_question_chars
-            )
+            if self.rewriter is not None:
+                rewrite = self.rewriter.rewrite(
+                    ask.question, request.history, max_chars=self.max_question_chars
+                )
+            else:
+                rewrite = rewrite_follow_up(
+                    ask.question, request.history, max_chars=self.max_question_chars
+                )
+            ask.question = rewrite.question
+            ask.record(rewrite_attributes, rewrite, request.question)
         ask.plan = self.retriever.analyze(
             ask.question, tenant=request.tenant, filters=request.filters
         )
         ask.record(analysis_attributes, ask.plan)
         return ()
+
+
+def rewrite_attributes(rewrite: Rewrite, message: str) -> dict[str, Any]:
+    """What the analysis span records about a follow-up: the message, what was asked,
+    how (``rule``/``llm``/``off``), the kind of rewrite and why, and a model's failure."""
+    out: dict[str, Any] = {
+        "ragline.message": message,
+        "ragline.question": rewrite.question,
+        "ragline.rewrite.method": rewrite.method,
+        "ragline.rewrite.kind": rewrite.kind,
+        "ragline.rewrite.reason": rewrite.reason,
+    }
+    if rewrite.fallback is not None:
+        out["ragline.rewrite.fallback"] = rewrite.fallback
+    return out
 
 
 class Retrieve:

@@ -33,6 +33,7 @@ CONTENT_MODES: tuple[str, ...] = ("full", "redact", "off")
 CONTENT_KEYS = frozenset(
     {
         "ragline.question",
+        "ragline.message",
         "ragline.query",
         "ragline.answer",
         "ragline.prompt",
