@@ -23,10 +23,12 @@ PUBLIC = {
     "ragline.store.memory": [
         "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore", "MemoryStore",
         "MemoryTraceStore",
+        "MemoryRollupStore",
     ],
     "ragline.store.sqlite": [
         "SQLiteBackend", "SQLiteConversationStore", "SQLiteEvalStore", "SQLiteResponseCache",
         "SQLiteSentenceStore", "SQLiteStore", "SQLiteTraceStore",
+        "SQLiteRollupStore",
     ],
     "ragline.store.postgres": ["LocalPostgres", "PostgresBackend", "create_postgres_role"],
     "ragline.embed": [
@@ -101,6 +103,7 @@ PUBLIC = {
         "SentenceStoreConformance", "ServerProcess",
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
+        "RollupConformance",
     ],
 }  # fmt: skip
 

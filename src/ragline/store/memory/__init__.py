@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ragline.store._backend import Family, LazyFamilies
 from ragline.store.memory._conversations import MemoryConversationStore
 from ragline.store.memory._documents import MemoryStore
+from ragline.store.memory._rollups import MemoryRollupStore
 from ragline.store.memory._sentences import MemorySentenceStore
 from ragline.store.memory._traces import MemoryTraceStore
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MemoryBackend",
     "MemoryConversationStore",
+    "MemoryRollupStore",
     "MemorySentenceStore",
     "MemoryStore",
     "MemoryTraceStore",
@@ -53,6 +55,7 @@ class MemoryBackend(LazyFamilies):
     sentences = Family(lambda backend: MemorySentenceStore())
     evals = Family(_evals)
     response_cache = Family(_response_cache)
+    rollups = Family(lambda backend: MemoryRollupStore())
 
     def __init__(self, documents: Store | None = None, *, base_dir: str | Path = ".") -> None:
         super().__init__()

@@ -241,3 +241,33 @@ CREATE TABLE document_claims (
     PRIMARY KEY (tenant, document_id)
 ) WITHOUT ROWID;
 """
+
+# ragline.monitor: per-minute rollups of finished traces (see ragline.store._rollups)
+ROLLUPS_SQL = """
+CREATE TABLE rollups (
+    minute    INTEGER NOT NULL,
+    tenant    TEXT NOT NULL,
+    route     TEXT NOT NULL,
+    metric    TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    samples   INTEGER NOT NULL,
+    total     REAL NOT NULL,
+    max_value REAL,
+    PRIMARY KEY (minute, tenant, route, metric, label)
+);
+CREATE TABLE rollup_buckets (
+    minute  INTEGER NOT NULL,
+    tenant  TEXT NOT NULL,
+    route   TEXT NOT NULL,
+    metric  TEXT NOT NULL,
+    label   TEXT NOT NULL,
+    bucket  INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    PRIMARY KEY (minute, tenant, route, metric, label, bucket)
+);
+CREATE TABLE rollup_gaps (
+    minute    INTEGER PRIMARY KEY,
+    reason    TEXT NOT NULL,
+    marked_at REAL NOT NULL
+);
+"""
