@@ -45,6 +45,8 @@ from ragline._config_guards import UnsafeCategoryName as UnsafeCategoryName
 from ragline._config_guards import UnsafePolicy as UnsafePolicy
 from ragline._config_guards import _GuardPolicy as _GuardPolicy
 from ragline._config_guards import check_topic as check_topic
+from ragline._config_monitor import MonitorSettings as MonitorSettings
+from ragline._config_monitor import RetentionSettings as RetentionSettings
 from ragline._config_template import CONFIG_TEMPLATE as CONFIG_TEMPLATE
 from ragline.errors import ConfigError
 
@@ -431,6 +433,7 @@ class Settings(_Strict):
     evals: EvalSettings = Field(default_factory=EvalSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     guards: GuardSettings = Field(default_factory=GuardSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     def tenant(self, name: str) -> TenantSettings:
         return self.tenants.get(name) or TenantSettings()

@@ -111,7 +111,9 @@ class Gap:
 class RollupQuery(TypedDict, total=False):
     """The filters of :meth:`RollupStore.rows`, each optional: a row is returned when it
     meets every one given. ``since``/``until``: minutes ``since <= minute < until``;
-    ``metrics``: one of these metric names; ``tenant``, ``route``, ``label``: equal."""
+    ``metrics``: one of these metric names; ``tenant``, ``route``, ``label``: equal.
+    ``buckets=False``: the histograms are not needed (rows come with ``buckets`` empty,
+    which saves reading them)."""
 
     since: float | None
     until: float | None
@@ -119,6 +121,7 @@ class RollupQuery(TypedDict, total=False):
     tenant: str | None
     route: str | None
     label: str | None
+    buckets: bool
 
 
 def merge_rows(rows: Iterable[RollupRow]) -> dict[tuple[int, str, str, str, str], RollupRow]:

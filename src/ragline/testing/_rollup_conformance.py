@@ -112,6 +112,8 @@ class RollupConformance:
         assert [r.total for r in rollup_store.rows(route="finance")] == [3.0]
         assert [r.total for r in rollup_store.rows(label="retrieve")] == [4.0]
         assert rollup_store.rows(tenant="nobody") == []
+        [light] = rollup_store.rows(label="retrieve", buckets=False)
+        assert (light.count, light.total, light.buckets) == (1, 4.0, {})
 
     def test_any_text_in_the_key(self, rollup_store: RollupStore) -> None:
         row = latency_row(M0, [3.0], tenant="ünï-çødé", route="a,b", label="model: gpt 4")

@@ -43,7 +43,11 @@ class MemoryRollupStore:
         with self._lock:
             self._check()
             q = dict(query)
-            return [copy.deepcopy(r) for r in self._rows.values() if row_matches(r, q)]
+            found = [copy.deepcopy(r) for r in self._rows.values() if row_matches(r, q)]
+            if query.get("buckets") is False:
+                for r in found:
+                    r.buckets = {}
+            return found
 
     def mark_gaps(self, gaps: Sequence[Gap]) -> None:
         with self._lock:

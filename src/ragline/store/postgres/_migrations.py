@@ -326,7 +326,7 @@ CREATE TABLE rollups (
     samples   bigint NOT NULL,
     total     double precision NOT NULL,
     max_value double precision,
-    PRIMARY KEY (minute, tenant, route, metric, label)
+    PRIMARY KEY (metric, minute, tenant, route, label)
 );
 CREATE TABLE rollup_buckets (
     minute  bigint NOT NULL,
@@ -336,7 +336,7 @@ CREATE TABLE rollup_buckets (
     label   text NOT NULL,
     bucket  integer NOT NULL,
     samples bigint NOT NULL,
-    PRIMARY KEY (minute, tenant, route, metric, label, bucket)
+    PRIMARY KEY (metric, minute, tenant, route, label, bucket)
 );
 CREATE TABLE rollup_gaps (
     minute    bigint PRIMARY KEY,

@@ -19,7 +19,7 @@ from typing import Any, Unpack
 from ragline.store._rollups import Gap, RollupQuery, RollupRow
 from ragline.store.sql._dialect import Dialect, Statements
 
-_KEY = ("minute", "tenant", "route", "metric", "label")
+_KEY = ("metric", "minute", "tenant", "route", "label")  # the tables' primary key order
 _ROWS = ("minute", "tenant", "route", "metric", "label", "samples", "total", "max_value")
 _BUCKETS = ("minute", "tenant", "route", "metric", "label", "bucket", "samples")
 
@@ -99,6 +99,8 @@ class SQLRollupStore:
         ):
             row = RollupRow(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), float(r[6]), r[7])
             found[row.key] = row
+        if query.get("buckets") is False:
+            return list(found.values())
         bucket_sql = f"SELECT {', '.join(_BUCKETS)} FROM rollup_buckets WHERE {where}"
         for r in self._sql.fetch(None, bucket_sql, params):
             key = (int(r[0]), r[1], r[2], r[3], r[4])

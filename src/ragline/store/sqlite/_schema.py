@@ -253,7 +253,7 @@ CREATE TABLE rollups (
     samples   INTEGER NOT NULL,
     total     REAL NOT NULL,
     max_value REAL,
-    PRIMARY KEY (minute, tenant, route, metric, label)
+    PRIMARY KEY (metric, minute, tenant, route, label)
 );
 CREATE TABLE rollup_buckets (
     minute  INTEGER NOT NULL,
@@ -263,7 +263,7 @@ CREATE TABLE rollup_buckets (
     label   TEXT NOT NULL,
     bucket  INTEGER NOT NULL,
     samples INTEGER NOT NULL,
-    PRIMARY KEY (minute, tenant, route, metric, label, bucket)
+    PRIMARY KEY (metric, minute, tenant, route, label, bucket)
 );
 CREATE TABLE rollup_gaps (
     minute    INTEGER PRIMARY KEY,
