@@ -23,6 +23,7 @@ from ragline.cli._doctor import doctor
 from ragline.cli._eval import eval_app
 from ragline.cli._feedback import cases_app, feedback_app
 from ragline.cli._guards import guards_app
+from ragline.cli._monitor import monitor_app
 from ragline.cli._postgres import postgres_app
 from ragline.cli._project_cmds import ingest, init, migrate, status
 from ragline.cli._replay import replay, routing_app
@@ -82,6 +83,7 @@ app.add_typer(guards_app, name="guards")
 app.add_typer(routing_app, name="routing")
 app.add_typer(store_app, name="store")
 app.add_typer(postgres_app, name="postgres")
+app.add_typer(monitor_app, name="monitor")
 
 
 def main() -> None:

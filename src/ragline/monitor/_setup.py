@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ragline.monitor._recorder import Detect, MonitoredTraceStore, RollupRecorder
+from ragline.monitor._rollup_source import RollupSource
 
 if TYPE_CHECKING:
     from ragline.config import Settings
@@ -42,3 +43,11 @@ def monitored_trace_store(backend: Backend, settings: Settings) -> TraceStore:
         return traces
     recorder = RollupRecorder(rollups, detect_language=question_detector(settings.ingest.languages))
     return MonitoredTraceStore(traces, recorder)
+
+
+def rollup_source(backend: Backend, traces: TraceStore) -> RollupSource:
+    """The :class:`RollupSource` of a project's rollups; with its monitored trace store,
+    the gap minutes this process has not persisted yet count too."""
+    recorder = getattr(traces, "recorder", None)
+    pending = recorder.pending_gaps if isinstance(recorder, RollupRecorder) else None
+    return RollupSource(backend.rollups, pending_gaps=pending)

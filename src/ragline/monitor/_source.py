@@ -59,9 +59,15 @@ METRICS: Mapping[str, MetricInfo] = {
             ("tenant", "route", "stage"),
         ),
         MetricInfo(
-            "tokens", "tokens", ("sum", "mean", "count"), "model tokens", ("tenant", "model")
+            "tokens",
+            "tokens",
+            ("sum", "mean", "count"),
+            "model tokens",
+            ("tenant", "route", "model"),
         ),
-        MetricInfo("cost", "usd", ("sum", "mean", "count"), "model cost", ("tenant", "model")),
+        MetricInfo(
+            "cost", "usd", ("sum", "mean", "count"), "model cost", ("tenant", "route", "model")
+        ),
         MetricInfo("abstentions", "ratio", _RATE, "asks answered with an abstention"),
         MetricInfo("guard_triggers", "ratio", _RATE, "asks where a guard blocked/redacted/flagged"),
         MetricInfo(

@@ -1,0 +1,17 @@
+"""``ragline monitor``: windowed metrics from the per-minute rollups.
+
+The group lives here; each subcommand family in its own module (``_monitor_metrics``:
+``monitor metrics``), so new ones are added without touching the others. Only typer
+is imported at module level (``ragline --help`` must stay fast).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ragline.cli._monitor_metrics import monitor_metrics
+
+monitor_app = typer.Typer(
+    help="Windowed metrics from traces (per-minute rollups).", no_args_is_help=True
+)
+monitor_app.command("metrics")(monitor_metrics)
