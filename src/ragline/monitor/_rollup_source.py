@@ -1,8 +1,9 @@
 """``RollupSource``: the :class:`MetricSource` that answers queries from per-minute rollups.
 
-A query never reads raw traces: it reads the rollup rows of the minutes its window
-touches (two indexed range reads, one more for histograms), so its cost depends on
-the window and the number of tenants/routes/labels, not on how many traces exist.
+A query never reads raw traces: the store adds up the rollup rows of the minutes its
+window touches (:meth:`RollupStore.total`: one indexed range read for the summary, one
+for the histogram when a percentile or drift needs it), so its cost depends on the
+window and the number of tenants/routes/labels, not on how many traces exist.
 
 **Windows.** ``[now - window_s, now)`` is read as the whole minutes it touches: from
 the minute holding ``now - window_s`` to the minute holding ``now`` (the current,
@@ -153,10 +154,6 @@ def ks(window: Mapping[int, int], baseline: Mapping[int, int]) -> float | None:
     return worst
 
 
-def _route_matches(route: str, wanted: str) -> bool:
-    return route == wanted or wanted in route.split(",")
-
-
 class RollupSource:
     """Answers :class:`MetricQuery` from a :class:`RollupStore` (see the module docstring).
 
@@ -183,21 +180,16 @@ class RollupSource:
             label = ""
         if not dim:
             label = ""
-        rows = self.rollups.rows(
+        row = self.rollups.total(
             since=since,
             until=until,
             metrics=[metric],
             tenant=filters.get("tenant"),
             label=label,
+            rule=filters.get("route"),
             buckets=buckets,
         )
-        out = Merged()
-        wanted_route = filters.get("route")
-        for row in rows:
-            if wanted_route is not None and not _route_matches(row.route, wanted_route):
-                continue
-            out.add(row)
-        return out
+        return Merged(row.count, row.total, row.max, row.buckets)
 
     def _gaps(self, since: int, until: int) -> int:
         minutes = {g.minute for g in self.rollups.gaps(since, until)}

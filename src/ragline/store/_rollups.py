@@ -112,7 +112,8 @@ class RollupQuery(TypedDict, total=False):
     """The filters of :meth:`RollupStore.rows`, each optional: a row is returned when it
     meets every one given. ``since``/``until``: minutes ``since <= minute < until``;
     ``metrics``: one of these metric names; ``tenant``, ``route``, ``label``: equal.
-    ``buckets=False``: the histograms are not needed (rows come with ``buckets`` empty,
+    ``rule``: the row's route lists this routing rule (routes are comma-joined rule
+    names). ``buckets=False``: the histograms are not needed (rows come with ``buckets`` empty,
     which saves reading them)."""
 
     since: float | None
@@ -121,6 +122,7 @@ class RollupQuery(TypedDict, total=False):
     tenant: str | None
     route: str | None
     label: str | None
+    rule: str | None
     buckets: bool
 
 
@@ -148,6 +150,7 @@ def row_matches(row: RollupRow, query: Mapping[str, object]) -> bool:
             query.get(k) is None or getattr(row, k) == query.get(k)
             for k in ("tenant", "route", "label")
         )
+        and (query.get("rule") is None or query.get("rule") in row.route.split(","))
     )
 
 
@@ -158,7 +161,8 @@ class RollupStore(Protocol):
     - ``add`` upsert-adds a batch in one transaction: counts, totals and histogram
       buckets of rows with the same key are added, ``max`` is the larger. Raises
       ``StoreError`` (locked, disk full…); nothing of the batch is stored then.
-    - ``rows`` returns the stored rows matching a :class:`RollupQuery` (any order).
+    - ``rows`` returns the stored rows matching a :class:`RollupQuery` (any order);
+      ``total`` adds them up in the store (one summary, one histogram).
     - ``mark_gaps`` records minutes whose rollups are missing (again: kept once);
       ``gaps(since, until)`` lists the gap minutes ``since <= minute < until``.
     - ``prune(before)`` deletes rows and gaps of minutes before ``before``; how many
@@ -168,6 +172,11 @@ class RollupStore(Protocol):
     def add(self, rows: Sequence[RollupRow]) -> None: ...
 
     def rows(self, **query: Unpack[RollupQuery]) -> list[RollupRow]: ...
+
+    def total(self, **query: Unpack[RollupQuery]) -> RollupRow:
+        """Every matching row added together (minute 0, empty key but for ``metric``
+        when one metric is asked for): what a windowed query reads."""
+        ...
 
     def mark_gaps(self, gaps: Sequence[Gap]) -> None: ...
 

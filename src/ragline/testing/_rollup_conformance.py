@@ -115,6 +115,30 @@ class RollupConformance:
         [light] = rollup_store.rows(label="retrieve", buckets=False)
         assert (light.count, light.total, light.buckets) == (1, 4.0, {})
 
+    def test_total_adds_matching_rows_in_the_store(self, rollup_store: RollupStore) -> None:
+        rollup_store.add(
+            [
+                latency_row(M0, [10.0, 20.0], route="finance"),
+                latency_row(M0 + 60, [30.0], route="eu,finance"),
+                latency_row(M0 + 60, [40.0], route="finances"),
+                latency_row(M0 + 120, [50.0]),
+            ]
+        )
+        every = rollup_store.total(metrics=["latency"])
+        assert (every.count, every.total, every.max) == (5, 150.0, 50.0)
+        assert sum(every.buckets.values()) == 5
+        assert every.buckets[bucket_of(30.0)] == 1
+        finance = rollup_store.total(metrics=["latency"], rule="finance")
+        assert (finance.count, finance.total) == (3, 60.0)  # not "finances"
+        assert rollup_store.total(metrics=["latency"], rule="eu").count == 1
+        assert [r.total for r in rollup_store.rows(rule="finances")] == [40.0]
+        window = rollup_store.total(metrics=["latency"], since=M0 + 60, until=M0 + 120)
+        assert (window.count, window.max) == (2, 40.0)
+        light = rollup_store.total(metrics=["latency"], buckets=False)
+        assert light.count == 5 and light.buckets == {}
+        none = rollup_store.total(metrics=["errors"])
+        assert (none.count, none.total, none.max, none.buckets) == (0, 0.0, None, {})
+
     def test_any_text_in_the_key(self, rollup_store: RollupStore) -> None:
         row = latency_row(M0, [3.0], tenant="ünï-çødé", route="a,b", label="model: gpt 4")
         rollup_store.add([row])

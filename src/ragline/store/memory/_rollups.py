@@ -49,6 +49,13 @@ class MemoryRollupStore:
                     r.buckets = {}
             return found
 
+    def total(self, **query: Unpack[RollupQuery]) -> RollupRow:
+        metrics = query.get("metrics") or [""]
+        out = RollupRow(0, "", "", metrics[0] if len(metrics) == 1 else "")
+        for row in self.rows(**query):
+            out.merge(row)
+        return out
+
     def mark_gaps(self, gaps: Sequence[Gap]) -> None:
         with self._lock:
             self._check()

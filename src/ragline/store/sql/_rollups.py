@@ -89,6 +89,10 @@ class SQLRollupStore:
             if value is not None:
                 conds.append(f"{name} = {mark}")
                 params.append(value)
+        rule = query.get("rule")
+        if rule is not None:  # the comma-joined route lists it
+            conds.append(f"({self._sql.find}(',' || route || ',', {mark}) > 0)")
+            params.append(f",{rule},")
         return (" AND ".join(conds) or "1 = 1"), params
 
     def rows(self, **query: Unpack[RollupQuery]) -> list[RollupRow]:
@@ -109,6 +113,19 @@ class SQLRollupStore:
                 into = found[key] = RollupRow(*key)
             into.buckets[int(r[5])] = int(r[6])
         return list(found.values())
+
+    def total(self, **query: Unpack[RollupQuery]) -> RollupRow:
+        where, params = self._where(query)
+        metrics = query.get("metrics") or [""]
+        out = RollupRow(0, "", "", metrics[0] if len(metrics) == 1 else "")
+        summary = f"SELECT sum(samples), sum(total), max(max_value) FROM rollups WHERE {where}"
+        [(n, total, top)] = self._sql.fetch(None, summary, params)
+        out.count, out.total = int(n or 0), float(total or 0.0)
+        out.max = None if top is None else float(top)
+        if query.get("buckets") is not False and out.count:
+            hist = f"SELECT bucket, sum(samples) FROM rollup_buckets WHERE {where} GROUP BY bucket"
+            out.buckets = {int(b): int(c) for b, c in self._sql.fetch(None, hist, params)}
+        return out
 
     def mark_gaps(self, gaps: Sequence[Gap]) -> None:
         if not gaps:
