@@ -23,11 +23,12 @@ PUBLIC = {
     ],
     "ragline.store.memory": [
         "MemoryAlertStore", "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore",
-        "MemoryStore", "MemoryTraceStore",
+        "MemoryStore", "MemoryTraceStore", "MemoryRollupStore",
     ],
     "ragline.store.sqlite": [
         "SQLiteAlertStore", "SQLiteBackend", "SQLiteConversationStore", "SQLiteEvalStore",
         "SQLiteResponseCache", "SQLiteSentenceStore", "SQLiteStore", "SQLiteTraceStore",
+        "SQLiteRollupStore",
     ],
     "ragline.store.postgres": ["LocalPostgres", "PostgresBackend", "create_postgres_role"],
     "ragline.embed": [
@@ -104,6 +105,8 @@ PUBLIC = {
         "MetricQuery", "MetricSource", "MetricValue", "MonitorLoop", "Notification",
         "NotificationState", "Notifier", "NotifierStats", "PagerDutyNotifier", "RuleResult",
         "SlackNotifier", "WebhookNotifier", "build_dispatcher", "build_notifier",
+        "MonitoredTraceStore", "RollupRecorder", "RollupSource", "RollupStats",
+        "format_duration", "parse_duration",
     ],
     "ragline.testing": [
         "AlertStoreConformance", "FakeMetricSource", "RecordingNotifier",
@@ -114,6 +117,7 @@ PUBLIC = {
         "SentenceStoreConformance", "ServerProcess",
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
+        "RollupConformance",
     ],
 }  # fmt: skip
 

@@ -30,7 +30,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ragline._config_base import _Strict
-from ragline._config_notify import NOTIFIER_TYPES, NotifierSettings
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -285,44 +284,6 @@ class AlertSettings(_Strict):
                 raise ValueError(f"rule {rule.name!r}: name: two rules share this name")
             seen.add(rule.name)
         return rules
-
-
-class MonitorSettings(_Strict):
-    """``monitor:``: where alert rules run, and where their notifications go."""
-
-    interval: Duration = Field(
-        60.0, description="how often alert rules are evaluated (in `ragline serve`)"
-    )
-    evaluate_in_server: bool = Field(
-        True,
-        description="evaluate rules inside `ragline serve` (one evaluator across workers "
-        "and replicas); false: only `ragline monitor run --once` (cron)",
-    )
-
-    notifiers: dict[str, NotifierSettings] = Field(
-        default_factory=dict,
-        description="where alert notifications go: {NAME: {type: webhook|slack|pagerduty|"
-        "email|file, ...}}",
-    )
-
-    @field_validator("notifiers", mode="before")
-    @classmethod
-    def _typed(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            for name, block in v.items():
-                if isinstance(block, dict) and "type" not in block:
-                    raise ValueError(
-                        f"notifier {name!r} has no type: set type to one of "
-                        + ", ".join(NOTIFIER_TYPES)
-                    )
-        return v
-
-    @field_validator("interval")
-    @classmethod
-    def _sane_interval(cls, v: float) -> float:
-        if v < 1:
-            raise ValueError(f"{v:g}s is too short: use at least 1s (e.g. 60s)")
-        return v
 
 
 def check_alert_channels(alerts: AlertSettings, known: set[str]) -> None:

@@ -48,9 +48,15 @@ METRICS: Mapping[str, MetricInfo] = {
             ("tenant", "route", "stage"),
         ),
         MetricInfo(
-            "tokens", "tokens", ("sum", "mean", "count"), "model tokens", ("tenant", "model")
+            "tokens",
+            "tokens",
+            ("sum", "mean", "count"),
+            "model tokens",
+            ("tenant", "route", "model"),
         ),
-        MetricInfo("cost", "usd", ("sum", "mean", "count"), "model cost", ("tenant", "model")),
+        MetricInfo(
+            "cost", "usd", ("sum", "mean", "count"), "model cost", ("tenant", "route", "model")
+        ),
         MetricInfo("abstentions", "ratio", _RATE, "asks answered with an abstention"),
         MetricInfo("guard_triggers", "ratio", _RATE, "asks where a guard blocked/redacted/flagged"),
         MetricInfo(
@@ -60,8 +66,22 @@ METRICS: Mapping[str, MetricInfo] = {
             "feedback received, with filter kind=hallucination|wrong_citation|irrelevant|good",
             ("tenant", "route", "kind"),
         ),
-        MetricInfo("top1_score", "score", _DRIFT, "the first retrieval hit's fused score"),
-        MetricInfo("mean_score", "score", _DRIFT, "the mean score of the returned hits"),
+        MetricInfo(
+            "top1_score",
+            "score",
+            _DRIFT,
+            "the first retrieval hit's fused score; with filter stage=keyword|dense that "
+            "retriever's own best score",
+            ("tenant", "route", "stage"),
+        ),
+        MetricInfo(
+            "mean_score",
+            "score",
+            _DRIFT,
+            "the mean score of the returned hits; with filter stage=keyword|dense of that "
+            "retriever's top hits",
+            ("tenant", "route", "stage"),
+        ),
         MetricInfo(
             "cross_language",
             "ratio",

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ragline.rerank import Reranker
     from ragline.retrieve import Retriever
     from ragline.retrieve._rewrite import FollowUpRewriter
-    from ragline.store import Backend, EvalStore, Store
+    from ragline.store import Backend, EvalStore, Store, TraceStore
     from ragline.trace import Tracer
 
 log = logging.getLogger("ragline")
@@ -78,6 +78,7 @@ class Parts:
             self._backend = MemoryBackend(store, base_dir=path)
         self._embedder = embedder
         self._tracer: Tracer | None = None
+        self._trace_store: TraceStore | None = None
         self._evals: EvalStore | None = None
         self._evals_backend: Backend | None = None  # when evals.store names another store
         self._chat: Chat | None = None
@@ -163,6 +164,18 @@ class Parts:
         )
 
     @property
+    def trace_store(self) -> TraceStore:
+        """Where traces and feedback go: the backend's, also feeding the per-minute
+        rollups (``monitor.rollups``; see :mod:`ragline.monitor._recorder`)."""
+        if self._trace_store is None:
+            with self._lock:
+                if self._trace_store is None:
+                    from ragline.monitor._setup import monitored_trace_store
+
+                    self._trace_store = monitored_trace_store(self.backend, self.settings)
+        return self._trace_store
+
+    @property
     def tracer(self) -> Tracer:
         """The tracer (a no-op one when ``tracing.enabled`` is false, or the trace store
         cannot be opened: tracing never stops a request)."""
@@ -183,7 +196,7 @@ class Parts:
         if not self.settings.tracing.enabled:
             return NOOP_TRACER
         try:
-            return build_tracer(self.backend.traces, self.settings, mask=self._canary_mask)
+            return build_tracer(self.trace_store, self.settings, mask=self._canary_mask)
         except Exception as e:
             log.warning("tracing is unavailable: %s", e)
             return NOOP_TRACER

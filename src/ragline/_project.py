@@ -74,7 +74,7 @@ class Project:
     @property
     def trace_store(self) -> TraceStore:
         """Where this project's traces and feedback live (next to its documents)."""
-        return self.parts.backend.traces
+        return self.parts.trace_store
 
     @property
     def conversations(self) -> ConversationStore:

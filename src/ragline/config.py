@@ -25,7 +25,6 @@ from pydantic import (
 from ragline._config_alerts import AlertRule as AlertRule
 from ragline._config_alerts import AlertSettings as AlertSettings
 from ragline._config_alerts import Condition as Condition
-from ragline._config_alerts import MonitorSettings as MonitorSettings
 from ragline._config_alerts import check_alert_channels as check_alert_channels
 from ragline._config_alerts import configured_channels as configured_channels
 from ragline._config_alerts import parse_condition as parse_condition
@@ -52,6 +51,8 @@ from ragline._config_guards import UnsafeCategoryName as UnsafeCategoryName
 from ragline._config_guards import UnsafePolicy as UnsafePolicy
 from ragline._config_guards import _GuardPolicy as _GuardPolicy
 from ragline._config_guards import check_topic as check_topic
+from ragline._config_monitor import MonitorSettings as MonitorSettings
+from ragline._config_monitor import RetentionSettings as RetentionSettings
 from ragline._config_notify import NOTIFIER_SETTINGS as NOTIFIER_SETTINGS
 from ragline._config_notify import EmailNotifierSettings as EmailNotifierSettings
 from ragline._config_notify import FileNotifierSettings as FileNotifierSettings

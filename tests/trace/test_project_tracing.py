@@ -203,7 +203,8 @@ def test_memory_projects_trace_in_memory(tmp_path: Path) -> None:
     project = make_project(tmp_path, ingest=False, store="memory://")
     project.ingest([tmp_path / "docs"])
     answer = project.ask("How long is the warranty?")
-    assert type(project.trace_store).__name__ == "MemoryTraceStore"
+    stored = getattr(project.trace_store, "inner", project.trace_store)  # under the rollups
+    assert type(stored).__name__ == "MemoryTraceStore"
     assert project.get_trace(answer.trace_id or "")
     project.close()
 

@@ -224,3 +224,78 @@ def _write_atomic(path: Path, lines: Iterable[str]) -> int:
         if tmp is not None:  # failed part-way: leave no temporary file behind
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+# ---------------------------------------------------------------------------- prune
+
+
+@traces_app.command("prune")
+def traces_prune(
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            help="Delete traces (spans, feedback) older than this: 30d, 12h… "
+            "(default: monitor.retention.traces).",
+        ),
+    ] = None,
+    rollups_older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--rollups-older-than",
+            help="Also delete per-minute rollups older than this, e.g. 90d "
+            "(default: monitor.retention.rollups).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete old traces (and, with --rollups-older-than, old rollups)."""
+    import time
+
+    from ragline._duration import format_duration, parse_duration
+    from ragline.errors import InputError
+    from ragline.monitor._retention import prune
+
+    with open_project() as project:
+        retention = project.settings.monitor.retention
+        traces_age = older_than if older_than is not None else retention.traces
+        rollups_age = rollups_older_than if rollups_older_than is not None else retention.rollups
+        if traces_age is None and rollups_age is None:
+            raise InputError(
+                "nothing to prune: no age given",
+                hint="pass --older-than 30d (and/or --rollups-older-than 90d), or set "
+                "monitor.retention.traces / .rollups in ragline.yaml",
+            )
+        now = time.time()
+        t_s = parse_duration(traces_age, what="--older-than") if traces_age is not None else None
+        r_s = (
+            parse_duration(rollups_age, what="--rollups-older-than")
+            if rollups_age is not None
+            else None
+        )
+        project.flush_traces(project.settings.tracing.flush_timeout_s)
+        report = prune(
+            project.trace_store,
+            project.parts.backend.rollups if r_s is not None else None,
+            traces_before=now - t_s if t_s is not None else None,
+            rollups_before=now - r_s if r_s is not None else None,
+            dry_run=dry_run,
+        )
+    if as_json:
+        print_json(report.to_dict())
+        return
+    verb = "would delete" if dry_run else "deleted"
+    parts = []
+    if t_s is not None:
+        parts.append(
+            f"{plural(report.traces, 'trace')} ({plural(report.spans, 'span')}, "
+            f"{plural(report.feedback, 'feedback item')}) older than {format_duration(t_s)}"
+        )
+    if r_s is not None:
+        parts.append(
+            f"{plural(report.rollup_rows, 'rollup row')} older than {format_duration(r_s)}"
+        )
+    new_console().print(f"{verb} " + "; ".join(parts))

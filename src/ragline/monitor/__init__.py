@@ -14,15 +14,22 @@ world is a :class:`Notification`.
 Notifications: a :class:`Notification` goes to each :class:`Notifier` (webhook, Slack,
 PagerDuty, email, file) through a :class:`Dispatcher` (background, retried, counted);
 :func:`build_dispatcher` makes one from ``monitor.notifiers``.
+
+The writer side: :class:`RollupRecorder` turns finished ask traces into per-minute
+rollups (:class:`MonitoredTraceStore` feeds it from the trace writer), and
+:class:`RollupSource` answers metric queries from them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ragline._duration import format_duration, parse_duration
 from ragline._lazy import lazy_exports
 from ragline.monitor._dispatch import OUTCOMES, DeliveryPolicy, Dispatcher, NotifierStats
 from ragline.monitor._notification import Notification, NotificationState, Notifier
+from ragline.monitor._recorder import MonitoredTraceStore, RollupRecorder, RollupStats
+from ragline.monitor._rollup_source import RollupSource
 from ragline.monitor._source import (
     FILTERS,
     METRICS,
@@ -59,16 +66,22 @@ __all__ = [
     "MetricSource",
     "MetricValue",
     "MonitorLoop",
+    "MonitoredTraceStore",
     "Notification",
     "NotificationState",
     "Notifier",
     "NotifierStats",
     "PagerDutyNotifier",
+    "RollupRecorder",
+    "RollupSource",
+    "RollupStats",
     "RuleResult",
     "SlackNotifier",
     "WebhookNotifier",
     "build_dispatcher",
     "build_notifier",
+    "format_duration",
+    "parse_duration",
 ]
 
 # the evaluator, the loop, the notifiers and their builder are imported on first use

@@ -21,6 +21,7 @@ from ragline.monitor._source import MetricQuery, MetricSource, MetricValue
 if TYPE_CHECKING:
     from ragline.config import Settings
     from ragline.monitor._dispatch import Dispatcher
+    from ragline.store import TraceStore
     from ragline.store._backend import Backend
 
 log = logging.getLogger("ragline.monitor")
@@ -35,13 +36,17 @@ class NoMetrics:
         return MetricValue(None)
 
 
-def metric_source(backend: Backend) -> MetricSource:
-    """The metric source of a project's store: its per-minute rollups.
+def metric_source(backend: Backend, traces: TraceStore | None = None) -> MetricSource:
+    """The metric source of a project's store: its per-minute rollups (with the
+    project's monitored trace store, the gap minutes this process has not written yet
+    count too); :class:`NoMetrics` when the store cannot open its rollups."""
+    from ragline.monitor._setup import rollup_source
 
-    The rollups (``store/_rollups.py``, ``monitor/_rollup*.py``) are built separately;
-    until a backend has them, this is :class:`NoMetrics`.
-    """
-    return NoMetrics()
+    try:
+        return rollup_source(backend, traces if traces is not None else backend.traces)
+    except Exception as e:  # the evaluator still runs: every rule sees no data
+        log.warning("alert rules read no metrics: the rollups are unavailable: %s", e)
+        return NoMetrics()
 
 
 class _Channel:
@@ -122,13 +127,16 @@ def start_in_server(
     *,
     project_dir: str | os.PathLike[str] = ".",
     dispatcher: Dispatcher | None = None,
+    source: MetricSource | None = None,
 ) -> MonitorLoop | None:
     """Start the loop of one server process (every worker and replica starts one; the
     evaluator lock lets exactly one of them evaluate). ``None`` when there are no rules
     or ``monitor.evaluate_in_server`` is false."""
     if not settings.alerts.rules or not settings.monitor.evaluate_in_server:
         return None
-    loop = monitor_loop(settings, backend, project_dir=project_dir, dispatcher=dispatcher)
+    loop = monitor_loop(
+        settings, backend, source=source, project_dir=project_dir, dispatcher=dispatcher
+    )
     loop.start()
     log.info(
         "alert rules: %d, evaluated every %gs by one process at a time",

@@ -74,10 +74,15 @@ def _warm_up(project: Project) -> None:
 def _start_monitor(project: Project, state: ServerState) -> MonitorLoop | None:
     """The alert rules' loop on a background thread (``monitor.evaluate_in_server``),
     notifying through the server's notifiers (counted on ``/metrics``)."""
-    from ragline.monitor._wiring import start_in_server
+    from ragline.monitor._wiring import metric_source, start_in_server
 
+    backend = project.parts.backend
     return start_in_server(
-        project.settings, project.parts.backend, project_dir=project.path, dispatcher=state.notify
+        project.settings,
+        backend,
+        project_dir=project.path,
+        dispatcher=state.notify,
+        source=metric_source(backend, project.parts.trace_store),
     )
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ragline.store._base import Store
     from ragline.store._conversations import ConversationStore
     from ragline.store._evals import EvalStore
+    from ragline.store._rollups import RollupStore
     from ragline.store._sentences import SentenceStore
     from ragline.store._traces import TraceStore
 
@@ -55,6 +56,9 @@ class Backend(Protocol):
 
     @property
     def alerts(self) -> AlertStore: ...
+
+    @property
+    def rollups(self) -> RollupStore: ...
 
     def migrate(self) -> tuple[list[str], list[str]]:
         """Apply pending schema migrations: ``(applied now, all applied)``."""

@@ -37,7 +37,7 @@ def hits(
 ) -> list[dict[str, Any]]:
     """Hits, best first: chunk id, fused score, each retriever's score and rank.
 
-    With ``text`` (the final hits): also rank, document id, title and text.
+    With ``text`` (the final hits): also rank, document id, title, language and text.
     """
     out: list[dict[str, Any]] = []
     for i, h in enumerate(items[:limit]):
@@ -51,6 +51,7 @@ def hits(
             d["rank"] = i + 1
             d["document_id"] = h.chunk.document_id
             d["title"] = h.chunk.title
+            d["language"] = h.chunk.language  # monitoring: cross-language retrieval
             d["text"] = h.chunk.text
             d["content_hash"] = h.chunk.content_hash  # replay: has the chunk changed since?
         out.append(d)

@@ -13,6 +13,7 @@ from ragline.store._backend import Family, LazyFamilies
 from ragline.store.memory._alerts import MemoryAlertStore
 from ragline.store.memory._conversations import MemoryConversationStore
 from ragline.store.memory._documents import MemoryStore
+from ragline.store.memory._rollups import MemoryRollupStore
 from ragline.store.memory._sentences import MemorySentenceStore
 from ragline.store.memory._traces import MemoryTraceStore
 
@@ -25,6 +26,7 @@ __all__ = [
     "MemoryAlertStore",
     "MemoryBackend",
     "MemoryConversationStore",
+    "MemoryRollupStore",
     "MemorySentenceStore",
     "MemoryStore",
     "MemoryTraceStore",
@@ -56,6 +58,7 @@ class MemoryBackend(LazyFamilies):
     evals = Family(_evals)
     response_cache = Family(_response_cache)
     alerts = Family(lambda backend: MemoryAlertStore())
+    rollups = Family(lambda backend: MemoryRollupStore())
 
     def __init__(self, documents: Store | None = None, *, base_dir: str | Path = ".") -> None:
         super().__init__()

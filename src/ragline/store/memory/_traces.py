@@ -137,6 +137,28 @@ class MemoryTraceStore:
         with self._lock:
             return sum(len(s) for s in self._spans.values())
 
+    def prune_traces(self, before: float, *, dry_run: bool = False) -> tuple[int, int, int]:
+        """Delete traces whose root span started before ``before`` (their spans and
+        feedback; spans without a root that started before it too): how many
+        (traces, spans, feedback items); ``dry_run`` deletes nothing."""
+        with self._lock:
+            self._check_open()
+            old = []
+            for trace_id, spans in self._spans.items():
+                roots = [x for x in spans.values() if x.parent_id is None]
+                first = roots[0].start if roots else min(x.start for x in spans.values())
+                if first < before:
+                    old.append((trace_id, bool(roots)))
+            gone = {t for t, _ in old}
+            n_spans = sum(len(self._spans[t]) for t in gone)
+            feedback = [f for f in self._feedback.values() if f.trace_id in gone]
+            if not dry_run:
+                for t in gone:
+                    del self._spans[t]
+                for f in feedback:
+                    del self._feedback[f.id]
+            return sum(1 for _, rooted in old if rooted), n_spans, len(feedback)
+
     def close(self) -> None:
         with self._lock:
             self._closed = True

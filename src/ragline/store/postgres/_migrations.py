@@ -312,6 +312,42 @@ CREATE TABLE document_claims (
 );
 """ + tenant_policy("document_claims")
 
+# ragline.monitor: per-minute rollups of finished traces (see ragline.store._rollups);
+# RLS with the all-tenant view the trace writer and the monitor use. Gaps are minutes,
+# project-wide (no tenant), so that table has no RLS.
+_ROLLUPS = (
+    """
+CREATE TABLE rollups (
+    minute    bigint NOT NULL,
+    tenant    text NOT NULL,
+    route     text NOT NULL,
+    metric    text NOT NULL,
+    label     text NOT NULL,
+    samples   bigint NOT NULL,
+    total     double precision NOT NULL,
+    max_value double precision,
+    PRIMARY KEY (metric, minute, tenant, route, label)
+);
+CREATE TABLE rollup_buckets (
+    minute  bigint NOT NULL,
+    tenant  text NOT NULL,
+    route   text NOT NULL,
+    metric  text NOT NULL,
+    label   text NOT NULL,
+    bucket  integer NOT NULL,
+    samples bigint NOT NULL,
+    PRIMARY KEY (metric, minute, tenant, route, label, bucket)
+);
+CREATE TABLE rollup_gaps (
+    minute    bigint PRIMARY KEY,
+    reason    text NOT NULL,
+    marked_at double precision NOT NULL
+);
+"""
+    + tenant_policy("rollups", all_tenants=True)
+    + tenant_policy("rollup_buckets", all_tenants=True)
+)
+
 # ragline.monitor: alert rules' states, their history and silences (store/_alerts.py);
 # project-wide like the evaluation tables, so no row-level security.
 _ALERTS = """
@@ -367,6 +403,7 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0009_conversations", _CONVERSATIONS),
     PgMigration("0010_sentence_vectors", _SENTENCE_VECTORS),
     PgMigration("0011_document_claims", _DOCUMENT_CLAIMS),
+    PgMigration("0012_rollups", _ROLLUPS),
     PgMigration("0013_alerts", _ALERTS),
 ]
 

@@ -36,7 +36,7 @@ from ragline.store._traces import (
     TraceSummary,
     check_feedback_kind,
 )
-from ragline.store.sql._dialect import Dialect
+from ragline.store.sql._dialect import Dialect, Statements
 
 _DROPPED = "SELECT value FROM trace_stats WHERE name = 'dropped_spans'"
 _ROOTS = "SELECT count(*) FROM spans WHERE parent_id IS NULL"
@@ -126,6 +126,33 @@ class SQLTraceStore:
 
     def count_spans(self) -> int:
         return int(self._sql.fetch(None, "SELECT count(*) FROM spans")[0][0])
+
+    def prune_traces(self, before: float, *, dry_run: bool = False) -> tuple[int, int, int]:
+        """Delete traces whose root span started before ``before`` (their spans and
+        feedback; spans without a root that started before it too), in one
+        transaction: how many (traces, spans, feedback items); ``dry_run`` deletes
+        nothing."""
+        m = self._sql.mark
+        old = f"SELECT trace_id FROM spans WHERE parent_id IS NULL AND start < {m}"
+        orphans = (
+            f"start < {m} AND trace_id NOT IN (SELECT trace_id FROM spans WHERE parent_id IS NULL)"
+        )
+
+        def work(db: Statements) -> tuple[int, int, int]:
+            def count(sql: str, *params: object) -> int:
+                return int(db.execute(sql, params).fetchone()[0])
+
+            traces = count(f"SELECT count(*) FROM ({old}) AS t", before)
+            spans = count(f"SELECT count(*) FROM spans WHERE trace_id IN ({old})", before)
+            spans += count(f"SELECT count(*) FROM spans WHERE {orphans}", before)
+            feedback = count(f"SELECT count(*) FROM feedback WHERE trace_id IN ({old})", before)
+            if not dry_run:
+                db.execute(f"DELETE FROM feedback WHERE trace_id IN ({old})", (before,))
+                db.execute(f"DELETE FROM spans WHERE {orphans}", (before,))
+                db.execute(f"DELETE FROM spans WHERE trace_id IN ({old})", (before,))
+            return traces, spans, feedback
+
+        return self._sql.run(None, work)
 
     def close(self) -> None:
         self._sql.close()

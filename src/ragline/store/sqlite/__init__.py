@@ -21,6 +21,7 @@ from ragline.store.sqlite._cache import SQLiteResponseCache
 from ragline.store.sqlite._conversations import SQLiteConversationStore
 from ragline.store.sqlite._documents import SQLiteStore
 from ragline.store.sqlite._evals import SQLiteEvalStore
+from ragline.store.sqlite._rollups import SQLiteRollupStore
 from ragline.store.sqlite._sentences import SQLiteSentenceStore
 from ragline.store.sqlite._traces import SQLiteTraceStore
 
@@ -30,6 +31,7 @@ __all__ = [
     "SQLiteConversationStore",
     "SQLiteEvalStore",
     "SQLiteResponseCache",
+    "SQLiteRollupStore",
     "SQLiteSentenceStore",
     "SQLiteStore",
     "SQLiteTraceStore",
@@ -39,7 +41,7 @@ T = TypeVar("T")
 
 
 #: the families ``sqlite://:memory:`` keeps in memory (their stores need a file)
-IN_MEMORY = ("traces", "conversations", "sentences", "evals", "alerts")
+IN_MEMORY = ("traces", "conversations", "sentences", "evals", "alerts", "rollups")
 
 
 class SQLiteBackend(LazyFamilies):
@@ -54,6 +56,9 @@ class SQLiteBackend(LazyFamilies):
     evals = Family(lambda backend: SQLiteEvalStore(backend.path))
     response_cache = Family(lambda backend: SQLiteResponseCache(backend.documents))
     alerts = Family(lambda backend: SQLiteAlertStore(backend.path))
+    rollups = Family(
+        lambda backend: SQLiteRollupStore(backend.path, busy_timeout_ms=backend._trace_timeout_ms)
+    )
 
     def __init__(
         self, path: str | Path, *, base_dir: str | Path = ".", trace_busy_timeout_ms: int = 500

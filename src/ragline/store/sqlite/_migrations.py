@@ -31,6 +31,7 @@ from ragline.store.sqlite._schema import (
     FTS_SQL,
     GENERATIONS_SQL,
     RESPONSE_CACHE_SQL,
+    ROLLUPS_SQL,
     SENTENCES_SQL,
     TRACES_SQL,
 )
@@ -90,6 +91,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0009_conversations", CONVERSATIONS_SQL),  # POST /v1/chat history
     Migration("0010_sentence_vectors", SENTENCES_SQL),  # extractive answers' sentence vectors
     Migration("0011_document_claims", CLAIMS_SQL),  # ragline.ingest: one run per document
+    Migration("0012_rollups", ROLLUPS_SQL),  # ragline.monitor: per-minute rollups
     Migration("0013_alerts", ALERTS_SQL),  # ragline.monitor: alert states, history, silences
 ]
 

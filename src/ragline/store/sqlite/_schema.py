@@ -242,6 +242,36 @@ CREATE TABLE document_claims (
 ) WITHOUT ROWID;
 """
 
+# ragline.monitor: per-minute rollups of finished traces (see ragline.store._rollups)
+ROLLUPS_SQL = """
+CREATE TABLE rollups (
+    minute    INTEGER NOT NULL,
+    tenant    TEXT NOT NULL,
+    route     TEXT NOT NULL,
+    metric    TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    samples   INTEGER NOT NULL,
+    total     REAL NOT NULL,
+    max_value REAL,
+    PRIMARY KEY (metric, minute, tenant, route, label)
+);
+CREATE TABLE rollup_buckets (
+    minute  INTEGER NOT NULL,
+    tenant  TEXT NOT NULL,
+    route   TEXT NOT NULL,
+    metric  TEXT NOT NULL,
+    label   TEXT NOT NULL,
+    bucket  INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    PRIMARY KEY (metric, minute, tenant, route, label, bucket)
+);
+CREATE TABLE rollup_gaps (
+    minute    INTEGER PRIMARY KEY,
+    reason    TEXT NOT NULL,
+    marked_at REAL NOT NULL
+);
+"""
+
 # ragline.monitor: alert rules' states, their history and silences (store/_alerts.py)
 ALERTS_SQL = """
 CREATE TABLE alert_states (
