@@ -166,11 +166,12 @@ def instruction_threshold(settings: GuardSettings) -> float | None:
     return None
 
 
-def classifier_on(policy: InjectionPolicy, embedder_spec: str) -> bool:
+def classifier_on(policy: InjectionPolicy, embedder_spec: str, *, embedder: bool = True) -> bool:
     """Whether the injection guard scores questions with the bundled classifier:
-    ``classifier: true``, or ``auto`` (the default) in a project that embeds with MiniLM."""
+    ``classifier: true``, or ``auto`` (the default) in a project that embeds with MiniLM
+    (``embedder`` False: guards built with no embedder to score with leave it off)."""
     if policy.classifier == "auto":
-        return embedder_spec.strip().lower() == "minilm"
+        return embedder and embedder_spec.strip().lower() == "minilm"
     return policy.classifier
 
 
@@ -239,7 +240,7 @@ def build_guards(
     injection = settings.injection
     if injection.enabled:
         scorer = None
-        if classifier_on(injection, embedder_spec):
+        if classifier_on(injection, embedder_spec, embedder=embedder is not None):
             from ragline.errors import ConfigError
 
             if embedder is None:
