@@ -34,10 +34,11 @@ class _GuardPolicy(_Strict):
 class InjectionPolicy(_GuardPolicy):
     action: GuardActionName = Field("block", description="what a detection does")
     threshold: float = Field(0.5, gt=0, le=1, description="score (0-1) at which it triggers")
-    classifier: bool = Field(
-        False,
-        description="also score questions with the bundled classifier (MiniLM embeddings; "
-        "~6 ms per question; needs the minilm embedder)",
+    classifier: bool | Literal["auto"] = Field(
+        "auto",
+        description="also score questions with the bundled classifier (MiniLM embeddings, "
+        "the question's own vector shared with retrieval); auto: on when the project "
+        "embeds with minilm; true needs the minilm embedder",
     )
     classifier_fpr: float = Field(
         0.01,

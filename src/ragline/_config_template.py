@@ -132,7 +132,7 @@ guards:
                            # action: flag). Per tenant: tenants.X.guards.injection.documents
     on_error: block        # a guard that raises: block | allow (counted either way)
     timeout_ms: 2000       # a check past this is abandoned; on_error decides (guard.timeout)
-    classifier: false      # true: also the bundled classifier on questions (~6 ms each)
+    classifier: auto       # the bundled classifier on questions (with minilm); false: off
   pii:                     # emails, phones, cards (Luhn), IBANs, IPs, SSN, NINO, DNI/NIE
     enabled: true
     action: redact         # redact ([email] markers) | block | flag

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ragline._time import elapsed_ms
 from ragline.config import Settings
@@ -77,6 +77,7 @@ class Parts:
 
             self._backend = MemoryBackend(store, base_dir=path)
         self._embedder = embedder
+        self._memo: Embedder | None = None
         self._tracer: Tracer | None = None
         self._trace_store: TraceStore | None = None
         self._evals: EvalStore | None = None
@@ -106,14 +107,21 @@ class Parts:
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
+        """The project's embedder, wrapped so that an ask's stages embed each text once
+        (:mod:`ragline.embed._memo`)."""
+        if self._memo is None:
             with self._lock:
-                if self._embedder is None:
-                    from ragline.embed import make_embedder
+                if self._memo is None:
+                    from ragline.embed._memo import MemoEmbedder
 
-                    s = self.settings
-                    self._embedder = make_embedder(s.embedder, s.embedding)
-        return self._embedder
+                    inner = self._embedder
+                    if inner is None:
+                        from ragline.embed import make_embedder
+
+                        inner = make_embedder(self.settings.embedder, self.settings.embedding)
+                    self._embedder = inner
+                    self._memo = cast("Embedder", MemoEmbedder(inner))
+        return self._memo
 
     def load_models(self) -> float:
         """Load the embedder's model once; the milliseconds it took (0 after the first)."""
@@ -340,7 +348,10 @@ class View:
 
             for spec in self.model_specs:
                 check_spec(spec)
-        if settings.guards.injection.enabled and settings.guards.injection.classifier:
+        injection = settings.guards.injection
+        from ragline.guards._policy import classifier_on
+
+        if injection.enabled and classifier_on(injection, settings.embedder):
             from ragline.guards._policy import check_classifier
 
             check_classifier(settings.embedder)  # a bad setting or weights file: now

@@ -27,6 +27,7 @@ from ragline.answer._answerer import done_event
 from ragline.answer._events import DoneEvent, ErrorEvent, Event, RetrievalEvent
 from ragline.answer._request import AskRequest, check_question
 from ragline.answer._stages import Ask, Stage
+from ragline.embed._memo import Memo, ask_vectors
 from ragline.errors import ProviderError
 from ragline.retrieve import SearchResult
 from ragline.trace import _attrs
@@ -186,10 +187,11 @@ class Pipeline:
             span = tracer.start_span(stage.span, stage.kind, parent=root) if stage.span else root
             ask.trace = []
             try:
-                with activate(span):  # a stage that yields nothing does all its work here
-                    produced = stage.run(ask)
+                # the ask's stages embed each text once (ragline.embed._memo)
+                with activate(span), ask_vectors(ask.vectors):
+                    produced = stage.run(ask)  # a stage that yields nothing works here
                 if isinstance(produced, Iterator):  # a generator: each step in the span
-                    produced = iterate_in(span, produced)
+                    produced = iterate_in(span, _with_vectors(ask.vectors, produced))
                 for event in produced:
                     if isinstance(event, ErrorEvent):  # the stream ends here
                         span.set_status("error", event.message)
@@ -248,6 +250,11 @@ def answer_attributes(answer: Answer) -> dict[str, Any]:
     if answer.prompt_version:
         attrs["ragline.prompt.version"] = answer.prompt_version
     return attrs
+
+
+def _with_vectors(memo: Memo, events: Iterator[Event]) -> Iterator[Event]:
+    with ask_vectors(memo):
+        yield from events
 
 
 __all__ = ["Pipeline", "answer_attributes"]

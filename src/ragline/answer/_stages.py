@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from ragline.answer._answerer import Answerer, Draft, citation_events
 from ragline.answer._events import CitationEvent, DeltaEvent, ErrorEvent, Event, GuardEvent
 from ragline.answer._request import AskRequest
+from ragline.embed._memo import Memo
 from ragline.guards._base import SEVERITY
 from ragline.retrieve._followup import Rewrite, rewrite_follow_up
 from ragline.retrieve._retriever import analysis_attributes, retrieval_attributes
@@ -59,6 +60,8 @@ class Ask:
     triggers: list[GuardTrigger] = field(default_factory=list)
     #: a guard blocked: ``answer`` is the refusal and no further stage runs
     stopped: bool = False
+    #: the texts this ask's stages embedded, and their vectors (ragline.embed._memo)
+    vectors: Memo = field(default_factory=dict)
     #: what the running stage records on its span (the pipeline empties it per stage)
     trace: list[tuple[Callable[..., Mapping[str, Any]], tuple[Any, ...]]] = field(
         default_factory=list

@@ -19,6 +19,9 @@ class HashEmbedder:
     and the same text always gives the same vector on every machine.
     """
 
+    #: a query is embedded like a document (see ragline.embed._memo)
+    symmetric = True
+
     def __init__(self, dimension: int = 256) -> None:
         if dimension < 8:
             raise ValueError("dimension must be at least 8")

@@ -119,6 +119,9 @@ class MiniLMEmbedder:
     (default ``$RAGLINE_CACHE_DIR`` or ``~/.cache/ragline``).
     """
 
+    #: a query is embedded like a document (see ragline.embed._memo)
+    symmetric = True
+
     dimension: int = DIMENSION
 
     def __init__(

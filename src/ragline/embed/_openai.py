@@ -43,6 +43,9 @@ class OpenAIEmbedder:
     api.openai.com may run without one.
     """
 
+    #: a query is embedded like a document (see ragline.embed._memo)
+    symmetric = True
+
     def __init__(
         self,
         model: str,

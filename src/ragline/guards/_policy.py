@@ -26,7 +26,13 @@ from ragline.types import GuardTrigger
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ragline.config import CustomGuardPolicy, GuardSettings, HttpGuardPolicy, _GuardPolicy
+    from ragline.config import (
+        CustomGuardPolicy,
+        GuardSettings,
+        HttpGuardPolicy,
+        InjectionPolicy,
+        _GuardPolicy,
+    )
     from ragline.embed import Embedder
     from ragline.guards._classifier import InjectionClassifier
     from ragline.guards._judge import SpanFactory
@@ -160,6 +166,15 @@ def instruction_threshold(settings: GuardSettings) -> float | None:
     return None
 
 
+def classifier_on(policy: InjectionPolicy, embedder_spec: str, *, embedder: bool = True) -> bool:
+    """Whether the injection guard scores questions with the bundled classifier:
+    ``classifier: true``, or ``auto`` (the default) in a project that embeds with MiniLM
+    (``embedder`` False: guards built with no embedder to score with leave it off)."""
+    if policy.classifier == "auto":
+        return embedder and embedder_spec.strip().lower() == "minilm"
+    return policy.classifier
+
+
 def check_classifier(embedder_spec: str) -> InjectionClassifier:
     """The injection classifier, loaded — or a :class:`ConfigError` now, at start-up: a
     missing or corrupt weights file (named), or an embedder it was not trained on."""
@@ -225,7 +240,7 @@ def build_guards(
     injection = settings.injection
     if injection.enabled:
         scorer = None
-        if injection.classifier:
+        if classifier_on(injection, embedder_spec, embedder=embedder is not None):
             from ragline.errors import ConfigError
 
             if embedder is None:
