@@ -13,6 +13,7 @@ the same way, with the reason ``guard.timeout``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from ragline.guards._language import DetectorFactory
     from ragline.models import Model
     from ragline.types import Chunk
+
+log = logging.getLogger("ragline.guards")
 
 #: the text a blocked ask answers with
 REFUSAL_TEXT = "I can't help with that request: it was stopped by this assistant's safety policy."
@@ -175,6 +178,26 @@ def classifier_on(policy: InjectionPolicy, embedder_spec: str, *, embedder: bool
     return policy.classifier
 
 
+def _when_it_fits(
+    scorer: Callable[[Sequence[str]], list[float]],
+    embedder: Callable[[], Embedder],
+    dimension: int,
+) -> Callable[[Sequence[str]], list[float]]:
+    """``classifier: auto``: the classifier scores only if the project's embedder gives
+    the vectors it was trained on; a project handed another embedder (``Project(...,
+    embedder=...)``) runs without it rather than failing every question."""
+    fits: list[bool] = []
+
+    def score(texts: Sequence[str]) -> list[float]:
+        if not fits:
+            fits.append(embedder().dimension == dimension)
+            if not fits[0]:
+                log.warning("injection classifier off: the embedder is not MiniLM (auto)")
+        return scorer(texts) if fits[0] else [0.0] * len(texts)
+
+    return score
+
+
 def check_classifier(embedder_spec: str) -> InjectionClassifier:
     """The injection classifier, loaded — or a :class:`ConfigError` now, at start-up: a
     missing or corrupt weights file (named), or an embedder it was not trained on."""
@@ -250,6 +273,8 @@ def build_guards(
                 )
             classifier = check_classifier(embedder_spec)
             scorer = classifier.guard_scorer(embedder, fpr=injection.classifier_fpr)
+            if injection.classifier == "auto":
+                scorer = _when_it_fits(scorer, embedder, classifier.dimension)
         guards.append(
             ConfiguredGuard.of(
                 InjectionGuard(
