@@ -199,6 +199,14 @@ class RetrievalSettings(_Strict):
     rerank_api_key_env: str | None = Field(
         None, description="http reranker: env var holding a bearer token"
     )
+    metadata_match: Literal["boost", "filter", "off"] = Field(
+        "boost",
+        description="organisations, periods and document types of the tenant's documents "
+        "named in the question: boost their hits, filter to them, or ignore them",
+    )
+    metadata_boost: float = Field(
+        2.0, gt=0, description="the factor a matched metadata value multiplies a hit's score by"
+    )
 
 
 class AnswerSettings(_Strict):

@@ -45,6 +45,21 @@ FILE_KEY = "ragline.file"
 #: the keys query analysis matches questions against (see ragline.retrieve)
 MATCH_KEYS = (ORG_KEY, PERIOD_KEY, DOC_TYPE_KEY)
 
+#: bumped whenever an ingest in this process writes or removes documents: query
+#: analysis then rebuilds its index of metadata values at once (other processes'
+#: writes are seen within its time-to-live)
+_writes = 0
+
+
+def note_written() -> None:
+    global _writes
+    _writes += 1
+
+
+def writes() -> int:
+    return _writes
+
+
 FIRST_PAGE_CHARS = 4000
 MAX_VALUE_CHARS = 200
 #: user metadata keys that state the organisation / period themselves

@@ -56,7 +56,7 @@ from ragline.ingest._loaders import (
     parse_bytes,
     read_sidecar,
 )
-from ragline.ingest._metadata import extract_metadata
+from ragline.ingest._metadata import extract_metadata, note_written
 from ragline.ingest._report import FileResult, IngestReport, Status
 from ragline.store._base import Store
 from ragline.store._claims import ClaimHolder, DocumentClaim
@@ -582,6 +582,7 @@ class _Run:
                 self.ing.store.upsert_document(p.document, p.chunks, matrix)
             self.existing[p.document.id] = p.document
             p.group.add(p.status, len(p.chunks))
+        note_written()
         self._release([p.document.id for p in pending])
 
     def _vectors(self, chunks: list[Chunk]) -> dict[str, np.ndarray]:
@@ -617,6 +618,7 @@ class _Run:
         for d in docs:
             if self.ing.store.delete_document(self.tenant, d.id):
                 group.add("removed", d.chunk_count)
+                note_written()
             self.existing.pop(d.id, None)
         if group.counts:
             self.groups.append(group)
