@@ -110,6 +110,11 @@ class MetadataSettings(_Strict):
     """``ingest.metadata``: document-level metadata found at ingest (see
     ``ragline.ingest._metadata``)."""
 
+    enabled: bool = Field(
+        True,
+        description="false: no ragline.* document metadata at all (nor its line in the "
+        "indexed text); regex extractors still run",
+    )
     auto: bool = Field(
         True,
         description="find the organisation, reporting period and document type in the "

@@ -172,3 +172,15 @@ def test_a_bad_extractor_is_a_config_error_naming_it(
     message = str(e.value)
     assert "ingest.metadata.extract[0]" in message
     assert all(w in message for w in words), message
+
+
+def test_disabled_adds_no_ragline_metadata_and_no_context_line(project: Path) -> None:
+    (project / "docs" / "r.md").write_text(
+        "---\ncompany: Acme Corp\n---\n# Acme Corp Annual Report 2023\n\nRevenue grew.\n"
+    )
+    rules = [{"key": "unit", "regex": r"(Revenue)", "from": "text"}]
+    store = _ingest(project, {"metadata": {"enabled": False, "extract": rules}})
+    (doc,) = store.list_documents("default")
+    assert doc.metadata == {"company": "Acme Corp", "unit": "Revenue"}
+    chunk = all_chunks(store)[0]
+    assert chunk.indexed_text == "Acme Corp Annual Report 2023\nRevenue grew."

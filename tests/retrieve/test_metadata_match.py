@@ -114,6 +114,17 @@ def test_boost_puts_the_named_company_and_quarter_first(
     assert hits[0].chunk.document_id == "docs/b.md"
     assert hits[0].scores["boost"] == pytest.approx(4.0)  # company x2, period x2
     assert len(hits) == 3  # a boost reorders, it removes nothing
+    # Apple's filing of the same quarter gets no period boost: the question is Globex's
+    apple_q3 = next(h for h in hits if h.chunk.document_id == "docs/a.md")
+    assert "boost" not in apple_q3.scores
+
+
+def test_a_period_alone_boosts_every_organisation(
+    kb: tuple[MemoryStore, HashEmbedder, Path],
+) -> None:
+    hits = _retriever(kb, "boost").search("net sales in Q3 2022", tenant="default").hits
+    boosted = {h.chunk.document_id for h in hits if h.scores.get("boost") == pytest.approx(2.0)}
+    assert boosted == {"docs/a.md", "docs/b.md"}
 
 
 def test_filter_keeps_only_the_named_company_and_quarter(

@@ -315,6 +315,8 @@ def extract_metadata(
     for key, value in apply_rules(settings.extract, doc, cover, path).items():
         if key not in doc.metadata:
             found[key] = value
+    if not settings.enabled:
+        return found
     meta = {**found, **doc.metadata}  # the user's own values first
     if is_file:
         found[FILE_KEY] = clean_value(PurePosixPath(path).name)

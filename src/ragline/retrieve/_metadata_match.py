@@ -23,7 +23,8 @@ may say them, built from :meth:`Store.list_documents` and rebuilt at most every
 
 :func:`plan_metadata` turns the matches into what ``retrieval.metadata_match`` asks:
 ``boost`` (the default) multiplies the fused score of hits with a matched value by
-``retrieval.metadata_boost``; ``filter`` keeps only hits with the matched
+``retrieval.metadata_boost`` (a period or document type only on the named
+organisation's hits, when the question names one); ``filter`` keeps only hits with the matched
 organisation and period (a document type is never a filter, only a boost: a
 question that says "policy" in passing still gets every document); ``off`` does
 nothing. Each match is traced with its key, values and the words it matched on.
@@ -299,14 +300,20 @@ FILTER_KEYS = (ORG_KEY, PERIOD_KEY)
 
 
 def plan_metadata(matches: Sequence[MetadataMatch], *, mode: str, factor: float) -> MetadataPlan:
-    """Boosts (or, in ``filter`` mode, conditions) for the matched values."""
+    """Boosts (or, in ``filter`` mode, conditions) for the matched values.
+
+    When the question names an organisation, the period and document-type boosts apply
+    only to that organisation's hits: "Apple's FY2022 revenue" must not lift another
+    company's FY2022 report above Apple's other pages."""
     plan = MetadataPlan(mode, list(matches))
+    org = next((Condition(m.key, "in", m.values) for m in matches if m.key == ORG_KEY), None)
     for match in matches:
         condition = Condition(match.key, "in", match.values)
         if mode == "filter" and match.key in FILTER_KEYS:
             plan.filters.append(condition)
         elif mode in ("boost", "filter"):
-            plan.boosts.append(Boost(f"metadata:{match.key}", (condition,), factor))
+            scope = (org,) if org is not None and match.key != ORG_KEY else ()
+            plan.boosts.append(Boost(f"metadata:{match.key}", (condition, *scope), factor))
     return plan
 
 

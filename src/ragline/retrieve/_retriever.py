@@ -319,7 +319,8 @@ def analysis_attributes(plan: QueryPlan) -> dict[str, Any]:
         "ragline.metadata.matches": [m.describe() for m in plan.metadata.matches],
         "ragline.metadata.filters": [_attrs.condition(c) for c in plan.metadata.filters],
         "ragline.metadata.boosts": [
-            f"{_attrs.condition(b.conditions[0])} x{b.factor}" for b in plan.metadata.boosts
+            " and ".join(_attrs.condition(c) for c in b.conditions) + f" x{b.factor}"
+            for b in plan.metadata.boosts
         ],
     }
 
