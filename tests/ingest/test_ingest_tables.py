@@ -9,7 +9,7 @@ from ragline.answer._tables import Table, row_segments, split_tables
 from ragline.ingest import chunk_document, load_file, max_chunk_chars
 from ragline.ingest._tables import MAX_CELL_CHARS, MAX_COLUMNS
 
-from .helpers import docx_bytes
+from .helpers import docx_bytes, pdf_bytes
 
 CASH_FLOW_HTML = """<html><head><title>Acme Q3 2022</title></head><body>
 <h1>Results</h1><p>Cash was strong.</p><h2>Cash flows</h2>
@@ -151,3 +151,62 @@ def test_a_huge_table_is_bounded(tmp_path: Path) -> None:
     # the header line is too long to repeat in 800-character chunks: plain splitting,
     # and every row's label is still there
     assert all(f"| r{i} |" in doc.text for i in range(300))
+
+
+CASH_FLOW_PAGE = """Consolidated Statement of Cash Flows
+Years ended December 31
+(Millions) 2018 2017 2016
+Cash Flows from Operating Activities
+Net income including noncontrolling interest $ 5,363 $ 4,869 $ 5,058
+Depreciation and amortization 1,488 1,544 1,474
+Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)
+Net cash provided by operating activities 6,439 6,240 6,662
+The notes are an integral part of this statement."""
+
+
+def test_a_pdf_statement_under_a_header_of_years_is_a_table(tmp_path: Path) -> None:
+    p = tmp_path / "cf.pdf"
+    p.write_bytes(pdf_bytes(["Annual report of 3M.", CASH_FLOW_PAGE]))
+    [doc] = load_file(p)
+    [table] = [s for s in doc.sections if s.table]
+    assert table.page == 2
+    # the header line's leading words name the label column (here: the unit)
+    assert (
+        "(Millions): Purchases of property, plant and equipment (PP&E); 2018: (1,577); "
+        "2017: (1,373); 2016: (1,420)." in _rows(table.text)
+    )
+    assert "Cash Flows from Operating Activities" in table.text  # the sub-heading is kept
+    # nothing around the table is lost
+    for words in ("Years ended December 31", "integral part of this statement", "3M"):
+        assert words in doc.text
+
+
+def test_pdf_figures_without_a_header_of_years_stay_text(tmp_path: Path) -> None:
+    page = "Shipping costs\nParcel to Spain 12 15 18\nParcel to France 10 12 14\nPallet 80 90 95"
+    p = tmp_path / "ship.pdf"
+    p.write_bytes(pdf_bytes([page]))
+    [doc] = load_file(p)
+    assert not any(s.table for s in doc.sections)
+    assert "Parcel to Spain 12 15 18" in doc.text
+
+
+def test_a_pdf_with_a_huge_table_is_bounded(tmp_path: Path) -> None:
+    # ten pages of a 400-row statement, its header repeated on each page (each page's
+    # first and last lines differ, so none is taken for a running header or footer)
+    parts = "ABCDEFGHIJ"
+    pages = [
+        f"Part {parts[n]}\nBalance sheet, part {parts[n]}\n(Thousands) 2023 2022\n"
+        + "\n".join(f"Item {i} subtotal {i},000 {i + 1},000" for i in range(30 * n, 30 * n + 30))
+        + f"\nEnd of part {parts[n]}.\nSee notes to part {parts[n]}."
+        for n in range(10)
+    ]
+    p = tmp_path / "huge.pdf"
+    p.write_bytes(pdf_bytes(pages))
+    [doc] = load_file(p)
+    tables = [s for s in doc.sections if s.table]
+    assert [s.page for s in tables] == list(range(1, 11))
+    assert sum(s.text.count("\n") for s in tables) == 300
+    chunks = chunk_document(doc, "huge.pdf", chunk_size=500, chunk_overlap=50)
+    table_chunks = [c for c in chunks if c.text.startswith("| (Thousands) | 2023 | 2022 |")]
+    assert all(len(c.text) <= 500 for c in chunks)
+    assert sum(c.text.count("\n") for c in table_chunks) == 300  # every row, in a chunk
