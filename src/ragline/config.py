@@ -75,6 +75,72 @@ class DocTypeRule(_Strict):
     doc_type: str
 
 
+class MetadataRule(_Strict):
+    """``{key: company, regex: '^(\\w+)_', from: path, group: 1}``: a regex extractor.
+
+    The first match of ``regex`` (case-insensitive) in the chosen text sets ``key`` to
+    the group's text, unless the document's own metadata already has ``key``.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    key: str = Field(min_length=1, description="the metadata key the rule sets")
+    regex: str = Field(description="a regular expression, searched case-insensitively")
+    source: Literal["title", "first_page", "text", "path"] = Field(
+        "first_page",
+        alias="from",
+        description="where to search: the title, the first page, the whole text, the path",
+    )
+    group: int = Field(1, ge=0, description="the capture group that holds the value")
+
+    @model_validator(mode="after")
+    def _regex_compiles(self) -> MetadataRule:
+        try:
+            pattern = re.compile(self.regex, re.IGNORECASE)
+        except re.error as e:
+            raise ValueError(
+                f"extractor for {self.key!r}: not a valid regular expression ({e})"
+            ) from None
+        if self.group > pattern.groups:
+            raise ValueError(
+                f"extractor for {self.key!r}: group {self.group} does not exist "
+                f"(the regex has {pattern.groups} group(s); use 0 for the whole match)"
+            )
+        return self
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        return _compiled_rule(self.regex)
+
+
+_RULE_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled_rule(regex: str) -> re.Pattern[str]:
+    pattern = _RULE_CACHE.get(regex)
+    if pattern is None:
+        pattern = _RULE_CACHE[regex] = re.compile(regex, re.IGNORECASE)
+    return pattern
+
+
+class MetadataSettings(_Strict):
+    """``ingest.metadata``: document-level metadata found at ingest (see
+    ``ragline.ingest._metadata``)."""
+
+    enabled: bool = Field(
+        True,
+        description="false: no ragline.* document metadata at all (nor its line in the "
+        "indexed text); regex extractors still run",
+    )
+    auto: bool = Field(
+        True,
+        description="find the organisation, reporting period and document type in the "
+        "title and cover page (ragline.org, ragline.period, ragline.doc_type)",
+    )
+    extract: list[MetadataRule] = Field(
+        default_factory=list, description="regex extractors, applied in order"
+    )
+
+
 class IngestSettings(_Strict):
     chunk_size: int = Field(800, ge=100, le=20_000, description="target characters per chunk")
     chunk_overlap: int = Field(120, ge=0, description="characters shared by neighbouring chunks")
@@ -99,6 +165,7 @@ class IngestSettings(_Strict):
         ge=100_000,
         description="the most tokens pypdf may parse in one page's content stream",
     )
+    metadata: MetadataSettings = Field(default_factory=MetadataSettings)
     claim_timeout_s: float = Field(
         900.0,
         gt=0,
@@ -152,6 +219,14 @@ class RetrievalSettings(_Strict):
     )
     rerank_api_key_env: str | None = Field(
         None, description="http reranker: env var holding a bearer token"
+    )
+    metadata_match: Literal["boost", "filter", "off"] = Field(
+        "boost",
+        description="organisations, periods and document types of the tenant's documents "
+        "named in the question: boost their hits, filter to them, or ignore them",
+    )
+    metadata_boost: float = Field(
+        2.0, gt=0, description="the factor a matched metadata value multiplies a hit's score by"
     )
 
 

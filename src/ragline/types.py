@@ -7,6 +7,7 @@ speaks the same language. ``to_dict`` gives a JSON-ready view.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,8 @@ class Chunk:
 
     @property
     def indexed_text(self) -> str:
-        return indexed_text(self.title, self.section_path, self.text)
+        context = chunk_context(self.metadata, self.title)
+        return indexed_text(self.title, self.section_path, self.text, context=context)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -73,13 +75,42 @@ class Chunk:
         return d
 
 
-def indexed_text(title: str, section_path: list[str], text: str) -> str:
-    """The text that is embedded and indexed for a chunk: title, sections, body."""
+def indexed_text(title: str, section_path: list[str], text: str, *, context: str = "") -> str:
+    """The text that is embedded and indexed for a chunk: title, sections, then (when
+    there is any) a line saying what the document is, then the body."""
     head = [title] if title else []
     head += [s for s in section_path if s and s != title]
-    if not head:
+    lines = [" > ".join(head)] if head else []
+    if context:
+        lines.append(context)
+    if not lines:
         return text
-    return " > ".join(head) + "\n" + text
+    return "\n".join(lines) + "\n" + text
+
+
+#: chunk metadata put into the indexed text on a line of its own (see :func:`chunk_context`):
+#: the document's organisation, period, type and file name, found at ingest
+CONTEXT_KEYS = ("ragline.org", "ragline.period", "ragline.doc_type", "ragline.file")
+_NAME_SEPARATORS = re.compile(r"[_\-.\s]+")
+
+
+def chunk_context(metadata: Metadata, title: str = "") -> str:
+    """``"Apple Inc. · 2022-Q3 · 10-Q · aapl 20220924"``: the :data:`CONTEXT_KEYS` values a
+    chunk has, each left out when the title already says it (a file name is written
+    with its separators as spaces, without its extension, so its words are searchable)."""
+    seen = title.casefold()
+    parts: list[str] = []
+    for key in CONTEXT_KEYS:
+        value = metadata.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if key == "ragline.file":
+            stem = value.rsplit(".", 1)[0] if "." in value[1:] else value
+            value = _NAME_SEPARATORS.sub(" ", stem).strip()
+        if value and value.casefold() not in seen:
+            parts.append(value)
+            seen += " " + value.casefold()
+    return " · ".join(parts)
 
 
 @dataclass(slots=True)

@@ -155,8 +155,8 @@ def test_ask_on_postgres_then_copy_to_sqlite_gives_the_same_hits(ingested: Path)
     assert not asked["abstained"] and asked["references"]
 
     copied = ok(cli(project, "store", "copy", _pg_url(project), "sqlite:///copy.db"))
-    assert "default: 13 documents, 80 chunks" in copied
-    assert "copied 13 documents, 80 chunks in 1 tenant" in copied
+    assert "default: 13 documents, 83 chunks" in copied
+    assert "copied 13 documents, 83 chunks in 1 tenant" in copied
     assert "***" in copied and _pg_url(project).split(":")[2].split("@")[0] not in copied
     assert _trace_ids(_pg_url(project), project) == _trace_ids("sqlite:///copy.db", project)
 
@@ -249,7 +249,7 @@ def test_copy_sqlite_into_a_database_made_by_create_role(ingested: Path, tmp_pat
     assert url.startswith("postgresql://copier:") and url.endswith("/copied")
 
     out = ok(cli(project, "store", "copy", "sqlite:///seed.db", url))
-    assert "copied 13 documents, 80 chunks" in out
+    assert "copied 13 documents, 83 chunks" in out
     _same_vectors("sqlite:///seed.db", url, project)
     refused = cli(project, "store", "copy", "sqlite:///seed.db", url)
     assert refused.exit_code == 1 and isinstance(refused.exception, InputError)
@@ -278,7 +278,7 @@ def test_create_role_on_an_existing_database(ingested: Path) -> None:
 
     backend = open_backend(url)
     try:
-        assert backend.documents.stats("default").chunks == 80
+        assert backend.documents.stats("default").chunks == 83
         assert backend.tenant_isolation() == (
             True,
             "row-level security applies (connected as reader2)",

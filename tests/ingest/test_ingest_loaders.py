@@ -112,10 +112,12 @@ def test_html_title_sections_and_dropped_chrome(tmp_path: Path) -> None:
     assert [s.path for s in doc.sections] == [
         ["Contact us"],
         ["Contact us", "Hours"],
+        ["Contact us", "Hours"],  # the table, a section of its own
         ["Contact us", "Hours", "Holidays"],
     ]
     assert doc.sections[0].text == "Email support@example.com."
-    assert doc.sections[1].text == "- Mon-Fri 9-17\n- Sat 10-14\n\nTeam | Phone\nSales | 123"
+    assert doc.sections[1].text == "- Mon-Fri 9-17\n- Sat 10-14"
+    assert doc.sections[2].table and doc.sections[2].text == "| Team | Phone |\n| Sales | 123 |"
     text = doc.text
     for dropped in ("Home | Shop", "secret", "color:red", "Copyright"):
         assert dropped not in text
@@ -318,10 +320,9 @@ def test_docx_headings_title_and_tables(tmp_path: Path) -> None:
     assert [(s.path, s.text) for s in doc.sections] == [
         ([], "Preamble between the parties."),
         (["1. Payment"], "Invoices are due in 45 days."),
-        (
-            ["1. Payment", "1.1 Late fees"],
-            "Interest is 1% per month.\n\nVolume | Discount\n50+ | 33%",
-        ),
+        (["1. Payment", "1.1 Late fees"], "Interest is 1% per month."),
+        # the table is a section of its own (a sentence before it is no caption)
+        (["1. Payment", "1.1 Late fees"], "| Volume | Discount |\n| 50+ | 33% |"),
         (["2. Term"], "- Three years."),
     ]
 

@@ -120,7 +120,14 @@ def test_every_chunk_carries_its_metadata(
     assert {c.title for c in w} == {"Warranty Policy"}
     assert [c.section_path for c in w] == [["Warranty", "Battery"], ["Warranty", "Frame"]]
     assert all(
-        c.doc_type == "policy" and c.metadata == {"owner": "support", "ragline.doc_language": "en"}
+        c.doc_type == "policy"
+        and c.metadata
+        == {
+            "owner": "support",
+            "ragline.doc_language": "en",
+            "ragline.doc_type": "policy",  # the front-matter's, not one found in the text
+            "ragline.file": "warranty.md",
+        }
         for c in w
     )
     assert all(c.language == "en" and c.page is None for c in w)
@@ -131,8 +138,18 @@ def test_every_chunk_carries_its_metadata(
     r = by_doc["docs/finance/report.pdf"]
     assert [c.page for c in r] == [1, 2]
     assert all(c.doc_type == "finance" and c.title == "Annual Report" for c in r)
-    meta = {"fiscal_year": 2025, "owner": "cfo", "ragline.doc_language": "en"}
+    meta = {
+        "fiscal_year": 2025,
+        "owner": "cfo",
+        "ragline.doc_language": "en",
+        "ragline.doc_type": "finance",
+        "ragline.file": "report.pdf",
+        "ragline.period": "FY2025",
+    }
     assert all(c.metadata == meta for c in r)
+    # what the document is, on a line of the indexed text (the file name, "report", is
+    # left out: the title "Annual Report" says it already)
+    assert r[0].indexed_text.startswith("Annual Report\nFY2025 · finance\n")
 
     # a rule applies where front-matter is silent
     assert {c.doc_type for c in by_doc["docs/es.md"]} == {"markdown"}
@@ -224,7 +241,12 @@ def test_sidecar_change_updates_document(ingestor: Ingestor, store: MemoryStore,
     report = ingestor.ingest([kb])
     assert {r.path: r.status for r in report.files}["docs/finance/report.pdf"] == "updated"
     doc = store.get_document("default", "docs/finance/report.pdf")
-    assert doc is not None and doc.metadata == {"owner": "ceo"} and doc.doc_type == "finance"
+    assert doc is not None and doc.doc_type == "finance"
+    assert doc.metadata == {
+        "owner": "ceo",
+        "ragline.doc_type": "finance",  # the sidecar's doc_type wins over "annual report"
+        "ragline.file": "report.pdf",
+    }
 
 
 def test_small_documents_are_embedded_in_shared_batches(
@@ -492,6 +514,9 @@ def test_sqlite_store(embedder: CountingEmbedder, project: Path, kb: Path) -> No
             "fiscal_year": 2025,
             "owner": "cfo",
             "ragline.doc_language": "en",
+            "ragline.doc_type": "annual report",  # from the title
+            "ragline.file": "report.pdf",
+            "ragline.period": "FY2025",  # the sidecar's fiscal_year
         }
         (kb / "es.md").unlink()
         synced = ing.ingest([project], sync=True)

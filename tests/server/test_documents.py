@@ -185,7 +185,12 @@ def test_json_documents_with_metadata_language_and_doc_type(client: httpx.Client
         ("policy/reise", "added"),
     ]
     travel = client.get("/v1/documents/policy/travel").json()
-    assert travel["metadata"] == {"owner": "travel-desk", "year": 2026}
+    # the record's doc_type is also its ragline.doc_type (what query analysis matches)
+    assert travel["metadata"] == {
+        "owner": "travel-desk",
+        "year": 2026,
+        "ragline.doc_type": "policy",
+    }
     assert travel["doc_type"] == "policy" and travel["title"] == "Travel policy"
     assert client.get("/v1/documents/policy/reise").json()["language"] == "de"
     assert _hits(client, "premium economy flights", filter="owner=travel-desk") == ["policy/travel"]

@@ -9,6 +9,9 @@ back, at a sentence start if one is there, else at a word start. A trailing piec
 shorter than ``chunk_size // 5`` is merged into the chunk before it, so a chunk is at
 most ``chunk_size + chunk_size // 5`` characters long.
 
+A table section (``Section.table``) is cut between rows instead, each chunk starting
+with the table's header line (see :mod:`ragline.ingest._tables`).
+
 Chunk ids are ``f"{document_id}#{ordinal}"``; ``content_hash`` is the SHA-256 of the
 chunk's ``indexed_text`` (title + section path + text), the exact text embedded.
 """
@@ -21,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from ragline.ingest._loaded import LoadedDocument
+from ragline.ingest._tables import row_chunks
 from ragline.types import DEFAULT_TENANT, Chunk
 
 _LEVELS = (
@@ -168,7 +172,10 @@ def chunk_document(
         path = list(section.path)
         if path and path[0].strip() == doc.title.strip():
             path = path[1:]  # a leading H1 that is the title says nothing new
-        for piece in split_text(section.text, chunk_size, chunk_overlap):
+        pieces = row_chunks(section.text, chunk_size, split_text) if section.table else None
+        if pieces is None:
+            pieces = split_text(section.text, chunk_size, chunk_overlap)
+        for piece in pieces:
             ordinal = len(chunks)
             chunk = Chunk(
                 id=f"{document_id}#{ordinal}",

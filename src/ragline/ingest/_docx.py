@@ -1,4 +1,5 @@
-"""Word .docx with python-docx: Heading N styles → sections, tables included in order.
+"""Word .docx with python-docx: Heading N styles → sections; each table a section of
+its own, in order (see ``ingest._tables``), captioned by a short line just before it.
 
 The zip container is checked *before* python-docx opens it, so a zip bomb is refused
 without being unpacked.
@@ -14,6 +15,7 @@ from typing import Any
 
 from ragline.errors import CorruptDocumentError
 from ragline.ingest._loaded import LoadedDocument, Section, normalize_text, title_from_path
+from ragline.ingest._tables import caption_before, table_section
 
 MAX_RATIO = 100  # uncompressed/compressed size above which a member looks like a bomb
 _RATIO_MIN_BYTES = 1024 * 1024  # tiny members may legitimately compress very well
@@ -53,20 +55,30 @@ def check_zip(path: Path, data: bytes, *, max_unpacked_mb: float) -> None:
         )
 
 
-def _table_text(table: Any) -> str:
-    rows: list[str] = []
-    for row in table.rows:
+def _table_rows(table: Any) -> tuple[list[list[str]], int]:
+    """The table's rows of cell texts, and how many leading rows are header rows (rows
+    marked "repeat as header row", at least one). A cell merged across columns names
+    each of them in a header row and fills the first in a data row."""
+    from docx.oxml.ns import qn
+
+    rows: list[list[str]] = []
+    header = 0
+    for n, row in enumerate(table.rows):
+        tr_pr = row._tr.trPr
+        is_header = tr_pr is not None and tr_pr.find(qn("w:tblHeader")) is not None
+        if is_header and header == n:
+            header += 1
         cells: list[str] = []
         last: Any = None
         for cell in row.cells:
-            if cell._tc is last:  # a merged cell repeats
-                continue
+            repeat = cell._tc is last  # a merged cell repeats
             last = cell._tc
-            text = " ".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
-            cells.append(text)
-        if any(cells):
-            rows.append(" | ".join(cells))
-    return "\n".join(rows)
+            if repeat:
+                cells.append(cells[-1] if n < max(header, 1) else "")
+                continue
+            cells.append(" ".join(p.text.strip() for p in cell.paragraphs if p.text.strip()))
+        rows.append(cells)
+    return rows, max(header, 1)
 
 
 def load_docx(path: Path, data: bytes, *, max_unpacked_mb: float) -> LoadedDocument:
@@ -98,7 +110,16 @@ def load_docx(path: Path, data: bytes, *, max_unpacked_mb: float) -> LoadedDocum
         for child in document.element.body.iterchildren():
             tag = child.tag.rsplit("}", 1)[-1]
             if tag == "tbl":
-                buf.append(_table_text(Table(child, document)))
+                rows, header_rows = _table_rows(Table(child, document))
+                caption = caption_before(buf[-1:])
+                table = table_section(
+                    rows, header_rows=header_rows, path=[h for _, h in stack], caption=caption
+                )
+                if table is None:  # one row or one column: plain text
+                    buf.append("\n".join(" | ".join(c for c in r if c) for r in rows))
+                else:
+                    flush()
+                    sections.append(table)
                 continue
             if tag != "p":
                 continue

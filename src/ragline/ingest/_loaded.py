@@ -16,12 +16,14 @@ from ragline.types import Metadata
 class Section:
     """A run of text under one heading path (``[]`` before the first heading).
 
-    ``page`` is the 1-based page number for PDFs, ``None`` otherwise.
+    ``page`` is the 1-based page number for PDFs, ``None`` otherwise. ``table``: the
+    text is a table, a header line then one line per row (see ``ingest._tables``).
     """
 
     path: list[str]
     text: str
     page: int | None = None
+    table: bool = False
 
 
 @dataclass(slots=True)

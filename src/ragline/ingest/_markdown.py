@@ -2,7 +2,9 @@
 
 Front-matter ``title``, ``doc_type`` and ``language`` are taken out; other keys
 become metadata. Headings inside fenced code blocks do not count. Links and images
-keep their text, ``**bold**`` markers are dropped.
+keep their text, ``**bold**`` markers are dropped. A pipe table (a header row, a
+``|---|`` rule, rows) becomes a section of its own (see ``ingest._tables``),
+captioned by a short line just before it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ragline.ingest._loaded import (
     take_special,
     title_from_path,
 )
+from ragline.ingest._tables import caption_before, table_section
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -28,6 +31,7 @@ _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^)(]|\([^)]*\))*\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
@@ -55,6 +59,16 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
         hint="write one `key: value` per line between the `---` lines",
     )
     return meta, rest
+
+
+def _pipe_cells(line: str) -> list[str]:
+    """``| a | b |`` → ``["a", "b"]`` (escaped ``\\|`` stays inside its cell)."""
+    text = line.strip()
+    if text.startswith("|"):
+        text = text[1:]
+    if text.endswith("|") and not text.endswith("\\|"):
+        text = text[:-1]
+    return [c.replace("\\|", "|").strip() for c in re.split(r"(?<!\\)\|", text)]
 
 
 def _clean_inline(line: str) -> str:
@@ -91,7 +105,30 @@ def load_markdown(path: Path, text: str) -> LoadedDocument:
         if name:
             stack.append((level, name))
 
-    for line in body.split("\n"):
+    lines = body.split("\n")
+    table: list[list[str]] | None = None
+
+    def end_table() -> None:
+        nonlocal table
+        rows, table = table or [], None
+        caption = caption_before(buf)
+        section = table_section(rows, path=[h for _, h in stack], caption=caption)
+        if section is None:
+            buf.extend(" | ".join(c for c in r if c) for r in rows)
+            return
+        flush()
+        sections.append(section)
+
+    for n, line in enumerate(lines):
+        if table is not None:
+            if "|" in line and line.strip():
+                if not _RULE.match(line):
+                    table.append(_pipe_cells(_clean_inline(line)))
+                continue
+            end_table()
+        elif "|" in line and n + 1 < len(lines) and fence is None and _RULE.match(lines[n + 1]):
+            table = [_pipe_cells(_clean_inline(line))]
+            continue
         fm = _FENCE.match(line)
         if fence is not None:
             if fm and fm.group(1)[0] == fence[0] and len(fm.group(1)) >= len(fence):
@@ -112,6 +149,8 @@ def load_markdown(path: Path, text: str) -> LoadedDocument:
             heading(1 if sm.group(1)[0] == "=" else 2, name)
             continue
         buf.append(_clean_inline(line))
+    if table is not None:
+        end_table()
     flush()
     return LoadedDocument(
         title=title or first_h1 or title_from_path(path),

@@ -10,7 +10,8 @@ recover some of it:
   page 1, is the document's title rather than a section heading. When more than
   40% of the lines would be headings, the guess is abandoned.
 
-Headings become section paths that carry over page breaks, like in Markdown.
+Headings become section paths that carry over page breaks, like in Markdown. Figure
+tables under a header of years become table sections (see ``ingest._pdf_tables``).
 """
 
 from __future__ import annotations
@@ -176,6 +177,8 @@ def find_headings(pages: list[PageText]) -> tuple[str | None, dict[tuple[int, in
 def build_sections(pages: list[PageText], headings: dict[tuple[int, int], int]) -> list[Section]:
     """Sections split at headings, each with its page; the heading path crosses pages."""
     from ragline.ingest._pdf import unwrap_lines
+    from ragline.ingest._pdf_tables import find_tables
+    from ragline.ingest._tables import table_section
 
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
@@ -188,7 +191,23 @@ def build_sections(pages: list[PageText], headings: dict[tuple[int, int], int]) 
 
     for p, page in enumerate(pages):
         buf: list[str] = []
+        tables = {
+            t.start: t
+            for t in find_tables(page.lines)
+            if not any((p, i) in headings for i in range(t.start, t.end))
+        }
+        skip_to = 0
         for i, line in enumerate(page.lines):
+            if i < skip_to:
+                continue
+            table = tables.get(i)
+            if table is not None:
+                section = table_section(table.rows, path=[h for _, h in stack], page=page.number)
+                if section is not None:
+                    flush(buf, page.number)
+                    sections.append(section)
+                    skip_to = table.end
+                    continue
             level = headings.get((p, i))
             if level is None:
                 buf.append(line)

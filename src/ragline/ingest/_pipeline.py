@@ -56,6 +56,7 @@ from ragline.ingest._loaders import (
     parse_bytes,
     read_sidecar,
 )
+from ragline.ingest._metadata import extract_metadata, note_written
 from ragline.ingest._report import FileResult, IngestReport, Status
 from ragline.store._base import Store
 from ragline.store._claims import ClaimHolder, DocumentClaim
@@ -65,7 +66,9 @@ from ragline.types import DEFAULT_TENANT, Chunk, Document
 # bump when loaders/chunker change what a file turns into; 3: chunks carry their
 # injection score (``ragline.injection``), so existing files are rescored on re-ingest
 # 4: chunks carry their document's language and a mixed-languages marker
-PIPELINE_VERSION = "4"
+# 5: document metadata found at ingest (ragline.org/period/doc_type/file), and that
+# line in the indexed text
+PIPELINE_VERSION = "5"
 ProgressFn = Callable[[int, int, str], None]
 #: ``(tenant, chunks) -> sentences embedded``: runs after chunks are embedded and before
 #: they are written (the project precomputes the extractive answerer's sentence vectors)
@@ -167,6 +170,7 @@ class Ingestor:
             "chunk_overlap": s.chunk_overlap,
             "languages": sorted(s.languages),
             "doc_types": [[r.match, r.doc_type] for r in s.doc_types],
+            "metadata": s.metadata.model_dump(mode="json"),
             "embedder": embedder.name,
         }
         self._fingerprint = json.dumps(fingerprint, sort_keys=True).encode()
@@ -479,6 +483,9 @@ class _Run:
     ) -> None:
         settings = self.ing.settings
         loaded.doc_type = loaded.doc_type or match_doc_type(settings.doc_types, source)
+        loaded.metadata.update(
+            extract_metadata(loaded, settings.metadata, path=source, is_file=doc_id == source)
+        )
         with span("ragline.ingest.chunk", "ingest") as sp:
             chunks = chunk_document(
                 loaded,
@@ -575,6 +582,7 @@ class _Run:
                 self.ing.store.upsert_document(p.document, p.chunks, matrix)
             self.existing[p.document.id] = p.document
             p.group.add(p.status, len(p.chunks))
+        note_written()
         self._release([p.document.id for p in pending])
 
     def _vectors(self, chunks: list[Chunk]) -> dict[str, np.ndarray]:
@@ -610,6 +618,7 @@ class _Run:
         for d in docs:
             if self.ing.store.delete_document(self.tenant, d.id):
                 group.add("removed", d.chunk_count)
+                note_written()
             self.existing.pop(d.id, None)
         if group.counts:
             self.groups.append(group)

@@ -13,7 +13,10 @@ retriever sees it). :func:`explain_routing` searches twice through the same
 without them (the request's filters and the tenant's languages still apply), and lines
 up the two rankings. A hit's ``rules`` are the boosts that multiplied its score; a hit
 only the unrouted search found and that a routing filter excludes lists that filter's
-rule in ``filtered_by``. Nothing is traced: explaining a query is not an ask.
+rule in ``filtered_by``. Document metadata the question names (organisation, period,
+document type; see :mod:`ragline.retrieve._metadata_match`) shows as rules named
+``metadata:KEY`` and counts as routing here. Nothing is traced: explaining a query is
+not an ask.
 """
 
 from __future__ import annotations
@@ -96,6 +99,23 @@ def match_rules(query: str, rules: Sequence[RoutingRule]) -> list[RuleMatch]:
     return out
 
 
+def metadata_rule_matches(plan: QueryPlan) -> list[RuleMatch]:
+    """The metadata values the question named, as rules that fired (``metadata:KEY``)."""
+    out: list[RuleMatch] = []
+    meta = plan.metadata
+    for m in meta.matches:
+        values = "|".join(m.values)
+        if any(c.field == m.key for c in meta.filters):
+            action = f"filter {m.key}={values}"
+        else:
+            factor = next((b.factor for b in meta.boosts if b.rule == f"metadata:{m.key}"), 1.0)
+            action = f"boost {m.key}={values} x{factor:g}"
+        out.append(
+            RuleMatch(f"metadata:{m.key}", "(document metadata)", True, m.words, action=action)
+        )
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class RankedHit:
     """One chunk in the routed and/or the unrouted ranking (ranks from 1; None: not in
@@ -169,8 +189,10 @@ def explain_routing(
     rules = retriever.settings.routing
     found = match_rules(query, rules)
     plan = retriever.analyze(query, tenant=tenant, filters=filters)
+    found += metadata_rule_matches(plan)
+    routed_filters = [*plan.routing.filters, *plan.metadata.filters]
     unrouted = QueryPlan(
-        [c for c in plan.conditions if c not in plan.routing.filters],
+        [c for c in plan.conditions if c not in routed_filters],
         RoutingPlan(),
         plan.languages,
         plan.language_conditions,
@@ -184,6 +206,8 @@ def explain_routing(
         for name in plan.routing.fired
         if by_rule[name].filter
     }
+    for cond in plan.metadata.filters:
+        filters_of[f"metadata:{cond.field}"] = [cond]
     hits = _line_up(before.hits, after.hits, plan, filters_of)
     return RoutingExplanation(query, tenant, after.k, found, hits)
 
@@ -200,9 +224,9 @@ def _line_up(
     out: list[RankedHit] = []
     for hit in [*after, *(h for h in before if h.chunk.id not in rank_after)]:
         chunk = hit.chunk
-        boosting = tuple(b.rule for b in plan.routing.boosts if matches(chunk, b.conditions))
+        boosting = tuple(b.rule for b in plan.boosts if matches(chunk, b.conditions))
         factor = 1.0
-        for b in plan.routing.boosts:
+        for b in plan.boosts:
             if matches(chunk, b.conditions):
                 factor *= b.factor
         excluded = tuple(name for name, conds in filters_of.items() if not matches(chunk, conds))

@@ -14,8 +14,14 @@ from ragline.embed._query_cache import QUERY_CACHE_SIZE, QueryVectorCache
 from ragline.errors import InputError
 from ragline.ingest._enrich import DOC_LANGUAGE_KEY, MIXED_LANGUAGES_KEY
 from ragline.retrieve._fusion import rrf_fuse, single_leg, weighted_fuse
+from ragline.retrieve._metadata_match import (
+    MetadataIndex,
+    MetadataPlan,
+    match_metadata,
+    plan_metadata,
+)
 from ragline.retrieve._mmr import mmr_select
-from ragline.retrieve._routing import RoutingPlan, apply_boosts, plan_routing
+from ragline.retrieve._routing import Boost, RoutingPlan, apply_boosts, plan_routing
 from ragline.store import Condition, ScoredChunk, Store, Vector, parse_filter
 from ragline.store._filters import condition_matches, field_value
 from ragline.trace import _attrs
@@ -54,6 +60,13 @@ class QueryPlan:
     routing: RoutingPlan
     languages: list[str] = field(default_factory=list)
     language_conditions: list[Condition] = field(default_factory=list)
+    #: the tenant's metadata values the question names, and the boosts/filters they add
+    metadata: MetadataPlan = field(default_factory=MetadataPlan)
+
+    @property
+    def boosts(self) -> list[Boost]:
+        """Every boost to apply to the fused hits: routing rules', then metadata's."""
+        return [*self.routing.boosts, *self.metadata.boosts]
 
 
 def language_filter(
@@ -118,6 +131,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.query_cache = QueryVectorCache(query_cache_size)
+        self.metadata_index = MetadataIndex(store)
 
     def search(
         self,
@@ -160,7 +174,16 @@ class Retriever:
         conditions.extend(language_conditions)
         routing = plan_routing(query, self.settings.routing)
         conditions.extend(routing.filters)
-        return QueryPlan(conditions, routing, languages, language_conditions)
+        metadata = self._metadata_plan(query, tenant)
+        conditions.extend(metadata.filters)
+        return QueryPlan(conditions, routing, languages, language_conditions, metadata)
+
+    def _metadata_plan(self, query: str, tenant: str) -> MetadataPlan:
+        rs = self.settings.retrieval
+        if rs.metadata_match == "off":
+            return MetadataPlan()
+        found = match_metadata(query, self.metadata_index.values(tenant))
+        return plan_metadata(found, mode=rs.metadata_match, factor=rs.metadata_boost)
 
     def _language_probe(self, query: str, tenant: str, plan: QueryPlan) -> dict[str, Any]:
         """For the trace: the keyword candidates without the language conditions, and how
@@ -196,7 +219,7 @@ class Retriever:
         if top_k < 1:
             raise InputError(f"k must be at least 1 (got {top_k})")
         conditions = plan.conditions
-        boosts = plan.routing.boosts
+        boosts = plan.boosts
 
         timings: dict[str, float] = {}
         n_candidates = max(rs.candidates, top_k)
@@ -292,6 +315,13 @@ def analysis_attributes(plan: QueryPlan) -> dict[str, Any]:
         "ragline.routing.rules_fired": list(routing.fired),
         "ragline.routing.filters": [_attrs.condition(c) for c in routing.filters],
         "ragline.routing.boosts": [f"{b.rule} x{b.factor}" for b in routing.boosts],
+        "ragline.metadata.mode": plan.metadata.mode,
+        "ragline.metadata.matches": [m.describe() for m in plan.metadata.matches],
+        "ragline.metadata.filters": [_attrs.condition(c) for c in plan.metadata.filters],
+        "ragline.metadata.boosts": [
+            " and ".join(_attrs.condition(c) for c in b.conditions) + f" x{b.factor}"
+            for b in plan.metadata.boosts
+        ],
     }
 
 
