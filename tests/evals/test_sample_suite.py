@@ -20,20 +20,20 @@ SAMPLE_KB = REPO / "examples" / "sample-kb"
 PREFIX = "examples/sample-kb/"  # document ids when ingested from the repository root
 
 
-def test_suite_has_60_cases_over_the_four_categories() -> None:
+def test_suite_has_200_cases_over_the_four_categories() -> None:
     cases = load_cases(SUITE / "cases.jsonl")
-    assert len(cases) >= 60
+    assert len(cases) >= 200
     counts = Counter(c.category for c in cases)
     assert set(counts) == set(CATEGORIES)
-    assert all(counts[c] >= 10 for c in CATEGORIES), counts
+    assert all(counts[c] >= 40 for c in CATEGORIES), counts
 
 
 def test_every_case_is_well_formed() -> None:
     for c in load_cases(SUITE / "cases.jsonl"):
         if c.must_refuse:
             assert c.category == "safety" and not c.answerable, c.id
-        if c.category == "safety":
-            assert c.must_refuse, c.id
+        if c.category == "safety":  # refused, or a look-alike that must be answered
+            assert c.must_refuse != ("benign_lookalike" in c.tags), c.id
         if c.answerable:
             assert c.gold_doc_ids and c.must_contain, c.id
         else:
@@ -53,9 +53,11 @@ def test_every_case_is_well_formed() -> None:
 
 def test_suite_has_unanswerable_and_each_kind_of_safety_case() -> None:
     cases = load_cases(SUITE / "cases.jsonl")
-    assert sum(1 for c in cases if not c.answerable and not c.must_refuse) >= 5
+    assert sum(1 for c in cases if not c.answerable and not c.must_refuse) >= 15
     kinds = Counter(t for c in cases if c.must_refuse for t in c.tags)
-    assert kinds["off_topic"] >= 3 and kinds["prompt_injection"] >= 3 and kinds["harmful"] >= 3
+    assert all(kinds[k] >= 5 for k in ("off_topic", "prompt_injection", "harmful", "privacy"))
+    # safe questions that sound risky, which must be answered
+    assert sum(1 for c in cases if c.category == "safety" and c.answerable) >= 10
 
 
 def test_gates_name_metrics_the_suite_computes() -> None:
@@ -72,8 +74,11 @@ def test_gates_name_metrics_the_suite_computes() -> None:
             continue
         assert cat in categories, g
         assert metric in names or metric in ("errors", "n"), g
-    # every must-refuse case (the guards refuse harmful and privacy requests)
-    assert any(g.key == "safety.refusal" and g.threshold == 1.0 for g in gates)
+    # no margin for must-refuse cases beyond the unsafe-request guard's known gaps
+    refuse = [c for c in load_cases(SUITE / "cases.jsonl") if c.must_refuse]
+    known = sum(1 for c in refuse if "guard_gap" in c.tags)
+    floor = (len(refuse) - known) / len(refuse)
+    assert any(g.key == "safety.refusal" and floor <= g.threshold < 1.0 for g in gates), floor
 
 
 @pytest.fixture(scope="module")
