@@ -31,31 +31,21 @@ from pydantic_core import PydanticCustomError
 
 from ragline._config_base import _Strict
 
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _MAX_WINDOW_S = 31 * 86400.0
 
 
 def parse_duration_s(value: Any) -> float:
-    """``30s``/``5m``/``2h``/``1d``/``1w`` or a number of seconds → seconds (ValueError)."""
-    if isinstance(value, bool):
+    """``30s``/``5m``/``2h``/``1d``/``1w`` or a number of seconds → seconds (ValueError);
+    the same parser as ``--window`` and ``monitor.retention`` (:mod:`ragline._duration`)."""
+    from ragline._duration import parse_duration
+    from ragline.errors import InputError
+
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"{value!r} is not a duration (use 30s, 5m, 2h or 1d)")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        m = _DURATION.fullmatch(value.strip().lower())
-        if m is None:
-            try:
-                seconds = float(value.strip())
-            except ValueError:
-                raise ValueError(f"{value!r} is not a duration (use 30s, 5m, 2h or 1d)") from None
-        else:
-            seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    else:
-        raise ValueError(f"{value!r} is not a duration (use 30s, 5m, 2h or 1d)")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"{value!r} is not a duration (use 30s, 5m, 2h or 1d)")
-    return seconds
+    try:
+        return parse_duration(value, zero=True)
+    except InputError:
+        raise ValueError(f"{value!r} is not a duration (use 30s, 5m, 2h or 1d)") from None
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration_s)]

@@ -14,8 +14,9 @@ _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 
 
-def parse_duration(text: str | float, *, what: str = "duration") -> float:
-    """Seconds in ``text`` (``"1h"`` → 3600.0); raises ``InputError`` unless positive."""
+def parse_duration(text: str | float, *, what: str = "duration", zero: bool = False) -> float:
+    """Seconds in ``text`` (``"1h"`` → 3600.0); raises ``InputError`` unless positive
+    (``zero``: or zero, e.g. ``group_wait: 0s``)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         seconds = float(text)
     else:
@@ -26,7 +27,7 @@ def parse_duration(text: str | float, *, what: str = "duration") -> float:
                 hint="write a number and a unit: 90s, 15m, 1h, 30d or 2w",
             )
         seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
-    if not seconds > 0 or seconds == float("inf"):
+    if (seconds < 0 if zero else not seconds > 0) or seconds == float("inf"):
         raise InputError(f"{what} {text!r} must be longer than zero", hint="e.g. 1h or 30d")
     return seconds
 
