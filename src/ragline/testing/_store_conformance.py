@@ -355,6 +355,16 @@ class StoreConformance:
         query = EMBEDDER.embed_query("banana banana banana split")
         assert _ids(store.vector_search("default", query, k=3, filters=cond)) == ["low#0"]
 
+    def test_odd_filter_field_names_match_nothing_and_never_fail(self, store: Store) -> None:
+        """A field name with a NUL, a quote, a backslash or nothing at all (a fuzzed
+        HTTP filter) is a field no chunk has: no hits, no store error."""
+        self._filter_corpus(store)
+        query = EMBEDDER.embed_query("report")
+        for name in ("a\x00b", 'a"b', "a\\b", "", "\x86\x00P"):
+            cond = [Condition(name, "eq", "x")]
+            assert store.keyword_search("default", "report", k=5, filters=cond) == []
+            assert store.vector_search("default", query, k=5, filters=cond) == []
+
     # -- vectors ----------------------------------------------------------------------
 
     def test_vector_search_orders_by_cosine(self, store: Store) -> None:

@@ -700,7 +700,7 @@ class PostgresStore(ClosesOnExit):
         self, tenant: str, query: str, *, k: int, filters: Sequence[Condition] = ()
     ) -> list[ScoredChunk]:
         terms = [t for t in query_terms(query) if len(t) <= 200] if isinstance(query, str) else []
-        if not terms or k <= 0:
+        if not terms or k <= 0 or _unstorable(filters):
             return []
         text = " ".join(terms)
         rows = self.run(tenant, lambda conn: keyword_rows(self, conn, tenant, text, k, filters))
@@ -709,7 +709,7 @@ class PostgresStore(ClosesOnExit):
     def vector_search(
         self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
     ) -> list[ScoredChunk]:
-        if k <= 0:
+        if k <= 0 or _unstorable(filters):
             return []
         rows = self.run(tenant, lambda conn: vector_rows(self, conn, tenant, vector, k, filters))
         return [ScoredChunk(CHUNK.decode(r), float(r[-1])) for r in rows]
@@ -741,3 +741,9 @@ class PostgresStore(ClosesOnExit):
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.safe_url!r})"
+
+
+def _unstorable(filters: Sequence[Condition]) -> bool:
+    """A field name with a NUL byte: no stored key has one (PostgreSQL text cannot hold
+    it), so the condition matches nothing — and sending it would be a server error."""
+    return any("\x00" in c.field for c in filters)

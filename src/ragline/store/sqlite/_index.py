@@ -144,7 +144,7 @@ class TenantSnapshot:
                 f"SELECT {name} FROM chunks WHERE tenant = ? ORDER BY pk", (self.tenant,)
             ).fetchall()
             return [r[0] for r in rows]
-        if '"' in name or "\\" in name:
+        if '"' in name or "\\" in name or "\x00" in name:  # not writable as a JSON path
             rows = self._conn.execute(
                 "SELECT metadata FROM chunks WHERE tenant = ? ORDER BY pk", (self.tenant,)
             ).fetchall()
