@@ -20,15 +20,18 @@ PUBLIC = {
         "ScoredChunk", "SentenceStore", "Store", "StoreStats", "TraceStore", "Vector",
         "copy_store", "create_postgres_role", "matches", "open_backend", "open_store",
         "parse_filter", "parse_filters",
+        "MemoryEntry", "MemoryItem", "MemoryPage", "ScoredMemory", "UserMemoryStore",
     ],
     "ragline.store.memory": [
         "MemoryAlertStore", "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore",
         "MemoryStore", "MemoryTraceStore", "MemoryRollupStore",
+        "MemoryUserMemoryStore",
     ],
     "ragline.store.sqlite": [
         "SQLiteAlertStore", "SQLiteBackend", "SQLiteConversationStore", "SQLiteEvalStore",
         "SQLiteResponseCache", "SQLiteSentenceStore", "SQLiteStore", "SQLiteTraceStore",
         "SQLiteRollupStore",
+        "SQLiteUserMemoryStore",
     ],
     "ragline.store.postgres": ["LocalPostgres", "PostgresBackend", "create_postgres_role"],
     "ragline.embed": [
@@ -118,6 +121,7 @@ PUBLIC = {
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
         "RollupConformance",
+        "UserMemoryStoreConformance",
     ],
 }  # fmt: skip
 

@@ -2,7 +2,8 @@
 
 - Protocols (what the rest of ragline imports): :class:`Store` (documents, chunks,
   keyword and vector search), :class:`TraceStore`, :class:`ConversationStore`,
-  :class:`SentenceStore`, :class:`EvalStore`, and :class:`Backend`, which hands out
+  :class:`SentenceStore`, :class:`EvalStore`, :class:`UserMemoryStore` (the agent's
+  long-term memory), and :class:`Backend`, which hands out
   all of them for one store URL.
 - Backends, one folder each: ``store.memory`` (the reference), ``store.sqlite`` (the
   default), ``store.postgres``. :func:`open_backend` turns a URL into one; the
@@ -26,6 +27,13 @@ from ragline.store._filters import Condition, matches, parse_filter, parse_filte
 from ragline.store._open import open_backend
 from ragline.store._sentences import SentenceStore
 from ragline.store._traces import TraceStore
+from ragline.store._user_memory import (
+    MemoryEntry,
+    MemoryItem,
+    MemoryPage,
+    ScoredMemory,
+    UserMemoryStore,
+)
 
 if TYPE_CHECKING:
     from ragline.store._copy import CopySummary, copy_store
@@ -51,15 +59,20 @@ __all__ = [
     "EvaluatorLock",
     "LocalPostgres",
     "Matrix",
+    "MemoryEntry",
+    "MemoryItem",
+    "MemoryPage",
     "MemoryStore",
     "PostgresStore",
     "SQLiteStore",
     "ScoredChunk",
+    "ScoredMemory",
     "SentenceStore",
     "Silence",
     "Store",
     "StoreStats",
     "TraceStore",
+    "UserMemoryStore",
     "Vector",
     "copy_store",
     "create_postgres_role",

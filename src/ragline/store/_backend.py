@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ragline.store._rollups import RollupStore
     from ragline.store._sentences import SentenceStore
     from ragline.store._traces import TraceStore
+    from ragline.store._user_memory import UserMemoryStore
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -59,6 +60,11 @@ class Backend(Protocol):
 
     @property
     def rollups(self) -> RollupStore: ...
+
+    @property
+    def user_memory(self) -> UserMemoryStore:
+        """The agent's long-term memory per (tenant, user)."""
+        ...
 
     def migrate(self) -> tuple[list[str], list[str]]:
         """Apply pending schema migrations: ``(applied now, all applied)``."""

@@ -16,6 +16,7 @@ from ragline.store.memory._documents import MemoryStore
 from ragline.store.memory._rollups import MemoryRollupStore
 from ragline.store.memory._sentences import MemorySentenceStore
 from ragline.store.memory._traces import MemoryTraceStore
+from ragline.store.memory._user_memory import MemoryUserMemoryStore
 
 if TYPE_CHECKING:
     from ragline.models._cache import ResponseCache
@@ -30,6 +31,7 @@ __all__ = [
     "MemorySentenceStore",
     "MemoryStore",
     "MemoryTraceStore",
+    "MemoryUserMemoryStore",
 ]
 
 EVALS_FILE = "ragline-evals.db"
@@ -59,6 +61,7 @@ class MemoryBackend(LazyFamilies):
     response_cache = Family(_response_cache)
     alerts = Family(lambda backend: MemoryAlertStore())
     rollups = Family(lambda backend: MemoryRollupStore())
+    user_memory = Family(lambda backend: MemoryUserMemoryStore())
 
     def __init__(self, documents: Store | None = None, *, base_dir: str | Path = ".") -> None:
         super().__init__()

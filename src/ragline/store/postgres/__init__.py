@@ -17,6 +17,7 @@ from ragline.store.postgres._documents import PostgresStore
 from ragline.store.postgres._rollups import PostgresRollupStore
 from ragline.store.postgres._sentences import PostgresSentenceStore
 from ragline.store.postgres._traces import PostgresTraceStore
+from ragline.store.postgres._user_memory import PostgresUserMemoryStore
 
 if TYPE_CHECKING:
     from ragline.models._cache import ResponseCache
@@ -61,6 +62,7 @@ class PostgresBackend(LazyFamilies):
     response_cache = Family(_response_cache)
     alerts = Family(_alerts)
     rollups = Family(lambda backend: PostgresRollupStore(backend.documents))
+    user_memory = Family(lambda backend: PostgresUserMemoryStore(backend.documents))
 
     def __init__(self, url: str) -> None:
         super().__init__()

@@ -391,6 +391,25 @@ CREATE TABLE alert_silences (
 CREATE INDEX alert_silences_ends ON alert_silences (ends_at);
 """
 
+# ragline.agent long-term memory (see ragline.store._user_memory): one row per item with
+# its vector; RLS like the conversation tables (with the operator all-tenant view).
+_MEMORY = """
+CREATE TABLE memory_items (
+    tenant          text NOT NULL,
+    id              text NOT NULL,
+    user_id         text NOT NULL,
+    kind            text NOT NULL,
+    text            text NOT NULL,
+    embedder        text NOT NULL,
+    vector          bytea NOT NULL,
+    conversation_id text,
+    metadata        jsonb NOT NULL DEFAULT '{}',
+    created_at      double precision NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX memory_items_user ON memory_items (tenant, user_id, created_at DESC, id DESC);
+""" + tenant_policy("memory_items", all_tenants=True)
+
 PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0001_vector_extension", _EXTENSION),
     PgMigration("0002_documents_chunks", _CORE),
@@ -405,6 +424,7 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0011_document_claims", _DOCUMENT_CLAIMS),
     PgMigration("0012_rollups", _ROLLUPS),
     PgMigration("0013_alerts", _ALERTS),
+    PgMigration("0015_memory", _MEMORY),
 ]
 
 _TABLE = (

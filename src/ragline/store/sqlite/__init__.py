@@ -24,6 +24,7 @@ from ragline.store.sqlite._evals import SQLiteEvalStore
 from ragline.store.sqlite._rollups import SQLiteRollupStore
 from ragline.store.sqlite._sentences import SQLiteSentenceStore
 from ragline.store.sqlite._traces import SQLiteTraceStore
+from ragline.store.sqlite._user_memory import SQLiteUserMemoryStore
 
 __all__ = [
     "SQLiteAlertStore",
@@ -35,13 +36,22 @@ __all__ = [
     "SQLiteSentenceStore",
     "SQLiteStore",
     "SQLiteTraceStore",
+    "SQLiteUserMemoryStore",
 ]
 
 T = TypeVar("T")
 
 
 #: the families ``sqlite://:memory:`` keeps in memory (their stores need a file)
-IN_MEMORY = ("traces", "conversations", "sentences", "evals", "alerts", "rollups")
+IN_MEMORY = (
+    "traces",
+    "conversations",
+    "sentences",
+    "evals",
+    "alerts",
+    "rollups",
+    "user_memory",
+)
 
 
 class SQLiteBackend(LazyFamilies):
@@ -59,6 +69,7 @@ class SQLiteBackend(LazyFamilies):
     rollups = Family(
         lambda backend: SQLiteRollupStore(backend.path, busy_timeout_ms=backend._trace_timeout_ms)
     )
+    user_memory = Family(lambda backend: SQLiteUserMemoryStore(backend.path))
 
     def __init__(
         self, path: str | Path, *, base_dir: str | Path = ".", trace_busy_timeout_ms: int = 500

@@ -313,3 +313,22 @@ CREATE TABLE alert_silences (
 );
 CREATE INDEX alert_silences_ends ON alert_silences (ends_at);
 """
+
+# ragline.agent long-term memory (see ragline.store._user_memory): one row per item with
+# its vector, so deleting the rows removes item, vector and index entries together
+MEMORY_SQL = """
+CREATE TABLE memory_items (
+    tenant          TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    user_id         TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    text            TEXT NOT NULL,
+    embedder        TEXT NOT NULL,
+    vector          BLOB NOT NULL,
+    conversation_id TEXT,
+    metadata        TEXT NOT NULL DEFAULT '{}',
+    created_at      REAL NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX memory_items_user ON memory_items (tenant, user_id, created_at, id);
+"""
