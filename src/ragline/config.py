@@ -51,6 +51,9 @@ from ragline._config_guards import UnsafeCategoryName as UnsafeCategoryName
 from ragline._config_guards import UnsafePolicy as UnsafePolicy
 from ragline._config_guards import _GuardPolicy as _GuardPolicy
 from ragline._config_guards import check_topic as check_topic
+from ragline._config_memory import AgentMCPSettings as AgentMCPSettings
+from ragline._config_memory import MCPServerSettings as MCPServerSettings
+from ragline._config_memory import MemorySettings as MemorySettings
 from ragline._config_monitor import MonitorSettings as MonitorSettings
 from ragline._config_monitor import RetentionSettings as RetentionSettings
 from ragline._config_notify import NOTIFIER_SETTINGS as NOTIFIER_SETTINGS
@@ -519,6 +522,10 @@ class TenantSettings(_Strict):
     )
 
 
+class AgentSettings(AgentMCPSettings):
+    """``agent:`` — the MCP client keys (``mcp_servers``) from :mod:`ragline._config_memory`."""
+
+
 class Settings(_Strict):
     store: str = Field(
         "sqlite:///ragline.db", description="sqlite:///f.db, postgresql://user@host/db, memory://"
@@ -542,6 +549,8 @@ class Settings(_Strict):
     guards: GuardSettings = Field(default_factory=GuardSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @model_validator(mode="after")
     def _alert_channels_exist(self) -> Settings:
