@@ -25,6 +25,7 @@ from ragline._time import elapsed_ms
 from ragline.config import Settings
 
 if TYPE_CHECKING:
+    from ragline.agent._memory import LongTermMemory
     from ragline.answer import Answerer, Pipeline
     from ragline.answer._chat import Chat
     from ragline.embed import Embedder
@@ -83,6 +84,7 @@ class Parts:
         self._evals: EvalStore | None = None
         self._evals_backend: Backend | None = None  # when evals.store names another store
         self._chat: Chat | None = None
+        self._memory: LongTermMemory | None = None
         self._canary: str | None = None
         self._mask: tuple[frozenset[str], Callable[[str], str]] | None = None
         self._canaries: set[str] = set()  #: tenants' own canaries (guards.leak.canary)
@@ -252,6 +254,19 @@ class Parts:
                 max_question_chars=self.settings.server.max_question_chars,
             )
         return self._chat
+
+    @property
+    def memory(self) -> LongTermMemory:
+        """The agent's long-term memory (``memory:``) on the backend's user memory."""
+        if self._memory is None:
+            with self._lock:
+                if self._memory is None:
+                    from ragline.agent._memory import build_memory
+
+                    self._memory = build_memory(
+                        self.backend.user_memory, self.embedder, self.settings
+                    )
+        return self._memory
 
     @property
     def canary(self) -> str:

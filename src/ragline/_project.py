@@ -17,6 +17,7 @@ from ragline.config import Settings, load_settings
 from ragline.types import Answer, Hit
 
 if TYPE_CHECKING:
+    from ragline.agent._memory import LongTermMemory
     from ragline.answer import AskOptions, AskRequest, Event, SearchOptions
     from ragline.answer._chat import ChatReply
     from ragline.embed import Embedder
@@ -79,6 +80,11 @@ class Project:
     @property
     def conversations(self) -> ConversationStore:
         return self.parts.backend.conversations
+
+    @property
+    def memory(self) -> LongTermMemory:
+        """The agent's long-term memory per user (``memory:``; ``ragline memory``)."""
+        return self.parts.memory
 
     @property
     def evals(self) -> EvalStore:

@@ -303,3 +303,22 @@ def test_memories_are_shown_as_memory_not_evidence() -> None:
     assert "(2025-11-24) assistant said: We'll ship it." in text
     assert "[1]" not in text
     assert render_memories([]) == ""
+
+
+# -- which model summarises ------------------------------------------------------------
+
+
+def test_the_summary_model_follows_memory_summarize() -> None:
+    from ragline.agent._memory import summary_model_spec
+    from ragline.config import Settings
+    from ragline.errors import ConfigError
+
+    assert summary_model_spec(Settings()) is None  # extractive: the rules only
+    assert summary_model_spec(Settings(model="openai:gpt-4o-mini")) == "openai:gpt-4o-mini"
+    assert summary_model_spec(Settings(model=["local", "extractive"])) == "local"
+    rules = Settings(model="openai:gpt-4o-mini", memory=MemorySettings(summarize="rules"))
+    assert summary_model_spec(rules) is None
+    chosen = Settings(memory=MemorySettings(summary_model="local"))
+    assert summary_model_spec(chosen) == "local"
+    with pytest.raises(ConfigError, match="memory.summarize: llm needs a language model"):
+        summary_model_spec(Settings(memory=MemorySettings(summarize="llm")))

@@ -45,7 +45,7 @@ from ragline.models._pricing import estimate_tokens
 from ragline.store._user_memory import MemoryEntry, MemoryItem, UserMemoryStore
 
 if TYPE_CHECKING:
-    from ragline.config import MemorySettings
+    from ragline.config import MemorySettings, Settings
     from ragline.embed._base import Embedder
     from ragline.models._base import Model
 
@@ -248,3 +248,36 @@ class LongTermMemory:
             cursor = page.next_cursor
         for memory_id in old:
             self.store.forget(tenant, user, memory_id)
+
+
+def summary_model_spec(settings: Settings) -> str | None:
+    """The model that summarises for memory (``memory.summarize``/``summary_model``), or
+    ``None`` for the rules only: ``auto`` uses a model when one other than ``extractive``
+    is configured, ``llm`` insists on one (:class:`ConfigError` if there is none)."""
+    from ragline.errors import ConfigError
+
+    m = settings.memory
+    if m.summarize == "rules":
+        return None
+    answer = settings.model if isinstance(settings.model, str) else settings.model[0]
+    spec = m.summary_model or answer
+    if spec == "extractive":
+        if m.summarize == "llm":
+            raise ConfigError(
+                "memory.summarize: llm needs a language model, but the model is extractive",
+                hint="set memory.summary_model (e.g. local or openai:gpt-4o-mini), or "
+                "memory.summarize: rules",
+            )
+        return None
+    return spec
+
+
+def build_memory(store: UserMemoryStore, embedder: Embedder, settings: Settings) -> LongTermMemory:
+    """The project's :class:`LongTermMemory` from ``memory:`` in ragline.yaml."""
+    spec = summary_model_spec(settings)
+    summarizer = None
+    if spec is not None:
+        from ragline.models import build_model
+
+        summarizer = build_model(spec, settings)
+    return LongTermMemory(store, embedder, settings=settings.memory, summarizer=summarizer)

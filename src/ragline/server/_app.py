@@ -152,12 +152,14 @@ def create_app(
         _routes_ask,
         _routes_chat,
         _routes_documents,
+        _routes_memory,
         _routes_openai,
         _routes_traces,
     )
 
     for module in (_routes_ask, _routes_chat, _routes_documents, _routes_traces, _routes_openai):
         app.include_router(module.router)
+    app.include_router(_routes_memory.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

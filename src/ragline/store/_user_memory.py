@@ -70,6 +70,19 @@ class MemoryItem:
     conversation_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The item as ``ragline memory list --json`` and ``GET /v1/memory`` show it."""
+        return {
+            "id": self.id,
+            "user": self.user,
+            "kind": self.kind,
+            "text": self.text,
+            "created_at": self.created_at,
+            "conversation_id": self.conversation_id,
+            "metadata": dict(self.metadata),
+            "embedder": self.embedder,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ScoredMemory:
