@@ -320,5 +320,5 @@ def test_the_summary_model_follows_memory_summarize() -> None:
     assert summary_model_spec(rules) is None
     chosen = Settings(memory=MemorySettings(summary_model="local"))
     assert summary_model_spec(chosen) == "local"
-    with pytest.raises(ConfigError, match="memory.summarize: llm needs a language model"):
+    with pytest.raises(ConfigError, match=r"memory\.summarize: llm needs a language model"):
         summary_model_spec(Settings(memory=MemorySettings(summarize="llm")))
