@@ -4,7 +4,7 @@ This module builds the app: the global options, then every command and command
 group in the order ``ragline --help`` lists them. The commands live one group per
 module (``_project_cmds``, ``_search``, ``_ask``, ``_chat``, ``_doctor``, ``_serve``,
 ``_traces``, ``_feedback``, ``_eval``, ``_guards``, ``_store``, ``_postgres``, ``_monitor``,
-``_alerts``, ``_memory``), and share what they
+``_alerts``, ``_memory``, ``_mcp``), and share what they
 need through ``_common``. Only typer is imported at start-up; everything else is imported by the
 command that needs it, so ``ragline --help`` stays fast. (``_replay`` holds replay and routing.)
 """
@@ -26,6 +26,7 @@ from ragline.cli._doctor import doctor
 from ragline.cli._eval import eval_app
 from ragline.cli._feedback import cases_app, feedback_app
 from ragline.cli._guards import guards_app
+from ragline.cli._mcp import mcp
 from ragline.cli._memory import memory_app
 from ragline.cli._monitor import monitor_app
 from ragline.cli._notifiers import notifiers_app
@@ -92,6 +93,7 @@ app.add_typer(postgres_app, name="postgres")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(memory_app, name="memory")
+app.command()(mcp)
 
 
 def main() -> None:

@@ -39,6 +39,9 @@ class ServerProcess:
         port: int | None = None,
         host: str = "127.0.0.1",
         start_timeout_s: float = 60.0,
+        command: Sequence[str] = ("serve",),
+        ready_path: str = "/readyz",
+        ready_status: int | None = 200,
     ) -> None:
         self.project_dir = Path(project_dir)
         self.env = dict(env or {})
@@ -46,6 +49,11 @@ class ServerProcess:
         self.port = port or free_port()
         self.host = host  # where it listens; ``url`` is its loopback address either way
         self.start_timeout_s = start_timeout_s
+        # another ragline server command (``("mcp", "--http")``) and what says it is up:
+        # ``ready_path`` answering ``ready_status`` (``None``: any HTTP answer)
+        self.command = list(command)
+        self.ready_path = ready_path
+        self.ready_status = ready_status
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -61,7 +69,7 @@ class ServerProcess:
         import httpx
 
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
-        cmd = [sys.executable, "-m", "ragline.cli", "-C", str(self.project_dir), "serve"]
+        cmd = [sys.executable, "-m", "ragline.cli", "-C", str(self.project_dir), *self.command]
         cmd += ["--port", str(self.port), "--host", self.host, *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
@@ -69,10 +77,12 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"ragline serve exited with {self.proc.returncode}:\n{self.output()}"
+                    f"ragline {self.command[0]} exited with {self.proc.returncode}:\n"
+                    f"{self.output()}"
                 )
             try:
-                if httpx.get(self.url + "/readyz", timeout=1.0).status_code == 200:
+                status = httpx.get(self.url + self.ready_path, timeout=1.0).status_code
+                if self.ready_status in (None, status):
                     return self
             except httpx.HTTPError:
                 pass
