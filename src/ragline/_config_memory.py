@@ -91,5 +91,5 @@ class AgentMCPSettings(_Strict):
     """``agent:`` keys this module owns: the MCP servers whose tools the agent may use."""
 
     mcp_servers: dict[str, MCPServerSettings] = Field(
-        default_factory=dict, description="name → an MCP server (its tools are name.tool)"
+        default_factory=dict, description="name → an MCP server (its tools: name__tool)"
     )

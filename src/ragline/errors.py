@@ -147,6 +147,19 @@ class EvalWarningsError(RaglineError):
         self.run_id = run_id
 
 
+class MCPToolError(RaglineError):
+    """An MCP server could not be reached, or one of its tools failed, refused its
+    arguments or took too long (``ragline.agent.mcp_tools``). The agent returns it to the
+    model as a tool error; ``server`` and ``tool`` name what failed."""
+
+    def __init__(
+        self, message: str, *, server: str = "", tool: str = "", hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.server = server
+        self.tool = tool
+
+
 __all__ = [
     "BusyError",
     "ConfigError",
@@ -160,6 +173,7 @@ __all__ = [
     "GuardError",
     "GuardTimeout",
     "InputError",
+    "MCPToolError",
     "NotFoundError",
     "NotifyError",
     "ProviderError",
