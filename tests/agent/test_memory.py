@@ -322,3 +322,22 @@ def test_the_summary_model_follows_memory_summarize() -> None:
     assert summary_model_spec(chosen) == "local"
     with pytest.raises(ConfigError, match=r"memory\.summarize: llm needs a language model"):
         summary_model_spec(Settings(memory=MemorySettings(summarize="llm")))
+
+
+def test_the_summary_model_is_built_only_when_an_exchange_is_recorded(
+    store: UserMemoryStore,
+) -> None:
+    built: list[int] = []
+
+    def make() -> FakeModel:
+        built.append(1)
+        return FakeModel(["The user owns a red Helio Mark II."])
+
+    m = LongTermMemory(store, HashEmbedder(), make_summarizer=make, clock=_clock)
+    m.recall(tenant="acme", user="u1", question="anything?")
+    store.list_items("acme", "u1")
+    assert built == []  # listing and recalling build no model
+    for _ in range(2):
+        m.record(tenant="acme", user="u1", question="Hi", answer="Hello", conversation_id=None)
+    assert built == [1]  # once
+    assert [i.kind for i in store.list_items("acme", "u1").items] == ["summary"]

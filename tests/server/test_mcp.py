@@ -215,3 +215,35 @@ def test_http_keys_keep_tenants_apart(mcp_http: ServerProcess) -> None:
     assert {h["source"] for h in result.structured_content["hits"]} <= {str(p) for p in []} or all(
         "globex" in h["source"] for h in result.structured_content["hits"]
     )
+
+
+# -- who is asking, without a server -------------------------------------------------------
+
+
+def test_http_tenant_rules_match_the_rest_server(tmp_path: Path) -> None:
+    from ragline._project import Project
+    from ragline.server._auth import KeyRing, LiveKeys, hash_key
+    from ragline.server._mcp import KeyTenants
+
+    ring = KeyRing({hash_key(ACME_KEY): "acme"})
+    (tmp_path / "ragline.yaml").write_text("embedder: hash\n", encoding="utf-8")
+    with Project(tmp_path) as project:
+        no_keys = KeyTenants(project, LiveKeys.fixed(KeyRing()))
+        assert no_keys.tenant({}) == "default"  # no keys yet: open, as /v1/ask
+        keyed = KeyTenants(project, LiveKeys.fixed(ring))
+        assert keyed.tenant({"Authorization": f"Bearer {ACME_KEY}"}) == "acme"
+        assert keyed.tenant({"X-API-Key": ACME_KEY}) == "acme"
+        assert keyed.tenant({"Authorization": "Bearer nope"}) is None
+        assert keyed.tenant(None) is None
+    (tmp_path / "ragline.yaml").write_text(
+        "embedder: hash\nserver:\n  auth: 'off'\n", encoding="utf-8"
+    )
+    with Project(tmp_path) as project:
+        off = KeyTenants(project, LiveKeys.fixed(ring))
+        assert off.tenant({}) == "default"
+    (tmp_path / "ragline.yaml").write_text(
+        "embedder: hash\nserver:\n  auth: required\n", encoding="utf-8"
+    )
+    with Project(tmp_path) as project:
+        required = KeyTenants(project, LiveKeys.fixed(KeyRing()))
+        assert required.tenant({}) is None  # no keys and auth required: nobody gets in

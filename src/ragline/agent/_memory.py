@@ -101,7 +101,9 @@ class LongTermMemory:
     """:class:`AgentMemory` on a :class:`UserMemoryStore` (see the module docstring).
 
     ``summarizer``: the model that adds a summary to the rule-based facts (``None``: the
-    rules only). ``clock`` (default ``time.time``) dates the recency decay.
+    rules only); or ``make_summarizer``, called once, on the first exchange recorded, so
+    that listing or forgetting memories never builds (or loads) a model. ``clock``
+    (default ``time.time``) dates the recency decay.
     """
 
     def __init__(
@@ -111,15 +113,29 @@ class LongTermMemory:
         *,
         settings: MemorySettings | None = None,
         summarizer: Model | None = None,
+        make_summarizer: Callable[[], Model] | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
+        import threading
+
         from ragline.config import MemorySettings
 
         self.store = store
         self.embedder = embedder
         self.settings = settings or MemorySettings()
-        self.summarizer = summarizer
+        self._summarizer = summarizer
+        self._make_summarizer = make_summarizer
+        self._lock = threading.Lock()
         self._clock = clock or time.time
+
+    @property
+    def summarizer(self) -> Model | None:
+        """The summary model (built on first use from ``make_summarizer``)."""
+        if self._summarizer is None and self._make_summarizer is not None:
+            with self._lock:
+                if self._summarizer is None and self._make_summarizer is not None:
+                    self._summarizer = self._make_summarizer()
+        return self._summarizer
 
     # -- recall -------------------------------------------------------------------------
 
@@ -164,8 +180,9 @@ class LongTermMemory:
     def facts(self, question: str, answer: str) -> list[Fact]:
         """What :meth:`record` would remember of this exchange (before de-duplication)."""
         facts = salient_facts(question, answer)
-        if self.summarizer is not None:
-            facts += summarize_exchange(self.summarizer, question, answer)
+        model = self.summarizer
+        if model is not None:
+            facts += summarize_exchange(model, question, answer)
         return facts
 
     def record(
@@ -274,10 +291,13 @@ def summary_model_spec(settings: Settings) -> str | None:
 
 def build_memory(store: UserMemoryStore, embedder: Embedder, settings: Settings) -> LongTermMemory:
     """The project's :class:`LongTermMemory` from ``memory:`` in ragline.yaml."""
-    spec = summary_model_spec(settings)
-    summarizer = None
+    spec = summary_model_spec(settings)  # a bad memory.summarize fails now, not later
+    make = None
     if spec is not None:
-        from ragline.models import build_model
 
-        summarizer = build_model(spec, settings)
-    return LongTermMemory(store, embedder, settings=settings.memory, summarizer=summarizer)
+        def make() -> Model:
+            from ragline.models import build_model
+
+            return build_model(spec, settings)
+
+    return LongTermMemory(store, embedder, settings=settings.memory, make_summarizer=make)

@@ -26,7 +26,8 @@ Who is asking:
   request carries ``Authorization: Bearer KEY``; the key gives the tenant, exactly as
   for ``/v1/ask``. A missing, unknown or expired key is refused with 401 before the MCP
   layer sees the request. With ``server.auth: off``, or while the project has no keys
-  at all, every request is the default tenant (as the REST server does).
+  at all (and ``server.auth`` is not ``required``), every request is the default
+  tenant, as the REST server does.
 
 Errors a user can fix (a blank question, an unknown document, a bad filter) come back
 as tool errors (``isError``) whose text says what went wrong and how to fix it;
@@ -173,12 +174,20 @@ class KeyTenants:
     """HTTP: the tenant of a request's bearer key (the REST server's keys and rules)."""
 
     def __init__(self, project: Project, keys: LiveKeys) -> None:
+        auth = project.settings.server.auth
         self.default = project.settings.default_tenant
-        self.auth_off = project.settings.server.auth == "off"
+        self.auth_off = auth == "off"
         self.keys = keys
+        self._keyed = auth == "required" or bool(len(keys.current()))
 
     def open(self) -> bool:
-        return self.auth_off or len(self.keys.current()) == 0
+        """No key needed (as :meth:`ServerState.open`): auth off, or no key exists yet and
+        auth is not ``required``; once a key exists, keys are needed from then on."""
+        if self.auth_off:
+            return True
+        if not self._keyed and len(self.keys.current()):
+            self._keyed = True
+        return not self._keyed
 
     def tenant(self, headers: Mapping[str, str] | None) -> str | None:
         """The caller's tenant, or ``None`` when the key is missing, unknown or expired."""
