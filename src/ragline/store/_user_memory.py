@@ -199,19 +199,20 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
     return float(found.group(1)), found.group(2)
 
 
-def rank(
-    candidates: Sequence[tuple[MemoryItem, Vector]], query: Vector, k: int
-) -> list[ScoredMemory]:
-    """The ``k`` best candidates by cosine (ties: newest first, then id)."""
-    same = [(item, v) for item, v in candidates if v.shape == query.shape]
+Candidate = tuple[str, float, Vector]  # an item's id, created_at and vector
+
+
+def rank(candidates: Sequence[Candidate], query: Vector, k: int) -> list[tuple[str, float]]:
+    """The ids and cosines of the ``k`` best candidates (ties: newest first, then id);
+    vectors of another dimension than the query's are skipped."""
+    same = [c for c in candidates if c[2].shape == query.shape]
     if not same or k <= 0:
         return []
-    matrix = np.stack([v for _, v in same])
-    scores = matrix @ query
-    order = sorted(
-        range(len(same)), key=lambda i: (-float(scores[i]), -same[i][0].created_at, same[i][0].id)
-    )
-    return [ScoredMemory(same[i][0], float(scores[i])) for i in order[:k]]
+    scores = np.stack([c[2] for c in same]) @ query
+    ids = np.array([c[0] for c in same])
+    created = np.array([c[1] for c in same], dtype=np.float64)
+    order = np.lexsort((ids, -created, -scores))[:k]  # the last key sorts first
+    return [(str(ids[i]), float(scores[i])) for i in order]
 
 
 class BaseUserMemoryStore(ABC):
@@ -256,7 +257,9 @@ class BaseUserMemoryStore(ABC):
         query = check_vector(vector, "query vector")
         if k <= 0:
             return []
-        return rank(self._candidates(tenant, user, embedder), query, int(k))
+        best = rank(self._candidates(tenant, user, embedder), query, int(k))
+        items = {i.id: i for i in self._items(tenant, user, [memory_id for memory_id, _ in best])}
+        return [ScoredMemory(items[m], score) for m, score in best if m in items]
 
     def list_items(
         self, tenant: str, user: str, *, limit: int = 50, cursor: str | None = None
@@ -295,9 +298,12 @@ class BaseUserMemoryStore(ABC):
     def _insert(self, tenant: str, items: list[tuple[MemoryItem, Vector]]) -> None: ...
 
     @abstractmethod
-    def _candidates(
-        self, tenant: str, user: str, embedder: str
-    ) -> list[tuple[MemoryItem, Vector]]: ...
+    def _candidates(self, tenant: str, user: str, embedder: str) -> list[Candidate]:
+        """The id, created_at and vector of each of the user's items made by ``embedder``."""
+
+    @abstractmethod
+    def _items(self, tenant: str, user: str, ids: Sequence[str]) -> list[MemoryItem]:
+        """The user's items among ``ids`` (any order; unknown ids left out)."""
 
     @abstractmethod
     def _page(

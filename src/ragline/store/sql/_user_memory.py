@@ -5,8 +5,9 @@ text, its vector (float32 bytes, as every backend stores vectors) and its bookke
 in one row, keyed by ``(tenant, id)``, with the index ``memory_items_user`` on
 ``(tenant, user_id, created_at, id)`` for listing and search. So deleting the rows
 deletes the item, its vector and its index entries together; nothing else holds a
-copy. Search reads the user's vectors (one index range) and ranks them exactly, in
-:func:`~ragline.store._user_memory.rank`.
+copy. Search reads the ids, times and vectors of the user's items (one index range),
+ranks them exactly (:func:`~ragline.store._user_memory.rank`), then reads the k best
+items whole.
 
 On PostgreSQL every call runs with its tenant set, so row-level security keeps a
 query to that tenant's rows even without its ``WHERE tenant``.
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ragline.store._base import Vector
 from ragline.store._rows import Layout, json_dict
-from ragline.store._user_memory import BaseUserMemoryStore, Clock, MemoryItem
+from ragline.store._user_memory import BaseUserMemoryStore, Candidate, Clock, MemoryItem
 from ragline.store._vectors import blob_vector, vector_blob
 from ragline.store.sql._dialect import Dialect, Statements
 
@@ -76,16 +78,27 @@ class SQLUserMemoryStore(BaseUserMemoryStore):
         m = self._sql.mark
         return f"WHERE tenant = {m} AND user_id = {m}"
 
-    def _candidates(self, tenant: str, user: str, embedder: str) -> list[tuple[MemoryItem, Vector]]:
+    def _candidates(self, tenant: str, user: str, embedder: str) -> list[Candidate]:
         if not self._sql.storable(user, embedder):
             return []
         m = self._sql.mark
         rows = self._sql.fetch(
             tenant,
-            f"SELECT {ITEM.select()}, vector FROM memory_items {self._where()} AND embedder = {m}",
+            f"SELECT id, created_at, vector FROM memory_items {self._where()} AND embedder = {m}",
             (tenant, user, embedder),
         )
-        return [(ITEM.decode(r), blob_vector(r[-1])) for r in rows]
+        return [(str(i), float(t), blob_vector(v)) for i, t, v in rows]
+
+    def _items(self, tenant: str, user: str, ids: Sequence[str]) -> list[MemoryItem]:
+        if not ids:
+            return []
+        among, params = self._sql.any_of("id", list(ids))
+        rows = self._sql.fetch(
+            tenant,
+            f"SELECT {ITEM.select()} FROM memory_items {self._where()} AND {among}",
+            (tenant, user, *params),
+        )
+        return [ITEM.decode(r) for r in rows]
 
     def _page(
         self, tenant: str, user: str, limit: int, after: tuple[float, str] | None
