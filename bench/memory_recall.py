@@ -27,9 +27,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import table, write_section  # noqa: E402
+from _results import table, write_section
 
-from ragline.store._user_memory import MemoryEntry, UserMemoryStore  # noqa: E402
+from ragline.store._user_memory import MemoryEntry, UserMemoryStore
 
 DIM = 384
 EMBEDDER = "bench-384"
