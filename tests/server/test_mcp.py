@@ -59,6 +59,9 @@ async def session_calls(server: Any) -> dict[str, Any]:
         doc = await client.call_tool("get_document", {"document_id": doc_id, "max_chars": 300})
         blank = await client.call_tool("ask", {"question": "   "})
         missing = await client.call_tool("get_document", {"document_id": "no-such-doc"})
+        finance = await client.call_tool(
+            "search", {"query": "revenue", "k": 3, "filters": {"doc_type": "finance"}}
+        )
         return {
             "tools": {t.name: t for t in tools},
             "search": search,
@@ -66,6 +69,7 @@ async def session_calls(server: Any) -> dict[str, Any]:
             "doc": doc,
             "blank": blank,
             "missing": missing,
+            "finance": finance,
         }
 
 
@@ -91,6 +95,8 @@ def check_session(seen: dict[str, Any], *, tenant: str) -> None:
     blank, missing = seen["blank"], seen["missing"]
     assert blank.is_error and "question: is blank" in blank.content[0].text
     assert missing.is_error and "no document 'no-such-doc'" in missing.content[0].text
+    finance = seen["finance"].structured_content["hits"]
+    assert finance and all("annual-report" in h["source"] for h in finance), finance
 
 
 # -- stdio ---------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ Three tools, each answering with structured JSON (and the same JSON as text):
 
 - ``search(query, k=5, filters={})`` — the knowledge base's best chunks (hybrid
   retrieval, as ``ragline search``), numbered ``n`` = 1, 2, …, with title, section,
-  source, page, score and text;
-- ``ask(question, k=None)`` — a cited answer (the pipeline, as ``ragline ask``): the
+  source, page, score and text; ``filters`` as in ``POST /v1/ask`` (metadata the hits
+  must have, a list value meaning any of them);
+- ``ask(question, k=None, filters={})`` — a cited answer (the pipeline, as ``ragline ask``): the
   text with ``[n]`` markers, ``citations`` (each ``n`` with the document, chunk, title,
   section, source, page), whether it abstained, and the trace id;
 - ``get_document(document_id, max_chars=20000)`` — one document's metadata and text
@@ -93,10 +94,12 @@ def search_result(
     return {"query": query, "tenant": tenant, "hits": out}
 
 
-def ask_result(project: Project, tenant: str, question: str, k: int | None) -> dict[str, Any]:
+def ask_result(
+    project: Project, tenant: str, question: str, k: int | None, filters: dict[str, Any]
+) -> dict[str, Any]:
     if k is not None and (not isinstance(k, int) or not 1 <= k <= MAX_K):
         raise InputError(f"k must be between 1 and {MAX_K}, not {k!r}")
-    answer = project.ask(question, tenant=tenant, k=k)
+    answer = project.ask(question, tenant=tenant, k=k, filters=filters or None)
     return {
         "answer": answer.text,
         "citations": [

@@ -15,6 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from ragline.errors import RaglineError
 from ragline.server._mcp import TenantOf, ask_result, document_result, search_result
+from ragline.server._schemas import FilterValue
 
 if TYPE_CHECKING:
     from ragline._project import Project
@@ -42,19 +43,25 @@ def build_mcp_server(project: Project, tenant_of: TenantOf) -> MCPServer:
 
     @server.tool()
     async def search(
-        query: str, ctx: Context, k: int = 5, filters: dict[str, str] | None = None
+        query: str, ctx: Context, k: int = 5, filters: dict[str, FilterValue] | None = None
     ) -> dict[str, Any]:
         """Search the knowledge base: the best chunks for the query, numbered n = 1, 2, …,
         with document_id, title, section, source, page, score and text. filters: metadata
-        conditions like {"doc_type": "finance"} or {"year": ">=2024"}."""
+        the hits must have, e.g. {"doc_type": "finance"} (a list value: any of them)."""
         return await run(lambda t: search_result(project, t, query, k, dict(filters or {})), ctx)
 
     @server.tool()
-    async def ask(question: str, ctx: Context, k: int | None = None) -> dict[str, Any]:
+    async def ask(
+        question: str,
+        ctx: Context,
+        k: int | None = None,
+        filters: dict[str, FilterValue] | None = None,
+    ) -> dict[str, Any]:
         """Answer a question from the knowledge base. The answer cites its sources with
         [n] markers; citations lists each n with its document, title, section, source and
-        page. abstained is true when the knowledge base does not hold the answer."""
-        return await run(lambda t: ask_result(project, t, question, k), ctx)
+        page. abstained is true when the knowledge base does not hold the answer. filters:
+        as for search."""
+        return await run(lambda t: ask_result(project, t, question, k, dict(filters or {})), ctx)
 
     @server.tool()
     async def get_document(
