@@ -26,9 +26,11 @@ Categories (reason ``unsafe.<category>``):
   scams, threats, forgery, fraud.
 
 What it does not do (see ``bench/guards_unsafe.py`` for the measured recall): requests
-for misinformation, harassment, copyrighted text or hate speech, harm phrased
-indirectly, or split over turns. Fictional characters' "private" data ("Princess
-Leia's private email") is refused like a real person's: a name is a name.
+for misinformation, harassment, copyrighted text or hate speech, or harm phrased
+indirectly. A request split over turns, or a slow escalation, is the conversation's
+(:mod:`ragline.guards._unsafe_turns`, reason ``unsafe.multi_turn``). Fictional
+characters' "private" data ("Princess Leia's private email") is refused like a real
+person's: a name is a name.
 """
 
 from __future__ import annotations
@@ -355,7 +357,10 @@ class UnsafeRequestGuard:
 
     ``categories`` narrows what it looks for (default: all of
     :data:`UNSAFE_CATEGORIES`). It checks the question only: these are shapes of
-    requests, and an answer or a document that *mentions* a bomb is no request.
+    requests, and an answer or a document that *mentions* a bomb is no request. With
+    the conversation's earlier user turns (``context.history``) it also reads the
+    conversation (:mod:`ragline.guards._unsafe_turns`): a request split over turns or a
+    slow escalation is refused with ``unsafe.multi_turn`` and its category.
     """
 
     name = "unsafe"
@@ -377,6 +382,10 @@ class UnsafeRequestGuard:
 
     def check(self, text: str, context: GuardContext) -> Verdict:
         reasons, findings = unsafe_scan(text, self.categories)
+        if not reasons and context.stage == "input" and context.history:
+            from ragline.guards._unsafe_turns import conversation_scan
+
+            reasons = conversation_scan(text, context.history, self.categories)
         if not reasons:
             return Verdict(guard=self.name)
         return Verdict(
