@@ -6,7 +6,7 @@ README's Guardrails section), globally and per tenant. Re-exported by
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -68,6 +68,30 @@ class InjectionPolicy(_GuardPolicy):
         return "flag" if self.action == "flag" else "drop"
 
 
+def check_pii_allow(entries: Iterable[object]) -> None:
+    """A ValueError naming a bad ``guards.pii.allow`` entry: not text, empty, or written
+    ``/…/`` but not a valid regular expression, or one that matches the empty text
+    (it would allow everything). (Here: config imports no part; the guard calls it.)"""
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, str) or not entry.strip():
+            raise ValueError(
+                f"allow[{i}] is empty ({entry!r}): give a value (help@example.com) or a "
+                "regular expression between slashes (/.*@example\\.com/)"
+            )
+        if len(entry) >= 2 and entry.startswith("/") and entry.endswith("/"):
+            try:
+                pattern = re.compile(entry[1:-1], re.IGNORECASE)
+            except re.error as e:
+                raise ValueError(
+                    f"allow[{i}] {entry!r} is not a valid regular expression ({e})"
+                ) from None
+            if pattern.fullmatch(""):
+                raise ValueError(
+                    f"allow[{i}] {entry!r} matches the empty text: it would allow every "
+                    "value; write what an allowed value looks like"
+                )
+
+
 class PiiPolicy(_GuardPolicy):
     action: GuardActionName = Field("redact", description="what a detection does")
     threshold: float = Field(0.5, gt=0, le=1, description="unused: a checksum passes or not")
@@ -78,6 +102,22 @@ class PiiPolicy(_GuardPolicy):
     labels: list[str] | None = Field(
         None, description="only these kinds (email, phone, card, iban, ip, ssn, nino, dni, nie)"
     )
+    allow_published: bool = Field(
+        True,
+        description="an email or phone number that appears in the passages the answer "
+        "cites (the company's published contact details) is not redacted in answers",
+    )
+    allow: list[str] = Field(
+        default_factory=list,
+        description="values never redacted: literal values (help@example.com, "
+        "+31 20 555 0100) or regular expressions between slashes (/.*@example\\.com/)",
+    )
+
+    @field_validator("allow")
+    @classmethod
+    def _allow(cls, v: list[str]) -> list[str]:
+        check_pii_allow(v)
+        return v
 
 
 UnsafeCategoryName = Literal[

@@ -62,7 +62,12 @@ def test_a_blocked_stream_says_so(project: ragline.Project) -> None:
     assert isinstance(events[-1], DoneEvent) and events[-1].finish_reason == "content_filter"
 
 
-def test_pii_in_answers_is_redacted(project: ragline.Project) -> None:
+def test_pii_in_answers_is_redacted(tmp_path: Path) -> None:
+    # the KB's own support address is published (allow_published, the default, lets it
+    # through: tests/guards/test_pii_published.py); here every email counts
+    root = tmp_path / "strict"
+    root.mkdir()
+    project = _project(root, "guards:\n  pii: {allow_published: false}\n")
     answer = project.ask("How do I contact the support team for a warranty claim?")
     assert "help@example.com" not in answer.text and "[email]" in answer.text
     assert all("help@example.com" not in s.text for s in answer.sentences)
@@ -74,6 +79,12 @@ def test_pii_in_answers_is_redacted(project: ragline.Project) -> None:
     assert all("help@example.com" not in str(e.to_dict()) for e in sent)
     done = streamed[-1]
     assert isinstance(done, DoneEvent) and "help@example.com" not in done.answer.text
+    project.close()
+
+
+def test_the_kbs_published_address_is_quoted_by_default(project: ragline.Project) -> None:
+    answer = project.ask("How do I contact the support team for a warranty claim?")
+    assert "help@example.com" in answer.text and answer.guards == []
 
 
 def test_benign_questions_are_answered(project: ragline.Project) -> None:

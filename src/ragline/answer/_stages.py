@@ -504,8 +504,9 @@ class GuardOut(_GuardStage):
         #: the tenant's answer languages (the language guard's), by tenant name
         self.languages = languages
 
-    def _context(self, ask: Ask, **metadata: Any) -> Any:
-        """What the output guards know: the tenant's languages, and in ``metadata`` the
+    def _context(self, ask: Ask, passages: tuple[str, ...] = (), **metadata: Any) -> Any:
+        """What the output guards know: the tenant's languages, the ``passages`` the
+        answer is grounded on (``GuardContext.passages``), and in ``metadata`` the
         answer's judgement (``sentence_count``, ``sentence_spans``, ``unsupported``,
         ``abstained``), ``sentence`` (one sentence of a redacted answer) or, while
         streaming, ``window`` (and the window's ``offset``): a guard that judges whole
@@ -520,6 +521,7 @@ class GuardOut(_GuardStage):
             tenant=tenant,
             question=ask.question,
             languages=languages,
+            passages=passages,
             metadata=metadata,
         )
 
@@ -532,8 +534,10 @@ class GuardOut(_GuardStage):
             unsupported = [i for i, sentence in enumerate(sentences) if not sentence.citations]
         from ragline.answer._sentence_spans import sentence_spans
 
+        cited = {r.chunk_id for r in answer.references}
         return self._context(
             ask,
+            tuple(h.chunk.text for h in ask.hits if h.chunk.id in cited),
             sentence_count=len(sentences),
             sentence_spans=sentence_spans(answer.text) if sentences and self._spans else None,
             unsupported=unsupported,
@@ -581,7 +585,8 @@ class GuardOut(_GuardStage):
         if not self.guards.at("output"):
             yield from events
             return
-        context = self._context(ask, window=True)
+        # the citations come after the text: a window is grounded on every passage given
+        context = self._context(ask, tuple(h.chunk.text for h in ask.hits), window=True)
         seen, sent = "", 0
         for event in events:
             if isinstance(event, DeltaEvent):

@@ -47,6 +47,10 @@ class GuardContext:
     question: str | None = None
     #: the tenant's answer languages (ISO 639-1), empty when any
     languages: tuple[str, ...] = ()
+    #: the retrieved passages the answer is grounded on (output stage): those the
+    #: answer cites, or — while a stream is checked, before its citations are known —
+    #: every passage it was given
+    passages: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 

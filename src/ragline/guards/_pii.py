@@ -46,7 +46,9 @@ DNI = re.compile(r"(?<![\w-])([XYZ]?)(\d{7,8})[ -]?([A-Z])(?!\w)", re.IGNORECASE
 IPV4 = re.compile(r"(?<![\w.:])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
 IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f:][0-9A-Fa-f:.]{1,44}(?![\w:])")
 PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w-])"
+    # "+31 6 1234 5678", "+33 1 23 45 67 89": one digit may follow the country code
+    r"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\d[ .-])?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}"
+    r"(?![\w-])"
     r"|(?<![\w+])\+\d{7,15}(?!\w)"
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}[./-]\d{2}[./-]\d{4}|\d{4}\.\d{2}\.\d{2}")
@@ -251,6 +253,40 @@ def redact_pii(text: str) -> str:
     return redact(text, findings) if findings else text
 
 
+#: the kinds ``allow_published`` lets through: contact details a company publishes
+#: (an IBAN or a card number in a document is no contact detail, and a planted
+#: "wire the refund to IBAN …" must stay redacted)
+PUBLISHED_LABELS: frozenset[str] = frozenset({"email", "phone"})
+
+
+def pii_value(label: str, text: str) -> str:
+    """What two spellings of one value share: an email case-folded, a number's digits
+    (and letters: an IBAN, a NINO), so "020 555 0100" and "020-555-0100" are one."""
+    if label == "email":
+        return text.strip().casefold()
+    return "".join(c for c in text if c.isalnum()).upper()
+
+
+def compile_allow(allow: Collection[str]) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    """``guards.pii.allow`` as (literal values, regexes): an entry written ``/…/`` is a
+    regular expression a found value must match whole (any case), any other entry a
+    literal value (compared as :func:`pii_value` spells it, and case-folded). A
+    ValueError names a bad entry (see :func:`ragline._config_guards.check_pii_allow`)."""
+    from ragline._config_guards import check_pii_allow
+
+    check_pii_allow(allow)
+    literals: set[str] = set()
+    patterns: list[re.Pattern[str]] = []
+    for entry in allow:
+        if len(entry) >= 2 and entry.startswith("/") and entry.endswith("/"):
+            patterns.append(re.compile(entry[1:-1], re.IGNORECASE))
+        else:
+            literals.add(entry.strip().casefold())
+            literals.add("".join(c for c in entry if c.isalnum()).upper())
+    literals.discard("")
+    return frozenset(literals), tuple(patterns)
+
+
 class PiiGuard:
     """Finds PII (see the module docstring) and applies ``action``: ``redact`` (the text
     goes on with typed markers), ``block`` or ``flag``.
@@ -259,6 +295,12 @@ class PiiGuard:
     retrieved chunks. ``labels`` limits which kinds count (default: all of
     :data:`PII_LABELS`). The score is 1.0 when anything is found, 0.0 otherwise: a
     checksum either passes or it does not.
+
+    Never counted: a value in ``allow`` (literal values, or ``/regex/`` entries, see
+    :func:`compile_allow`), and with ``allow_published`` (the default) an email or
+    phone number (:data:`PUBLISHED_LABELS`) that appears in the passages the answer is
+    grounded on (``context.passages``): the company's support address in the knowledge
+    base is published, a customer's number the answer made up or was told is not.
     """
 
     name = "pii"
@@ -269,6 +311,8 @@ class PiiGuard:
         action: Action = "redact",
         stages: Collection[GuardStage] = frozenset({"output"}),
         labels: Collection[str] | None = None,
+        allow_published: bool = True,
+        allow: Collection[str] = (),
     ) -> None:
         if action == "allow":
             raise ValueError("a PII guard that allows everything: disable it instead")
@@ -278,9 +322,43 @@ class PiiGuard:
         self.action: Action = action
         self.stages: frozenset[GuardStage] = frozenset(stages)
         self.labels = frozenset(labels) if labels is not None else None
+        self.allow_published = allow_published
+        self.allowed, self.allowed_patterns = compile_allow(allow)
+
+    def _allowed(self, text: str, finding: Finding, published: set[str] | None) -> bool:
+        value = text[finding.start : finding.end]
+        if self.allowed and (
+            value.strip().casefold() in self.allowed
+            or pii_value(finding.label, value) in self.allowed
+        ):
+            return True
+        if any(p.fullmatch(value.strip()) for p in self.allowed_patterns):
+            return True
+        return published is not None and pii_value(finding.label, value) in published
+
+    def _published(self, context: GuardContext) -> set[str] | None:
+        """The emails and phone numbers of the passages, as :func:`pii_value` spells them."""
+        if not self.allow_published or not context.passages:
+            return None
+        return {
+            pii_value(f.label, passage[f.start : f.end])
+            for passage in context.passages
+            for f in find_pii(passage, labels=PUBLISHED_LABELS)
+        }
 
     def check(self, text: str, context: GuardContext) -> Verdict:
         findings = find_pii(text, labels=self.labels)
+        if findings and (self.allowed or self.allowed_patterns or context.passages):
+            published = (
+                self._published(context)
+                if any(f.label in PUBLISHED_LABELS for f in findings)
+                else None
+            )
+            findings = [
+                f
+                for f in findings
+                if not self._allowed(text, f, published if f.label in PUBLISHED_LABELS else None)
+            ]
         if not findings:
             return allow(self.name)
         reasons = tuple(sorted({f"pii.{f.label}" for f in findings}))
@@ -296,12 +374,15 @@ class PiiGuard:
 
 __all__ = [
     "PII_LABELS",
+    "PUBLISHED_LABELS",
     "PiiGuard",
+    "compile_allow",
     "find_pii",
     "iban_valid",
     "ip_valid",
     "luhn_valid",
     "nino_valid",
+    "pii_value",
     "redact",
     "redact_pii",
     "spanish_id_kind",

@@ -291,7 +291,13 @@ def build_guards(
     if pii.enabled:
         guards.append(
             ConfiguredGuard.of(
-                PiiGuard(action=pii.action, stages=frozenset(pii.stages), labels=pii.labels),
+                PiiGuard(
+                    action=pii.action,
+                    stages=frozenset(pii.stages),
+                    labels=pii.labels,
+                    allow_published=pii.allow_published,
+                    allow=pii.allow,
+                ),
                 pii,
             )
         )
