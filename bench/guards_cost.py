@@ -13,6 +13,14 @@
    succeeds when the extractive answer quotes it. Guards off (``stages: [input]``) vs
    on (the default ``[input, retrieval]``).
 
+``--asks-only`` measures just part 2, on questions asked alone and with the three
+queries before them as the conversation's earlier turns (``history``: the input guards
+then read the conversation too), alternating per query; with ``--before-src DIR`` it
+first runs itself on another checkout's ``src`` (``PYTHONPATH=DIR``) and reports both
+(its own section, ``guards-ask-cost``):
+
+    python bench/guards_cost.py --asks-only --docs 200 --queries 300 --before-src ../main/src
+
 ``--answer-only`` measures just what the extractive answerer's instruction check
 costs (its own section, ``guards-answer-cost``): the same hits and query vectors
 answered with the check on and off, alternating per query, sentence vectors warm
@@ -27,8 +35,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -242,6 +252,71 @@ def _answer_cost(work: Path, corpus: Path, queries: list[str]) -> None:
     print(body)
 
 
+def _ask_times(work: Path, corpus: Path, queries: list[str]) -> dict[str, list[float]]:
+    """Guard time per ask (ms) over ``queries``, asked alone and with the three queries
+    before them as ``history``, alternating."""
+    _ingest_seconds(work, corpus, score=True)
+    times: dict[str, list[float]] = {"alone": [], "history": []}
+    current, restore = _timed_stages()
+    try:
+        with ragline.Project(work / "scored") as p:
+            p.ask("warm up")
+            p.ask("warm up", history=["a", "b"])
+            for i, q in enumerate(queries):
+                for kind in ("alone", "history") if i % 2 else ("history", "alone"):
+                    current[0] = 0.0
+                    p.ask(q, history=queries[max(0, i - 3) : i] if kind == "history" else [])
+                    times[kind].append(current[0])
+    finally:
+        restore()
+    return times
+
+
+def _asks_only(args: argparse.Namespace) -> None:
+    queries = [
+        json.loads(line)["text"]
+        for line in (DATASETS / "beir_scifact" / "queries.jsonl").read_text().splitlines()
+    ][: args.queries]
+    if args.json:
+        work = WORK / "guards-ask-cost-before"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        print(json.dumps(_ask_times(work, _corpus(work, args.docs), queries)))
+        return
+    runs: dict[str, dict[str, list[float]]] = {}
+    if args.before_src:
+        env = {**os.environ, "PYTHONPATH": str(Path(args.before_src).resolve())}
+        cmd = [sys.executable, __file__, "--asks-only", "--json"]
+        cmd += ["--docs", str(args.docs), "--queries", str(args.queries)]
+        out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+        runs[f"before ({args.before_src})"] = json.loads(out.stdout.strip().splitlines()[-1])
+    work = WORK / "guards-ask-cost"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    runs["this checkout"] = _ask_times(work, _corpus(work, args.docs), queries)
+    rows = []
+    for name, times in runs.items():
+        for kind, label in (("alone", "asked alone"), ("history", "with 3 earlier turns")):
+            values = times[kind]
+            rows.append(
+                [
+                    name,
+                    label,
+                    f"{statistics.median(values):.2f} / {_percentile(values, 0.95):.2f} ms",
+                ]
+            )
+    body = table(["code", f"{len(queries)} SciFact queries", "guard time per ask P50 / P95"], rows)
+    note = (
+        "Every guard stage (guard_in, guard_docs, guard_out) timed inside Project.ask, "
+        f"chunk scores stored at ingest ({args.docs} abstracts), the default policy; "
+        "with history the injection and unsafe-request guards also read the conversation "
+        "(the three queries before, as earlier user turns). Target: P95 ≤ 3 ms."
+    )
+    write_section("guards-ask-cost", "Guards: time per ask, alone and in a conversation",
+                  body + "\n\n" + note)  # fmt: skip
+    print(body)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=600)
@@ -252,9 +327,19 @@ def main() -> None:
         action="store_true",
         help="only the extractive answerer's instruction check (section guards-answer-cost)",
     )
+    ap.add_argument(
+        "--asks-only",
+        action="store_true",
+        help="only guard time per ask, alone and with history (section guards-ask-cost)",
+    )
+    ap.add_argument("--before-src", help="with --asks-only: also run on this src folder")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if not (DATASETS / "beir_scifact").exists():
         sys.exit(f"{DATASETS / 'beir_scifact'} is absent; nothing to measure")
+    if args.asks_only:
+        _asks_only(args)
+        return
     if args.answer_only:
         work = WORK / "guards-cost"
         work.mkdir(parents=True, exist_ok=True)

@@ -121,7 +121,18 @@ class PiiPolicy(_GuardPolicy):
 
 
 UnsafeCategoryName = Literal[
-    "privacy", "weapons", "poison", "theft", "cyber", "self_harm", "harm", "drugs", "crime"
+    "privacy",
+    "weapons",
+    "poison",
+    "theft",
+    "cyber",
+    "self_harm",
+    "harm",
+    "drugs",
+    "crime",
+    "tampering",
+    "harassment",
+    "misinformation",
 ]
 
 
@@ -132,7 +143,7 @@ class UnsafePolicy(_GuardPolicy):
     categories: list[UnsafeCategoryName] | None = Field(
         None,
         description="only these (privacy, weapons, poison, theft, cyber, self_harm, harm, "
-        "drugs, crime); default: all",
+        "drugs, crime, tampering, harassment, misinformation); default: all",
     )
 
 

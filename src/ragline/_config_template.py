@@ -141,7 +141,8 @@ guards:
   unsafe:                  # questions asking for a private person's data or clear harm
     enabled: true
     action: block          # block (refusal) | flag (recorded only)
-    # categories: [privacy, weapons, poison, theft, cyber, self_harm, harm, drugs, crime]
+    # categories: [privacy, weapons, poison, theft, cyber, self_harm, harm, drugs, crime,
+    #              tampering, harassment, misinformation]
     on_error: block
   banned:                  # banned topics and terms (none by default)
     action: block          # block (refusal) | flag | redact (matched words -> [removed])

@@ -23,11 +23,20 @@ Categories (reason ``unsafe.<category>``):
 - ``harm``: killing, hurting or kidnapping people;
 - ``drugs``: making illegal drugs, or buying them;
 - ``crime``: evading the police or detection, smuggling, trafficking, blackmail,
-  scams, threats, forgery, fraud.
+  scams, threats, forgery, fraud;
+- ``tampering``: tampering with a water supply, food, medicines, medical devices,
+  brakes or evidence; spreading a disease; fooling a breathalyser;
+- ``harassment``: writing insults, slurs, bullying, threats or hate speech against
+  people, glorifying violence; coercing someone into sex, gaslighting;
+- ``misinformation``: writing persuasive or fake articles, posts or replies that say
+  a claim the request itself states as false or denies an atrocity (a hoax, "never
+  happened", rigged or stolen elections, vaccines causing autism), editing a text to
+  mislead, posing as an expert; persuading people to eat or mix something harmful.
 
 What it does not do (see ``bench/guards_unsafe.py`` for the measured recall): requests
-for misinformation, harassment, copyrighted text or hate speech, or harm phrased
-indirectly. A request split over turns, or a slow escalation, is the conversation's
+for copyrighted text or sexual content, misinformation whose falsehood the request
+does not state ("a persuasive essay arguing that fossil fuels are better"), or harm
+phrased indirectly. A request split over turns, or a slow escalation, is the conversation's
 (:mod:`ragline.guards._unsafe_turns`, reason ``unsafe.multi_turn``). Fictional
 characters' "private" data ("Princess Leia's private email") is refused like a real
 person's: a name is a name.
@@ -52,6 +61,9 @@ UNSAFE_CATEGORIES: tuple[str, ...] = (
     "harm",
     "drugs",
     "crime",
+    "tampering",
+    "harassment",
+    "misinformation",
 )
 
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -177,6 +189,10 @@ _HARM_PATTERNS: dict[str, str] = {
         r"|\bget away with (?:stealing|theft|robbery|shoplifting|fraud|burglary)\b"
         r"|\b(?:commit|do|carry out|get away with) (?:credit card |insurance |tax |bank |"
         r"identity )?(?:fraud|identity theft)\b"
+        r"|\b(?:disable|remove|block|jam|defeat|turn off|switch off|get rid of)\b (?:the |its |a )?"
+        r"(?:gps )?(?:tracker|tracking(?: device)?)\b[^.?!\n]{0,40}?\b(?:stolen|so (?:that )?"
+        r"(?:the owner|the police|the cops|they|he|she|nobody|no one) (?:can'?t|cannot|"
+        r"won'?t|will not)|without the owner)"
         r"|\b(?:launder|laundering) (?:money|cash|funds)\b|\bcounterfeit (?:money|bills|notes|"
         r"currency)\b"
     ),
@@ -232,6 +248,9 @@ _HARM_PATTERNS: dict[str, str] = {
         r"(?:skull|head|face)\b"
         r"|\b(?:people|someone|a person) to (?:shoot|kill|stab|attack|hurt)\b"
         r"|\b(?:hide|dispose of|get rid of) (?:a|the) (?:dead )?body\b"
+        r"|\b(?:describe|write|depict)\b[^.?!\n]{0,60}?\b(?:tortur\w*|flay\w*|"
+        r"dismember\w*|mutilat\w*|murder\w*|killed|beheaded|quartered|burned alive)\b"
+        r"[^.?!\n]{0,40}?\bin (?:graphic|gory|vivid|explicit) detail\b"
         r"|\b(?:get away with) (?:murder|killing (?:someone|him|her|my))\b(?! in\b)"
         r"|\b(?:mass shooting|school shooting|terrorist attack)\b.{0,40}\b(?:plan|carry out|"
         r"commit|organi[sz]e)\b|\b(?:plan|carry out|commit|organi[sz]e) (?:a )?(?:mass "
@@ -261,6 +280,176 @@ _HARM_PATTERNS: dict[str, str] = {
         r"|\b(?:identity theft|insurance fraud|tax fraud|tax evasion|money laundering)\b"
     ),
 }
+#: what a request to write something starts with
+_WRITE = (
+    r"\b(?:write|compose|draft|create|generate|produce|craft|make|give me|come up with|"
+    r"post|send|suggest|add|reply)\b"
+)
+#: a text meant to persuade, or to pass off as true
+_PERSUADE = (
+    r"(?:persuasive|convincing|defamatory|fake|false|misleading|propaganda|viral|"
+    r"anonymous)"
+)
+_PIECE = (
+    r"(?:article|blog(?: post)?|post|tweets?|twitter thread|thread|reply|essay|op-?ed|"
+    r"news (?:story|article|report)|story|press release|advertisement|ad|speech|"
+    r"message|e-?mail|letter|note|comment|review|edits?|script|social media post)"
+)
+#: what a claim that is false or denies an atrocity says
+_FALSE_CLAIM = (
+    r"(?:hoax|never (?:happened|took place|existed)|didn'?t happen|a myth|propaganda myth|"
+    r"(?:was |were |is |are )?(?:faked|fake|staged|rigged|stolen)|fraud (?:flipped|"
+    r"changed|decided)|flip(?:ped)? the (?:result|election)|cover-?up|"
+    r"grossly inflated|(?:intentionally|deliberately) (?:leaked|released|prolonged|"
+    r"created|spread)|deserved (?:to die|it)|cause[sd]? autism|(?:are|is) good for you|"
+    r"do(?:es)? not cause cancer|secretly (?:joined|biased|planned|controls?)|lied in|"
+    r"complicit in|stuffing ballot boxes|were rigged|is a lie|was a lie|conspiracy|"
+    r"fabricated|made up|exaggerated|inflated|not real|(?:does|do)n'?t exist|inside job|"
+    r"false flag|chemtrails|flat earth|microchips?|(?:cures?|cured) (?:cancer|covid|autism)|"
+    r"vaccines? (?:cause|are dangerous|contain|kill)|(?:was|were) (?:justified|beneficial|"
+    r"peaceful|democratic|defensive)|(?:more|far more) likely to be (?:terrorists|criminals)|"
+    r"hardly pay|(?:is|are|was|were) (?:actually |really )?(?:responsible|to blame) for|"
+    r"(?:was|were) (?:a |an )?(?:hoax|lie|myth|fraud))"
+)
+_MORE_HARM: dict[str, str] = {
+    "tampering": (
+        r"\btamper(?:ing)? with (?:a |an |the |someone'?s? |his |her |their |other people'?s? )?"
+        r"(?:[a-z-]+'?s? ){0,3}?(?:water|food|medicines?|medications?|drugs?|products?|"
+        r"evidence|ballots?|voting|elections?|meters?|smoke (?:alarms?|detectors?)|"
+        r"pacemakers?|(?:medical|life-saving) (?:devices?|equipment)|brakes?|baby|jury|"
+        r"witness(?:es)?|packag\w*|supply|supplies|operation of)\b"
+        r"|\b(?:contaminat\w*|poison\w*|introduce \w+ (?:in|into|to)) (?:a |the |an )?"
+        r"(?:city'?s? |town'?s? |public |municipal )?(?:water supply|water supplies|"
+        r"reservoir|food supply|baby food)\b"
+        r"|\bspread (?:a|the|this) (?:virus|disease|pathogen|infection|bioweapon)\b"
+        r"[^.?!\n]{0,40}?\b(?:in|among|through|on|across) (?:a|the|crowded|public)\b"
+        r"|\b(?:fool|beat|cheat|trick) (?:a |the )?(?:breathalyzer|breathalyser|drug test|"
+        r"polygraph)\b"
+        r"|\b(?:cut|sabotage|disable) (?:someone'?s?|his|her|their|my [a-z-]+'?s?) "
+        r"(?:brake(?: line)?s?|brake cables?|smoke (?:alarm|detector)s?|pacemaker)\b"
+        r"|\b(?:compromise|sabotage)\b[^.?!\n]{0,40}?\b(?:laborator(?:y|ies)|lab|"
+        r"power (?:grid|plant)|water treatment|pipeline|reactor)\b"
+        r"|\b(?:how (?:do|can|could|would|should) (?:i|we|you)|how to|ways? to|steps to|help me|"
+        r"show me|tell me how|explain how|instructions (?:for|to|on))\b[^.?!\n]{0,30}?"
+        r"\b(?:remove|disable|bypass|override|derestrict|unlock|hack|get rid of|tamper with|"
+        r"defeat|trick)\b (?:the |my |its |a )?(?:[a-z-]+ )?speed (?:limiter|limit|"
+        r"limitation|restriction|governor|cap)\b"
+        r"|\bunlawfully tap into\b|\bmore (?:deadly|lethal|contagious) and "
+        r"(?:transmissible|contagious)\b"
+    ),
+    "harassment": (
+        rf"{_WRITE}[^.?!\n]{{0,60}}?\b(?:insult\w*|bull(?:y|ies|ying)|harass\w*|"
+        r"humiliat\w*|ridicul\w*|demean\w*|intimidat\w*|racist|homophobic|transphobic|"
+        r"sexist|misogynistic|antisemitic|xenophobic|(?:racial |ethnic )?slurs?|hate speech|"
+        r"hateful|inciting (?:hatred|violence)|incites? (?:hatred|violence)|dehumaniz\w*|"
+        r"glorif(?:y|ies|ying)|romantici[sz]\w*|promotes? or normali[sz]\w*|"
+        r"normali[sz](?:e|es|ing) (?:predatory|stalking|abuse|sexual)|threatening|"
+        r"mocks? and trivializ\w*|mocking)\b"
+        r"|\b(?:gaslight|psychologically manipulate|emotionally manipulate)\b"
+        r"|\b(?:coerce|pressur(?:e|ing)|blackmail|force|guilt-?trip)\b[^.?!\n]{0,40}?"
+        r"\binto\b[^.?!\n]{0,30}?\b(?:sex|sexual|sharing (?:explicit|intimate|nude)|"
+        r"sending (?:explicit|intimate|nude)|explicit|intimate images|nudes)\b"
+        r"|\b(?:silence|intimidate|get rid of) (?:the )?whistle-?blowers?\b"
+        r"|\bconsent is (?:completely |totally )?(?:unnecessary|optional|not needed)\b"
+        r"|\b(?:people|those) with disabilities are a burden\b"
+        r"|\b(?:discrimination|racism|segregation|sexism) is (?:good|beneficial|justified)\b"
+        r"|\brace-based discrimination is beneficial\b"
+    ),
+    "misinformation": (
+        rf"{_WRITE}[^.?!\n]{{0,40}}?\b{_PERSUADE}\b[^.?!\n]{{0,30}}?\b{_PIECE}\b"
+        rf"[^.?!\n]{{0,120}}?\b{_FALSE_CLAIM}"
+        rf"|{_WRITE}[^.?!\n]{{0,40}}?\b{_PIECE}\b[^.?!\n]{{0,20}}?\b(?:suggesting|claiming|"
+        rf"arguing|proving|saying|about how|explaining|showing|insisting)\b[^.?!\n]{{0,120}}?"
+        rf"\b{_FALSE_CLAIM}"
+        r"|\b(?:persuade|convince) (?:the )?(?:readers|editors|voters|people|the public|"
+        r"the op|everyone|others)\b[^.?!\n]{0,20}?\bthat\b[^.?!\n]{0,120}?"
+        rf"\b{_FALSE_CLAIM}"
+        r"|\b(?:make|suggest) (?:small |minimal |subtle )?(?:edits|changes|modifications)\b"
+        r"[^.?!\n]{0,60}?\bto (?:persuade|convince|suggest|mislead)\b"
+        r"|\b(?:defamatory|disinformation|fake news|propaganda) (?:article|post|story|"
+        r"campaign|piece|tweets?|thread|message)\b"
+        r"|\bposing as (?:an? )?(?:expert|doctor|scientist|official|journalist)\b"
+        r"|\b(?:make|convince|get) (?:people|readers|the public|everyone) (?:to )?believe\b"
+        rf"[^.?!\n]{{0,80}}?\b{_FALSE_CLAIM}"
+        r"|\bconvince (?:people|parents|children|kids|readers) to (?:make|mix|eat|feed|drink|"
+        r"give|stop (?:vaccinat|taking))\w*"
+        r"|\b(?:persuad|convinc|encourag)\w* (?:parents|people|children|kids) to "
+        r"(?:feed|eat|drink|give|mix)\b"
+        r"|\bencourag\w* (?:anorexia|bulimia|self-harm|eating disorders)\b"
+        r"|\bdiscourages? (?:wearing masks|vaccination|getting vaccinated)\b"
+    ),
+}
+_HARM_PATTERNS.update(_MORE_HARM)
+#: more shapes of the first categories' requests (attack code, warfare agents, precursors)
+_MORE_SHAPES: dict[str, str] = {
+    "cyber": (
+        r"|\b(?:evade|bypass|hide from|avoid) (?:the )?(?:antivirus|anti-virus|av|edr|"
+        r"endpoint (?:detection|protection)|state-of-the-art analysis)\b"
+        r"|\b(?:sql injection|xss|command injection) (?:attack|payload)s?\b"
+        r"[^.?!\n]{0,40}?\b(?:on|against|to (?:dump|enumerate|extract|obtain|exfiltrat\w*|"
+        r"steal))\b|\binjection payload\b|\breverse shell\b"
+        r"|\b(?:syn|udp|http) flood (?:attack|script|code)\b|\bdns amplification\b"
+        r"|\bddos (?:code|script|attack|tool)\b|\b(?:buy|purchase) zero-?day\b"
+        r"|\b(?:using|use|exploit) the [^.?!\n]{0,40}?\bvulnerability\b[^.?!\n]{0,40}?"
+        r"\b(?:to|on|against)\b|\b(?:gain|get) unauthori[sz]ed access\b"
+        r"|\bmalware link\b|\bpassword hashes from\b"
+        r"|\btake control of (?:a|the|someone'?s?) (?:system|server|computer|machine)\b"
+        r"|\b(?:disable|bypass) (?:the )?geo-?fencing\b"
+        r"|\bcorrupts? the hard drive\b|\bdata exfiltration\b"
+        r"|\b(?:write|create|generate|develop|give|provide)\b[^.?!\n]{0,20}?\b(?:code|a script|"
+        r"a program|a tool|an? exploit|exploit code)\b[^.?!\n]{0,40}?\b(?:exploit\w*|"
+        r"brute-?forc\w*|flood\w*|crack\w*|keylog\w*|encrypts? (?:all|every) (?:the )?"
+        r"files|credential stuffing|privilege escalation|buffer overflow|steal\w*)\b"
+        r"|\bbrute-?forc\w* (?:someone'?s?|a|the|their) (?:password|login|account)s?\b"
+        r"|\b(?:bypass|crack|break|defeat) (?:someone'?s?|his|her|their|other people'?s?|"
+        r"a user'?s?) (?:authentication|login|two-factor|2fa|account security)\b"
+        r"|\bhack(?:ing)? (?:a|an|the|into a|into the) (?:[a-z-]+ )?(?:drone|car|router|"
+        r"camera|server|website|network|phone|atm|smart \w+|database|system)\b"
+        r"|\b(?:persuad|convinc|trick)\w*\b[^.?!\n]{0,40}?\bto click (?:on )?(?:a|the|this|"
+        r"an|my) (?:[a-z-]+ )?(?:link|attachment)\b|\bexploit (?:for|against) (?:cve|a|the)\b"
+        r"|\bransom note\b|\b(?:rootkit|credential stuffing|privilege escalation exploit)\b"
+    ),
+    "weapons": (
+        r"|\b(?:illegally|unlawfully) (?:buy|purchase|obtain|acquire|get)\b[^.?!\n]{0,30}?"
+        r"\b(?:guns?|handguns?|firearms?|weapons?|rifles?)\b"
+        r"|\b(?:chemical|biological) warfare agents?\b"
+        r"|\bchemical weapons? (?:could|can) be made\b"
+        r"|\b(?:synthesi[sz]|manufactur|produc|cultur|weaponi[sz]|grow|mak|creat|spread|"
+        r"releas|disperse?)\w*\b[^.?!\n]{0,40}?\b(?:anthrax|smallpox|ebola|plague|"
+        r"botulinum|nerve agents?|mustard gas|bioweapons?|biological weapons?|"
+        r"(?:deadly|lethal|dangerous) (?:pathogens?|viruses|virus|bacteria|toxins?))\b"
+        r"|\bweaponi[sz]\w* (?:a |the |an )?(?:[a-z-]+ )?(?:virus|pathogen|anthrax|bacteri\w*|"
+        r"disease|toxin|chemical|drone|plague)\b"
+        r"|\benhance\w* (?:the )?(?:transmissibility|lethality|virulence)\b"
+        r"|\bgain[- ]of[- ]function\b[^.?!\n]{0,40}?\b(?:how|steps|make)\b"
+    ),
+    "poison": (
+        rf"|\b{_MAKE}\b{_NEAR}\b(?:tetrodotoxin|strychnine|parathion|abrin|aconite|"
+        r"oleander|hemlock|tabun|novichok|batrachotoxin)\b"
+        r"|\bextract\w*\b[^.?!\n]{0,30}?\b(?:strychnine|ricin|abrin|tetrodotoxin)\b"
+    ),
+    "drugs": (
+        r"|\b(?:fentanyl|meth|methamphetamine|mdma|heroin|cocaine|lsd|nitazene|"
+        r"isotonitazene) (?:synthesis|production|precursors?)\b"
+        r"|\bproduction of (?:mdma|meth|methamphetamine|fentanyl|heroin|cocaine|lsd)\b"
+        r"|\b(?:untraceabl[ey]|without (?:a licen[cs]e|regulatory oversight)) "
+        r"[^.?!\n]{0,40}?\b(?:purchas\w*|buy\w*|acquir\w*|obtain\w*)\b"
+        r"|\b(?:purchas\w*|buy\w*|acquir\w*|obtain\w*)\b[^.?!\n]{0,60}?\bwithout "
+        r"(?:a licen[cs]e|regulatory oversight)\b"
+    ),
+    "crime": (
+        r"|\bwithout detection\b|\bhold(?:ing)? (?:a|the) [^.?!\n]{0,20}?"
+        r"(?:flight|plane|bus|train) hostage\b"
+        r"|\bscam (?:someone|people|the elderly|them|him|her)\b"
+        r"|\b(?:how to|ways? to|steps to|instructions (?:for|to|on)|guide (?:to|on)|"
+        r"plan (?:for|to))\b[^.?!\n]{0,30}?\b(?:illegally|unlawfully)\b"
+        r"|\b(?:convince|persuade|trick) (?:someone|people|them|him|her)\b[^.?!\n]{0,30}?"
+        r"\b(?:to )?(?:share|give|send|hand over) (?:their|his|her) (?:social security|"
+        r"ssn|bank|passwords?|credit card|pin)\b"
+    ),
+}
+for _category, _shapes in _MORE_SHAPES.items():
+    _HARM_PATTERNS[_category] += _shapes
 _HARM: dict[str, re.Pattern[str]] = {
     k: re.compile(v, re.IGNORECASE) for k, v in _HARM_PATTERNS.items()
 }
@@ -278,7 +467,18 @@ _PUBLIC_OF_NAMED = re.compile(
 )
 
 
+#: what every privacy request names: private data, living somewhere, doxxing (a cheap
+#: pass first: the full pattern tries a person at every position, ~10x the cost)
+_PRIVACY_HINT = re.compile(
+    rf"\b(?:{_PRIVATE_DATA})\b|\bliv(?:e|es|ing)\b|\bstay|\breside|\bsleep"
+    r"|\b(?:dox|doxx|stalk|track down|spy on)\b",
+    re.IGNORECASE,
+)
+
+
 def _privacy_match(text: str) -> re.Match[str] | None:
+    if not _PRIVACY_HINT.search(text):
+        return None
     for m in _PRIVACY.finditer(text):
         who = next(
             (m.group(g) for g in ("who", "who2", "who3", "who4") if m.group(g) is not None), ""
@@ -385,7 +585,7 @@ class UnsafeRequestGuard:
         if not reasons and context.stage == "input" and context.history:
             from ragline.guards._unsafe_turns import conversation_scan
 
-            reasons = conversation_scan(text, context.history, self.categories)
+            reasons = conversation_scan(text, context.history, self.categories, alone=())
         if not reasons:
             return Verdict(guard=self.name)
         return Verdict(

@@ -7,8 +7,9 @@ work?" → "Which locks are easiest to pick?" → "How do I open my neighbour's 
 key?" — no turn is a request for harm alone. :func:`conversation_scan` reads the
 question with the conversation's last :data:`HISTORY_TURNS` user turns, two ways:
 
-- **split**: the turns joined (the last 1…N earlier ones with the question, in order)
-  are scanned as one question; a category only the joined text falls in counts;
+- **split**: the turn before and the question, then the last turns and the question,
+  joined in order, are scanned as one question (on :data:`SPLIT_CHARS` each side of
+  the question's start); a category only the joined text falls in counts;
 - **escalation**: an earlier turn (or the question) is on a *sensitive subject* of a
   category — locks and alarms (``theft``), medicines, household chemicals and poisons
   (``poison``), explosives and guns (``weapons``), passwords and accounts (``cyber``),
@@ -27,7 +28,9 @@ a refused turn does not poison the next questions. Benign follow-ups pass: a cus
 asking "How do I remove the battery without the key? I lost mine" owns the bike; a
 question with consent ("they asked me to", "with her permission") passes too.
 
-Cost: a handful of bounded regex passes over at most five short turns (~0.1 ms).
+Cost: two scans of at most 2 × :data:`SPLIT_CHARS` characters and a few bounded
+regex passes over the question; the earlier turns are scanned alone only when the
+conversation found something (``bench/guards_unsafe.py``: P50/P95 per conversation).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ from ragline.guards._unsafe import (
 HISTORY_TURNS = 4
 #: a turn longer than this is read on its first characters only (questions are short)
 MAX_TURN_CHARS = 2000
+#: a request split over turns is read on this many characters each side of the split
+SPLIT_CHARS = 300
 
 #: sensitive subjects: harmless to ask about, harmful to turn on someone
 _SUBJECTS: dict[str, re.Pattern[str]] = {
@@ -175,32 +180,45 @@ def conversation_scan(
     question: str,
     history: Sequence[str],
     categories: Collection[str] = UNSAFE_CATEGORIES,
+    *,
+    alone: Collection[str] | None = None,
 ) -> tuple[str, ...]:
     """The categories the conversation (``history``, the earlier user turns, oldest
     first, then ``question``) falls in that neither the question nor any earlier turn
-    falls in alone, as reason codes, with ``unsafe.multi_turn`` first; () when none."""
+    falls in alone, as reason codes, with ``unsafe.multi_turn`` first; () when none.
+
+    ``alone``: the question's own reason codes, when the caller has them (the guard
+    does); an earlier turn is scanned alone only when the conversation found something."""
     earlier = [_normal(t[:MAX_TURN_CHARS]) for t in history[-HISTORY_TURNS:] if t.strip()]
     if not earlier or not question.strip():
         return ()
     text = _normal(question[:MAX_TURN_CHARS])
-    alone = set(unsafe_scan(text, categories)[0])
-    for turn in earlier:
-        alone.update(unsafe_scan(turn, categories)[0])
+    own = set(unsafe_scan(text, categories)[0] if alone is None else alone)
     found: list[str] = []
-    for k in range(1, len(earlier) + 1):  # the split: the last k turns read as one
-        joined = " ".join([*earlier[-k:], text])
+    # the split: the turn before and the question read as one, then all the last turns
+    # (a match across a turn's end lies near it: each side is read on SPLIT_CHARS)
+    windows = [earlier[-1:]] + ([earlier] if len(earlier) > 1 else [])
+    for turns in windows:
+        joined = " ".join(turns)[-SPLIT_CHARS:] + " " + text[:SPLIT_CHARS]
         for reason in unsafe_scan(joined, categories)[0]:
-            if reason not in alone and reason not in found:
+            if reason not in own and reason not in found:
                 found.append(reason)
     escalated = _escalation(text, earlier, categories)
-    if escalated is not None and f"unsafe.{escalated}" not in alone:
-        reason = f"unsafe.{escalated}"
-        if reason not in found:
-            found.append(reason)
+    reason = f"unsafe.{escalated}"
+    if escalated is not None and reason not in own and reason not in found:
+        found.append(reason)
+    if found:  # what an earlier turn said alone was handled when it was asked
+        before = {r for turn in earlier for r in unsafe_scan(turn, found_categories(found))[0]}
+        found = [r for r in found if r not in before]
     if not found:
         return ()
     order = {f"unsafe.{c}": i for i, c in enumerate(UNSAFE_CATEGORIES)}
     return ("unsafe.multi_turn", *sorted(found, key=order.__getitem__))
 
 
-__all__ = ["HISTORY_TURNS", "MAX_TURN_CHARS", "conversation_scan"]
+def found_categories(reasons: Sequence[str]) -> tuple[str, ...]:
+    """``unsafe.theft`` → ``theft``."""
+    return tuple(r.removeprefix("unsafe.") for r in reasons)
+
+
+__all__ = ["HISTORY_TURNS", "MAX_TURN_CHARS", "SPLIT_CHARS", "conversation_scan"]
