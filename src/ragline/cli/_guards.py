@@ -34,6 +34,8 @@ from ragline.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ragline._project import Project
     from ragline.guards._policy import GuardResult, GuardSet
 
@@ -69,11 +71,26 @@ def _tenant_guards(project: Project, tenant: str | None) -> tuple[str, GuardSet]
     return name, project.parts.view(name).guards
 
 
-def check_report(guards: GuardSet, text: str, stage: str, tenant: str) -> dict[str, Any]:
-    """What ``guards check`` prints: each guard's verdict on ``text`` at ``stage``."""
+def check_report(
+    guards: GuardSet,
+    text: str,
+    stage: str,
+    tenant: str,
+    *,
+    history: Sequence[str] = (),
+    passages: Sequence[str] = (),
+) -> dict[str, Any]:
+    """What ``guards check`` prints: each guard's verdict on ``text`` at ``stage``, with
+    the conversation's earlier user turns (``history``, input) and the passages an answer
+    is grounded on (``passages``, output)."""
     from ragline.guards import GuardContext
 
-    context = GuardContext(stage=stage, tenant=tenant)  # type: ignore[arg-type]
+    context = GuardContext(
+        stage=stage,  # type: ignore[arg-type]
+        tenant=tenant,
+        history=tuple(history),
+        passages=tuple(passages),
+    )
     result = guards.run(text, context)
     return {
         "stage": stage,
@@ -106,13 +123,29 @@ def check(
     text: Annotated[str, typer.Argument(help="The text to check.")],
     stage: StageOpt = "input",
     tenant: TenantOpt = None,
+    turn: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--turn",
+            help="An earlier user message of the conversation, oldest first (repeat it): "
+            "the input guards read the conversation too.",
+        ),
+    ] = None,
+    passage: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--passage",
+            help="A passage the answer cites (repeat it; --stage output): contact details "
+            "it publishes are not redacted (guards.pii.allow_published).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Every configured guard's verdict on TEXT (the tenant's policy with --tenant)."""
     where = _stage(stage)
     with open_project() as project:  # open while checking: a classifier embeds lazily
         name, guards = _tenant_guards(project, tenant)
-        report = check_report(guards, text, where, name)
+        report = check_report(guards, text, where, name, history=turn or (), passages=passage or ())
     if as_json:
         print_json(report)
         return
