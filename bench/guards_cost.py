@@ -310,7 +310,10 @@ def _asks_only(args: argparse.Namespace) -> None:
         "Every guard stage (guard_in, guard_docs, guard_out) timed inside Project.ask, "
         f"chunk scores stored at ingest ({args.docs} abstracts), the default policy; "
         "with history the injection and unsafe-request guards also read the conversation "
-        "(the three queries before, as earlier user turns). Target: P95 ≤ 3 ms."
+        "(the three queries before, as earlier user turns): with MiniLM the injection "
+        "classifier embeds the joined conversation, most of that time. Target: P95 ≤ 3 ms "
+        "for the heuristic guards; the P95 swings with the load of the shared machine "
+        "(bench/guards_unsafe.py times the unsafe guard's conversation read alone)."
     )
     write_section("guards-ask-cost", "Guards: time per ask, alone and in a conversation",
                   body + "\n\n" + note)  # fmt: skip
