@@ -21,6 +21,8 @@ from ragline.evals import (
     ScorerSupport,
     default_metrics,
 )
+from ragline.guards import GuardContext
+from ragline.guards._citation import CitationGuard
 from ragline.testing import FakeModel, HashEmbedder
 from ragline.types import Chunk, Hit
 
@@ -106,6 +108,12 @@ def test_a_content_free_sentence_is_skipped_not_failed_or_counted() -> None:
     alone = verify_citations("Net income was EUR 3.2 million [1].", hits, CHECKER)
     assert cited.support == alone.support  # the mean leaves "Sure!" out
     assert CHECKER.judge("Yes!", [PROFIT], threshold=0.45).code == "skipped"
+
+
+def test_the_citation_guard_on_its_own_skips_a_content_free_sentence() -> None:
+    guard, context = CitationGuard(), GuardContext(stage="output")
+    assert not guard.check("Sure! Net income was EUR 3.2 million [1].", context).triggered
+    assert guard.check("Sure! Net income was EUR 3.2 million.", context).triggered
 
 
 def _output(answer: str) -> CaseOutput:
