@@ -38,8 +38,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ragline.answer._facts import fact_problem, is_content_free
-
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -154,6 +152,8 @@ class ScorerSupport:
         return [[float(v) for v in row] for row in matrix]
 
     def check(self, items: Sequence[SupportItem]) -> list[SupportVerdict]:
+        from ragline.answer._facts import fact_problem, is_content_free
+
         sentences = list(dict.fromkeys(s for s, _ in items))
         passages = list(dict.fromkeys(p for _, ps in items for p in ps))
         matrix = self.scores(sentences, passages)
