@@ -31,15 +31,7 @@ from __future__ import annotations
 import functools
 import re
 
-from ragline._text import STOPWORDS, stem, words
-
-#: words that carry no claim on their own: a sentence of only these is content-free
-_FILLER_TEXT = """
-    yes yeah yep no nope sure ok okay thanks thank please hello hi hey great certainly
-    absolutely indeed course right well oh ah alright fine good glad help happy welcome
-    sorry anything else let know hope
-"""
-FILLER: frozenset[str] = frozenset(_FILLER_TEXT.split())
+from ragline._text import FILLER, STOPWORDS, is_content_free, stem, words
 
 #: capitalised words that are not names at the start of a sentence
 LEADING_TEXT = """
@@ -89,11 +81,6 @@ def _fold(word: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _passage_words(passage: str) -> frozenset[str]:
     return frozenset(words(passage))
-
-
-def is_content_free(sentence: str) -> bool:
-    """True when ``sentence`` has no word outside the stopwords and fillers ("Yes!")."""
-    return all(w in STOPWORDS or w in FILLER for w in words(sentence))
 
 
 def entities(sentence: str) -> list[str]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
+from ragline._text import is_content_free
 from ragline.guards._base import Action, Finding, GuardContext, GuardStage, Verdict, allow
 
 _MARKER = re.compile(r"\[\s*\d+(?:\s*(?:[,;–-]|and)\s*\d+)*\s*\]")
@@ -81,8 +82,6 @@ class CitationGuard:
         if isinstance(given, Sequence) and count == len(spans):
             bad = sorted({int(i) for i in given if 0 <= int(i) < len(spans)})
         else:
-            from ragline.answer._facts import is_content_free
-
             bad = [  # a sentence with no content words ("Sure!") claims nothing
                 i
                 for i, (start, end, cited) in enumerate(spans)
