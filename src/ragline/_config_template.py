@@ -93,6 +93,13 @@ answer:
   precompute_sentences: true  # extractive answers: embed chunks' sentences at ingest, so a
                               # new question embeds only itself (ingest takes longer)
 
+# Does a passage back a sentence? One checker for the cite stage, the citation guard
+# and the faithfulness / citation_* eval metrics.
+support:
+  checker: facts           # facts (fitted word overlap + name/figure rules, offline) |
+                           # similarity (lexical overlap + embedding cosine)
+  eval_threshold: null     # evals: null = the checker's calibrated threshold
+
 # Follow-ups in a conversation (chat, /v1/chat, the OpenAI-compatible API).
 chat:
   rewrite: auto            # a follow-up that cannot stand alone is rewritten: rule

@@ -589,6 +589,7 @@ class View:
     def _grounded(self) -> Answerer:
         from ragline.answer import GroundedAnswerer
         from ragline.answer._extractive_model import ExtractiveModel
+        from ragline.answer._support_model import make_scorer
         from ragline.models import build_model, make_model, price_for
 
         s, p = self.settings, self.parts
@@ -624,6 +625,7 @@ class View:
             min_support=a.min_support,
             attribute_min=a.attribute_min,
             unsupported=a.unsupported,
+            scorer=make_scorer(s.support.checker, p.embedder),
             price=price_for(first, ms) if isinstance(spec, str) else None,
             canary=self.canary,
         )

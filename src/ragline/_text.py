@@ -27,6 +27,14 @@ _STOPWORDS_TEXT = """
 
 STOPWORDS: frozenset[str] = frozenset(_STOPWORDS_TEXT.split())
 
+#: words that carry no claim on their own: a sentence of only these is content-free
+_FILLER_TEXT = """
+    yes yeah yep no nope sure ok okay thanks thank please hello hi hey great certainly
+    absolutely indeed course right well oh ah alright fine good glad help happy welcome
+    sorry anything else let know hope
+"""
+FILLER: frozenset[str] = frozenset(_FILLER_TEXT.split())
+
 
 def _fold(text: str) -> str:
     """Lowercase and strip diacritics, as ``unicode61 remove_diacritics 2`` does."""
@@ -39,6 +47,12 @@ def _fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Lowercase, diacritic-free word tokens (letters, digits, underscore)."""
     return _WORD.findall(_fold(text))
+
+
+def is_content_free(sentence: str) -> bool:
+    """True when ``sentence`` has no word outside the stopwords and fillers ("Yes!",
+    "Sure.", "Thanks!"): it states nothing a passage could support or contradict."""
+    return all(w in STOPWORDS or w in FILLER for w in words(sentence))
 
 
 def query_terms(text: str, *, max_terms: int = 64) -> list[str]:

@@ -64,6 +64,7 @@ from ragline._config_notify import PagerDutyNotifierSettings as PagerDutyNotifie
 from ragline._config_notify import SlackNotifierSettings as SlackNotifierSettings
 from ragline._config_notify import WebhookNotifierSettings as WebhookNotifierSettings
 from ragline._config_notify import _NotifierSettings as _NotifierSettings
+from ragline._config_support import SupportSettings as SupportSettings
 from ragline._config_template import CONFIG_TEMPLATE as CONFIG_TEMPLATE
 from ragline.errors import ConfigError
 
@@ -550,6 +551,7 @@ class Settings(_Strict):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    support: SupportSettings = Field(default_factory=SupportSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @model_validator(mode="after")

@@ -65,7 +65,7 @@ def test_the_judge_sees_the_exact_claim_and_numbered_evidence() -> None:
     model = FakeModel(['{"supported": true, "reason": "r"}', '{"supported": false, "reason": "r"}'])
     r = CitationPrecision(LLMJudge(model)).score(CASE, OUTPUT)
     assert r.value == 0.5 and r.details["unsupported"] == [
-        {"sentence": 1, "chunk_id": "w#0", "reason": "r"}
+        {"sentence": 1, "chunk_id": "w#0", "reason": "r", "code": ""}
     ]
     first = model.calls[0]
     assert [m.role for m in first.messages] == ["system", "user"]

@@ -239,7 +239,7 @@ def test_citation_precision_counts_each_cited_chunk() -> None:
     r = CitationPrecision(LEX).score(CASE, o)
     assert r.value == pytest.approx(2 / 3)
     assert r.details["unsupported"] == [
-        {"sentence": 0, "chunk_id": "p#0", "reason": "below threshold"}
+        {"sentence": 0, "chunk_id": "p#0", "reason": "below threshold", "code": "low_support"}
     ]
 
 
@@ -475,13 +475,13 @@ def test_a_wrong_number_is_not_supported_even_when_the_words_match() -> None:
         ]
     )
     assert right.supported and not wrong.supported and words.supported
-    assert wrong.reason == "numbers not in the passage: 5"
+    assert wrong.code == "number_mismatch" and "'5 years" in wrong.reason
     assert wrong.score is not None and wrong.score >= support.threshold  # words alone pass
     lenient = ScorerSupport(HashEmbedder(), check_numbers=False)
     assert lenient.check(
         [("The battery warranty lasts 5 years from the date of delivery.", [WARRANTY])]
     )[0].supported
-    assert "+numbers" in support.name and "+numbers" not in lenient.name
+    assert "+facts" in support.name and "+facts" not in lenient.name
 
 
 def test_numbers_ignore_thousands_separators() -> None:

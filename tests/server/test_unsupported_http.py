@@ -23,7 +23,9 @@ from ._kb import ACME_KEY, KEYS_ENV, acme, make_project
 from .fixed_model import FixedModelServer
 
 QUESTION = "How long is the battery warranty?"
-GOOD = "The battery warranty lasts 2 years from the date of delivery [1]."
+# [1] is the service manual's battery-diagnostics chunk (the hash embedder's top hit):
+# the sentence restates it; the support checker also reads names and figures
+GOOD = "A battery under 2 years old qualifies for replacement under the battery warranty [1]."
 BAD = "Penguins juggle violet accordions underwater [1]."
 ENV = {**KEYS_ENV, "OPENAI_API_KEY": "sk-test"}
 
@@ -99,7 +101,7 @@ def test_cli_marks_the_sentence_and_says_why(root: Path, monkeypatch: pytest.Mon
     out = " ".join(result.output.split())
     assert "underwater [1]. (⚠ unsupported)" in out
     assert "⚠ unsupported sentence 2" in out and "below answer.min_support" in out
-    assert "delivery [1]. (⚠" not in out  # the supported sentence has no mark
+    assert "warranty [1]. (⚠" not in out  # the supported sentence has no mark
     as_json = CliRunner().invoke(
         app, ["-C", str(root), "ask", QUESTION, "--tenant", "acme", "--json"]
     )
@@ -115,7 +117,8 @@ def test_cli_with_drop_leaves_the_sentence_out(
     (root / "ragline.yaml").write_text(config(model.url, "drop"), encoding="utf-8")
     (root / "docs").mkdir()
     (root / "docs" / "warranty.md").write_text(
-        "# Battery warranty\n\nThe battery warranty lasts 2 years from the date of delivery.\n",
+        "# Battery warranty\n\nThe battery warranty lasts 2 years from the date of delivery. "
+        "A battery under 2 years old qualifies for replacement under the battery warranty.\n",
         encoding="utf-8",
     )
     runner = CliRunner()

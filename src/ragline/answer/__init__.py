@@ -29,6 +29,7 @@ from ragline.answer._prompts import PromptTemplate, RenderedPrompt, format_chunk
 from ragline.answer._request import AskOptions, AskRequest, SearchOptions, check_question
 from ragline.answer._sentences import Segment, segments, split_sentences
 from ragline.answer._stages import Ask, Stage
+from ragline.answer._support_model import FactScorer
 
 __all__ = [
     "ABSTAIN_TEXT",
@@ -50,6 +51,7 @@ __all__ = [
     "ExtractiveAnswerer",
     "ExtractiveModel",
     "ExtractiveTuning",
+    "FactScorer",
     "GeneratedAnswer",
     "GroundedAnswerer",
     "Pipeline",

@@ -12,10 +12,17 @@
 - attributes a sentence without markers to its best-supporting chunk when that
   support reaches ``attribute_min`` (post-hoc attribution, ``attributed``), and
   otherwise lists it in ``unsupported``;
+- skips a sentence with no content words ("Yes!", "Sure."): it is not scored into the
+  mean support, never attributed and never listed as unsupported or weak
+  (``report.skipped``);
 - renumbers references by first use, rewriting the markers in the text to match.
 
-:class:`SupportScorer` is deterministic (lexical overlap + embedding cosine) and is
-what evaluation uses for citation precision.
+The scorer is the project's support checker (``support.checker``): the built-in
+:class:`~ragline.answer._support_model.FactScorer` (fitted word-overlap model + fact
+rules; the default) or :class:`SupportScorer` (lexical overlap + embedding cosine).
+Both are deterministic, and evaluation uses the same one. With a scorer that can say
+why (``judge``), ``report.reasons`` gives each doubtful sentence's reason code
+(``missing_entity``, ``number_mismatch``, ``predicate_mismatch``, ``low_support``).
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from ragline.answer._extractive import content_terms
+from ragline.answer._facts import is_content_free
 from ragline.answer._sentences import segments
 from ragline.embed._base import Embedder
 from ragline.types import AnswerSentence, Hit, Reference
@@ -48,6 +57,15 @@ def marker_numbers(marker_body: str) -> list[int]:
         else:
             out.extend(int(b) for b in bounds if b)
     return list(dict.fromkeys(out))
+
+
+class SentenceScorer(Protocol):
+    """What the cite stage needs from a support checker: a score matrix in [0, 1] whose
+    answer threshold is ``answer.min_support`` (0.45 by default)."""
+
+    def score_matrix(
+        self, sentences: Sequence[str], chunk_texts: Sequence[str]
+    ) -> npt.NDArray[np.float64]: ...
 
 
 class SupportScorer:
@@ -104,6 +122,10 @@ class CitationReport:
     weak_sentences: list[int] = field(default_factory=list)  #: no cited chunk supports it
     #: (sentence index, reference number) of each cited chunk below ``min_support``
     weak_citations: list[tuple[int, int]] = field(default_factory=list)
+    #: sentences with no content words: neither supported nor failed, not in the mean
+    skipped: list[int] = field(default_factory=list)
+    #: why each unsupported or weak sentence is doubtful (when the scorer can say)
+    reasons: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -135,7 +157,7 @@ def _split(text: str) -> list[tuple[str, list[int]]]:
 def verify_citations(
     text: str,
     hits: Sequence[Hit],
-    scorer: SupportScorer,
+    scorer: SentenceScorer,
     *,
     min_support: float = 0.45,
     attribute_min: float = 0.55,
@@ -157,7 +179,12 @@ def verify_citations(
     old_citations: list[list[int]] = []
     supports: list[float] = []
     weak_old: list[tuple[int, int]] = []
-    for i, (_, numbers) in enumerate(parts):
+    for i, (body, numbers) in enumerate(parts):
+        if is_content_free(body):
+            report.skipped.append(i)
+            old_citations.append(numbers)
+            supports.append(1.0)
+            continue
         if numbers:
             support = max(scores[i, n - 1] for n in numbers)
             if support < min_support:
@@ -182,6 +209,7 @@ def verify_citations(
         for n in numbers:
             renumber.setdefault(n, len(renumber) + 1)
     report.weak_citations = [(i, renumber[n]) for i, n in weak_old]
+    report.reasons = _reasons(scorer, parts, old_citations, chunk_texts, report, min_support)
     references = [Reference.for_chunk(hits[old - 1].chunk, new) for old, new in renumber.items()]
     doubtful = {*report.unsupported, *report.weak_sentences}
     sentences = [
@@ -202,8 +230,28 @@ def verify_citations(
 
     cleaned = _mark_attributed(cleaned, parts, old_citations, report.attributed)
     final_text = _MARKER.sub(new_marker, cleaned).strip()
-    mean = round(sum(supports) / len(supports), 4) if supports else 0.0
+    counted = [s for i, s in enumerate(supports) if i not in report.skipped]
+    mean = round(sum(counted) / len(counted), 4) if counted else 0.0
     return CitedText(final_text, sentences, references, mean, report)
+
+
+def _reasons(
+    scorer: SentenceScorer,
+    parts: Sequence[tuple[str, list[int]]],
+    citations: Sequence[list[int]],
+    chunk_texts: Sequence[str],
+    report: CitationReport,
+    min_support: float,
+) -> dict[int, str]:
+    """The reason code of each doubtful sentence, from a scorer that has ``judge``."""
+    judge = getattr(scorer, "judge", None)
+    if judge is None:
+        return {}
+    out: dict[int, str] = {}
+    for i in sorted({*report.unsupported, *report.weak_sentences}):
+        cited = [chunk_texts[n - 1] for n in citations[i]] or list(chunk_texts)
+        out[i] = judge(parts[i][0], cited, threshold=min_support).code or "low_support"
+    return out
 
 
 def _mark_attributed(
@@ -237,4 +285,11 @@ def _mark_attributed(
     return "".join(out)
 
 
-__all__ = ["CitationReport", "CitedText", "SupportScorer", "marker_numbers", "verify_citations"]
+__all__ = [
+    "CitationReport",
+    "CitedText",
+    "SentenceScorer",
+    "SupportScorer",
+    "marker_numbers",
+    "verify_citations",
+]

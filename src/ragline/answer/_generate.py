@@ -24,7 +24,11 @@ from typing import Any
 
 from ragline._time import elapsed_ms
 from ragline.answer._answerer import Draft, citation_events, done_event
-from ragline.answer._citations import CitationReport, SupportScorer, verify_citations
+from ragline.answer._citations import (
+    CitationReport,
+    SentenceScorer,
+    verify_citations,
+)
 from ragline.answer._events import DeltaEvent, ErrorEvent, Event, RetrievalEvent
 from ragline.answer._extractive import ABSTAIN_TEXT
 from ragline.answer._prompts import PromptTemplate, RenderedPrompt, TokenCounter
@@ -76,7 +80,7 @@ class GroundedAnswerer:
         abstain_text: str = ABSTAIN_TEXT,
         count_tokens: TokenCounter = estimate_tokens,
         price: Price | None = None,
-        scorer: SupportScorer | None = None,
+        scorer: SentenceScorer | None = None,
         canary: str | None = None,
     ) -> None:
         self.model = model
@@ -100,7 +104,11 @@ class GroundedAnswerer:
         self.abstain_text = abstain_text
         self.count_tokens = count_tokens
         self.price = price
-        self.scorer = scorer or SupportScorer(embedder)
+        if scorer is None:  # support.checker's default: the built-in fitted checker
+            from ragline.answer._support_model import FactScorer
+
+            scorer = FactScorer()
+        self.scorer: SentenceScorer = scorer
 
     @property
     def system_prompt(self) -> str:

@@ -723,6 +723,8 @@ def citation_attributes(answer: Answer, draft: Draft) -> dict[str, Any]:
                 "ragline.citations.unsupported": list(report.unsupported),
                 "ragline.citations.weak_sentences": list(report.weak_sentences),
                 "ragline.citations.weak": [list(w) for w in report.weak_citations],
+                "ragline.citations.skipped": list(report.skipped),
+                "ragline.citations.reasons": [[i, code] for i, code in report.reasons.items()],
             }
         )
     return out

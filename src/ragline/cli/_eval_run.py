@@ -273,7 +273,14 @@ def _run(
 
             judge = build_model(project.settings.evals.judge, project.settings)
             metrics_extra["judge"] = project.settings.evals.judge
-        metrics = default_metrics(project.embedder, judge, k=project.settings.retrieval.k)
+        support = project.settings.support
+        metrics = default_metrics(
+            project.embedder,
+            judge,
+            k=project.settings.retrieval.k,
+            checker=support.checker,
+            threshold=support.eval_threshold,
+        )
         if target is not None:
             from ragline.evals._external import HttpTarget, parse_headers
 

@@ -26,6 +26,7 @@ from ragline.evals._metrics import (
     Cost,
     DiffersFromBad,
     ExactMatch,
+    FactSupport,
     Faithfulness,
     GuardVerdicts,
     HitRateAtK,
@@ -50,6 +51,7 @@ from ragline.evals._metrics import (
     default_metrics,
     retrieval_metrics,
     score_case,
+    support_checker,
 )
 from ragline.evals._replay_report import ReplayedAsk, ReplayQuery, ReplayReport
 from ragline.evals._report import report_html, report_json, summarize
@@ -89,6 +91,7 @@ __all__ = [
     "EvalRunner",
     "EvalStore",
     "ExactMatch",
+    "FactSupport",
     "Faithfulness",
     "Gate",
     "GateResult",
@@ -143,5 +146,6 @@ __all__ = [
     "save_cases",
     "score_case",
     "summarize",
+    "support_checker",
     "write_documents",
 ]

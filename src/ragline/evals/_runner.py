@@ -85,9 +85,11 @@ def _error_text(e: BaseException) -> str:
 
 
 def _contexts(hits: Sequence[Hit], *, text: bool = True) -> tuple[RetrievedContext, ...]:
+    """The hits as contexts; a context's text is what the cite stage judged the answer
+    against (title, sections and body: ``indexed_text``)."""
     return tuple(
         RetrievedContext(
-            h.chunk.id, h.chunk.document_id, h.chunk.text if text else "", float(h.score)
+            h.chunk.id, h.chunk.document_id, h.chunk.indexed_text if text else "", float(h.score)
         )
         for h in hits
     )

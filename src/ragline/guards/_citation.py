@@ -6,7 +6,8 @@ that no passage supports is ``unsupported``, one whose cited passages do not sup
 it is ``weak``. The pipeline hands that judgement to this guard
 (``context.metadata``: ``sentence_spans``, where each sentence is in the text, and
 ``unsupported``, the indexes of those sentences); without it (``ragline guards
-check``, a text on its own) a sentence without a ``[n]`` marker is uncited. Per
+check``, a text on its own) a sentence without a ``[n]`` marker is uncited, unless it
+has no content words ("Sure!", skipped as the cite stage skips it). Per
 policy such sentences are
 
 - dropped (``redact``): the other sentences keep their text and their markers, and
@@ -26,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
+from ragline._text import is_content_free
 from ragline.guards._base import Action, Finding, GuardContext, GuardStage, Verdict, allow
 
 _MARKER = re.compile(r"\[\s*\d+(?:\s*(?:[,;–-]|and)\s*\d+)*\s*\]")
@@ -80,7 +82,11 @@ class CitationGuard:
         if isinstance(given, Sequence) and count == len(spans):
             bad = sorted({int(i) for i in given if 0 <= int(i) < len(spans)})
         else:
-            bad = [i for i, (_, _, cited) in enumerate(spans) if not cited]
+            bad = [  # a sentence with no content words ("Sure!") claims nothing
+                i
+                for i, (start, end, cited) in enumerate(spans)
+                if not cited and not is_content_free(text[start:end])
+            ]
         if not bad:
             return allow(self.name)
         findings = tuple(Finding(spans[i][0], spans[i][1], "uncited") for i in bad)

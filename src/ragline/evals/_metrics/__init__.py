@@ -24,7 +24,13 @@ from ragline.evals._metrics._registry import (
 )
 from ragline.evals._metrics._retrieval import MRR, HitRateAtK, NDCGAtK, PrecisionAtK, RecallAtK
 from ragline.evals._metrics._safety import Cost, GuardVerdicts, Latency, Refusal, is_refusal
-from ragline.evals._metrics._support import ScorerSupport, SupportChecker, SupportVerdict
+from ragline.evals._metrics._support import (
+    FactSupport,
+    ScorerSupport,
+    SupportChecker,
+    SupportVerdict,
+    support_checker,
+)
 
 __all__ = [
     "METRICS_BY_CATEGORY",
@@ -38,6 +44,7 @@ __all__ = [
     "Cost",
     "DiffersFromBad",
     "ExactMatch",
+    "FactSupport",
     "Faithfulness",
     "GuardVerdicts",
     "HitRateAtK",
@@ -65,5 +72,6 @@ __all__ = [
     "parse_verdict",
     "retrieval_metrics",
     "score_case",
+    "support_checker",
     "token_f1",
 ]

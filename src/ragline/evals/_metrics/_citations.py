@@ -13,7 +13,10 @@ carry no citation. Chunk texts come from ``output.contexts``.
   supports (no context → 0).
 
 All three apply to answerable, non-safety cases; an abstained or empty answer is
-``skipped="abstained"`` / ``"empty_answer"`` (nothing to judge).
+``skipped="abstained"`` / ``"empty_answer"`` (nothing to judge). A sentence with no
+content words ("Yes!", "Sure.") states nothing: it is left out of every count (its
+verdict is ``skipped``), and an answer of only such sentences is
+``skipped="no_content"``. Each unsupported entry carries the checker's reason code.
 """
 
 from __future__ import annotations
@@ -77,9 +80,13 @@ class CitationPrecision(_SupportMetric):
         verdicts = self.support.check(
             [(strip_citations(sentences[i].text), [texts[cid]]) for i, cid in known]
         )
-        good = sum(1 for v in verdicts if v.supported)
+        skipped = {known[k][0] for k, v in enumerate(verdicts) if v.skipped}
+        pairs = [(i, cid) for i, cid in pairs if i not in skipped]
+        if not pairs:
+            raise MetricSkipped("no_content")
+        good = sum(1 for v in verdicts if v.supported and not v.skipped)
         unsupported = [
-            {"sentence": i, "chunk_id": cid, "reason": v.reason}
+            {"sentence": i, "chunk_id": cid, "reason": v.reason, "code": v.code}
             for (i, cid), v in zip(known, verdicts, strict=True)
             if not v.supported
         ]
@@ -99,7 +106,9 @@ class CitationRecall(_SupportMetric):
         sentences, verdicts = self._against_context(output)
         if verdicts is None:
             raise MetricFailure("no_supported_sentences", why="no retrieved context")
-        supported = [i for i, v in enumerate(verdicts) if v.supported]
+        supported = [i for i, v in enumerate(verdicts) if v.supported and not v.skipped]
+        if not supported and all(v.skipped for v in verdicts):
+            raise MetricSkipped("no_content")
         if not supported:
             raise MetricFailure("no_supported_sentences")
         uncited = [i for i in supported if not sentences[i].chunk_ids]
@@ -119,11 +128,15 @@ class Faithfulness(_SupportMetric):
             return self.result(
                 0.0, sentences=len(sentences), unsupported=list(range(len(sentences)))
             )
+        counted = [i for i, v in enumerate(verdicts) if not v.skipped]
+        if not counted:
+            raise MetricSkipped("no_content")
         unsupported = [i for i, v in enumerate(verdicts) if not v.supported]
         return self.result(
-            (len(sentences) - len(unsupported)) / len(sentences),
-            sentences=len(sentences),
+            (len(counted) - len(unsupported)) / len(counted),
+            sentences=len(counted),
             unsupported=unsupported,
+            reasons=[[i, verdicts[i].code or "low_support"] for i in unsupported],
         )
 
 

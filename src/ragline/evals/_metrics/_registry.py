@@ -17,7 +17,7 @@ from ragline.evals._metrics._citations import CitationPrecision, CitationRecall,
 from ragline.evals._metrics._negative import DiffersFromBad, MustNotCite, MustNotContain
 from ragline.evals._metrics._retrieval import MRR, HitRateAtK, NDCGAtK, PrecisionAtK, RecallAtK
 from ragline.evals._metrics._safety import Cost, GuardVerdicts, Latency, Refusal
-from ragline.evals._metrics._support import ScorerSupport, SupportChecker
+from ragline.evals._metrics._support import SupportChecker, support_checker
 from ragline.evals._types import Case, CaseOutput, Metric, MetricResult
 
 if TYPE_CHECKING:
@@ -40,15 +40,18 @@ def default_metrics(
     judge: Model | SupportChecker | None = None,
     *,
     k: int = 5,
+    checker: str = "facts",
+    threshold: float | None = None,
 ) -> list[Metric]:
     """Every metric, configured: retrieval at ``k`` (the default ``retrieval.k``);
     answer metrics (semantic similarity and answer relevance only with an
     ``embedder``); citations and faithfulness (judged by ``judge`` — a model or a
-    checker — when given, otherwise by the deterministic lexical + embedding scorer);
-    safety, cost and latency."""
+    checker — when given, otherwise by the deterministic ``checker``, ``support.checker``:
+    facts or similarity, at ``threshold``, ``support.eval_threshold``); safety, cost
+    and latency."""
     support: SupportChecker
     if judge is None:
-        support = ScorerSupport(embedder)
+        support = support_checker(checker, embedder, threshold=threshold)
     elif isinstance(judge, SupportChecker):
         support = judge
     else:

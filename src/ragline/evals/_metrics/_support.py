@@ -1,19 +1,32 @@
-"""Does a passage support a sentence? The deterministic checker used by the citation
-and faithfulness metrics (an LLM judge, :mod:`._judge`, can take its place).
+"""Does a passage support a sentence? The deterministic checkers used by the citation
+and faithfulness metrics (an LLM judge, :mod:`._judge`, can take their place).
 
 A checker answers a batch of items, each a sentence and the passages it is checked
 against (supported when the passages, taken together, support it), with one
 :class:`SupportVerdict` per item.
 
-:class:`ScorerSupport` reuses :class:`ragline.answer.SupportScorer` (the scorer the
-answerer's citation check uses): ``lexical_weight · share of the sentence's content
+:class:`FactSupport` (``support.checker: facts``, the default) is the cite stage's
+built-in checker, :class:`ragline.answer.FactScorer` (a fitted word-overlap model plus
+fact rules), at its calibrated *eval* threshold; the cite stage uses the same scorer
+at the *answer* threshold (``answer.min_support``).
+
+:class:`ScorerSupport` (``support.checker: similarity``) reuses
+:class:`ragline.answer.SupportScorer` (the other scorer the answerer's citation check
+can use): ``lexical_weight · share of the sentence's content
 words in the passage + (1 − lexical_weight) · embedding cosine``, and calls a
 sentence supported when its best passage scores at least ``threshold``. Without an
-embedder it is lexical only. With ``check_numbers`` (the default) a sentence that
-states a number written in digits that none of its passages contains is not
-supported ("5 years" against a passage saying "2 years" scores high on words and
-meaning, but is wrong); numbers spelled out in words are not compared. The same
-inputs always give the same verdicts.
+embedder it is lexical only. With ``check_numbers`` (the default) the fact rules of
+:mod:`ragline.answer._facts` apply: a sentence whose names or figures are missing
+from or contradicted by its passages is not supported whatever its similarity ("5
+years" against a passage saying "2 years" scores high on words and meaning, but is
+wrong).
+
+Every checker here skips a sentence with no content words ("Yes!"): its verdict has
+``skipped=True`` (and ``supported=True``, so a caller that ignores the flag never
+fails it); the metrics leave such sentences out of their counts. A verdict's
+``code`` is ``""`` (supported), ``skipped``, ``low_support``, ``missing_entity``,
+``number_mismatch`` or ``predicate_mismatch``. The same inputs always give the same
+verdicts.
 """
 
 from __future__ import annotations
@@ -40,6 +53,10 @@ class SupportVerdict:
     supported: bool
     score: float | None = None  #: the deterministic support score, when there is one
     reason: str = ""
+    #: why, as a code: "" | skipped | low_support | missing_entity | number_mismatch | …
+    code: str = ""
+    #: the sentence has no content words: neither supported nor failed (left uncounted)
+    skipped: bool = False
 
 
 @runtime_checkable
@@ -110,7 +127,7 @@ class ScorerSupport:
         basis = f"lexical+{embedder.name}" if embedder is not None else "lexical"
         self.check_numbers = check_numbers
         self.name = f"{basis}@{self.threshold:g}/{self.lexical_weight:g}" + (
-            "+numbers" if check_numbers else ""
+            "+facts" if check_numbers else ""
         )
 
     def scores(self, sentences: Sequence[str], passages: Sequence[str]) -> list[list[float]]:
@@ -135,6 +152,8 @@ class ScorerSupport:
         return [[float(v) for v in row] for row in matrix]
 
     def check(self, items: Sequence[SupportItem]) -> list[SupportVerdict]:
+        from ragline.answer._facts import fact_problem, is_content_free
+
         sentences = list(dict.fromkeys(s for s, _ in items))
         passages = list(dict.fromkeys(p for _, ps in items for p in ps))
         matrix = self.scores(sentences, passages)
@@ -142,16 +161,56 @@ class ScorerSupport:
         col = {p: j for j, p in enumerate(passages)}
         out = []
         for sentence, ps in items:
+            if is_content_free(sentence):
+                out.append(SupportVerdict(True, None, "no content words", "skipped", True))
+                continue
             best = max((matrix[row[sentence]][col[p]] for p in ps), default=0.0)
             supported = best >= self.threshold
-            reason = "" if supported else "below threshold"
+            reason, code = ("", "") if supported else ("below threshold", "low_support")
             if supported and self.check_numbers:
-                missing = numbers(sentence) - set().union(*(numbers(p) for p in ps))
-                if missing:
-                    supported = False
-                    reason = "numbers not in the passage: " + ", ".join(sorted(missing))
-            out.append(SupportVerdict(supported, round(best, 4), reason))
+                problems = [fact_problem(sentence, p) for p in ps]
+                if ps and all(problems):
+                    first = problems[0]
+                    assert first is not None
+                    supported, code, reason = False, first[0], first[1]
+            out.append(SupportVerdict(supported, round(best, 4), reason, code))
         return out
+
+
+class FactSupport:
+    """The built-in checker (:class:`ragline.answer.FactScorer`) at the eval threshold."""
+
+    def __init__(self, *, threshold: float | None = None) -> None:
+        from ragline.answer._support_model import FactScorer
+
+        self.scorer = FactScorer()
+        self.threshold = threshold if threshold is not None else self.scorer.eval_threshold()
+        self.name = f"{self.scorer.name}@{self.threshold:g}"
+
+    def check(self, items: Sequence[SupportItem]) -> list[SupportVerdict]:
+        out = []
+        for sentence, passages in items:
+            j = self.scorer.judge(sentence, list(passages), threshold=self.threshold)
+            skipped = j.code == "skipped"
+            out.append(
+                SupportVerdict(j.supported, None if skipped else j.score, j.detail, j.code, skipped)
+            )
+        return out
+
+
+def support_checker(
+    checker: str = "facts", embedder: Embedder | None = None, *, threshold: float | None = None
+) -> SupportChecker:
+    """The eval checker ``support.checker`` names (``facts`` or ``similarity``)."""
+    if checker == "facts":
+        return FactSupport(threshold=threshold)
+    if checker == "similarity":
+        return ScorerSupport(embedder, threshold=threshold)
+    from ragline.errors import ConfigError
+
+    raise ConfigError(
+        f"unknown support.checker {checker!r}", hint="use facts (the default) or similarity"
+    )
 
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
@@ -170,4 +229,11 @@ def numbers(text: str) -> set[str]:
     return out
 
 
-__all__ = ["ScorerSupport", "SupportChecker", "SupportItem", "SupportVerdict"]
+__all__ = [
+    "FactSupport",
+    "ScorerSupport",
+    "SupportChecker",
+    "SupportItem",
+    "SupportVerdict",
+    "support_checker",
+]
