@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ragline.guards._policy import GuardSet
     from ragline.ingest import Ingestor
     from ragline.models import Model
+    from ragline.prompts import PromptRegistry
     from ragline.rerank import Reranker
     from ragline.retrieve import Retriever
     from ragline.retrieve._rewrite import FollowUpRewriter
@@ -90,6 +91,7 @@ class Parts:
         self._canaries: set[str] = set()  #: tenants' own canaries (guards.leak.canary)
         self._load_ms: float | None = None
         self._views: dict[str, View] = {}
+        self._prompts: PromptRegistry | None = None
 
     # -- shared parts ----------------------------------------------------------------
 
@@ -245,6 +247,21 @@ class Parts:
         return self._evals_backend.evals
 
     @property
+    def prompts(self) -> PromptRegistry:
+        """The project's prompts (shipped and ``prompts/*.md``), versions and labels."""
+        if self._prompts is None:
+            with self._lock:
+                if self._prompts is None:
+                    from ragline.prompts import PromptRegistry
+
+                    self._prompts = PromptRegistry(
+                        self.backend.prompts,
+                        self.path,
+                        default_tenant=self.settings.default_tenant,
+                    )
+        return self._prompts
+
+    @property
     def chat(self) -> Chat:
         if self._chat is None:
             from ragline.answer._chat import Chat
@@ -363,6 +380,8 @@ class View:
 
             for spec in self.model_specs:
                 check_spec(spec)
+            if self._registered(settings.answer.template):
+                parts.prompts.files()  # a bad prompts/*.md: now, naming the file and variable
         injection = settings.guards.injection
         from ragline.guards._policy import classifier_on
 
@@ -393,6 +412,13 @@ class View:
             from ragline.guards._schema import load_schema
 
             load_schema(schema.path, base_dir=parts.path)  # a bad schema file: now, named
+
+    def _registered(self, template: str) -> bool:
+        """Whether ``answer.template`` names a prompt (not a path to a template file)."""
+        return (
+            not ("/" in template or "\\" in template or template.endswith((".txt", ".md")))
+            and not (self.parts.path / template).is_file()
+        )
 
     @property
     def model_specs(self) -> list[str]:
@@ -614,10 +640,20 @@ class View:
                 return ExtractiveModel(p.embedder, settings.answer, instruction_threshold=threshold)
             return make_model(name, settings)
 
+        prompt: Any = template
+        resolve = None
+        if self._registered(template) and template in p.prompts.files():
+            registry, name = p.prompts, template
+            prompt = registry.file(name).template
+
+            def resolve(tenant: str) -> Any:
+                return registry.resolve(name, tenant)
+
         return GroundedAnswerer(
             build_model(spec, s, make=make, cache=p.backend.response_cache),
             p.embedder,
-            template=template,
+            template=prompt,
+            prompts=resolve,
             token_budget=budget,
             max_tokens=ms.max_tokens,
             temperature=ms.temperature,

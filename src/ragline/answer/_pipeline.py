@@ -249,6 +249,8 @@ def answer_attributes(answer: Answer) -> dict[str, Any]:
         attrs["ragline.cost_usd"] = answer.cost_usd
     if answer.prompt_version:
         attrs["ragline.prompt.version"] = answer.prompt_version
+        attrs["ragline.prompt.name"] = answer.prompt_name
+        attrs["ragline.prompt.label"] = answer.prompt_label
     return attrs
 
 

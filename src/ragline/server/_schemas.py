@@ -92,6 +92,10 @@ class AnswerOut(BaseModel):
     usage: dict[str, Any] | None = None
     cost_usd: float | None = None
     prompt_version: str | None = None
+    prompt_name: str | None = Field(None, description="LLM answers: the prompt's name")
+    prompt_label: str | None = Field(
+        None, description="the prompt label that chose its version (production…), else null"
+    )
     blocked: bool = Field(
         False,
         description="a guard blocked the ask: text is a refusal (the status is still 200)",
