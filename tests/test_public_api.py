@@ -44,6 +44,10 @@ PUBLIC = {
         "min_max", "mmr_select", "plan_routing", "rrf_fuse", "single_leg", "weighted_fuse",
         "RankedHit", "RoutingExplanation", "RuleMatch", "explain_routing", "match_rules",
     ],
+    "ragline.prompts": [
+        "DEFAULT_LABEL", "PromptFile", "PromptRegistry", "ResolvedPrompt", "load_file",
+        "parse_prompt",
+    ],
     "ragline.answer": [
         "ABSTAIN_TEXT", "Answerer", "Ask", "AskOptions", "AskRequest", "Chat", "ChatReply",
         "CitationEvent", "CitationReport", "CitedText", "ConversationEvent", "DeltaEvent",
