@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ragline._time import elapsed_ms
 from ragline.config import Settings
+from ragline.errors import ConfigError, RaglineError
 
 if TYPE_CHECKING:
     from ragline.agent._memory import LongTermMemory
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from ragline.ingest import Ingestor
     from ragline.models import Model
     from ragline.prompts import PromptRegistry
+    from ragline.prompts._experiments import Assignment, Experiments
     from ragline.rerank import Reranker
     from ragline.retrieve import Retriever
     from ragline.retrieve._rewrite import FollowUpRewriter
@@ -92,6 +94,7 @@ class Parts:
         self._load_ms: float | None = None
         self._views: dict[str, View] = {}
         self._prompts: PromptRegistry | None = None
+        self._experiments: Experiments | None = None
 
     # -- shared parts ----------------------------------------------------------------
 
@@ -262,6 +265,40 @@ class Parts:
         return self._prompts
 
     @property
+    def experiments(self) -> Experiments:
+        """The variant of each request (``experiments:``), every variant checked once:
+        its tenants exist, its prompt and settings make a working view."""
+        if self._experiments is None:
+            with self._lock:
+                if self._experiments is None:
+                    from ragline.prompts._experiments import Assignment, Experiments
+
+                    known = set(self.settings.tenants) | {self.settings.default_tenant}
+                    for e in self.settings.experiments:
+                        unknown = sorted(set(e.tenants) - known)
+                        if unknown:
+                            raise ConfigError(
+                                f"experiments: {e.name}: tenants: unknown tenant {unknown[0]!r}",
+                                hint="the tenants are " + ", ".join(sorted(known)),
+                            )
+                        for v in e.variants:
+                            where = f"experiments: {e.name}: variant {v.name}"
+                            try:
+                                if v.prompt:
+                                    self.prompts.lookup(v.prompt)
+                                tenant = e.tenants[0] if e.tenants else None
+                                view = self.view(tenant, Assignment(e.name, v.name, "check"))
+                                if view.uses_llm:
+                                    _ = view.answerer
+                            except RaglineError as err:
+                                key = "prompt" if v.prompt else "settings"
+                                raise ConfigError(
+                                    f"{where}: {key}: {err.message}", hint=err.hint
+                                ) from None
+                    self._experiments = Experiments(self.settings.experiments)
+        return self._experiments
+
+    @property
     def chat(self) -> Chat:
         if self._chat is None:
             from ragline.answer._chat import Chat
@@ -323,11 +360,17 @@ class Parts:
 
     # -- per tenant --------------------------------------------------------------------
 
-    def view(self, tenant: str | None = None) -> View:
-        """What ``tenant``'s asks run on (made once; tenants without overrides share one)."""
+    def view(self, tenant: str | None = None, assignment: Assignment | None = None) -> View:
+        """What ``tenant``'s asks run on (made once; tenants without overrides share one),
+        with the overrides of an experiment's variant when ``assignment`` names one."""
         name = tenant or self.settings.default_tenant
         settings = self.settings.for_tenant(name)
         key = name if settings is not self.settings else ""
+        if assignment is not None:
+            experiment = self.settings.experiments.find(assignment.experiment)
+            if experiment is not None:
+                settings = experiment.apply(settings, assignment.variant)
+                key = f"{key}\x00{assignment.experiment}\x00{assignment.variant}"
         found = self._views.get(key)
         if found is None:
             with self._lock:
@@ -642,12 +685,22 @@ class View:
 
         prompt: Any = template
         resolve = None
-        if self._registered(template) and template in p.prompts.files():
-            registry, name = p.prompts, template
-            prompt = registry.file(name).template
+        name, _, version = template.partition("@")
+        if self._registered(name) and name in p.prompts.files():
+            registry = p.prompts
+            if version:  # an experiment's variant: exactly that version
+                from ragline.prompts import ResolvedPrompt
 
-            def resolve(tenant: str) -> Any:
-                return registry.resolve(name, tenant)
+                pinned = ResolvedPrompt(registry.version(name, version), None)
+                prompt = pinned.prompt.template
+
+                def resolve(tenant: str) -> Any:
+                    return pinned
+            else:
+                prompt = registry.file(name).template
+
+                def resolve(tenant: str) -> Any:
+                    return registry.resolve(name, tenant)
 
         return GroundedAnswerer(
             build_model(spec, s, make=make, cache=p.backend.response_cache),

@@ -228,6 +228,9 @@ class Answer:
     #: the prompt file as it is now, no label)
     prompt_name: str | None = None
     prompt_label: str | None = None
+    #: the experiment and variant that answered (``experiments:``), else None
+    experiment: str | None = None
+    variant: str | None = None
     #: the id of this request's trace (``ragline traces show ID``), when traced
     trace_id: str | None = None
     #: guards that flagged, redacted or blocked; ``blocked``: the text is a refusal
@@ -253,6 +256,8 @@ class Answer:
             "prompt_version": self.prompt_version,
             "prompt_name": self.prompt_name,
             "prompt_label": self.prompt_label,
+            "experiment": self.experiment,
+            "variant": self.variant,
             "text": self.text,
             "abstained": self.abstained,
             "model": self.model,

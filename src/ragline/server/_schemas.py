@@ -24,6 +24,11 @@ class AskRequest(_In):
         None, description="metadata the hits must have, e.g. {'doc_type': 'finance'}"
     )
     stream: bool = Field(False, description="answer as server-sent events")
+    user: str | None = Field(
+        None,
+        max_length=256,
+        description="the end user's id: an experiment (key: user) keeps a user in one variant",
+    )
 
 
 class HitOut(BaseModel):
@@ -96,6 +101,8 @@ class AnswerOut(BaseModel):
     prompt_label: str | None = Field(
         None, description="the prompt label that chose its version (production…), else null"
     )
+    experiment: str | None = Field(None, description="the experiment that answered, if any")
+    variant: str | None = Field(None, description="its variant that answered")
     blocked: bool = Field(
         False,
         description="a guard blocked the ask: text is a refusal (the status is still 200)",
