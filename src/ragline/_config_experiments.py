@@ -19,7 +19,7 @@ Re-exported by :mod:`ragline.config`::
 
 Weights are relative (50/50, 1/3, 0.9/0.1), at least one above zero. A variant's
 ``retrieval`` and ``answer`` keys override those sections for its requests and are
-checked here like the sections themselves. Two experiments that could run on the
+checked like the sections themselves when the project opens. Two experiments that could run on the
 same tenant at the same time are refused (one request answers in one variant). The
 prompt a variant names is checked when the project opens (:mod:`ragline.prompts`).
 """
@@ -30,9 +30,10 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, RootModel, field_validator, model_validator
+from pydantic import Field, RootModel, ValidationError, field_validator, model_validator
 
 from ragline._config_base import _Strict
+from ragline.errors import ConfigError
 
 if TYPE_CHECKING:
     from ragline.config import Settings
@@ -65,16 +66,7 @@ class VariantSettings(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _overrides(self) -> VariantSettings:
-        from ragline.config import AnswerSettings, RetrievalSettings
-
-        for key, model in (("retrieval", RetrievalSettings), ("answer", AnswerSettings)):
-            try:
-                model.model_validate(getattr(self, key))
-            except Exception as e:  # pydantic's ValidationError, keyed by field
-                first = str(e).splitlines()
-                detail = "; ".join(line.strip() for line in first[1:3]) or str(e)
-                raise ValueError(f"variant {self.name!r}: {key}: {detail}") from None
+    def _prompt(self) -> VariantSettings:
         if self.prompt is not None:
             name, _, version = self.prompt.partition("@")
             if not _NAME.match(name) or (version and not re.fullmatch(r"[0-9a-f]{4,64}", version)):
@@ -146,19 +138,26 @@ class ExperimentSettings(_Strict):
         return found
 
     def apply(self, settings: Settings, variant: str) -> Settings:
-        """``settings`` with ``variant``'s overrides (its prompt, retrieval, answer keys)."""
-        from ragline.config import AnswerSettings, RetrievalSettings
-
+        """``settings`` with ``variant``'s overrides (its prompt, retrieval, answer keys);
+        an override the section refuses is a ``ConfigError`` naming it."""
         v = self.variant(variant)
         update: dict[str, Any] = {}
-        if v.retrieval:
-            merged = {**settings.retrieval.model_dump(), **v.retrieval}
-            update["retrieval"] = RetrievalSettings.model_validate(merged)
-        if v.answer or v.prompt:
-            merged = {**settings.answer.model_dump(), **v.answer}
-            if v.prompt:
-                merged["template"] = v.prompt
-            update["answer"] = AnswerSettings.model_validate(merged)
+        sections: dict[str, dict[str, Any]] = {"retrieval": v.retrieval, "answer": dict(v.answer)}
+        if v.prompt:
+            sections["answer"]["template"] = v.prompt
+        for key, overrides in sections.items():
+            if not overrides:
+                continue
+            current = getattr(settings, key)
+            try:
+                update[key] = type(current).model_validate({**current.model_dump(), **overrides})
+            except ValidationError as e:
+                error = e.errors()[0]
+                where = ".".join(str(p) for p in error["loc"])
+                raise ConfigError(
+                    f"{key}: {where}: {error['msg']}",
+                    hint=f"fix experiments: {self.name}: variants: {v.name}: {key}",
+                ) from None
         return settings.model_copy(update=update) if update else settings
 
 

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ragline._time import elapsed_ms
 from ragline.config import Settings
-from ragline.errors import ConfigError, RaglineError
 
 if TYPE_CHECKING:
     from ragline.agent._memory import LongTermMemory
@@ -271,30 +270,14 @@ class Parts:
         if self._experiments is None:
             with self._lock:
                 if self._experiments is None:
-                    from ragline.prompts._experiments import Assignment, Experiments
+                    from ragline.prompts._experiments import Experiments, check_experiments
 
-                    known = set(self.settings.tenants) | {self.settings.default_tenant}
-                    for e in self.settings.experiments:
-                        unknown = sorted(set(e.tenants) - known)
-                        if unknown:
-                            raise ConfigError(
-                                f"experiments: {e.name}: tenants: unknown tenant {unknown[0]!r}",
-                                hint="the tenants are " + ", ".join(sorted(known)),
-                            )
-                        for v in e.variants:
-                            where = f"experiments: {e.name}: variant {v.name}"
-                            try:
-                                if v.prompt:
-                                    self.prompts.lookup(v.prompt)
-                                tenant = e.tenants[0] if e.tenants else None
-                                view = self.view(tenant, Assignment(e.name, v.name, "check"))
-                                if view.uses_llm:
-                                    _ = view.answerer
-                            except RaglineError as err:
-                                key = "prompt" if v.prompt else "settings"
-                                raise ConfigError(
-                                    f"{where}: {key}: {err.message}", hint=err.hint
-                                ) from None
+                    def build(tenant: str | None, assignment: Assignment) -> None:
+                        view = self.view(tenant, assignment)
+                        if view.uses_llm:
+                            _ = view.answerer
+
+                    check_experiments(self.settings, lookup=self.prompts.lookup, build=build)
                     self._experiments = Experiments(self.settings.experiments)
         return self._experiments
 
@@ -423,8 +406,7 @@ class View:
 
             for spec in self.model_specs:
                 check_spec(spec)
-            if self._registered(settings.answer.template):
-                parts.prompts.files()  # a bad prompts/*.md: now, naming the file and variable
+            parts.prompts.answer_prompt(settings.answer.template, base_dir=parts.path)
         injection = settings.guards.injection
         from ragline.guards._policy import classifier_on
 
@@ -455,13 +437,6 @@ class View:
             from ragline.guards._schema import load_schema
 
             load_schema(schema.path, base_dir=parts.path)  # a bad schema file: now, named
-
-    def _registered(self, template: str) -> bool:
-        """Whether ``answer.template`` names a prompt (not a path to a template file)."""
-        return (
-            not ("/" in template or "\\" in template or template.endswith((".txt", ".md")))
-            and not (self.parts.path / template).is_file()
-        )
 
     @property
     def model_specs(self) -> list[str]:
@@ -683,25 +658,7 @@ class View:
                 return ExtractiveModel(p.embedder, settings.answer, instruction_threshold=threshold)
             return make_model(name, settings)
 
-        prompt: Any = template
-        resolve = None
-        name, _, version = template.partition("@")
-        if self._registered(name) and name in p.prompts.files():
-            registry = p.prompts
-            if version:  # an experiment's variant: exactly that version
-                from ragline.prompts import ResolvedPrompt
-
-                pinned = ResolvedPrompt(registry.version(name, version), None)
-                prompt = pinned.prompt.template
-
-                def resolve(tenant: str) -> Any:
-                    return pinned
-            else:
-                prompt = registry.file(name).template
-
-                def resolve(tenant: str) -> Any:
-                    return registry.resolve(name, tenant)
-
+        prompt, resolve = p.prompts.answer_prompt(template, base_dir=p.path)
         return GroundedAnswerer(
             build_model(spec, s, make=make, cache=p.backend.response_cache),
             p.embedder,

@@ -106,11 +106,11 @@ def test_a_forced_variant_wins_and_an_unknown_one_is_refused() -> None:
         ([{"name": "a", "variants": [{"name": "x"}]}], "at least 2"),
         (
             [{"name": "a", "variants": [{"name": "x"}, {"name": "y", "retrieval": {"k": 0}}]}],
-            "variant 'y': retrieval: k",
+            "variant y: settings: retrieval: k: Input should be greater than or equal to 1",
         ),
         (
             [{"name": "a", "variants": [{"name": "x"}, {"name": "y", "answer": {"nope": 1}}]}],
-            "variant 'y': answer: nope",
+            "variant y: settings: answer: nope: Extra inputs are not permitted",
         ),
         (
             [{"name": "a", "mode": "shadow", "variants": [{"name": "x"}, {"name": "y"}]}],

@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ragline.errors import InputError
+from ragline.errors import ConfigError, InputError, RaglineError
 
 if TYPE_CHECKING:
     from ragline._config_experiments import ExperimentSettings, VariantSettings
+    from ragline.config import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,4 +104,34 @@ class Experiments:
         return Assignment(experiment.name, chosen.name, experiment.key)
 
 
-__all__ = ["Assignment", "Experiments", "bucket", "pick"]
+def check_experiments(
+    settings: Settings,
+    *,
+    lookup: Callable[[str], object],
+    build: Callable[[str | None, Assignment], None],
+) -> None:
+    """Every experiment's tenants exist and every variant works: its prompt is found
+    (``lookup``: ``NAME`` or ``NAME@VERSION``) and its view builds (``build``). The first
+    problem is a :class:`ConfigError` naming the experiment, the variant and the key."""
+    known = set(settings.tenants) | {settings.default_tenant}
+    for e in settings.experiments:
+        unknown = sorted(set(e.tenants) - known)
+        if unknown:
+            raise ConfigError(
+                f"experiments: {e.name}: tenants: unknown tenant {unknown[0]!r}",
+                hint="the tenants are " + ", ".join(sorted(known)),
+            )
+        for v in e.variants:
+            try:
+                if v.prompt:
+                    lookup(v.prompt)
+                build(e.tenants[0] if e.tenants else None, Assignment(e.name, v.name, "check"))
+            except RaglineError as err:
+                key = "prompt" if v.prompt else "settings"
+                raise ConfigError(
+                    f"experiments: {e.name}: variant {v.name}: {key}: {err.message}",
+                    hint=err.hint,
+                ) from None
+
+
+__all__ = ["Assignment", "Experiments", "bucket", "check_experiments", "pick"]

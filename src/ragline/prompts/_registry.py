@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ragline.answer._prompts import PromptTemplate
 from ragline.errors import ConfigError, NotFoundError
 from ragline.prompts._files import SHIPPED, PromptFile, load_file, parse_prompt, shipped
 from ragline.store._prompts import LabelEvent, PromptStore, PromptVersion, check_name
@@ -141,6 +143,22 @@ class PromptRegistry:
         """``NAME`` (the current file) or ``NAME@VERSION`` (a kept version)."""
         name, _, version = spec.partition("@")
         return self.version(name, version) if version else self.file(name)
+
+    def answer_prompt(
+        self, template: str, *, base_dir: Path
+    ) -> tuple[PromptTemplate | str, Callable[[str], ResolvedPrompt] | None]:
+        """What the answerer of ``answer.template`` uses: the template and how a tenant's
+        request resolves it (its labels; ``NAME@VERSION``: exactly that version). A path
+        to a template file, or a name that is no prompt, is returned as it is (no labels).
+        Loading the files here makes a bad ``prompts/*.md`` an error now, named."""
+        name, _, version = template.partition("@")
+        is_path = "/" in name or "\\" in name or name.endswith((".txt", ".md"))
+        if is_path or (base_dir / name).is_file() or name not in self.files():
+            return template, None
+        if version:  # an experiment's variant
+            pinned = ResolvedPrompt(self.version(name, version), None)
+            return pinned.prompt.template, lambda tenant: pinned
+        return self.file(name).template, lambda tenant: self.resolve(name, tenant)
 
     # -- labels ------------------------------------------------------------------------
 
