@@ -21,17 +21,18 @@ PUBLIC = {
         "copy_store", "create_postgres_role", "matches", "open_backend", "open_store",
         "parse_filter", "parse_filters",
         "MemoryEntry", "MemoryItem", "MemoryPage", "ScoredMemory", "UserMemoryStore",
+        "LabelEvent", "PromptLabel", "PromptStore", "PromptVersion",
     ],
     "ragline.store.memory": [
         "MemoryAlertStore", "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore",
         "MemoryStore", "MemoryTraceStore", "MemoryRollupStore",
-        "MemoryUserMemoryStore",
+        "MemoryUserMemoryStore", "MemoryPromptStore",
     ],
     "ragline.store.sqlite": [
         "SQLiteAlertStore", "SQLiteBackend", "SQLiteConversationStore", "SQLiteEvalStore",
         "SQLiteResponseCache", "SQLiteSentenceStore", "SQLiteStore", "SQLiteTraceStore",
         "SQLiteRollupStore",
-        "SQLiteUserMemoryStore",
+        "SQLiteUserMemoryStore", "SQLitePromptStore",
     ],
     "ragline.store.postgres": ["LocalPostgres", "PostgresBackend", "create_postgres_role"],
     "ragline.embed": [
@@ -42,6 +43,10 @@ PUBLIC = {
         "Boost", "MODES", "Mode", "Retriever", "RoutingPlan", "SearchResult", "apply_boosts",
         "min_max", "mmr_select", "plan_routing", "rrf_fuse", "single_leg", "weighted_fuse",
         "RankedHit", "RoutingExplanation", "RuleMatch", "explain_routing", "match_rules",
+    ],
+    "ragline.prompts": [
+        "DEFAULT_LABEL", "PromptFile", "PromptRegistry", "ResolvedPrompt", "load_file",
+        "parse_prompt",
     ],
     "ragline.answer": [
         "ABSTAIN_TEXT", "Answerer", "Ask", "AskOptions", "AskRequest", "Chat", "ChatReply",
@@ -122,7 +127,7 @@ PUBLIC = {
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
         "RollupConformance",
-        "UserMemoryStoreConformance",
+        "UserMemoryStoreConformance", "PromptStoreConformance",
     ],
 }  # fmt: skip
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ragline.guards._policy import GuardSet
     from ragline.ingest import Ingestor
     from ragline.models import Model
+    from ragline.prompts import PromptRegistry
+    from ragline.prompts._experiments import Assignment, Experiments
     from ragline.rerank import Reranker
     from ragline.retrieve import Retriever
     from ragline.retrieve._rewrite import FollowUpRewriter
@@ -90,6 +92,8 @@ class Parts:
         self._canaries: set[str] = set()  #: tenants' own canaries (guards.leak.canary)
         self._load_ms: float | None = None
         self._views: dict[str, View] = {}
+        self._prompts: PromptRegistry | None = None
+        self._experiments: Experiments | None = None
 
     # -- shared parts ----------------------------------------------------------------
 
@@ -245,6 +249,39 @@ class Parts:
         return self._evals_backend.evals
 
     @property
+    def prompts(self) -> PromptRegistry:
+        """The project's prompts (shipped and ``prompts/*.md``), versions and labels."""
+        if self._prompts is None:
+            with self._lock:
+                if self._prompts is None:
+                    from ragline.prompts import PromptRegistry
+
+                    self._prompts = PromptRegistry(
+                        self.backend.prompts,
+                        self.path,
+                        default_tenant=self.settings.default_tenant,
+                    )
+        return self._prompts
+
+    @property
+    def experiments(self) -> Experiments:
+        """The variant of each request (``experiments:``), every variant checked once:
+        its tenants exist, its prompt and settings make a working view."""
+        if self._experiments is None:
+            with self._lock:
+                if self._experiments is None:
+                    from ragline.prompts._experiments import Experiments, check_experiments
+
+                    def build(tenant: str | None, assignment: Assignment) -> None:
+                        view = self.view(tenant, assignment)
+                        if view.uses_llm:
+                            _ = view.answerer
+
+                    check_experiments(self.settings, lookup=self.prompts.lookup, build=build)
+                    self._experiments = Experiments(self.settings.experiments)
+        return self._experiments
+
+    @property
     def chat(self) -> Chat:
         if self._chat is None:
             from ragline.answer._chat import Chat
@@ -306,11 +343,17 @@ class Parts:
 
     # -- per tenant --------------------------------------------------------------------
 
-    def view(self, tenant: str | None = None) -> View:
-        """What ``tenant``'s asks run on (made once; tenants without overrides share one)."""
+    def view(self, tenant: str | None = None, assignment: Assignment | None = None) -> View:
+        """What ``tenant``'s asks run on (made once; tenants without overrides share one),
+        with the overrides of an experiment's variant when ``assignment`` names one."""
         name = tenant or self.settings.default_tenant
         settings = self.settings.for_tenant(name)
         key = name if settings is not self.settings else ""
+        if assignment is not None:
+            experiment = self.settings.experiments.find(assignment.experiment)
+            if experiment is not None:
+                settings = experiment.apply(settings, assignment.variant)
+                key = f"{key}\x00{assignment.experiment}\x00{assignment.variant}"
         found = self._views.get(key)
         if found is None:
             with self._lock:
@@ -363,6 +406,7 @@ class View:
 
             for spec in self.model_specs:
                 check_spec(spec)
+            parts.prompts.answer_prompt(settings.answer.template, base_dir=parts.path)
         injection = settings.guards.injection
         from ragline.guards._policy import classifier_on
 
@@ -615,10 +659,12 @@ class View:
                 return ExtractiveModel(p.embedder, settings.answer, instruction_threshold=threshold)
             return make_model(name, settings)
 
+        prompt, resolve = p.prompts.answer_prompt(template, base_dir=p.path)
         return GroundedAnswerer(
             build_model(spec, s, make=make, cache=p.backend.response_cache),
             p.embedder,
-            template=template,
+            template=prompt,
+            prompts=resolve,
             token_budget=budget,
             max_tokens=ms.max_tokens,
             temperature=ms.temperature,

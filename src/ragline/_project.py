@@ -61,6 +61,8 @@ class Project:
         )
         self.parts = Parts(self.path, self.settings, store=store, embedder=embedder)
         self.parts.view()  # checks the model specs now, not at the first ask
+        if self.settings.experiments:
+            self.parts.experiments  # noqa: B018  # checks every variant now, named
 
     # -- parts -------------------------------------------------------------------------
 
@@ -163,7 +165,7 @@ class Project:
     def retrieve(self, query: str, **options: Unpack[SearchOptions]) -> SearchResult:
         """Search with timings, per-retriever scores and the routing rules that fired."""
         request = self._request(query, **options)
-        return self.parts.view(request.tenant).pipeline.search(request)
+        return self.parts.view(request.tenant, request.assignment).pipeline.search(request)
 
     def search(self, query: str, **options: Unpack[SearchOptions]) -> list[Hit]:
         """The best ``k`` chunks for ``query`` (hybrid BM25 + dense by default)."""
@@ -175,7 +177,7 @@ class Project:
         The request is traced (``answer.trace_id``; ``ragline traces show ID``).
         """
         request = self._request(question, **options)
-        return self.parts.view(request.tenant).pipeline.ask(request)
+        return self.parts.view(request.tenant, request.assignment).pipeline.ask(request)
 
     def ask_stream(self, question: str, **options: Unpack[AskOptions]) -> Iterator[Event]:
         """Answer as events: retrieval, delta…, citation…, then done — or error.
@@ -185,15 +187,15 @@ class Project:
         does (also when it fails or the consumer stops early).
         """
         request = self._request(question, stream=True, **options)
-        return self.parts.view(request.tenant).pipeline.stream(request)
+        return self.parts.view(request.tenant, request.assignment).pipeline.stream(request)
 
     def chat(
         self, conversation_id: str | None, message: str, **options: Unpack[AskOptions]
     ) -> ChatReply:
         """Answer ``message`` in a stored conversation (a new one when the id is None);
         earlier turns give a follow-up its context. Both turns are stored."""
-        request = self._request(message, **options)
-        view = self.parts.view(request.tenant)
+        request = self._request(message, conversation=conversation_id, **options)
+        view = self.parts.view(request.tenant, request.assignment)
         return self.parts.chat.answer(view.pipeline, request, conversation_id)
 
     def chat_stream(
@@ -206,16 +208,36 @@ class Project:
     ) -> Iterator[Event]:
         """:meth:`chat` as events: conversation, the answer's events, conversation
         (``stream=False``: the model is asked in one call, events come at the end)."""
-        request = self._request(message, stream=stream, **options)
-        view = self.parts.view(request.tenant)
+        request = self._request(message, stream=stream, conversation=conversation_id, **options)
+        view = self.parts.view(request.tenant, request.assignment)
         return self.parts.chat.stream(view.pipeline, request, conversation_id)
 
     def _request(
-        self, question: str, *, stream: bool = False, **options: Unpack[SearchOptions]
+        self,
+        question: str,
+        *,
+        stream: bool = False,
+        conversation: str | None = None,
+        **options: Unpack[SearchOptions],
     ) -> AskRequest:
+        """The request, with the experiment variant that answers it (``experiments:``)."""
         from ragline.answer import AskRequest
 
-        return AskRequest.build(question, self.settings.default_tenant, stream, **options)
+        forced = options.pop("variant", None)
+        request = AskRequest.build(question, self.settings.default_tenant, stream, **options)
+        if not self.settings.experiments and not forced:
+            return request
+        import uuid
+        from dataclasses import replace
+
+        assignment = self.parts.experiments.assign(
+            request.tenant,
+            user=request.user,
+            conversation=conversation,
+            request=uuid.uuid4().hex,
+            forced=forced,
+        )
+        return replace(request, assignment=assignment) if assignment else request
 
     # -- traces and feedback -------------------------------------------------------------
 

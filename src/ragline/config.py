@@ -31,6 +31,7 @@ from ragline._config_alerts import parse_condition as parse_condition
 from ragline._config_base import _OffAsFalse as _OffAsFalse
 from ragline._config_base import _Strict as _Strict
 from ragline._config_base import _yaml_off as _yaml_off
+from ragline._config_experiments import ExperimentsSettings as ExperimentsSettings
 from ragline._config_guards import BannedPolicy as BannedPolicy
 from ragline._config_guards import BannedTopic as BannedTopic
 from ragline._config_guards import CitationPolicy as CitationPolicy
@@ -552,6 +553,7 @@ class Settings(_Strict):
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
+    experiments: ExperimentsSettings = Field(default_factory=ExperimentsSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @model_validator(mode="after")

@@ -224,6 +224,13 @@ class Answer:
     usage: dict[str, Any] | None = None
     cost_usd: float | None = None
     prompt_version: str | None = None
+    #: LLM answers: the prompt's name, and the label that chose its version (None:
+    #: the prompt file as it is now, no label)
+    prompt_name: str | None = None
+    prompt_label: str | None = None
+    #: the experiment and variant that answered (``experiments:``), else None
+    experiment: str | None = None
+    variant: str | None = None
     #: the id of this request's trace (``ragline traces show ID``), when traced
     trace_id: str | None = None
     #: guards that flagged, redacted or blocked; ``blocked``: the text is a refusal
@@ -247,6 +254,10 @@ class Answer:
             "usage": self.usage,
             "cost_usd": self.cost_usd,
             "prompt_version": self.prompt_version,
+            "prompt_name": self.prompt_name,
+            "prompt_label": self.prompt_label,
+            "experiment": self.experiment,
+            "variant": self.variant,
             "text": self.text,
             "abstained": self.abstained,
             "model": self.model,

@@ -46,6 +46,9 @@ class Draft:
     cost_usd: float | None = 0.0
     finish_reason: FinishReason = "stop"
     prompt_version: str = ""
+    prompt_name: str = ""
+    #: the label that chose the prompt version (``production``…); None: the current file
+    prompt_label: str | None = None
     #: the prompt the model was sent, when there was one
     prompt: RenderedPrompt | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -17,10 +17,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragline._time import elapsed_ms
 from ragline.answer._answerer import Draft, citation_events, done_event
@@ -32,6 +32,9 @@ from ragline.answer._citations import (
 from ragline.answer._events import DeltaEvent, ErrorEvent, Event, RetrievalEvent
 from ragline.answer._extractive import ABSTAIN_TEXT
 from ragline.answer._prompts import PromptTemplate, RenderedPrompt, TokenCounter
+
+if TYPE_CHECKING:
+    from ragline.prompts import ResolvedPrompt
 from ragline.embed._base import Embedder
 from ragline.errors import ConfigError, InputError, ProviderError
 from ragline.models._base import FinishReason, Model, Usage
@@ -82,8 +85,11 @@ class GroundedAnswerer:
         price: Price | None = None,
         scorer: SentenceScorer | None = None,
         canary: str | None = None,
+        prompts: Callable[[str], ResolvedPrompt] | None = None,
     ) -> None:
         self.model = model
+        #: the prompt that answers a tenant's request (its label); None: ``template``
+        self.prompts = prompts
         #: appended to the system prompt; the leak guard blocks an answer repeating it
         self.canary = canary
         self.template = (
@@ -138,11 +144,18 @@ class GroundedAnswerer:
 
     # -- shared steps --------------------------------------------------------------
 
-    def _render(self, question: str, hits: Sequence[Hit]) -> RenderedPrompt:
+    def _render(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        template: PromptTemplate | None = None,
+        label: str | None = None,
+    ) -> RenderedPrompt:
         if not question or not question.strip():
             raise InputError("the question is empty", hint="ask a question with some words in it")
+        template = template or self.template
         with span("ragline.prompt", "prompt") as sp:
-            rendered = self.template.render(
+            rendered = template.render(
                 question,
                 hits,
                 token_budget=self.token_budget,
@@ -153,8 +166,10 @@ class GroundedAnswerer:
             if sp.is_recording:
                 sp.update(
                     {
-                        "ragline.prompt.template": self.template.name,
+                        "ragline.prompt.template": template.name,
+                        "ragline.prompt.name": template.name,
                         "ragline.prompt.version": rendered.version,
+                        "ragline.prompt.label": label,
                         "ragline.prompt.tokens": rendered.tokens,
                         "ragline.prompt.token_budget": self.token_budget,
                         "ragline.prompt": self._shown(rendered.text),
@@ -257,6 +272,7 @@ class GroundedAnswerer:
         answer = Answer(question=draft.question, text=self.abstain_text, hits=list(draft.hits))
         answer.model, answer.tenant, answer.abstained = draft.model, draft.tenant, True
         answer.prompt_version = draft.prompt_version
+        answer.prompt_name, answer.prompt_label = draft.prompt_name or None, draft.prompt_label
         if draft.context and not self._is_abstention(draft.text):
             cited = verify_citations(
                 draft.text,
@@ -309,7 +325,11 @@ class GroundedAnswerer:
         Bad input (an empty question, a budget too small for the question) raises here.
         """
         start = time.perf_counter()
-        rendered = self._render(question, hits)
+        template, label = self.template, None
+        if self.prompts is not None:
+            resolved = self.prompts(tenant)
+            template, label = resolved.prompt.template, resolved.label
+        rendered = self._render(question, hits, template, label)
         return Draft(
             question=question,
             tenant=tenant,
@@ -319,6 +339,8 @@ class GroundedAnswerer:
             context=list(rendered.included_hits),
             usage=Usage(),
             prompt_version=rendered.version,
+            prompt_name=template.name,
+            prompt_label=label,
             prompt=rendered,
             timings_ms={"prompt": elapsed_ms(start)},
             attributes={

@@ -146,6 +146,9 @@ class Pipeline:
                     if load_ms:
                         timings["load_model"] = load_ms  # once per process, not part of total
                     answer.timings_ms = timings
+                    if request.assignment is not None:
+                        answer.experiment = request.assignment.experiment
+                        answer.variant = request.assignment.variant
                     if root.is_recording:
                         root.update(answer_attributes(answer))
                         answer.trace_id = root.trace_id
@@ -218,7 +221,20 @@ class Pipeline:
             "ragline.tenant": request.tenant,
             "ragline.retrieval.k": request.k if request.k is not None else self.default_k,
             "ragline.filters": [_attrs.condition(c) for c in request.filters],
+            **_assignment_attributes(request),
         }
+
+
+def _assignment_attributes(request: AskRequest) -> dict[str, Any]:
+    """The experiment variant that answers (``experiments:``), when one does."""
+    a = request.assignment
+    if a is None:
+        return {}
+    return {
+        "ragline.experiment": a.experiment,
+        "ragline.variant": a.variant,
+        "ragline.variant.key": a.key,
+    }
 
 
 def _ended_early(span: AnySpan, error: BaseException) -> None:
@@ -249,6 +265,8 @@ def answer_attributes(answer: Answer) -> dict[str, Any]:
         attrs["ragline.cost_usd"] = answer.cost_usd
     if answer.prompt_version:
         attrs["ragline.prompt.version"] = answer.prompt_version
+        attrs["ragline.prompt.name"] = answer.prompt_name
+        attrs["ragline.prompt.label"] = answer.prompt_label
     return attrs
 
 

@@ -28,6 +28,10 @@ their names (``grounded_v1``) or a path to a file of your own.
 
 The template's ``version`` is a short sha256 of the file's bytes, so any edit to a
 prompt shows up in traces and evaluation results.
+
+A project's own prompts (``prompts/NAME.md``, :mod:`ragline.prompts`) are Jinja2
+templates with the same sections: they carry a :class:`SectionRenderer` that fills a
+section (``{{ question }}``, ``{{ n }}``…) instead of the brace placeholders above.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from ragline.answer._extractive import ABSTAIN_TEXT
 from ragline.errors import InputError
@@ -47,6 +51,14 @@ from ragline.models._pricing import estimate_tokens
 from ragline.types import Hit
 
 TokenCounter = Callable[[str], int]
+
+
+class SectionRenderer(Protocol):
+    """Fills one section of a template with ``values`` (a Jinja2 template's renderer)."""
+
+    def __call__(self, section: str, values: dict[str, str]) -> str: ...
+
+
 _SECTION = re.compile(r"^===\s*(\w+)\s*===\s*$", re.MULTILINE)
 _KNOWN = {"system", "user", "prompt", "stop", "passage", "quoted"}
 _PLACEHOLDER = re.compile(r"\{(abstain|question|context)\}")
@@ -103,7 +115,9 @@ def _read(name_or_path: str | Path) -> tuple[str, bytes]:
     return name, resource.read_bytes()
 
 
-def _parse(name: str, text: str) -> dict[str, str]:
+def _parse(name: str, text: str, *, placeholders: bool = True) -> dict[str, str]:
+    """The sections of a template; ``placeholders``: check the brace placeholders too
+    (a Jinja2 template's variables are checked by :mod:`ragline.prompts`)."""
     marks = list(_SECTION.finditer(text))
     if not marks:
         raise InputError(f"prompt template {name!r} has no '=== section ===' lines")
@@ -120,6 +134,10 @@ def _parse(name: str, text: str) -> dict[str, str]:
             f"prompt template {name!r} needs either a 'user' section (chat) or a "
             "'prompt' section (completion), not both"
         )
+    if "quoted" in sections and "passage" not in sections:
+        raise InputError(f"prompt template {name!r} has a 'quoted' section but no 'passage' one")
+    if not placeholders:
+        return sections
     body = sections.get("user", sections.get("prompt", ""))
     if "{context}" not in body or "{question}" not in body:
         raise InputError(f"prompt template {name!r} must contain {{context}} and {{question}}")
@@ -128,8 +146,6 @@ def _parse(name: str, text: str) -> dict[str, str]:
             raise InputError(
                 f"prompt template {name!r}: its {key!r} section needs {{n}} and {{text}}"
             )
-    if "quoted" in sections and "passage" not in sections:
-        raise InputError(f"prompt template {name!r} has a 'quoted' section but no 'passage' one")
     return sections
 
 
@@ -150,13 +166,18 @@ def format_chunk(number: int, hit: Hit) -> str:
     return f"[{number}] {label}\n{chunk.text.strip()}" if label else f"[{number}] {chunk.text}"
 
 
-def format_passage(number: int, hit: Hit, form: str) -> str:
-    """One hit in a passage form (a template's ``passage`` or ``quoted`` section):
-    ``{n}``, ``{source}`` and ``{text}`` filled, source and text :func:`neutralise`-d
+def passage_values(number: int, hit: Hit) -> dict[str, str]:
+    """``n``, ``source`` and ``text`` of a passage, source and text :func:`neutralise`-d
     (the source also loses its quotes and line breaks: it sits in an attribute)."""
     source = " ".join(neutralise(_label(hit)).replace('"', "'").split())
     source = source.replace("<", "\u2039").replace(">", "\u203a")
-    values = {"n": str(number), "source": source, "text": neutralise(hit.chunk.text.strip())}
+    return {"n": str(number), "source": source, "text": neutralise(hit.chunk.text.strip())}
+
+
+def format_passage(number: int, hit: Hit, form: str) -> str:
+    """One hit in a passage form (a template's ``passage`` or ``quoted`` section):
+    ``{n}``, ``{source}`` and ``{text}`` filled from :func:`passage_values`."""
+    values = passage_values(number, hit)
     return _PASSAGE_FIELD.sub(lambda m: values[m.group(1)], form)
 
 
@@ -184,6 +205,8 @@ class PromptTemplate:
     version: str
     kind: Literal["chat", "completion"]
     sections: dict[str, str]
+    #: fills a section (Jinja2 templates); None: the brace placeholders of the module doc
+    renderer: SectionRenderer | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> PromptTemplate:
@@ -205,6 +228,11 @@ class PromptTemplate:
 
     def format_hit(self, number: int, hit: Hit) -> str:
         """How ``hit`` appears in this template's context as passage ``number``."""
+        if self.renderer is not None and "passage" in self.sections:
+            key = "quoted" if hit.quoted and "quoted" in self.sections else "passage"
+            if hit.quoted and key == "passage":
+                return format_passage(number, hit, DEFAULT_QUOTED)
+            return self.renderer(key, passage_values(number, hit))
         if hit.quoted:
             return format_passage(number, hit, self.sections.get("quoted", DEFAULT_QUOTED))
         if "passage" in self.sections:
@@ -214,14 +242,18 @@ class PromptTemplate:
     def _messages(self, question: str, context: str, abstain: str) -> list[Message]:
         values = {"abstain": abstain, "question": question.strip(), "context": context}
 
-        def fill(part: str) -> str:
-            return _PLACEHOLDER.sub(lambda m: values[m.group(1)], part)
+        renderer = self.renderer
+
+        def fill(key: str) -> str:
+            if renderer is not None:
+                return renderer(key, values)
+            return _PLACEHOLDER.sub(lambda m: values[m.group(1)], self.sections[key])
 
         if self.kind == "completion":
-            return [Message("user", fill(self.sections["prompt"]))]
+            return [Message("user", fill("prompt"))]
         system = self.sections.get("system", "")
-        messages = [Message("system", fill(system))] if system.strip() else []
-        return [*messages, Message("user", fill(self.sections["user"]))]
+        messages = [Message("system", fill("system"))] if system.strip() else []
+        return [*messages, Message("user", fill("user"))]
 
     def render(
         self,
@@ -277,8 +309,10 @@ __all__ = [
     "DEFAULT_QUOTED",
     "PromptTemplate",
     "RenderedPrompt",
+    "SectionRenderer",
     "TokenCounter",
     "format_chunk",
     "format_passage",
     "neutralise",
+    "passage_values",
 ]

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ragline.errors import InputError
+
+if TYPE_CHECKING:
+    from ragline.prompts._experiments import Assignment
 from ragline.store._filters import Condition, FilterSpec, to_conditions
 
 
@@ -25,6 +28,10 @@ class AskOptions(TypedDict, total=False):
     k: int | None
     filters: Iterable[FilterSpec] | Mapping[str, Any] | None
     history: Sequence[str]
+    #: the end user's id: experiments (``key: user``) keep a user in one variant
+    user: str | None
+    #: force this variant of the running experiment (trusted callers: debugging)
+    variant: str | None
 
 
 class SearchOptions(AskOptions, total=False):
@@ -63,6 +70,9 @@ class AskRequest:
     mode: str | None = None
     history: Sequence[str] = field(default_factory=tuple)
     stream: bool = False
+    user: str | None = None
+    #: the experiment variant that answers (``experiments:``), set by the project
+    assignment: Assignment | None = None
 
     @classmethod
     def build(
@@ -78,6 +88,7 @@ class AskRequest:
             mode=options.get("mode"),
             history=tuple(options.get("history", ())),
             stream=stream,
+            user=options.get("user"),
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
@@ -15,7 +15,10 @@ from ragline.server._errors import ApiError
 from ragline.server._openai_schemas import sse_response
 from ragline.server._schemas import AnswerOut, AskRequest, SearchOut, error_responses
 from ragline.server._sse import ReleasingStream, event_frames
-from ragline.server._state import Caller, CallerDep, ServerState
+from ragline.server._state import Caller, CallerDep, ServerState, forced_variant
+
+if TYPE_CHECKING:
+    from ragline.answer._request import AskOptions
 
 router = APIRouter(tags=["answers"])
 
@@ -94,12 +97,17 @@ async def ask(body: AskRequest, request: Request, caller: CallerDep) -> Response
     question = check_question(state, body.question)
     k = check_k(state, body.k)
     project = caller.project
+    options: AskOptions = {
+        "tenant": caller.tenant,
+        "k": k,
+        "filters": body.filters,
+        "user": body.user,
+        "variant": forced_variant(caller, request),
+    }
     if wants_stream(request, body.stream):
-        events = project.ask_stream(question, tenant=caller.tenant, k=k, filters=body.filters)
+        events = project.ask_stream(question, **options)
         return await stream_in_slot(caller, events)
-    answer = await answer_in_slot(
-        caller, lambda: project.ask(question, tenant=caller.tenant, k=k, filters=body.filters)
-    )
+    answer = await answer_in_slot(caller, lambda: project.ask(question, **options))
     state.metrics.observe_answer(caller.tenant, answer)
     return json_response(answer.to_dict())
 

@@ -24,6 +24,11 @@ class AskRequest(_In):
         None, description="metadata the hits must have, e.g. {'doc_type': 'finance'}"
     )
     stream: bool = Field(False, description="answer as server-sent events")
+    user: str | None = Field(
+        None,
+        max_length=256,
+        description="the end user's id: an experiment (key: user) keeps a user in one variant",
+    )
 
 
 class HitOut(BaseModel):
@@ -92,6 +97,12 @@ class AnswerOut(BaseModel):
     usage: dict[str, Any] | None = None
     cost_usd: float | None = None
     prompt_version: str | None = None
+    prompt_name: str | None = Field(None, description="LLM answers: the prompt's name")
+    prompt_label: str | None = Field(
+        None, description="the prompt label that chose its version (production…), else null"
+    )
+    experiment: str | None = Field(None, description="the experiment that answered, if any")
+    variant: str | None = Field(None, description="its variant that answered")
     blocked: bool = Field(
         False,
         description="a guard blocked the ask: text is a refusal (the status is still 200)",

@@ -184,6 +184,23 @@ def authenticate(request: Request, scope: str) -> Caller:
     return Caller(tenant, state, key)
 
 
+VARIANT_HEADER = "x-ragline-variant"
+
+
+def forced_variant(caller: Caller, request: Request) -> str | None:
+    """The experiment variant a trusted caller forces (``X-Ragline-Variant``): an admin
+    key, or any caller of a server without keys; anyone else gets a 403."""
+    variant = request.headers.get(VARIANT_HEADER)
+    if not variant:
+        return None
+    if not caller.state.open and (caller.key is None or "admin" not in caller.key.scopes):
+        raise forbidden(
+            f"only an admin key may force an experiment variant (X-Ragline-Variant: {variant})",
+            "drop the header, or use a key with the admin scope",
+        )
+    return variant
+
+
 def require(scope: str) -> Callable[[Request], Caller]:
     def caller(request: Request) -> Caller:
         return authenticate(request, scope)

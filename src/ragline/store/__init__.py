@@ -3,8 +3,8 @@
 - Protocols (what the rest of ragline imports): :class:`Store` (documents, chunks,
   keyword and vector search), :class:`TraceStore`, :class:`ConversationStore`,
   :class:`SentenceStore`, :class:`EvalStore`, :class:`UserMemoryStore` (the agent's
-  long-term memory), and :class:`Backend`, which hands out
-  all of them for one store URL.
+  long-term memory), :class:`PromptStore` (prompt versions and labels), and
+  :class:`Backend`, which hands out all of them for one store URL.
 - Backends, one folder each: ``store.memory`` (the reference), ``store.sqlite`` (the
   default), ``store.postgres``. :func:`open_backend` turns a URL into one; the
   document stores are also importable from here, lazily (PostgreSQL needs psycopg).
@@ -25,6 +25,7 @@ from ragline.store._claims import ClaimHolder, ClaimOutcome, DocumentClaim
 from ragline.store._conversations import ConversationStore
 from ragline.store._filters import Condition, matches, parse_filter, parse_filters
 from ragline.store._open import open_backend
+from ragline.store._prompts import LabelEvent, PromptLabel, PromptStore, PromptVersion
 from ragline.store._sentences import SentenceStore
 from ragline.store._traces import TraceStore
 from ragline.store._user_memory import (
@@ -57,6 +58,7 @@ __all__ = [
     "DocumentClaim",
     "EvalStore",
     "EvaluatorLock",
+    "LabelEvent",
     "LocalPostgres",
     "Matrix",
     "MemoryEntry",
@@ -64,6 +66,9 @@ __all__ = [
     "MemoryPage",
     "MemoryStore",
     "PostgresStore",
+    "PromptLabel",
+    "PromptStore",
+    "PromptVersion",
     "SQLiteStore",
     "ScoredChunk",
     "ScoredMemory",

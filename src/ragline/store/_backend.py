@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ragline.store._base import Store
     from ragline.store._conversations import ConversationStore
     from ragline.store._evals import EvalStore
+    from ragline.store._prompts import PromptStore
     from ragline.store._rollups import RollupStore
     from ragline.store._sentences import SentenceStore
     from ragline.store._traces import TraceStore
@@ -64,6 +65,11 @@ class Backend(Protocol):
     @property
     def user_memory(self) -> UserMemoryStore:
         """The agent's long-term memory per (tenant, user)."""
+        ...
+
+    @property
+    def prompts(self) -> PromptStore:
+        """Prompt versions (kept forever) and their labels per tenant."""
         ...
 
     def migrate(self) -> tuple[list[str], list[str]]:

@@ -13,6 +13,7 @@ from ragline.store._backend import Family, LazyFamilies
 from ragline.store.memory._alerts import MemoryAlertStore
 from ragline.store.memory._conversations import MemoryConversationStore
 from ragline.store.memory._documents import MemoryStore
+from ragline.store.memory._prompts import MemoryPromptStore
 from ragline.store.memory._rollups import MemoryRollupStore
 from ragline.store.memory._sentences import MemorySentenceStore
 from ragline.store.memory._traces import MemoryTraceStore
@@ -27,6 +28,7 @@ __all__ = [
     "MemoryAlertStore",
     "MemoryBackend",
     "MemoryConversationStore",
+    "MemoryPromptStore",
     "MemoryRollupStore",
     "MemorySentenceStore",
     "MemoryStore",
@@ -62,6 +64,7 @@ class MemoryBackend(LazyFamilies):
     alerts = Family(lambda backend: MemoryAlertStore())
     rollups = Family(lambda backend: MemoryRollupStore())
     user_memory = Family(lambda backend: MemoryUserMemoryStore())
+    prompts = Family(lambda backend: MemoryPromptStore())
 
     def __init__(self, documents: Store | None = None, *, base_dir: str | Path = ".") -> None:
         super().__init__()

@@ -14,6 +14,7 @@ from ragline.store._backend import Family, LazyFamilies
 from ragline.store._open import redact_url
 from ragline.store.postgres._conversations import PostgresConversationStore
 from ragline.store.postgres._documents import PostgresStore
+from ragline.store.postgres._prompts import PostgresPromptStore
 from ragline.store.postgres._rollups import PostgresRollupStore
 from ragline.store.postgres._sentences import PostgresSentenceStore
 from ragline.store.postgres._traces import PostgresTraceStore
@@ -63,6 +64,7 @@ class PostgresBackend(LazyFamilies):
     alerts = Family(_alerts)
     rollups = Family(lambda backend: PostgresRollupStore(backend.documents))
     user_memory = Family(lambda backend: PostgresUserMemoryStore(backend.documents))
+    prompts = Family(lambda backend: PostgresPromptStore(backend.documents))
 
     def __init__(self, url: str) -> None:
         super().__init__()

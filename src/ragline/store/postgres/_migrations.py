@@ -410,6 +410,31 @@ CREATE TABLE memory_items (
 CREATE INDEX memory_items_user ON memory_items (tenant, user_id, created_at DESC, id DESC);
 """ + tenant_policy("memory_items", all_tenants=True)
 
+# ragline.prompts (see ragline.store._prompts): versions are project-wide like the
+# evaluation tables; label moves are per tenant, with RLS like the conversation tables.
+_PROMPTS = """
+CREATE TABLE prompt_versions (
+    name       text NOT NULL,
+    version    text NOT NULL,
+    text       text NOT NULL,
+    format     text NOT NULL,
+    source     text NOT NULL DEFAULT '',
+    created_at double precision NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE prompt_label_events (
+    seq     bigserial PRIMARY KEY,
+    tenant  text NOT NULL,
+    name    text NOT NULL,
+    label   text NOT NULL,
+    version text NOT NULL,
+    action  text NOT NULL,
+    actor   text NOT NULL DEFAULT '',
+    at      double precision NOT NULL
+);
+CREATE INDEX prompt_label_events_key ON prompt_label_events (tenant, name, label, seq);
+""" + tenant_policy("prompt_label_events", all_tenants=True)
+
 PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0001_vector_extension", _EXTENSION),
     PgMigration("0002_documents_chunks", _CORE),
@@ -424,6 +449,7 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0011_document_claims", _DOCUMENT_CLAIMS),
     PgMigration("0012_rollups", _ROLLUPS),
     PgMigration("0013_alerts", _ALERTS),
+    PgMigration("0014_prompts", _PROMPTS),
     PgMigration("0015_memory", _MEMORY),
 ]
 

@@ -21,6 +21,7 @@ from ragline.store.sqlite._cache import SQLiteResponseCache
 from ragline.store.sqlite._conversations import SQLiteConversationStore
 from ragline.store.sqlite._documents import SQLiteStore
 from ragline.store.sqlite._evals import SQLiteEvalStore
+from ragline.store.sqlite._prompts import SQLitePromptStore
 from ragline.store.sqlite._rollups import SQLiteRollupStore
 from ragline.store.sqlite._sentences import SQLiteSentenceStore
 from ragline.store.sqlite._traces import SQLiteTraceStore
@@ -31,6 +32,7 @@ __all__ = [
     "SQLiteBackend",
     "SQLiteConversationStore",
     "SQLiteEvalStore",
+    "SQLitePromptStore",
     "SQLiteResponseCache",
     "SQLiteRollupStore",
     "SQLiteSentenceStore",
@@ -51,6 +53,7 @@ IN_MEMORY = (
     "alerts",
     "rollups",
     "user_memory",
+    "prompts",
 )
 
 
@@ -70,6 +73,7 @@ class SQLiteBackend(LazyFamilies):
         lambda backend: SQLiteRollupStore(backend.path, busy_timeout_ms=backend._trace_timeout_ms)
     )
     user_memory = Family(lambda backend: SQLiteUserMemoryStore(backend.path))
+    prompts = Family(lambda backend: SQLitePromptStore(backend.path))
 
     def __init__(
         self, path: str | Path, *, base_dir: str | Path = ".", trace_busy_timeout_ms: int = 500

@@ -31,6 +31,7 @@ from ragline.store.sqlite._schema import (
     FTS_SQL,
     GENERATIONS_SQL,
     MEMORY_SQL,
+    PROMPTS_SQL,
     RESPONSE_CACHE_SQL,
     ROLLUPS_SQL,
     SENTENCES_SQL,
@@ -94,6 +95,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0011_document_claims", CLAIMS_SQL),  # ragline.ingest: one run per document
     Migration("0012_rollups", ROLLUPS_SQL),  # ragline.monitor: per-minute rollups
     Migration("0013_alerts", ALERTS_SQL),  # ragline.monitor: alert states, history, silences
+    Migration("0014_prompts", PROMPTS_SQL),  # ragline.prompts: versions and labels
     Migration("0015_memory", MEMORY_SQL),  # ragline.agent: long-term memory per user
 ]
 

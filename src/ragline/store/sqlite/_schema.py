@@ -332,3 +332,27 @@ CREATE TABLE memory_items (
 );
 CREATE INDEX memory_items_user ON memory_items (tenant, user_id, created_at, id);
 """
+
+# ragline.prompts: prompt versions (project-wide, kept forever) and label moves per tenant
+PROMPTS_SQL = """
+CREATE TABLE prompt_versions (
+    name       TEXT NOT NULL,
+    version    TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    format     TEXT NOT NULL,
+    source     TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE prompt_label_events (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant  TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    label   TEXT NOT NULL,
+    version TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    actor   TEXT NOT NULL DEFAULT '',
+    at      REAL NOT NULL
+);
+CREATE INDEX prompt_label_events_key ON prompt_label_events (tenant, name, label, seq);
+"""
