@@ -435,6 +435,7 @@ class Agent:
             timeout_s=self.limits.tool_timeout_s,
             max_chars=self.limits.max_result_chars,
             deadline=time.monotonic() + max(0.0, left),
+            spans=spans,
         )
         for span, result in zip(spans, results, strict=True):
             span.update({"ragline.tool.ok": result.ok, "ragline.tool.result": result.text})

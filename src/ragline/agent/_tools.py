@@ -34,6 +34,9 @@ from typing import Any, get_type_hints, overload
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from ragline.models._base import Message, ToolCall, ToolSpec
+from ragline.trace._tracer import NOOP_SPAN, NoopSpan, Span, activate
+
+AnySpan = Span | NoopSpan
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 _ARG_LINE = re.compile(r"^\s*(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
@@ -218,7 +221,10 @@ def _finish(call: ToolCall, value: Any, elapsed_ms: float, max_chars: int) -> To
 class _Running:
     """One call in its own daemon thread (a hung tool never blocks the run or exit)."""
 
-    def __init__(self, tool: Tool, call: ToolCall, arguments: dict[str, Any]) -> None:
+    def __init__(
+        self, tool: Tool, call: ToolCall, arguments: dict[str, Any], span: AnySpan
+    ) -> None:
+        self.span = span
         self.value: Any = None
         self.error: BaseException | None = None
         self.started = time.perf_counter()
@@ -229,7 +235,8 @@ class _Running:
 
     def _run(self, tool: Tool, arguments: dict[str, Any]) -> None:
         try:
-            self.value = tool.fn(**arguments)
+            with activate(self.span):  # what the tool traces nests under its call's span
+                self.value = tool.fn(**arguments)
         except BaseException as e:  # handed to the model, never raised into the run
             self.error = e
 
@@ -241,10 +248,12 @@ def call_tools(
     timeout_s: float,
     max_chars: int,
     deadline: float | None = None,
+    spans: Sequence[AnySpan] | None = None,
 ) -> list[ToolResult]:
     """Run ``calls`` in parallel; one :class:`ToolResult` per call, in call order.
 
     ``deadline`` (a ``time.monotonic()`` value) caps every timeout: the run's wall time.
+    ``spans`` (one per call) are current while each tool runs.
     """
     results: list[ToolResult | None] = [None] * len(calls)
     running: list[tuple[int, Tool, _Running]] = []
@@ -261,7 +270,8 @@ def call_tools(
         except ValidationError as e:
             results[i] = _fail(call, "invalid_arguments", _validation_message(e))
             continue
-        running.append((i, t, _Running(t, call, arguments)))
+        span = spans[i] if spans is not None else NOOP_SPAN
+        running.append((i, t, _Running(t, call, arguments, span)))
     for i, t, run in running:
         call = calls[i]
         limit = t.timeout_s if t.timeout_s is not None else timeout_s
