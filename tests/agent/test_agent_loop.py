@@ -338,8 +338,13 @@ def test_handoff_ends_the_run() -> None:
             )
         ]
     )
-    run = agent(model).run("I want a person")
+    spans = Spans()
+    run = agent(model, tracer=Tracer(spans)).run("I want a person")
     assert run.stop_reason == "handoff"
+    (root,) = spans.named("agent")
+    (event,) = [e for e in root.events if e.name == "handoff"]
+    assert event.attributes["reason"] == "wants a refund over the limit"
+    assert root.attributes["ragline.agent.handoff_id"] == run.handoff.id  # type: ignore[union-attr]
     assert run.handoff is not None and run.handoff.reason == "wants a refund over the limit"
     assert run.handoff.id in run.text
     assert model.remaining == 0

@@ -160,3 +160,33 @@ def test_memory_per_user_across_runs(project: Project) -> None:
         "What about my replacement battery?", user="ann"
     )
     assert "Memory of earlier" not in "\n".join(m.content for m in elsewhere.calls[0].messages)
+
+
+def test_mcp_tools_go_through_the_same_tool_interface() -> None:
+    from ragline.agent import Agent, MCPTool
+    from ragline.agent._build import mcp_tool
+    from ragline.errors import MCPToolError
+
+    def call(arguments: dict[str, object]) -> dict[str, object]:
+        if arguments.get("order_id") == 1:
+            raise MCPToolError("crm: no such order", server="crm", tool="lookup_order")
+        return {"status": "shipped", "got": arguments}
+
+    schema = {"type": "object", "properties": {"order_id": {"type": "integer"}}}
+    remote = MCPTool("crm__lookup_order", "lookup_order", "crm", "Look up an order", schema, call)
+    model = FakeModel(
+        [
+            tool_turn(
+                ("crm__lookup_order", {"order_id": 7}), ("crm__lookup_order", {"order_id": 1})
+            ),
+            "Shipped.",
+        ]
+    )
+    run = Agent(model, builtins=[], tools=[mcp_tool(remote, timeout_s=5)]).run("where is it?")
+    (offered,) = model.calls[0].tools or []
+    assert offered.name == "crm__lookup_order" and offered.parameters == schema
+    assert run.tool_calls[0]["content"] == {"status": "shipped", "got": {"order_id": 7}}
+    assert run.tool_calls[1]["error"] == {
+        "type": "tool_error",
+        "message": "crm__lookup_order failed: crm: no such order",
+    }

@@ -334,7 +334,10 @@ class Agent:
                 yield ToolResultEvent(step, result)
             ended = [r for r in results if r.ok and tools[r.call.name].ends_run]
             if ended and state.handoffs:
-                return Stop("handoff", state.handoffs[-1].reason)
+                handoff = state.handoffs[-1]
+                root.event("handoff", **handoff.to_dict())
+                root.set("ragline.agent.handoff_id", handoff.id)
+                return Stop("handoff", handoff.reason)
             stop = detector.check_results([r.text for r in results])
             if stop is not None:
                 return stop
