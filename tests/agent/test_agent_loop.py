@@ -462,3 +462,19 @@ def test_tool_calls_in_a_stream_are_used_whole() -> None:
     events = list(agent(model).stream("x"))
     results = [e for e in events if isinstance(e, ToolResultEvent)]
     assert results[0].result.content == {"expression": "2499 * 0.2", "value": 499.8}
+
+
+def test_a_stream_that_breaks_mid_answer_is_an_error_with_the_partial_text() -> None:
+    from ragline.models import Delta, StreamInterrupted
+
+    broken = StreamInterrupted("the connection dropped", provider="x", partial_text="The frame")
+    model = FakeModel([[Delta(text="The frame"), broken]])
+    events = list(agent(model).stream("warranty?"))
+    types = [e.type for e in events]
+    assert types[0] == "delta" and types[-2:] == ["error", "done"]
+    assert set(types[1:-2]) <= {"citation"}  # the best-effort answer's sentences
+    error = events[-2]
+    assert isinstance(error, ErrorEvent) and error.partial_text == "The frame"
+    run = events[-1].run  # type: ignore[attr-defined]
+    assert run.stop_reason == "error" and "connection dropped" in run.detail
+    assert run.text.startswith("The frame")  # what it had said, marked as unfinished

@@ -149,6 +149,19 @@ def test_chat_agent_prints_tool_calls_as_they_happen(root: Path) -> None:
     assert "stop: completed" in out.stderr and "1 tool call(s)" in out.stderr
 
 
+def test_chat_agent_json_prints_each_run(root: Path) -> None:
+    env = {**os.environ, **ENV, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run(
+        [sys.executable, "-m", "ragline.cli", "-C", str(root), "chat", "--agent", "--json",
+         "--tenant", "acme", "--user", "ann", "frame warranty", "returns refund"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    runs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["stop_reason"] for r in runs] == ["completed", "completed"]
+    assert runs[0]["conversation_id"] == runs[1]["conversation_id"]  # one conversation
+
+
 def test_chat_agent_with_the_extractive_model_says_how_to_fix_it(tmp_path: Path) -> None:
     (tmp_path / "ragline.yaml").write_text("embedder: hash\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}

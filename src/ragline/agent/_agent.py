@@ -302,7 +302,10 @@ class Agent:
             except RaglineError as e:
                 span.record_exception(e)
                 span.end()
-                state.error = ErrorEvent(str(e), partial_text=getattr(e, "partial_text", "") or "")
+                partial = getattr(e, "partial_text", "") or ""
+                if partial.strip():
+                    state.last_text = partial
+                state.error = ErrorEvent(str(e), partial_text=partial)
                 return Stop("error", f"the model failed: {e}")
             self._count(state, messages, text, calls, usage)
             span.update(

@@ -75,7 +75,7 @@ def chat(
                 tenant=tenant,
                 user=user,
                 as_json=as_json,
-                echo=not interactive,
+                echo=not interactive and not as_json,
             )
         if not ok:
             raise typer.Exit(1)
