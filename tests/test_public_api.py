@@ -128,6 +128,15 @@ PUBLIC = {
         "real_requests_blocked",
         "RollupConformance",
         "UserMemoryStoreConformance", "PromptStoreConformance",
+        "FAKE_ORDERS", "lookup_order", "tool_turn",
+    ],
+    "ragline.agent": [
+        "STOP_REASONS", "SYSTEM_PROMPT", "Agent", "AgentDoneEvent", "AgentEvent", "AgentLimits",
+        "AgentMemory", "AgentRun", "CitationBook", "ConversationWindow", "Fact", "Handoff",
+        "KnowledgeBase", "LongTermMemory", "LoopDetector", "MCPClient", "MCPTool", "MemoryHit",
+        "Stop", "StopReason", "Tool", "ToolCallEvent", "ToolResult", "ToolResultEvent",
+        "builtin_tools", "calculate", "call_tools", "close_mcp_tools", "conversation_window",
+        "mcp_tools", "render_memories", "salient_facts", "tool",
     ],
 }  # fmt: skip
 

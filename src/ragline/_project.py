@@ -17,6 +17,7 @@ from ragline.config import Settings, load_settings
 from ragline.types import Answer, Hit
 
 if TYPE_CHECKING:
+    from ragline.agent import Agent, AgentLimits, Tool
     from ragline.agent._memory import LongTermMemory
     from ragline.answer import AskOptions, AskRequest, Event, SearchOptions
     from ragline.answer._chat import ChatReply
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from ragline.evals._types import Case
     from ragline.guards._rescan import RescanReport
     from ragline.ingest import IngestReport
+    from ragline.models import Model
     from ragline.retrieve import SearchResult
     from ragline.retrieve._explain import RoutingExplanation
     from ragline.store import Backend, ConversationStore, EvalStore, Store
@@ -211,6 +213,27 @@ class Project:
         request = self._request(message, stream=stream, conversation=conversation_id, **options)
         view = self.parts.view(request.tenant, request.assignment)
         return self.parts.chat.stream(view.pipeline, request, conversation_id)
+
+    def agent(
+        self,
+        *,
+        tenant: str | None = None,
+        model: Model | str | None = None,
+        tools: Sequence[Tool | Callable[..., Any]] = (),
+        limits: AgentLimits | None = None,
+        memory: bool = True,
+    ) -> Agent:
+        """The support agent for ``tenant``: ``agent.run(message, user=…)`` or
+        ``agent.stream(…)``. The model is ``model``, else ``agent.model``, else ``model:``;
+        ``tools`` (typed functions or :class:`~ragline.agent.Tool`) join the built-ins,
+        ``agent.tools`` and the tools of ``agent.mcp_servers``. Runs are bounded by
+        ``agent:`` limits (or ``limits``), traced, and stored as conversations; with a
+        ``user`` the agent recalls and records that user's long-term memory."""
+        from ragline.agent._build import build_agent
+
+        return build_agent(
+            self, tenant=tenant, model=model, tools=tools, limits=limits, memory=memory
+        )
 
     def _request(
         self,

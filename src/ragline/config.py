@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from ragline._config_agent import AgentSettings as AgentSettings
 from ragline._config_alerts import AlertRule as AlertRule
 from ragline._config_alerts import AlertSettings as AlertSettings
 from ragline._config_alerts import Condition as Condition
@@ -522,10 +523,6 @@ class TenantSettings(_Strict):
     guards: TenantGuardSettings | None = Field(
         None, description="this tenant's guard policies (each replaces the global one)"
     )
-
-
-class AgentSettings(AgentMCPSettings):
-    """``agent:`` — the MCP client keys (``mcp_servers``) from :mod:`ragline._config_memory`."""
 
 
 class Settings(_Strict):

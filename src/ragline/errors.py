@@ -160,6 +160,12 @@ class MCPToolError(RaglineError):
         self.tool = tool
 
 
+class ToolError(RaglineError):
+    """A tool of the agent could not do what it was asked (a bad order number, a
+    document that is not there). The agent returns it to the model as a structured tool
+    error so the model can recover; tools raise it (or any exception) to fail a call."""
+
+
 __all__ = [
     "BusyError",
     "ConfigError",
@@ -181,5 +187,6 @@ __all__ = [
     "RerankerError",
     "RerankerTimeout",
     "StoreError",
+    "ToolError",
     "UnsupportedFormatError",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.machinery
+import json
 import os
 import subprocess
 import sys
@@ -305,12 +306,66 @@ class TestLocalModelWithFakeLlama:
         local(gguf_file, context_window=256).complete([Message("user", "w " * 250)], max_tokens=100)
         assert fake_llama.instances[0].calls[0]["max_tokens"] == 5
 
-    def test_tools_are_rejected(self, fake_llama: type[FakeLlama], gguf_file: Path) -> None:
-        tool = ToolSpec("search", "search the docs", {"type": "object"})
-        with pytest.raises(RequestRejected, match="does not support tools"):
-            local(gguf_file).complete(ASK, tools=[tool])
-        with pytest.raises(RequestRejected, match="does not support tools"):
-            local(gguf_file).stream(ASK, tools=[tool])
+    def test_tools_are_called_through_a_json_schema_grammar(
+        self, fake_llama: type[FakeLlama], gguf_file: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        schemas: list[dict[str, Any]] = []
+
+        class FakeGrammar:
+            @staticmethod
+            def from_json_schema(schema: str, verbose: bool = True) -> str:
+                schemas.append(json.loads(schema))
+                return "GRAMMAR"
+
+        monkeypatch.setattr(sys.modules["llama_cpp"], "LlamaGrammar", FakeGrammar, raising=False)
+        params = {
+            "type": "object",
+            "properties": {"query": {"type": "string", "description": "what to look for"}},
+            "required": ["query"],
+        }
+        tool = ToolSpec("search", "search the docs", params)
+        model = local(gguf_file)
+        fake_llama.reply = '{"tool": "search", "arguments": {"query": "frame warranty"}}'
+        c = model.complete(ASK, tools=[tool])
+        assert c.finish_reason == "tool_calls" and c.text == ""
+        assert [(t.name, t.arguments) for t in c.tool_calls] == [
+            ("search", {"query": "frame warranty"})
+        ]
+        call = fake_llama.instances[0].calls[0]
+        assert call["grammar"] == "GRAMMAR" and "- search(query: string)" in call["prompt"]
+        # no tool has answered yet: the reply must be a call (no answer option)
+        (tool_option,) = schemas[0]["anyOf"]
+        assert tool_option["properties"]["tool"] == {"const": "search"}
+        assert tool_option["properties"]["arguments"]["required"] == ["query"]
+        model.complete(ASK, tools=[tool])
+        assert len(schemas) == 1  # the grammar is made once per tool set
+        # the call and its result go back into the transcript; then an answer
+        fake_llama.reply = '{"answer": "Ten years [1]."}'
+        follow = [
+            *ASK,
+            Message("assistant", "", tool_calls=tuple(c.tool_calls)),
+            Message("tool", '{"hits": []}', tool_call_id=c.tool_calls[0].id),
+        ]
+        deltas = list(model.stream(follow, tools=[tool]))
+        assert "".join(d.text for d in deltas) == "Ten years [1]."
+        assert not any(d.tool_call for d in deltas)
+        prompt = fake_llama.instances[0].calls[-1]["prompt"]
+        assert '{"tool": "search", "arguments": {"query": "frame warranty"}}' in prompt
+        assert 'Tool result: {"hits": []}' in prompt
+        assert len(schemas) == 2  # after a tool result an answer is allowed too
+        assert schemas[1]["anyOf"][1]["required"] == ["answer"]
+
+    def test_a_tool_call_cut_short_by_max_tokens_still_arrives(
+        self, fake_llama: type[FakeLlama], gguf_file: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        grammar = type("G", (), {"from_json_schema": staticmethod(lambda s, verbose=True: "G")})
+        monkeypatch.setattr(sys.modules["llama_cpp"], "LlamaGrammar", grammar, raising=False)
+        tool = ToolSpec("calculator", "arithmetic", {"type": "object"})
+        fake_llama.reply = '{"tool": "calculator", "arguments": {"expression": "12 * 7 = 144000'
+        c = local(gguf_file).complete(ASK, tools=[tool])
+        assert [(t.name, t.arguments) for t in c.tool_calls] == [
+            ("calculator", {"expression": "12 * 7 = 144000"})
+        ]
 
     def test_calls_are_serialised(self, fake_llama: type[FakeLlama], gguf_file: Path) -> None:
         model = local(gguf_file)

@@ -5,7 +5,8 @@ Each message is answered through the same pipeline and conversation store as
 trace id; a short follow-up ("and for the frame?") is asked with the topic of the
 conversation. ``--conversation ID`` carries on an earlier conversation (also one
 started over HTTP). Messages come from the arguments, else from standard input, one
-per line (``/new`` starts a new conversation, ``/quit`` or end of input stops). A
+per line (``/new`` starts a new conversation, ``/quit`` or end of input stops).
+``--agent`` answers with the support agent instead (:mod:`ragline.cli._chat_agent`). A
 failed answer prints one ``error:`` line and the chat goes on; the exit status is 1
 if any message failed. Only typer is imported at module level.
 """
@@ -50,11 +51,35 @@ def chat(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print each reply as a JSON line, not streamed.")
     ] = False,
+    agent: Annotated[
+        bool,
+        typer.Option("--agent", help="Answer with the support agent (tools, shown as called)."),
+    ] = False,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", "-u", help="--agent: the user, for their long-term memory."),
+    ] = None,
 ) -> None:
     """Chat with the knowledge base: streamed, cited answers; follow-ups keep their topic."""
     options: AskOptions = {"tenant": tenant, "k": k, "filters": filters or []}
     interactive = not messages and sys.stdin.isatty()
     failed = False
+    if agent:
+        from ragline.cli._chat_agent import agent_chat
+
+        with open_project(model=model) as project:
+            ok = agent_chat(
+                project,
+                _messages(messages, interactive),
+                conversation=conversation,
+                tenant=tenant,
+                user=user,
+                as_json=as_json,
+                echo=not interactive and not as_json,
+            )
+        if not ok:
+            raise typer.Exit(1)
+        return
     with open_project(model=model) as project:
         cid = conversation
         for message in _messages(messages, interactive):

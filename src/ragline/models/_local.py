@@ -16,7 +16,9 @@ Options: ``max_tokens``, ``temperature``, ``stop``, ``top_p``, ``seed``, and any
 llama-cpp ``create_completion`` argument with the ``local_`` prefix
 (``local_top_k=20``, ``local_repeat_penalty=1.1``). The model loads on first use
 (``load()`` loads it eagerly); calls are serialised with a lock because a llama.cpp
-context is not thread-safe. Tools are not supported.
+context is not thread-safe. Tools are called through JSON-schema-constrained decoding
+(:mod:`ragline.models._local_tools`): the reply always parses as one call to an offered
+tool, or an answer; with tools, ``stream`` yields the whole reply once it is decoded.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -37,7 +40,15 @@ from typing import Any
 from ragline._time import elapsed_ms
 from ragline.config import ModelSettings, Settings
 from ragline.errors import ConfigError, InputError
-from ragline.models._base import Completion, Delta, FinishReason, Messages, Tools, Usage
+from ragline.models._base import (
+    Completion,
+    Delta,
+    FinishReason,
+    Messages,
+    ToolCall,
+    Tools,
+    Usage,
+)
 from ragline.models._errors import RequestRejected, StreamInterrupted
 from ragline.models._http import split_options
 
@@ -178,6 +189,8 @@ class LocalModel:
         self.load_ms: float | None = None
         self._llm: Any = None
         self._lock = threading.RLock()
+        self._grammars: dict[str, Any] = {}
+        self._turns = 0
 
     def __repr__(self) -> str:
         where = "bundled" if self.model_path is None else str(self.model_path)
@@ -231,13 +244,12 @@ class LocalModel:
     def _request(
         self, messages: Messages, tools: Tools, options: Any
     ) -> tuple[str, dict[str, Any]]:
-        if tools:
-            raise RequestRejected(
-                "the local model does not support tools",
-                provider=self.provider,
-                hint="use an openai: or anthropic: model for tool calls",
-            )
         generic, own = split_options(options, "local_")
+        if tools:
+            from ragline.models._local_tools import must_call, tool_messages
+
+            own["grammar"] = self._grammar(tools, answer=not must_call(messages))
+            messages = tool_messages(messages, tools)
         prompt, implied_stops = build_prompt(messages)
         stop = generic.pop("stop", None)
         if isinstance(stop, str):
@@ -251,6 +263,24 @@ class LocalModel:
             **own,
         }
         return prompt, kwargs
+
+    def _grammar(self, tools: Tools, *, answer: bool) -> Any:
+        """The constrained-decoding grammar of these tools (made once per tool set)."""
+        from ragline.models._local_tools import grammar
+
+        key = json.dumps([answer, [(t.name, t.parameters) for t in tools or ()]], sort_keys=True)
+        with self._lock:
+            found = self._grammars.get(key)
+            if found is None:
+                try:
+                    found = self._grammars[key] = grammar(tools or (), answer=answer)
+                except (ValueError, RuntimeError, KeyError) as e:
+                    raise RequestRejected(
+                        f"the local model cannot constrain its output to these tools' schemas: {e}",
+                        provider=self.provider,
+                        hint="simplify the tool parameters (plain types, no $ref)",
+                    ) from None
+            return found
 
     def _fit(self, llm: Any, prompt: str, kwargs: dict[str, Any]) -> int:
         """Prompt tokens; raises if the prompt leaves no room to generate, and clamps
@@ -295,10 +325,19 @@ class LocalModel:
             int(raw.get("prompt_tokens", n_prompt)),
             int(raw.get("completion_tokens", 0)),
         )
+        finish = _finish(choice.get("finish_reason"))
+        calls: list[ToolCall] = []
+        if tools:
+            from ragline.models._local_tools import parse_reply
+
+            self._turns += 1
+            text, calls = parse_reply(text, self._turns)
+            finish = "tool_calls" if calls else finish
         return Completion(
             text=text,
             model=self.name,
-            finish_reason=_finish(choice.get("finish_reason")),
+            finish_reason=finish,
+            tool_calls=calls,
             usage=usage,
             cost_usd=0.0,
             latency_ms=latency_ms,
@@ -306,6 +345,10 @@ class LocalModel:
 
     def stream(self, messages: Messages, *, tools: Tools = None, **options: Any) -> Iterator[Delta]:
         prompt, kwargs = self._request(messages, tools, options)  # errors before iterating
+        if tools:  # a constrained reply is parsed whole, then sent
+            from ragline.models._stream import completion_to_deltas
+
+            return completion_to_deltas(self.complete(messages, tools=tools, **options))
         return self._stream(prompt, kwargs)
 
     def _stream(self, prompt: str, kwargs: dict[str, Any]) -> Iterator[Delta]:

@@ -149,6 +149,7 @@ def create_app(
     install_error_handlers(app)
 
     from ragline.server import (
+        _routes_agent,
         _routes_ask,
         _routes_chat,
         _routes_documents,
@@ -160,6 +161,7 @@ def create_app(
     for module in (_routes_ask, _routes_chat, _routes_documents, _routes_traces, _routes_openai):
         app.include_router(module.router)
     app.include_router(_routes_memory.router)
+    app.include_router(_routes_agent.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -9,6 +9,7 @@ from ragline._lazy import lazy_exports
 from ragline.embed._hash import HashEmbedder
 
 __all__ = [
+    "FAKE_ORDERS",
     "AlertStoreConformance",
     "ConversationStoreConformance",
     "EmbedderConformance",
@@ -32,8 +33,10 @@ __all__ = [
     "TraceStoreConformance",
     "UserMemoryStoreConformance",
     "block_real_requests",
+    "lookup_order",
     "real_requests_blocked",
     "sample_notification",
+    "tool_turn",
 ]
 
 # name → the module that defines it, imported on first use
@@ -62,6 +65,9 @@ _LAZY = {
     "block_real_requests": "ragline.testing._models",
     "real_requests_blocked": "ragline.testing._models",
     "sample_notification": "ragline.testing._notifier_conformance",
+    "FAKE_ORDERS": "ragline.testing._agent",
+    "lookup_order": "ragline.testing._agent",
+    "tool_turn": "ragline.testing._agent",
 }
 
 __getattr__ = lazy_exports(__name__, _LAZY)
