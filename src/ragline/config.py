@@ -65,6 +65,7 @@ from ragline._config_notify import SlackNotifierSettings as SlackNotifierSetting
 from ragline._config_notify import WebhookNotifierSettings as WebhookNotifierSettings
 from ragline._config_notify import _NotifierSettings as _NotifierSettings
 from ragline._config_template import CONFIG_TEMPLATE as CONFIG_TEMPLATE
+from ragline._config_ui import UISettings as UISettings
 from ragline.errors import ConfigError
 
 CONFIG_FILE = "ragline.yaml"
@@ -551,6 +552,7 @@ class Settings(_Strict):
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    ui: UISettings = Field(default_factory=UISettings)
 
     @model_validator(mode="after")
     def _alert_channels_exist(self) -> Settings:
