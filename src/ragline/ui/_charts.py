@@ -41,7 +41,8 @@ def series_chart(
             f"no data yet</text></svg>"
         )
     t0, t1 = points[0][0], points[-1][0]
-    top = max(values) or 1.0
+    peak = max(values)
+    top = peak or 1.0  # all zero: a flat line at the bottom
     span = (t1 - t0) or 1.0
     parts: list[str] = []
     path: list[str] = []
@@ -65,7 +66,7 @@ def series_chart(
     )
     axis = (
         f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" class="axis"/>'
-        f'<text x="{PAD}" y="{PAD - 8}" class="muted">max {_fmt(top)} {escape(unit)}</text>'
+        f'<text x="{PAD}" y="{PAD - 8}" class="muted">max {_fmt(peak)} {escape(unit)}</text>'
     )
     return Markup(f"{head}{axis}{lines}{dots}</svg>")
 
