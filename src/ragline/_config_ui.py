@@ -1,9 +1,9 @@
 """The ``ui:`` section of ``ragline.yaml``: the web dashboard ``ragline serve`` mounts
 at ``/``. Re-exported by :mod:`ragline.config`.
 
-Sessions are signed cookies: with ``session_secret_env`` unset, a random secret is made
-when the server starts (a restart logs everyone out, and ``--workers`` > 1 needs the
-variable so every worker accepts the same cookie).
+Sessions are signed cookies: with ``session_secret_env`` unset, ``ragline serve`` makes a
+random secret when it starts, shared by its ``--workers`` (a restart logs everyone out;
+set the variable to keep sessions across restarts or share them between servers).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ class UISettings(_Strict):
     )
     session_secret_env: str | None = Field(
         None,
-        description="env variable holding the cookie-signing secret (needed with "
-        "--workers > 1; default: a random secret per server start)",
+        description="env variable holding the cookie-signing secret, 16+ characters "
+        "(default: a random secret per server start; sessions end on restart)",
     )
     cases_dataset: str = Field(
         "evals/regression.jsonl",

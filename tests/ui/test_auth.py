@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ._project import ACME_KEY, KEYS_ENV
@@ -132,3 +133,18 @@ def test_a_server_without_keys_is_open_to_its_default_tenant(tmp_path: Path) -> 
         r = client.get("/traces")  # via /login, which starts the session at once
         assert r.status_code == 200 and "tenant <b>default</b>" in r.text
         assert "Log out" not in r.text
+
+
+def test_a_missing_or_short_session_secret_is_a_config_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ragline.errors import ConfigError
+    from ragline.ui._session import Sessions
+
+    monkeypatch.setenv("UI_SECRET", "short")
+    with pytest.raises(ConfigError, match="UI_SECRET") as e:
+        Sessions.from_env("UI_SECRET", hours=1)
+    assert e.value.hint and "export UI_SECRET=" in e.value.hint
+    monkeypatch.setenv("UI_SECRET", "x" * 32)
+    one, two = Sessions.from_env("UI_SECRET", hours=1), Sessions.from_env("UI_SECRET", hours=1)
+    assert two.read(one.issue(key_hash="h", tenant="acme")) is not None  # shared by workers

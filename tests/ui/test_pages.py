@@ -128,6 +128,7 @@ def test_another_tenants_trace_is_not_found_without_leaking_it(
     theirs = traces["globex"]
     r = acme.get(f"/traces/{theirs}")
     assert r.status_code == 404 and "Project Hammer" not in r.text
+    assert "tenant <b>acme</b>" in r.text  # the error page keeps the header
     assert acme.get("/traces/" + "0" * 32).status_code == 404  # same as one that does not exist
     r = acme.post(f"/traces/{theirs}/case", data={"csrf": csrf_of(acme.get("/").text)})
     assert r.status_code == 404

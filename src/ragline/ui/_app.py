@@ -41,7 +41,12 @@ def worker_app() -> FastAPI:
 
 def serve(project: Project | str | os.PathLike[str] = ".", **options: Any) -> None:
     """``ragline serve``: the API and the dashboard (options as
-    :func:`ragline.server.serve`)."""
+    :func:`ragline.server.serve`). Its ``--workers`` share one session secret."""
+    import secrets
+
+    from ragline.ui._session import PROCESS_SECRET_ENV
+
+    os.environ.setdefault(PROCESS_SECRET_ENV, secrets.token_hex(32))
     serve_api(project, extend=extend, worker_factory="ragline.ui._app:worker_app", **options)
 
 

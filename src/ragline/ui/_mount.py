@@ -62,7 +62,13 @@ def mount_ui(app: FastAPI, state: ServerState) -> None:
 
     @app.exception_handler(PageError)
     async def page_error(request: Request, exc: PageError) -> Response:
-        return error_page(request, None, exc)
+        from ragline.ui._viewer import viewer
+
+        try:  # the page's header (who is logged in) when there is a session
+            who = viewer(request)
+        except (LoginNeeded, PageError):
+            who = None
+        return error_page(request, who, exc)
 
 
 __all__ = ["mount_ui"]

@@ -22,6 +22,9 @@ from ragline.errors import ConfigError
 
 COOKIE = "ragline_session"
 LOGIN_COOKIE = "ragline_login"
+#: the secret ``ragline serve`` makes for its processes when ``ui.session_secret_env`` is
+#: unset: every ``--workers`` process inherits it, so each accepts the others' cookies
+PROCESS_SECRET_ENV = "RAGLINE_UI_PROCESS_SECRET"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,8 @@ class Sessions:
     @classmethod
     def from_env(cls, env_name: str | None, *, hours: float) -> Sessions:
         if env_name is None:
-            return cls(secrets.token_bytes(32), hours=hours)
+            shared = os.environ.get(PROCESS_SECRET_ENV)
+            return cls(shared.encode() if shared else secrets.token_bytes(32), hours=hours)
         value = os.environ.get(env_name, "")
         if len(value) < 16:
             raise ConfigError(
@@ -97,4 +101,4 @@ class Sessions:
         return bool(token) and hmac.compare_digest(str(token), self.csrf(sid))
 
 
-__all__ = ["COOKIE", "LOGIN_COOKIE", "Session", "Sessions"]
+__all__ = ["COOKIE", "LOGIN_COOKIE", "PROCESS_SECRET_ENV", "Session", "Sessions"]
