@@ -175,6 +175,9 @@ def test_ask_in_the_playground_and_see_the_streamed_answer(
     sync_api.expect(p.locator("#status")).to_have_text("done", timeout=60_000)
     assert "2 years" in p.inner_text("#answer")
     assert p.locator("#hits li").count() >= 1
+    sync_api.expect(p.locator("#hits-a li").first).to_be_visible()  # two settings side by side
+    sync_api.expect(p.locator("#hits-b li").first).to_be_visible()
+    assert p.inner_text("#label-b") == "keyword"
     p.click("text=Open the trace")
     p.wait_for_url("**/traces/*")
     assert "How long is the battery warranty?" in p.inner_text("main")

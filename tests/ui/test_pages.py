@@ -233,6 +233,23 @@ def test_the_playground_streams_the_answer_as_server_sent_events(acme: TestClien
     assert r.status_code == 403
 
 
+def test_the_playground_compares_the_retrieval_of_two_settings(
+    acme: TestClient, globex: TestClient
+) -> None:
+    q = {"q": "battery warranty years"}
+    keyword = acme.get("/playground/search", params={**q, "mode": "keyword", "k": 1}).json()
+    dense = acme.get("/playground/search", params={**q, "mode": "dense", "k": 2}).json()
+    assert keyword["mode"] == "keyword" and dense["mode"] == "dense"
+    assert len(keyword["hits"]) == 1 and len(dense["hits"]) == 2
+    assert keyword["hits"][0]["document_id"] == "docs-acme/warranty.md"
+    assert all(h["document_id"].startswith("docs-acme/") for h in dense["hits"])
+    theirs = globex.get("/playground/search", params={"q": "battery warranty"}).json()
+    assert theirs["hits"] and all(
+        h["document_id"].startswith("docs-globex/") for h in theirs["hits"]
+    )
+    assert acme.get("/playground/search", params={**q, "mode": "magic"}).status_code == 422
+
+
 def test_an_admin_silences_an_alert_and_ends_the_silence(
     acme: TestClient, admin: TestClient
 ) -> None:

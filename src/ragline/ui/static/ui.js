@@ -9,8 +9,9 @@
   const hits = document.getElementById("hits");
   const traceLink = document.getElementById("trace-link");
 
-  function showHits(list) {
-    hits.replaceChildren();
+  function showHits(list, into) {
+    into = into || hits;
+    into.replaceChildren();
     for (const h of list || []) {
       const li = document.createElement("li");
       const b = document.createElement("b");
@@ -21,7 +22,7 @@
       const p = document.createElement("div");
       p.textContent = (h.text || "").slice(0, 300);
       li.append(b, score, p);
-      hits.append(li);
+      into.append(li);
     }
   }
 
@@ -42,8 +43,31 @@
     }
   }
 
+  async function compare(side, question, k) {
+    const mode = document.getElementById("mode-" + side).value;
+    document.getElementById("label-" + side).textContent = mode;
+    const list = document.getElementById("hits-" + side);
+    const rules = document.getElementById("rules-" + side);
+    const params = new URLSearchParams({ q: question, mode: mode });
+    if (k) params.set("k", k);
+    try {
+      const r = await fetch("/playground/search?" + params, { credentials: "same-origin" });
+      if (!r.ok) { rules.textContent = "error: HTTP " + r.status; return; }
+      const data = await r.json();
+      const fired = data.rules_fired || [];
+      rules.textContent = fired.length ? "routing rules fired: " + fired.join(", ") : "no routing rule fired";
+      showHits(data.hits, list);
+    } catch (err) {
+      rules.textContent = "error: the server cannot be reached";
+    }
+  }
+
   form.addEventListener("submit", async function (e) {
     e.preventDefault();
+    const question = form.elements["question"].value;
+    const k = form.elements["k"].value;
+    compare("a", question, k);
+    compare("b", question, k);
     answer.textContent = "";
     traceLink.replaceChildren();
     hits.replaceChildren();
