@@ -68,6 +68,7 @@ from ragline._config_notify import WebhookNotifierSettings as WebhookNotifierSet
 from ragline._config_notify import _NotifierSettings as _NotifierSettings
 from ragline._config_support import SupportSettings as SupportSettings
 from ragline._config_template import CONFIG_TEMPLATE as CONFIG_TEMPLATE
+from ragline._config_ui import UISettings as UISettings
 from ragline.errors import ConfigError
 
 CONFIG_FILE = "ragline.yaml"
@@ -552,6 +553,7 @@ class Settings(_Strict):
     support: SupportSettings = Field(default_factory=SupportSettings)
     experiments: ExperimentsSettings = Field(default_factory=ExperimentsSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    ui: UISettings = Field(default_factory=UISettings)
 
     @model_validator(mode="after")
     def _alert_channels_exist(self) -> Settings:

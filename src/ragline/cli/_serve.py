@@ -45,7 +45,7 @@ def serve(
 
         sys.stdout.write(json.dumps(openapi_schema(open_project()), indent=2) + "\n")
         return
-    from ragline.server import serve as run
+    from ragline.ui import serve as run
 
     project = open_project()
     s = project.settings.server

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from ragline.monitor._loop import MonitorLoop
 
 log = logging.getLogger("ragline.server")
+
+#: adds routes to the app once it is built (the dashboard); the server knows no more
+AppHook = Callable[[FastAPI, ServerState], None]
 
 
 class RequestId:
@@ -98,12 +101,14 @@ def create_app(
     keys: KeyRing | None = None,
     environ: Mapping[str, str] | None = None,
     notifiers: bool = True,
+    extend: AppHook | None = None,
 ) -> FastAPI:
     """The ragline HTTP API over ``project`` (a :class:`Project` or its folder).
 
     ``keys`` fixes the keys (tests); by default they come from the tenants' env
     variables and the keys file, which is re-read when it changes. ``notifiers``
-    False: build no notifiers (the schema needs none, nor their secrets).
+    False: build no notifiers (the schema needs none, nor their secrets). ``extend``
+    adds routes on top of the API (``ragline.ui`` mounts the dashboard with it).
     """
     proj = _as_project(project)
     live = (
@@ -202,6 +207,8 @@ def create_app(
         return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     install_docs(app, state)
+    if extend is not None:  # what sits on top of the API (the dashboard: ragline.ui)
+        extend(app, state)
 
     if server.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -232,7 +239,7 @@ def openapi_schema(project: Project | str | os.PathLike[str] = ".") -> dict[str,
 _WORKER_ENV = "RAGLINE_SERVE_WORKER"
 
 
-def worker_app() -> FastAPI:
+def worker_app(extend: AppHook | None = None) -> FastAPI:
     """The app of one ``--workers`` process: the parent's project folder and settings."""
     import json
 
@@ -241,7 +248,7 @@ def worker_app() -> FastAPI:
 
     spec = json.loads(os.environ[_WORKER_ENV])
     settings = Settings.model_validate(spec["settings"])
-    return create_app(Project(spec["path"], settings=settings))
+    return create_app(Project(spec["path"], settings=settings), extend=extend)
 
 
 def serve(
@@ -252,12 +259,16 @@ def serve(
     workers: int | None = None,
     access_log: bool = False,
     log_level: str = "info",
+    extend: AppHook | None = None,
+    worker_factory: str = "ragline.server._app:worker_app",
 ) -> None:
     """Run the server until SIGINT/SIGTERM (then drain in-flight requests and exit).
 
     With ``workers`` > 1, uvicorn runs that many processes on the same socket (Python
     runs one thread at a time per process; on 2+ cores, 2+ workers answer more). Each
-    worker has its own models, limits and metrics; the store is shared.
+    worker has its own models, limits and metrics; the store is shared. ``extend``
+    adds routes to each app (one process); ``worker_factory`` names the app factory of
+    each worker (``module:function``), which does the same there.
     """
     import uvicorn
 
@@ -290,13 +301,13 @@ def serve(
         folder, made_here = prepare_multiprocess_dir()
         os.environ[ENV] = str(folder)
         try:
-            uvicorn.run("ragline.server._app:worker_app", factory=True, workers=n, **common)
+            uvicorn.run(worker_factory, factory=True, workers=n, **common)
         finally:
             if made_here:
                 remove_multiprocess_dir(folder)
         return
-    config = uvicorn.Config(create_app(proj), **common)
+    config = uvicorn.Config(create_app(proj, extend=extend), **common)
     uvicorn.Server(config).run()
 
 
-__all__ = ["create_app", "openapi_schema", "serve", "worker_app"]
+__all__ = ["AppHook", "create_app", "openapi_schema", "serve", "worker_app"]

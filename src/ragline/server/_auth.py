@@ -120,6 +120,13 @@ class KeyRing:
     def tenant_for_hash(self, h: str) -> str:
         return self._by_hash[h].tenant
 
+    def by_hash(self, h: str, now: float | None = None) -> ApiKey | None:
+        """The live key whose hash is ``h``, or None (unknown, revoked or expired)."""
+        found = self._by_hash.get(h)
+        if found is None or found.expired(now):
+            return None
+        return found
+
     def lookup(self, key: str, now: float | None = None) -> ApiKey | None:
         """The live key ``key`` is, or None (unknown or expired)."""
         found = self._by_hash.get(hash_key(key))
