@@ -64,6 +64,7 @@ from ragline._config_notify import PagerDutyNotifierSettings as PagerDutyNotifie
 from ragline._config_notify import SlackNotifierSettings as SlackNotifierSettings
 from ragline._config_notify import WebhookNotifierSettings as WebhookNotifierSettings
 from ragline._config_notify import _NotifierSettings as _NotifierSettings
+from ragline._config_support import SupportSettings as SupportSettings
 from ragline._config_template import CONFIG_TEMPLATE as CONFIG_TEMPLATE
 from ragline.errors import ConfigError
 
@@ -545,6 +546,7 @@ class Settings(_Strict):
     routing: list[RoutingRule] = Field(default_factory=list)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     evals: EvalSettings = Field(default_factory=EvalSettings)
+    support: SupportSettings = Field(default_factory=SupportSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     guards: GuardSettings = Field(default_factory=GuardSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)

@@ -25,6 +25,9 @@ from ragline.evals._metrics._registry import (
 from ragline.evals._metrics._retrieval import MRR, HitRateAtK, NDCGAtK, PrecisionAtK, RecallAtK
 from ragline.evals._metrics._safety import Cost, GuardVerdicts, Latency, Refusal, is_refusal
 from ragline.evals._metrics._support import ScorerSupport, SupportChecker, SupportVerdict
+from ragline.evals._metrics._support_factory import build_support_checker
+from ragline.evals._metrics._support_judge import JudgeSupport
+from ragline.evals._metrics._support_nli import NLISupport
 
 __all__ = [
     "METRICS_BY_CATEGORY",
@@ -42,6 +45,7 @@ __all__ = [
     "GuardVerdicts",
     "HitRateAtK",
     "JudgePrompt",
+    "JudgeSupport",
     "LLMJudge",
     "Latency",
     "MetricFailure",
@@ -50,6 +54,7 @@ __all__ = [
     "MustNotCite",
     "MustNotContain",
     "NDCGAtK",
+    "NLISupport",
     "PrecisionAtK",
     "RecallAtK",
     "Refusal",
@@ -58,6 +63,7 @@ __all__ = [
     "SupportChecker",
     "SupportVerdict",
     "TokenF1",
+    "build_support_checker",
     "category_metrics",
     "default_metrics",
     "is_refusal",
