@@ -192,19 +192,22 @@ def test_bad_settings_are_clear() -> None:
 
 # --------------------------------------------------------------------------- config
 
+#: a self-hosted OpenAI-compatible judge (no key needed; nothing is called)
+JUDGE_SERVER: dict[str, Any] = {"models": {"openai:judge": {"base_url": "http://127.0.0.1:9/v1"}}}
+
 
 def test_support_config_builds_the_judge(tmp_path: Path) -> None:
     settings = Settings.model_validate(
-        {"support": {"checker": "judge", "model": "extractive", "batch_size": 4}}
+        {"support": {"checker": "judge", "model": "openai:judge", "batch_size": 4}, **JUDGE_SERVER}
     )
     checker = build_support_checker(settings, base_dir=tmp_path)
     assert isinstance(checker, JudgeSupport) and checker.batch_size == 4
-    assert checker.name.startswith("judge:extractive:judge_support_v1@")
+    assert checker.name.startswith("judge:openai:judge:judge_support_v1@")
 
 
 def test_the_judge_falls_back_to_evals_judge(tmp_path: Path) -> None:
     settings = Settings.model_validate(
-        {"support": {"checker": "judge"}, "evals": {"judge": "extractive"}}
+        {"support": {"checker": "judge"}, "evals": {"judge": "openai:judge"}, **JUDGE_SERVER}
     )
     assert isinstance(build_support_checker(settings, base_dir=tmp_path), JudgeSupport)
 
@@ -218,6 +221,15 @@ def test_a_judge_without_a_model_fails_at_project_start(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="nosuch"):
         ragline.Project(tmp_path, embedder=HashEmbedder())
+    (tmp_path / "ragline.yaml").write_text(
+        "embedder: hash\nsupport:\n  checker: judge\n  model: extractive\n"
+    )
+    with pytest.raises(ConfigError, match="extractive answerer cannot judge"):
+        ragline.Project(tmp_path, embedder=HashEmbedder())
+    (tmp_path / "ragline.yaml").write_text("embedder: hash\nsupport:\n  checker: nlii\n")
+    with pytest.raises(ConfigError, match=r"support\.checker"):
+        ragline.Project(tmp_path, embedder=HashEmbedder())
+    assert not (tmp_path / "ragline.db").exists()  # nothing was started, nothing written
 
 
 def test_the_default_is_the_built_in_scorer(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -351,3 +352,37 @@ def test_a_relative_model_dir_is_from_the_project_folder(folder: Path, tmp_path:
         checker = build_support_checker(p.settings, base_dir=p.path)
         assert isinstance(checker, NLISupport)
         assert checker.folder == tmp_path / "models" / "nli"
+
+
+def test_eval_run_scores_faithfulness_with_the_nli_checker(folder: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from ragline.cli import app
+
+    shutil.copytree(folder, tmp_path / "nli")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# A\n\nParis is the capital of France.\n")
+    (tmp_path / "cases.jsonl").write_text(
+        json.dumps({"id": "w", "question": "What is the capital of France?"}) + "\n"
+    )
+    cli = ["-C", str(tmp_path), "--embedder", "hash"]
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(app, [*cli, *args])
+
+    (tmp_path / "ragline.yaml").write_text("support:\n  checker: nli\n  model_dir: nli\n")
+    assert run("ingest", str(tmp_path / "docs")).exit_code == 0
+    result = run("eval", "run", str(tmp_path / "cases.jsonl"), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(run("eval", "report", "last", "--format", "json").stdout)
+    (faithfulness,) = [m for m in report["results"][0]["metrics"] if m["metric"] == "faithfulness"]
+    assert faithfulness["version"].startswith("1+nli:nli#") and faithfulness["value"] == 1.0
+    # a broken model folder: a ConfigError naming the file (the CLI prints it as one
+    # line), exit code 1, and the stored run is still there
+    (tmp_path / "nli" / "model.onnx").write_bytes(b"garbage")
+    broken = run("eval", "run", str(tmp_path / "cases.jsonl"))
+    assert broken.exit_code == 1 and isinstance(broken.exception, ConfigError)
+    assert f"{tmp_path / 'nli' / 'model.onnx'} cannot be loaded" in str(broken.exception)
+    assert json.loads(run("eval", "list", "--json").stdout)[0]["status"] == "complete"

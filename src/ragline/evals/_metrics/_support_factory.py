@@ -32,6 +32,11 @@ def _judge_spec(settings: Settings) -> str:
             hint="set support.model (or evals.judge) to a model spec, e.g. local or "
             "openai:gpt-4o-mini",
         )
+    if spec.strip() == "extractive":
+        raise ConfigError(
+            "the extractive answerer cannot judge support: name a language model",
+            hint="set support.model to local, openai:<model> or anthropic:<model>",
+        )
     return spec
 
 
