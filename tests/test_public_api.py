@@ -82,6 +82,7 @@ PUBLIC = {
         "paired_bootstrap", "report_html", "report_json", "retrieval_metrics", "save_cases",
         "score_case", "summarize", "write_documents",
         "ReplayQuery", "ReplayReport", "ReplayedAsk",
+        "JudgeSupport", "NLISupport", "build_support_checker",
     ],
     "ragline.trace": [
         "CONTENT_KEYS", "CONTENT_MODES", "FEEDBACK_KINDS", "NOOP_SPAN", "NOOP_TRACER", "Feedback",
@@ -122,6 +123,7 @@ PUBLIC = {
         "real_requests_blocked",
         "RollupConformance",
         "UserMemoryStoreConformance",
+        "SupportCheckerConformance",
     ],
 }  # fmt: skip
 
