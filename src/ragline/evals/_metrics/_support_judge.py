@@ -16,7 +16,9 @@ Never NaN, never silent: a model error is ``judge_error``, a call that runs past
 ``on_failure="raise"`` (the default, for metrics), raised as a
 :class:`MetricFailure`, which the metric records as the case's typed failure; with
 ``on_failure="unsupported"`` (for answer-time checks, where one bad reply must not
-stop the rest) the item gets ``SupportVerdict(False, None, <reason>)``. An item with no
+stop the rest) the item gets ``SupportVerdict(False, None, <reason>)``. The timed-out call is
+abandoned, not stopped (a Python thread cannot be killed): an in-process model that
+serialises its calls, like the local one, is busy until it finishes. An item with no
 passages is unsupported without a call. Verdicts are remembered by (sentence,
 passages), so the same inputs give the same verdicts, and the three citation metrics
 that check the same sentences pay for one call.
