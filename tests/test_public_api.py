@@ -88,6 +88,7 @@ PUBLIC = {
         "paired_bootstrap", "report_html", "report_json", "retrieval_metrics", "save_cases",
         "score_case", "summarize", "write_documents",
         "ReplayQuery", "ReplayReport", "ReplayedAsk",
+        "JudgeSupport", "NLISupport", "build_support_checker",
     ],
     "ragline.trace": [
         "CONTENT_KEYS", "CONTENT_MODES", "FEEDBACK_KINDS", "NOOP_SPAN", "NOOP_TRACER", "Feedback",
@@ -127,7 +128,7 @@ PUBLIC = {
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
         "real_requests_blocked",
         "RollupConformance",
-        "UserMemoryStoreConformance", "PromptStoreConformance",
+        "UserMemoryStoreConformance", "PromptStoreConformance", "SupportCheckerConformance",
         "FAKE_ORDERS", "lookup_order", "tool_turn",
     ],
     "ragline.agent": [

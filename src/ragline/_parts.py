@@ -429,6 +429,10 @@ class View:
             from ragline.rerank import check_reranker
 
             check_reranker(settings.retrieval, base_dir=parts.path)  # a bad folder: now, named
+        if settings.support.checker in ("nli", "judge"):
+            from ragline.evals._metrics._support_factory import check_support
+
+            check_support(settings, base_dir=parts.path)  # a bad NLI folder or judge: now, named
         self._reranker: Reranker | None = None
         if settings.retrieval.reranker.startswith("cross-encoder:"):
             getattr(self.reranker, "load", lambda: None)()  # not a cross-encoder: now, named

@@ -213,3 +213,11 @@ def test_base_url_with_v1_suffix_and_blocking() -> None:
         m.complete(ASK)
     with pytest.raises(ConfigError, match="not an http"):
         AnthropicModel("claude-x", settings=ModelSettings(base_url="api.anthropic.com"))
+
+
+def test_json_schema_is_accepted_and_left_to_the_prompt() -> None:
+    """The Messages API has no response schema: the option is not an error and not sent."""
+    handler = reply(fixture_text("anthropic_message.json"))
+    model(handler).complete(ASK, json_schema={"type": "object"})
+    sent = json.loads(handler.seen[0].content)  # type: ignore[attr-defined]
+    assert "json_schema" not in sent and "response_format" not in sent

@@ -570,6 +570,21 @@ class TestRealModel:
         assert 0 < deltas[-1].usage.completion_tokens <= 8
         assert text == real_model.complete(ask, max_tokens=8).text  # greedy: same text
 
+    def test_json_schema_constrains_the_reply(self, real_model: LocalModel) -> None:
+        import json
+
+        schema = {
+            "type": "object",
+            "properties": {"city": {"type": "string", "maxLength": 20}},
+            "required": ["city"],
+            "additionalProperties": False,
+        }
+        c = real_model.complete(
+            [Message("user", "The capital of France, as JSON:")], max_tokens=24, json_schema=schema
+        )
+        data = json.loads(c.text)
+        assert list(data) == ["city"] and isinstance(data["city"], str)
+
     def test_context_too_long(self, real_model: LocalModel) -> None:
         with pytest.raises(ContextWindowExceeded, match="context window of 1024"):
             real_model.complete([Message("user", "hello " * 1500)], max_tokens=8)

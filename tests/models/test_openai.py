@@ -376,3 +376,15 @@ def test_stream_is_independent_of_network_chunking(cuts: list[int]) -> None:
         deltas = list(model(streaming(chunks)).stream(ASK))
     assert [d.tool_call.name for d in deltas if d.tool_call] == ["search", "get_time"]
     assert deltas[-1].finish_reason == "tool_calls"
+
+
+def test_json_schema_is_sent_as_a_structured_output_response_format() -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    handler = reply(json.loads(fixture_text("openai_chat.json")))
+    model(handler).complete(ASK, json_schema=schema)
+    sent = json.loads(handler.seen[0].content)  # type: ignore[attr-defined]
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "reply", "schema": schema, "strict": True},
+    }
+    assert "json_schema" not in sent

@@ -267,8 +267,16 @@ def _run(
         from ragline.evals._metrics import default_metrics
 
         cases = load_cases(dataset)
-        judge = None
-        if project.settings.evals.judge:
+        judge: Any = None
+        support = project.settings.support
+        if support.checker in ("nli", "judge"):
+            from ragline.evals._metrics._support_factory import build_support_checker
+
+            judge = build_support_checker(
+                project.settings, embedder=project.embedder, base_dir=project.path
+            )
+            metrics_extra["support"] = judge.name
+        elif project.settings.evals.judge:
             from ragline.models import build_model
 
             judge = build_model(project.settings.evals.judge, project.settings)

@@ -102,6 +102,7 @@ class AnthropicModel(HTTPProvider):
         if "top_p" in generic:
             body["top_p"] = generic.pop("top_p")
         generic.pop("seed", None)  # the Messages API has no seed
+        generic.pop("json_schema", None)  # nor a response schema: the prompt asks for JSON
         if tools:
             body["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}

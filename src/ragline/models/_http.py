@@ -31,7 +31,10 @@ from ragline.models._pricing import estimate_tokens as estimate_tokens
 
 logger = logging.getLogger("ragline.models")
 
-GENERIC_OPTIONS = frozenset({"temperature", "max_tokens", "stop", "top_p", "seed"})
+#: ``json_schema`` (a JSON schema dict) asks for a reply that is one JSON value of that
+#: schema: OpenAI-compatible servers get ``response_format``, the local model a grammar;
+#: Anthropic has no such field and relies on the prompt.
+GENERIC_OPTIONS = frozenset({"temperature", "max_tokens", "stop", "top_p", "seed", "json_schema"})
 PROVIDER_PREFIXES = ("openai_", "anthropic_", "local_", "extractive_")
 
 

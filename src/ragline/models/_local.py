@@ -12,7 +12,8 @@ goes out exactly as written) and the caller supplies stop sequences in ``stop``.
 grounded answerer should use the completion template ``grounded_base_v1``
 (:data:`PROMPT_TEMPLATE`), which carries few-shot examples and its stop sequences.
 
-Options: ``max_tokens``, ``temperature``, ``stop``, ``top_p``, ``seed``, and any
+Options: ``max_tokens``, ``temperature``, ``stop``, ``top_p``, ``seed``, ``json_schema``
+(the reply is constrained by a grammar built from the schema), and any
 llama-cpp ``create_completion`` argument with the ``local_`` prefix
 (``local_top_k=20``, ``local_repeat_penalty=1.1``). The model loads on first use
 (``load()`` loads it eagerly); calls are serialised with a lock because a llama.cpp
@@ -255,6 +256,9 @@ class LocalModel:
         if isinstance(stop, str):
             stop = [stop]
         stops = [*(stop or []), *implied_stops]
+        schema = generic.pop("json_schema", None)
+        if schema is not None:
+            own.setdefault("grammar", self._schema_grammar(schema))
         kwargs: dict[str, Any] = {
             "max_tokens": int(generic.pop("max_tokens", self.settings.max_tokens)),
             "temperature": float(generic.pop("temperature", self.settings.temperature)),
@@ -281,6 +285,24 @@ class LocalModel:
                         hint="simplify the tool parameters (plain types, no $ref)",
                     ) from None
             return found
+
+    def _schema_grammar(self, schema: Any) -> Any:
+        """A llama.cpp grammar that only admits JSON of ``schema`` (built once per schema)."""
+        text = json.dumps(schema, sort_keys=True)
+        key = "schema:" + text  # the tools' grammars share the cache
+        with self._lock:
+            if key not in self._grammars:
+                llama_cpp = _import_llama()
+                try:
+                    self._grammars[key] = llama_cpp.LlamaGrammar.from_json_schema(
+                        text, verbose=False
+                    )
+                except Exception as e:
+                    raise InputError(
+                        f"the local model cannot follow the JSON schema: {e}",
+                        hint="use types, properties, required, enum and maxLength only",
+                    ) from None
+            return self._grammars[key]
 
     def _fit(self, llm: Any, prompt: str, kwargs: dict[str, Any]) -> int:
         """Prompt tokens; raises if the prompt leaves no room to generate, and clamps

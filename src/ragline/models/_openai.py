@@ -75,6 +75,12 @@ class OpenAIModel(HTTPProvider):
 
     def _body(self, messages: Messages, tools: Tools, options: Any) -> dict[str, Any]:
         generic, own = _http.split_options(options, "openai_")
+        schema = generic.pop("json_schema", None)
+        if schema is not None:  # structured outputs (OpenAI, vLLM, llama.cpp server)
+            generic["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": schema, "strict": True},
+            }
         body: dict[str, Any] = {
             "model": self.model,
             "messages": wire_messages(messages),

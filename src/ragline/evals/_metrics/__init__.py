@@ -31,6 +31,9 @@ from ragline.evals._metrics._support import (
     SupportVerdict,
     support_checker,
 )
+from ragline.evals._metrics._support_factory import build_support_checker
+from ragline.evals._metrics._support_judge import JudgeSupport
+from ragline.evals._metrics._support_nli import NLISupport
 
 __all__ = [
     "METRICS_BY_CATEGORY",
@@ -49,6 +52,7 @@ __all__ = [
     "GuardVerdicts",
     "HitRateAtK",
     "JudgePrompt",
+    "JudgeSupport",
     "LLMJudge",
     "Latency",
     "MetricFailure",
@@ -57,6 +61,7 @@ __all__ = [
     "MustNotCite",
     "MustNotContain",
     "NDCGAtK",
+    "NLISupport",
     "PrecisionAtK",
     "RecallAtK",
     "Refusal",
@@ -65,6 +70,7 @@ __all__ = [
     "SupportChecker",
     "SupportVerdict",
     "TokenF1",
+    "build_support_checker",
     "category_metrics",
     "default_metrics",
     "is_refusal",
