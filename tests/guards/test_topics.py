@@ -284,7 +284,9 @@ def test_similarity_with_the_bundled_minilm_in_a_project(tmp_path: Path) -> None
     )
     _write(
         tmp_path,
-        "store: memory://\nguards:\n  banned:\n    similarity: 0.6\n    topics:\n"
+        # the unsafe guard refuses a limiter removal as tampering first: keep it to privacy
+        "store: memory://\nguards:\n  unsafe: {categories: [privacy]}\n"
+        "  banned:\n    similarity: 0.6\n    topics:\n"
         "      - name: speed_tuning\n"
         "        examples: [remove the speed limiter of my e-bike, install a tuning kit]\n",
     )
