@@ -250,17 +250,9 @@ class Project:
         request = AskRequest.build(question, self.settings.default_tenant, stream, **options)
         if not self.settings.experiments and not forced:
             return request
-        import uuid
-        from dataclasses import replace
-
-        assignment = self.parts.experiments.assign(
-            request.tenant,
-            user=request.user,
-            conversation=conversation,
-            request=uuid.uuid4().hex,
-            forced=forced,
+        return self.parts.experiments.assign_request(
+            request, conversation=conversation, forced=forced
         )
-        return replace(request, assignment=assignment) if assignment else request
 
     # -- traces and feedback -------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from ragline.errors import ConfigError, InputError, RaglineError
 
 if TYPE_CHECKING:
     from ragline._config_experiments import ExperimentSettings, VariantSettings
+    from ragline.answer._request import AskRequest
     from ragline.config import Settings
 
 
@@ -102,6 +103,22 @@ class Experiments:
             return Assignment(experiment.name, experiment.variants[0].name, "none")
         chosen = pick(experiment.variants, bucket(experiment.name, key))
         return Assignment(experiment.name, chosen.name, experiment.key)
+
+    def assign_request(
+        self, request: AskRequest, *, conversation: str | None = None, forced: str | None = None
+    ) -> AskRequest:
+        """``request`` with the variant that answers it (unchanged when none applies)."""
+        import uuid
+        from dataclasses import replace
+
+        assignment = self.assign(
+            request.tenant,
+            user=request.user,
+            conversation=conversation,
+            request=uuid.uuid4().hex,
+            forced=forced,
+        )
+        return replace(request, assignment=assignment) if assignment else request
 
 
 def check_experiments(
