@@ -210,3 +210,35 @@ def test_a_pdf_with_a_huge_table_is_bounded(tmp_path: Path) -> None:
     table_chunks = [c for c in chunks if c.text.startswith("| (Thousands) | 2023 | 2022 |")]
     assert all(len(c.text) <= 500 for c in chunks)
     assert sum(c.text.count("\n") for c in table_chunks) == 300  # every row, in a chunk
+
+
+def test_a_statement_continued_over_pages_keeps_its_header_of_years(tmp_path: Path) -> None:
+    # a filing's balance sheet runs over four pages and each page starts with the same
+    # "(Thousands) 2023 2022" header: it repeats at the top of every page like a
+    # running header, but it is the header row of the table on each page
+    pages = [
+        "(Thousands) 2023 2022\n"
+        + "\n".join(f"Item {i} subtotal {i},000 {i + 1},000" for i in range(10 * n, 10 * n + 10))
+        + f"\nNotes to part {n}."
+        for n in range(4)
+    ]
+    p = tmp_path / "continued.pdf"
+    p.write_bytes(pdf_bytes(pages))
+    [doc] = load_file(p)
+    tables = [s for s in doc.sections if s.table]
+    assert [s.page for s in tables] == [1, 2, 3, 4]
+    assert "(Thousands): Item 25 subtotal; 2023: 25,000; 2022: 26,000." in _rows(tables[2].text)
+
+
+def test_a_running_header_is_still_dropped_above_a_table(tmp_path: Path) -> None:
+    pages = [
+        "ACME Corp - Quarterly report\n(Thousands) 2023 2022\n"
+        + "\n".join(f"Item {i} subtotal {i},000 {i + 1},000" for i in range(10 * n, 10 * n + 10))
+        + f"\nNotes to part {n}."
+        for n in range(4)
+    ]
+    p = tmp_path / "running.pdf"
+    p.write_bytes(pdf_bytes(pages))
+    [doc] = load_file(p)
+    assert "ACME Corp - Quarterly report" not in doc.text
+    assert [s.page for s in doc.sections if s.table] == [1, 2, 3, 4]

@@ -106,14 +106,19 @@ def drop_running_lines(pages: list[PageText], *, edge: int = 2) -> None:
     """Remove lines repeated at the top/bottom of at least 60% of pages (≥ 3 pages).
 
     Lines set larger than the body text are headings ("Chapter 2"), never running
-    headers, even when they differ only by a number.
+    headers, even when they differ only by a number. Nor is the header row of a table
+    on its page: a statement continued over pages repeats "(Thousands) 2023 2022" at
+    the top of each, and dropping it would leave the figures without their columns.
     """
     if len(pages) < 3:
         return
+    from ragline.ingest._pdf_tables import find_tables
+
     body = body_size(pages)
+    table_heads = {id(p.lines[t.start]) for p in pages for t in find_tables(p.lines)}
 
     def key(page: PageText, line: str) -> str:
-        if len(_key(line)) > MAX_RUNNING_CHARS:
+        if id(line) in table_heads or len(_key(line)) > MAX_RUNNING_CHARS:
             return ""
         if body and page.sizes.get(_key(line), 0.0) >= body * HEADING_RATIO:
             return ""
