@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ragline.guards._policy import GuardSet
     from ragline.ingest import Ingestor
     from ragline.models import Model
+    from ragline.monitor._quality import QualityResources
     from ragline.prompts import PromptRegistry
     from ragline.prompts._experiments import Assignment, Experiments
     from ragline.rerank import Reranker
@@ -186,8 +187,34 @@ class Parts:
                 if self._trace_store is None:
                     from ragline.monitor._setup import monitored_trace_store
 
-                    self._trace_store = monitored_trace_store(self.backend, self.settings)
+                    self._trace_store = monitored_trace_store(
+                        self.backend, self.settings, quality=self._quality_resources
+                    )
         return self._trace_store
+
+    def _quality_resources(self) -> QualityResources:
+        """What online quality scoring reads (built on its thread, on first use)."""
+        from ragline.evals._metrics._support_factory import build_support_checker
+        from ragline.monitor._quality import QualityResources
+
+        self.load_models()
+        judge = None
+        spec = self.settings.monitor.quality.judge_model
+        if "judge" in self.settings.monitor.quality.metrics and spec:
+            from ragline.evals._metrics._support_judge import JudgeSupport
+            from ragline.models import build_model
+
+            judge = JudgeSupport(build_model(spec, self.settings), timeout_s=60.0)
+        support = build_support_checker(self.settings, embedder=self.embedder, base_dir=self.path)
+        return QualityResources(self.backend.documents, self.embedder, support, judge)
+
+    def flush_traces(self, timeout: float | None = 5.0) -> bool:
+        """Wait until every finished span is stored and the sampled asks are scored."""
+        if self._tracer is None:
+            return True
+        done = self._tracer.flush(timeout)
+        flush_quality = getattr(self._trace_store, "flush_quality", None)
+        return (flush_quality(timeout) if callable(flush_quality) else True) and done
 
     @property
     def tracer(self) -> Tracer:

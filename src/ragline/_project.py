@@ -261,8 +261,9 @@ class Project:
         return self.parts.tracer.stats if self.parts.tracer_started else None
 
     def flush_traces(self, timeout: float | None = 5.0) -> bool:
-        """Wait (up to ``timeout`` seconds) until every finished span is stored."""
-        return self.parts.tracer.flush(timeout) if self.parts.tracer_started else True
+        """Wait (up to ``timeout`` seconds) until every finished span is stored (and the
+        asks sampled for online quality scoring are scored)."""
+        return self.parts.flush_traces(timeout)
 
     def get_trace(self, trace_id: str, *, tenant: str | None = None) -> list[SpanRecord]:
         """The spans of one trace, by start time; :class:`InputError` if there is none."""

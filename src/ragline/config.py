@@ -57,6 +57,7 @@ from ragline._config_memory import AgentMCPSettings as AgentMCPSettings
 from ragline._config_memory import MCPServerSettings as MCPServerSettings
 from ragline._config_memory import MemorySettings as MemorySettings
 from ragline._config_monitor import MonitorSettings as MonitorSettings
+from ragline._config_monitor import QualitySettings as QualitySettings
 from ragline._config_monitor import RetentionSettings as RetentionSettings
 from ragline._config_notify import NOTIFIER_SETTINGS as NOTIFIER_SETTINGS
 from ragline._config_notify import EmailNotifierSettings as EmailNotifierSettings

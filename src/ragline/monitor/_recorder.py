@@ -28,7 +28,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from ragline.monitor._builder import QUESTION_LANGUAGE, Rows, add_ask, is_ask, route_of
 from ragline.store._rollups import Gap, RollupRow, RollupStore, minute_of
@@ -40,6 +40,9 @@ from ragline.store._traces import (
     TraceStore,
     TraceSummary,
 )
+
+if TYPE_CHECKING:
+    from ragline.monitor._quality import QualityScorer
 
 logger = logging.getLogger("ragline.monitor")
 
@@ -85,6 +88,9 @@ class RollupRecorder:
         self._lock = threading.Lock()
         self._batches = self._rows = self._asks = self._errors = self._orphans = 0
         self._logged = False
+        #: called with each finished ask (root span, its other spans), off the lock:
+        #: the online quality scorer's ``offer``
+        self.on_ask: Callable[[SpanRecord, Sequence[SpanRecord]], None] | None = None
 
     # -- the trace writer thread -------------------------------------------------------
 
@@ -120,6 +126,7 @@ class RollupRecorder:
 
     def _build(self, spans: Sequence[SpanRecord]) -> list[RollupRow]:
         out = Rows()
+        asks: list[tuple[SpanRecord, list[SpanRecord]]] = []
         with self._lock:
             pending = self._pending
             for s in spans:
@@ -129,6 +136,7 @@ class RollupRecorder:
                 children = pending.pop(s.trace_id, [])
                 if is_ask(s):
                     add_ask(out, s, children)
+                    asks.append((s, children))
                     self._asks += 1
             while len(pending) > self.max_pending_traces:
                 pending.popitem(last=False)
@@ -136,6 +144,12 @@ class RollupRecorder:
             extra, self._extra = self._extra, Rows()
         for row in extra.rows():
             out.row(*row.key).merge(row)
+        if self.on_ask is not None:
+            for root, children in asks:
+                try:
+                    self.on_ask(root, children)
+                except Exception as e:  # scoring is extra: the rollups go on
+                    logger.warning("could not queue an ask for quality scoring (%s)", e)
         return out.rows()
 
     def write(self, rows: Sequence[RollupRow]) -> bool:
@@ -229,9 +243,15 @@ class MonitoredTraceStore:
     Every other attribute (``count_traces``, ``record_drops``…) is the wrapped store's.
     """
 
-    def __init__(self, inner: TraceStore, recorder: RollupRecorder) -> None:
+    def __init__(
+        self, inner: TraceStore, recorder: RollupRecorder, quality: QualityScorer | None = None
+    ) -> None:
         self.inner = inner
         self.recorder = recorder
+        #: the online quality scorer fed by the recorder (``monitor.quality``), if any
+        self.quality = quality
+        if quality is not None:
+            recorder.on_ask = quality.offer
 
     def write_spans(self, spans: Sequence[SpanRecord]) -> None:
         spans = self.recorder.annotate(spans)
@@ -264,7 +284,13 @@ class MonitoredTraceStore:
         if callable(record):
             record(n)
 
+    def flush_quality(self, timeout: float | None = 5.0) -> bool:
+        """Wait until the sampled asks seen so far are scored (True without a scorer)."""
+        return self.quality.flush(timeout) if self.quality is not None else True
+
     def close(self) -> None:
+        if self.quality is not None:
+            self.quality.close()
         self.recorder.flush()
         self.inner.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ragline.monitor._recorder import Detect, MonitoredTraceStore, RollupRecorder
@@ -10,6 +11,7 @@ from ragline.monitor._rollup_source import RollupSource
 
 if TYPE_CHECKING:
     from ragline.config import Settings
+    from ragline.monitor._quality import QualityResources
     from ragline.store import Backend, TraceStore
 
 logger = logging.getLogger("ragline.monitor")
@@ -29,10 +31,17 @@ def question_detector(languages: list[str]) -> Detect | None:
         return None
 
 
-def monitored_trace_store(backend: Backend, settings: Settings) -> TraceStore:
+def monitored_trace_store(
+    backend: Backend,
+    settings: Settings,
+    *,
+    quality: Callable[[], QualityResources] | None = None,
+) -> TraceStore:
     """``backend.traces``, wrapped so every write also feeds the rollups — unless
     ``monitor.rollups`` or tracing is off, or the rollup tables cannot be opened (then
-    tracing goes on without them, and a warning says why)."""
+    tracing goes on without them, and a warning says why). With
+    ``monitor.quality.sample_rate`` above 0 and ``quality`` (what scoring reads, built
+    on first use), sampled asks are also scored online (:mod:`._quality`)."""
     traces = backend.traces
     if not (settings.monitor.rollups and settings.tracing.enabled):
         return traces
@@ -42,7 +51,17 @@ def monitored_trace_store(backend: Backend, settings: Settings) -> TraceStore:
         logger.warning("rollups are unavailable, monitoring has no data: %s", e)
         return traces
     recorder = RollupRecorder(rollups, detect_language=question_detector(settings.ingest.languages))
-    return MonitoredTraceStore(traces, recorder)
+    scorer = None
+    if quality is not None and settings.monitor.quality.sample_rate > 0:
+        from ragline.monitor._quality import QualityScorer
+
+        scorer = QualityScorer(
+            settings.monitor.quality,
+            resources=quality,
+            write_rows=recorder.write,
+            write_spans=traces.write_spans,
+        )
+    return MonitoredTraceStore(traces, recorder, scorer)
 
 
 def rollup_source(backend: Backend, traces: TraceStore) -> RollupSource:
