@@ -12,7 +12,9 @@ complete). Nothing here raises once the run has started: a failing model is stop
 ``error``, a failing memory a note in the run and its trace.
 
 Spans: ``agent`` (the run; a new trace), ``agent.memory``, one ``agent.step`` per model
-turn, and one ``agent.tool`` per tool call (a child of its step).
+turn, and one ``agent.tool`` per tool call (a child of its step). A hand-off files a
+ticket in ``tickets`` (when given) with the run's user, conversation and trace id; the
+root span carries it as a ``handoff`` event and ``ragline.agent.ticket_id``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ragline.agent._builtins import CitationBook, Handoff, KnowledgeBase, builtin_tools
+from ragline.agent._builtins import (
+    CitationBook,
+    FileTicket,
+    Handoff,
+    KnowledgeBase,
+    builtin_tools,
+)
 from ragline.agent._events import (
     AgentDoneEvent,
     AgentEvent,
@@ -44,6 +52,7 @@ if TYPE_CHECKING:
     from ragline.agent._memory import AgentMemory
     from ragline.answer._citations import SupportScorer
     from ragline.store._conversations import ConversationStore
+    from ragline.store._tickets import TicketStore
     from ragline.trace._tracer import NoopSpan, Span
 
 SYSTEM_PROMPT = (
@@ -77,6 +86,9 @@ class _State:
     last_text: str = ""
     notes: list[str] = field(default_factory=list)
     error: ErrorEvent | None = None  # the model's failure, sent just before done
+    user: str | None = None
+    conversation_id: str | None = None
+    trace_id: str | None = None
 
 
 class Agent:
@@ -86,7 +98,8 @@ class Agent:
     ``tools`` adds user and MCP tools. ``scorer`` checks the answer's citations (None:
     markers are kept as the model wrote them). ``memory`` (long-term, per user) and
     ``conversations`` (short-term: a token-budgeted window of the conversation) are
-    optional. Build one with ``Project.agent()``.
+    optional. ``tickets`` is where ``handoff_to_human`` files its ticket (None: the
+    hand-off is only in the run and its trace). Build one with ``Project.agent()``.
     """
 
     def __init__(
@@ -109,6 +122,7 @@ class Agent:
         memory: AgentMemory | None = None,
         memory_k: int = 5,
         conversations: ConversationStore | None = None,
+        tickets: TicketStore | None = None,
         window_tokens: int = 1_500,
         window_turns: int = 50,
         system_prompt: str = SYSTEM_PROMPT,
@@ -128,6 +142,7 @@ class Agent:
         self.memory = memory
         self.memory_k = memory_k
         self.conversations = conversations
+        self.tickets = tickets
         self.window_tokens = window_tokens
         self.window_turns = window_turns
         self.system_prompt = system_prompt
@@ -142,8 +157,34 @@ class Agent:
 
             raise ConfigError(f"two agent tools are called {dupes}", hint="rename one of them")
 
-    def _tools(self, book: CitationBook, handoffs: list[Handoff]) -> list[Tool]:
-        return [*builtin_tools(self.builtins, self.kb, book, handoffs), *self.tools]
+    def _tools(
+        self, book: CitationBook, handoffs: list[Handoff], file_ticket: FileTicket | None = None
+    ) -> list[Tool]:
+        builtins = builtin_tools(self.builtins, self.kb, book, handoffs, file_ticket=file_ticket)
+        return [*builtins, *self.tools]
+
+    def _ticket_filer(self, state: _State) -> FileTicket | None:
+        """How this run's hand-off files its ticket (with the run's user, conversation
+        and trace), or None without a ticket store."""
+        store = self.tickets
+        if store is None:
+            return None
+
+        def file_ticket(reason: str, summary: str, priority: str) -> str:
+            from ragline.store._tickets import new_ticket
+
+            ticket = new_ticket(
+                self.tenant,
+                reason=reason,
+                summary=summary,
+                priority=priority,
+                user=state.user,
+                conversation_id=state.conversation_id,
+                trace_id=state.trace_id,
+            )
+            return store.create(ticket).id
+
+        return file_ticket
 
     # -- entry points ----------------------------------------------------------------
 
@@ -190,11 +231,12 @@ class Agent:
     def _events(
         self, root: Span | NoopSpan, message: str, user: str | None, conversation_id: str | None
     ) -> Iterator[AgentEvent]:
-        state = _State(self.clock())
+        state = _State(self.clock(), user=user, trace_id=getattr(root, "trace_id", None))
         try:
             messages, conversation_id, memories = self._context(
                 root, state, message, user, conversation_id
             )
+            state.conversation_id = conversation_id
             stop = yield from self._loop(root, state, messages)
             run = self._finish(state, stop, conversation_id, memories, root)
             for i, sentence in enumerate(run.sentences):
@@ -281,7 +323,9 @@ class Agent:
         self, root: Span | NoopSpan, state: _State, messages: list[Message]
     ) -> Generator[AgentEvent, None, Stop]:
         limits = self.limits
-        tools = {t.name: t for t in self._tools(state.book, state.handoffs)}
+        tools = {
+            t.name: t for t in self._tools(state.book, state.handoffs, self._ticket_filer(state))
+        }
         specs = [t.spec for t in tools.values()] or None
         detector = LoopDetector(repeat_limit=limits.repeat_limit)
         deadline = state.started + limits.max_wall_s
@@ -340,6 +384,8 @@ class Agent:
                 handoff = state.handoffs[-1]
                 root.event("handoff", **handoff.to_dict())
                 root.set("ragline.agent.handoff_id", handoff.id)
+                if handoff.ticket_id is not None:
+                    root.set("ragline.agent.ticket_id", handoff.ticket_id)
                 return Stop("handoff", handoff.reason)
             stop = detector.check_results([r.text for r in results])
             if stop is not None:
@@ -466,8 +512,8 @@ class Agent:
             text = state.last_text
         elif stop.reason == "handoff" and handoff is not None:
             text = state.last_text.strip() or (
-                f"I have handed this conversation to a human colleague ({handoff.id}): "
-                f"{handoff.reason}"
+                "I have handed this conversation to a human colleague "
+                f"({handoff.ticket_id or handoff.id}): {handoff.reason}"
             )
         else:
             text = self._best_effort(stop, state)

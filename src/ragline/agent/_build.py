@@ -128,6 +128,7 @@ def build_agent(
         memory=project.memory if memory and m.enabled else None,
         memory_k=m.k,
         conversations=project.conversations,
+        tickets=project.tickets,
         window_tokens=m.window_tokens,
         window_turns=m.window_turns,
         price=price,
