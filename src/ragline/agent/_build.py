@@ -4,7 +4,8 @@ The model is ``agent.model``, else the answer model (``model:``); ``extractive``
 call tools, so it is refused with a hint. The knowledge-base tools search through the
 tenant's pipeline (routing, filters, fusion, reranking). User tools are imported from
 ``agent.tools`` (``package.module:function``; a :class:`Tool` or a typed function) and
-MCP tools come from ``agent.mcp_servers``: all go through the same tool interface, so
+MCP tools come from ``agent.mcp_servers``; ``http_get`` is offered when
+``agent.http_get.allow`` names hosts. All go through the same tool interface, so
 the same limits, timeouts, loop detection and spans apply. A user tool that fails to
 import is a :class:`~ragline.errors.ConfigError` when the agent is built, not at the
 first call.
@@ -107,6 +108,10 @@ def build_agent(
         default_k=a.search_k,
     )
     extra = [import_tool(path) for path in a.tools] + [as_tool(t) for t in tools]
+    if a.http_get.allow:  # off unless hosts are allowed
+        from ragline.agent._http_get import http_get_tool
+
+        extra.append(http_get_tool(a.http_get))
     if mcp and a.mcp_servers:
         from ragline.agent._mcp_client import mcp_tools
 
