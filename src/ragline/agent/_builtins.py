@@ -20,12 +20,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ragline.agent._calculator import calculate
 from ragline.agent._tools import Tool, tool
 from ragline.errors import NotFoundError, ToolError
 from ragline.types import Hit
+
+if TYPE_CHECKING:
+    from ragline.store._tickets import TicketStore
 
 MAX_DOCUMENT_CHARS = 6_000
 Search = Callable[[str, int, dict[str, Any] | None], list[Hit]]
@@ -78,6 +81,33 @@ class KnowledgeBase:
     get_document: Callable[[str], Any]  # id → Document | None
     document_chunks: Callable[[str], list[Any]]  # id → its chunks, in order
     default_k: int = 5
+
+
+def ticket_filer(
+    store: TicketStore,
+    tenant: str,
+    *,
+    user: str | None,
+    conversation_id: str | None,
+    trace_id: str | None,
+) -> FileTicket:
+    """The hand-off's :data:`FileTicket`: a new ticket of the run in ``store``."""
+
+    def file_ticket(reason: str, summary: str, priority: str) -> str:
+        from ragline.store._tickets import new_ticket
+
+        ticket = new_ticket(
+            tenant,
+            reason=reason,
+            summary=summary,
+            priority=priority,
+            user=user,
+            conversation_id=conversation_id,
+            trace_id=trace_id,
+        )
+        return store.create(ticket).id
+
+    return file_ticket
 
 
 def builtin_tools(

@@ -52,7 +52,9 @@ class AgentRequest(BaseModel):
 class AgentRunOut(BaseModel):
     text: str
     stop_reason: str = Field(
-        description="completed, step_limit, loop_detected, budget, timeout, handoff or error"
+        description=(
+            "completed, step_limit, loop_detected, budget, timeout, handoff, error or blocked"
+        )
     )
     detail: str
     steps: int
