@@ -13,8 +13,6 @@ imported at module level.
 
 from __future__ import annotations
 
-import getpass
-import time
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -125,6 +123,9 @@ def tickets_close(
     as_json: JsonOpt = False,
 ) -> None:
     """Close a ticket (a closed one stays as it was)."""
+    import getpass
+    import time
+
     closer = by or getpass.getuser()
     with open_project() as project:
         name = project.tenant_or_default(tenant)
