@@ -22,17 +22,18 @@ PUBLIC = {
         "parse_filter", "parse_filters",
         "MemoryEntry", "MemoryItem", "MemoryPage", "ScoredMemory", "UserMemoryStore",
         "LabelEvent", "PromptLabel", "PromptStore", "PromptVersion",
+        "Ticket", "TicketStore",
     ],
     "ragline.store.memory": [
         "MemoryAlertStore", "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore",
         "MemoryStore", "MemoryTraceStore", "MemoryRollupStore",
-        "MemoryUserMemoryStore", "MemoryPromptStore",
+        "MemoryUserMemoryStore", "MemoryPromptStore", "MemoryTicketStore",
     ],
     "ragline.store.sqlite": [
         "SQLiteAlertStore", "SQLiteBackend", "SQLiteConversationStore", "SQLiteEvalStore",
         "SQLiteResponseCache", "SQLiteSentenceStore", "SQLiteStore", "SQLiteTraceStore",
         "SQLiteRollupStore",
-        "SQLiteUserMemoryStore", "SQLitePromptStore",
+        "SQLiteUserMemoryStore", "SQLitePromptStore", "SQLiteTicketStore",
     ],
     "ragline.store.postgres": ["LocalPostgres", "PostgresBackend", "create_postgres_role"],
     "ragline.embed": [
@@ -129,7 +130,7 @@ PUBLIC = {
         "real_requests_blocked",
         "RollupConformance",
         "UserMemoryStoreConformance", "PromptStoreConformance", "SupportCheckerConformance",
-        "FAKE_ORDERS", "lookup_order", "tool_turn",
+        "FAKE_ORDERS", "lookup_order", "tool_turn", "TicketStoreConformance",
     ],
     "ragline.agent": [
         "STOP_REASONS", "SYSTEM_PROMPT", "Agent", "AgentDoneEvent", "AgentEvent", "AgentLimits",

@@ -13,6 +13,7 @@ with a typed stop reason (see :mod:`ragline.agent._limits`)::
       max_cost_usd: 0.05                # only checked when the model has a price
       tool_timeout_s: 10
       tools: [mycompany.tools:lookup_order]
+      http_get: {allow: [status.example.com]}   # off by default: see _config_http_get
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 
 from pydantic import Field, field_validator
 
+from ragline._config_http_get import HttpGetSettings
 from ragline._config_memory import AgentMCPSettings
 
 #: the built-in tools, all offered by default
@@ -66,6 +68,10 @@ class AgentSettings(AgentMCPSettings):
         default_factory=list, description="user tools: module.path:function (a typed function)"
     )
     search_k: int = Field(5, ge=1, le=50, description="search_knowledge_base: default hits")
+    http_get: HttpGetSettings = Field(
+        default_factory=HttpGetSettings,
+        description="the http_get tool: offered only when allow lists hosts",
+    )
 
     @field_validator("builtins")
     @classmethod

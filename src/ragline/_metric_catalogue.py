@@ -91,6 +91,29 @@ METRICS: Mapping[str, MetricInfo] = {
         MetricInfo("citation_support", "ratio", ("mean", "count"), "cited sentences supported"),
         MetricInfo("cache_hits", "ratio", _RATE, "asks answered from the response cache"),
         MetricInfo(
+            "agent_runs",
+            "count",
+            ("count",),
+            "agent runs; with filter kind=STOP_REASON (completed, step_limit, loop_detected, "
+            "budget, timeout, handoff, error, blocked) those that stopped so",
+            ("tenant", "route", "kind"),
+        ),
+        MetricInfo("agent_steps", "count", _DIST, "model turns per agent run"),
+        MetricInfo(
+            "agent_tool_calls",
+            "count",
+            ("sum", "mean", "count"),
+            "tool calls per agent run; with filter kind=TOOL one tool's",
+            ("tenant", "route", "kind"),
+        ),
+        MetricInfo("agent_tool_errors", "ratio", _RATE, "agent tool calls that failed"),
+        MetricInfo(
+            "agent_limit_hits",
+            "ratio",
+            _RATE,
+            "agent runs stopped by step_limit, loop_detected, budget or timeout",
+        ),
+        MetricInfo(
             "quality",
             "score",
             ("mean", "p50", "count"),

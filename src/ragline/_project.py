@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ragline.models import Model
     from ragline.retrieve import SearchResult
     from ragline.retrieve._explain import RoutingExplanation
-    from ragline.store import Backend, ConversationStore, EvalStore, Store
+    from ragline.store import Backend, ConversationStore, EvalStore, Store, TicketStore
     from ragline.trace import Feedback, SpanRecord, TraceStats, TraceStore, TraceSummary
 
 
@@ -84,6 +84,11 @@ class Project:
     @property
     def conversations(self) -> ConversationStore:
         return self.parts.backend.conversations
+
+    @property
+    def tickets(self) -> TicketStore:
+        """The agent's hand-off tickets per tenant (``ragline tickets``)."""
+        return self.parts.backend.tickets
 
     @property
     def memory(self) -> LongTermMemory:

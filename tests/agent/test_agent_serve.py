@@ -107,6 +107,28 @@ def test_post_agent_streams_tool_calls_deltas_citations_and_done(server: ServerP
     assert done["stop_reason"] == "completed" and done["references"]
 
 
+def test_metrics_count_agent_runs_steps_and_tool_calls(server: ServerProcess) -> None:
+    body = {"message": "Is the frame covered against defects?"}
+    assert httpx.post(server.url + "/v1/agent", json=body, headers=auth(), timeout=60).is_success
+    stream = {**body, "stream": True}
+    with httpx.stream(
+        "POST", server.url + "/v1/agent", json=stream, headers=auth(), timeout=60
+    ) as r:
+        sse(r)
+    lines = httpx.get(server.url + "/metrics", timeout=30).text.splitlines()
+
+    def value(prefix: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
+
+    assert value('ragline_agent_runs_total{stop_reason="completed",tenant="acme"}') >= 2
+    assert value('ragline_agent_steps_count{tenant="acme"}') >= 2
+    assert value('ragline_agent_steps_sum{tenant="acme"}') >= 4  # a search, then the answer
+    calls = (
+        'ragline_agent_tool_calls_total{outcome="ok",tenant="acme",tool="search_knowledge_base"}'
+    )
+    assert value(calls) >= 2
+
+
 def test_post_agent_bad_input(server: ServerProcess) -> None:
     url = server.url + "/v1/agent"
     assert httpx.post(url, json={"message": "x"}, timeout=30).status_code == 401

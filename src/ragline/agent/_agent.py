@@ -12,7 +12,12 @@ complete). Nothing here raises once the run has started: a failing model is stop
 ``error``, a failing memory a note in the run and its trace.
 
 Spans: ``agent`` (the run; a new trace), ``agent.memory``, one ``agent.step`` per model
-turn, and one ``agent.tool`` per tool call (a child of its step).
+turn, and one ``agent.tool`` per tool call (a child of its step). A hand-off files a
+ticket in ``tickets`` (when given) with the run's user, conversation and trace id; the
+root span carries it as a ``handoff`` event and ``ragline.agent.ticket_id``. With
+``guards`` (:class:`~ragline.agent._guards.AgentGuards`, the tenant's ``guards:``) the
+message, every tool result and the answer are checked, each check a guard span; while
+output guards are on, the answer is streamed as one delta once it has been checked.
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ragline.agent._builtins import CitationBook, Handoff, KnowledgeBase, builtin_tools
+from ragline.agent._builtins import (
+    CitationBook,
+    FileTicket,
+    Handoff,
+    KnowledgeBase,
+    builtin_tools,
+    ticket_filer,
+)
 from ragline.agent._events import (
     AgentDoneEvent,
     AgentEvent,
@@ -41,9 +53,11 @@ from ragline.models._pricing import Price, cost_usd, estimate_usage
 from ragline.trace._tracer import NOOP_TRACER, Tracer, iterate_in
 
 if TYPE_CHECKING:
+    from ragline.agent._guards import AgentGuards
     from ragline.agent._memory import AgentMemory
     from ragline.answer._citations import SupportScorer
     from ragline.store._conversations import ConversationStore
+    from ragline.store._tickets import TicketStore
     from ragline.trace._tracer import NoopSpan, Span
 
 SYSTEM_PROMPT = (
@@ -77,6 +91,10 @@ class _State:
     last_text: str = ""
     notes: list[str] = field(default_factory=list)
     error: ErrorEvent | None = None  # the model's failure, sent just before done
+    user: str | None = None
+    conversation_id: str | None = None
+    trace_id: str | None = None
+    question: str = ""  # the user's message as the guards let it through
 
 
 class Agent:
@@ -86,7 +104,10 @@ class Agent:
     ``tools`` adds user and MCP tools. ``scorer`` checks the answer's citations (None:
     markers are kept as the model wrote them). ``memory`` (long-term, per user) and
     ``conversations`` (short-term: a token-budgeted window of the conversation) are
-    optional. Build one with ``Project.agent()``.
+    optional. ``tickets`` is where ``handoff_to_human`` files its ticket (None: the
+    hand-off is only in the run and its trace). ``guards`` checks the message, the tool
+    results and the answer (see :mod:`ragline.agent._guards`). Build one with
+    ``Project.agent()``.
     """
 
     def __init__(
@@ -109,6 +130,8 @@ class Agent:
         memory: AgentMemory | None = None,
         memory_k: int = 5,
         conversations: ConversationStore | None = None,
+        tickets: TicketStore | None = None,
+        guards: AgentGuards | None = None,
         window_tokens: int = 1_500,
         window_turns: int = 50,
         system_prompt: str = SYSTEM_PROMPT,
@@ -128,6 +151,8 @@ class Agent:
         self.memory = memory
         self.memory_k = memory_k
         self.conversations = conversations
+        self.tickets = tickets
+        self.guards = guards
         self.window_tokens = window_tokens
         self.window_turns = window_turns
         self.system_prompt = system_prompt
@@ -142,8 +167,23 @@ class Agent:
 
             raise ConfigError(f"two agent tools are called {dupes}", hint="rename one of them")
 
-    def _tools(self, book: CitationBook, handoffs: list[Handoff]) -> list[Tool]:
-        return [*builtin_tools(self.builtins, self.kb, book, handoffs), *self.tools]
+    def _tools(
+        self, book: CitationBook, handoffs: list[Handoff], file_ticket: FileTicket | None = None
+    ) -> list[Tool]:
+        builtins = builtin_tools(self.builtins, self.kb, book, handoffs, file_ticket=file_ticket)
+        return [*builtins, *self.tools]
+
+    def _ticket_filer(self, state: _State) -> FileTicket | None:
+        """How this run's hand-off files its ticket, or None without a ticket store."""
+        if self.tickets is None:
+            return None
+        return ticket_filer(
+            self.tickets,
+            self.tenant,
+            user=state.user,
+            conversation_id=state.conversation_id,
+            trace_id=state.trace_id,
+        )
 
     # -- entry points ----------------------------------------------------------------
 
@@ -190,13 +230,21 @@ class Agent:
     def _events(
         self, root: Span | NoopSpan, message: str, user: str | None, conversation_id: str | None
     ) -> Iterator[AgentEvent]:
-        state = _State(self.clock())
+        state = _State(self.clock(), user=user, trace_id=getattr(root, "trace_id", None))
         try:
-            messages, conversation_id, memories = self._context(
-                root, state, message, user, conversation_id
-            )
-            stop = yield from self._loop(root, state, messages)
-            run = self._finish(state, stop, conversation_id, memories, root)
+            message, refused = self._guard_message(root, message)
+            state.question = message
+            if refused is not None:
+                run = self._refused(state, refused, conversation_id, root)
+            else:
+                messages, conversation_id, memories = self._context(
+                    root, state, message, user, conversation_id
+                )
+                state.conversation_id = conversation_id
+                stop = yield from self._loop(root, state, messages)
+                run = self._finish(state, stop, conversation_id, memories, root)
+            if self._holding:
+                yield DeltaEvent(run.text)
             for i, sentence in enumerate(run.sentences):
                 yield CitationEvent(
                     i, sentence.citations, sentence.support, sentence.text, sentence.supported
@@ -224,6 +272,30 @@ class Agent:
             raise
         finally:
             root.end()
+
+    @property
+    def _holding(self) -> bool:
+        """Whether the answer is held back until the output guards have checked it."""
+        return self.guards is not None and self.guards.holds_output
+
+    def _guard_message(self, root: Span | NoopSpan, message: str) -> tuple[str, Stop | None]:
+        """The message as the input guards let it through, and a stop if they block it."""
+        return (message, None) if self.guards is None else self.guards.check_message(root, message)
+
+    def _refused(
+        self, state: _State, stop: Stop, conversation_id: str | None, root: Span | NoopSpan
+    ) -> AgentRun:
+        """The run of a blocked message: the refusal; nothing stored, no model asked."""
+        from ragline.guards._policy import REFUSAL_TEXT
+
+        return AgentRun(
+            text=REFUSAL_TEXT,
+            stop_reason=stop.reason,
+            detail=stop.detail,
+            elapsed_ms=(self.clock() - state.started) * 1000,
+            trace_id=getattr(root, "trace_id", None),
+            conversation_id=conversation_id,
+        )
 
     def _context(
         self,
@@ -281,7 +353,9 @@ class Agent:
         self, root: Span | NoopSpan, state: _State, messages: list[Message]
     ) -> Generator[AgentEvent, None, Stop]:
         limits = self.limits
-        tools = {t.name: t for t in self._tools(state.book, state.handoffs)}
+        tools = {
+            t.name: t for t in self._tools(state.book, state.handoffs, self._ticket_filer(state))
+        }
         specs = [t.spec for t in tools.values()] or None
         detector = LoopDetector(repeat_limit=limits.repeat_limit)
         deadline = state.started + limits.max_wall_s
@@ -329,6 +403,9 @@ class Agent:
             for call in calls:
                 yield ToolCallEvent(step, call.id, call.name, dict(call.arguments))
             results = self._call(span, calls, tools, deadline)
+            if self.guards is not None:
+                guards = self.guards
+                results = [guards.tool_result(span, r, state.question) for r in results]
             span.end()
             messages.append(Message("assistant", text, tool_calls=tuple(calls)))
             for result in results:
@@ -340,6 +417,8 @@ class Agent:
                 handoff = state.handoffs[-1]
                 root.event("handoff", **handoff.to_dict())
                 root.set("ragline.agent.handoff_id", handoff.id)
+                if handoff.ticket_id is not None:
+                    root.set("ragline.agent.ticket_id", handoff.ticket_id)
                 return Stop("handoff", handoff.reason)
             stop = detector.check_results([r.text for r in results])
             if stop is not None:
@@ -355,7 +434,8 @@ class Agent:
         for delta in self.model.stream(messages, tools=specs):
             if delta.text:
                 text.append(delta.text)
-                yield DeltaEvent(delta.text)
+                if not self._holding:
+                    yield DeltaEvent(delta.text)
             if delta.tool_call is not None:
                 calls.append(delta.tool_call)
             if delta.usage is not None:
@@ -466,11 +546,12 @@ class Agent:
             text = state.last_text
         elif stop.reason == "handoff" and handoff is not None:
             text = state.last_text.strip() or (
-                f"I have handed this conversation to a human colleague ({handoff.id}): "
-                f"{handoff.reason}"
+                "I have handed this conversation to a human colleague "
+                f"({handoff.ticket_id or handoff.id}): {handoff.reason}"
             )
         else:
             text = self._best_effort(stop, state)
+        text, stop = self._guard_answer(root, state, text, stop)
         run = AgentRun(
             text=text,
             stop_reason=stop.reason,
@@ -510,6 +591,15 @@ class Agent:
             except StoreError as e:
                 run.notes.append(f"the answer was not stored in the conversation: {e}")
         return run
+
+    def _guard_answer(
+        self, root: Span | NoopSpan, state: _State, text: str, stop: Stop
+    ) -> tuple[str, Stop]:
+        """The answer as the output guards let it through (the refusal when blocked)."""
+        if self.guards is None:
+            return text, stop
+        passages = tuple(h.chunk.text for h in state.book.hits)
+        return self.guards.check_answer(root, text, state.question, passages, stop)
 
     def _best_effort(self, stop: Stop, state: _State) -> str:
         lead = _LEAD.get(stop.reason, "I could not finish")

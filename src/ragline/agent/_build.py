@@ -4,8 +4,10 @@ The model is ``agent.model``, else the answer model (``model:``); ``extractive``
 call tools, so it is refused with a hint. The knowledge-base tools search through the
 tenant's pipeline (routing, filters, fusion, reranking). User tools are imported from
 ``agent.tools`` (``package.module:function``; a :class:`Tool` or a typed function) and
-MCP tools come from ``agent.mcp_servers``: all go through the same tool interface, so
-the same limits, timeouts, loop detection and spans apply. A user tool that fails to
+MCP tools come from ``agent.mcp_servers``; ``http_get`` is offered when
+``agent.http_get.allow`` names hosts. All go through the same tool interface, so
+the same limits, timeouts, loop detection and spans apply. The tenant's ``guards:``
+check the message, the tool results and the answer. A user tool that fails to
 import is a :class:`~ragline.errors.ConfigError` when the agent is built, not at the
 first call.
 """
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragline.agent._agent import Agent
 from ragline.agent._builtins import KnowledgeBase
+from ragline.agent._guards import AgentGuards
 from ragline.agent._run import AgentLimits
 from ragline.agent._tools import Tool, tool
 from ragline.errors import ConfigError
@@ -107,6 +110,10 @@ def build_agent(
         default_k=a.search_k,
     )
     extra = [import_tool(path) for path in a.tools] + [as_tool(t) for t in tools]
+    if a.http_get.allow:  # off unless hosts are allowed
+        from ragline.agent._http_get import http_get_tool
+
+        extra.append(http_get_tool(a.http_get))
     if mcp and a.mcp_servers:
         from ragline.agent._mcp_client import mcp_tools
 
@@ -116,6 +123,8 @@ def build_agent(
                 for t in mcp_tools(server_spec, name=server, cwd=str(project.path))
             ]
     m = settings.memory
+    guard_set = project.parts.view(name).guards
+    guards = AgentGuards(guard_set, name, project.parts.tracer) if guard_set else None
     return Agent(
         model,
         kb=kb,
@@ -128,6 +137,8 @@ def build_agent(
         memory=project.memory if memory and m.enabled else None,
         memory_k=m.k,
         conversations=project.conversations,
+        tickets=project.tickets,
+        guards=guards,
         window_tokens=m.window_tokens,
         window_turns=m.window_turns,
         price=price,

@@ -9,6 +9,9 @@ checked like a RAG answer's (:func:`ragline.answer._citations.verify_citations`)
 
 ``handoff_to_human`` ends the run with stop reason ``handoff``; the hand-off (reason,
 summary, priority) is the run's :class:`Handoff` and a ``handoff`` event in its trace.
+With a ticket store it first files a ticket there (``file_ticket``: reason, summary,
+priority → the ticket id); a ticket that cannot be stored is a tool error, so the run
+does not end on a hand-off nobody will see.
 """
 
 from __future__ import annotations
@@ -17,15 +20,19 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ragline.agent._calculator import calculate
 from ragline.agent._tools import Tool, tool
 from ragline.errors import NotFoundError, ToolError
 from ragline.types import Hit
 
+if TYPE_CHECKING:
+    from ragline.store._tickets import TicketStore
+
 MAX_DOCUMENT_CHARS = 6_000
 Search = Callable[[str, int, dict[str, Any] | None], list[Hit]]
+FileTicket = Callable[[str, str, str], str]  # (reason, summary, priority) → ticket id
 FilterValue = str | int | float | bool | list[str | int | float | bool]
 
 
@@ -53,6 +60,7 @@ class Handoff:
     summary: str
     priority: str
     created_at: float
+    ticket_id: str | None = None  # the ticket filed in the store (``ragline tickets``)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +69,7 @@ class Handoff:
             "summary": self.summary,
             "priority": self.priority,
             "created_at": self.created_at,
+            "ticket_id": self.ticket_id,
         }
 
 
@@ -74,6 +83,33 @@ class KnowledgeBase:
     default_k: int = 5
 
 
+def ticket_filer(
+    store: TicketStore,
+    tenant: str,
+    *,
+    user: str | None,
+    conversation_id: str | None,
+    trace_id: str | None,
+) -> FileTicket:
+    """The hand-off's :data:`FileTicket`: a new ticket of the run in ``store``."""
+
+    def file_ticket(reason: str, summary: str, priority: str) -> str:
+        from ragline.store._tickets import new_ticket
+
+        ticket = new_ticket(
+            tenant,
+            reason=reason,
+            summary=summary,
+            priority=priority,
+            user=user,
+            conversation_id=conversation_id,
+            trace_id=trace_id,
+        )
+        return store.create(ticket).id
+
+    return file_ticket
+
+
 def builtin_tools(
     names: Sequence[str],
     kb: KnowledgeBase | None,
@@ -81,8 +117,10 @@ def builtin_tools(
     handoffs: list[Handoff],
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    file_ticket: FileTicket | None = None,
 ) -> list[Tool]:
-    """The built-ins called ``names`` (the knowledge-base ones only when ``kb`` is given)."""
+    """The built-ins called ``names`` (the knowledge-base ones only when ``kb`` is given;
+    ``handoff_to_human`` files a ticket through ``file_ticket`` when it is given)."""
     made: dict[str, Tool] = {}
 
     if kb is not None:
@@ -170,11 +208,20 @@ def builtin_tools(
             summary: what the human needs to know (order numbers, what was tried)
             priority: low, normal or high
         """
+        ticket_id = None if file_ticket is None else file_ticket(reason, summary, priority)
         handoff = Handoff(
-            f"ho_{uuid.uuid4().hex[:12]}", reason, summary, priority, now().timestamp()
+            f"ho_{uuid.uuid4().hex[:12]}",
+            reason,
+            summary,
+            priority,
+            now().timestamp(),
+            ticket_id=ticket_id,
         )
         handoffs.append(handoff)
-        return {"handoff_id": handoff.id, "status": "a human agent will take over"}
+        result = {"handoff_id": handoff.id, "status": "a human agent will take over"}
+        if ticket_id is not None:
+            result["ticket_id"] = ticket_id
+        return result
 
     made["calculator"] = calculator
     made["current_time"] = current_time

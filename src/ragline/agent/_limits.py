@@ -8,7 +8,9 @@ Every run ends with one :data:`StopReason`:
 - ``budget``: ``max_tokens`` or ``max_cost_usd`` spent;
 - ``timeout``: ``max_wall_s`` passed;
 - ``handoff``: the model handed the conversation to a human;
-- ``error``: the model failed (the provider's typed error is in ``detail``).
+- ``error``: the model failed (the provider's typed error is in ``detail``);
+- ``blocked``: a guard blocked the user's message or the answer (the reasons are in
+  ``detail``; the text is the refusal).
 
 :class:`LoopDetector` watches the tool calls while they happen, before they run, and
 stops a run that
@@ -34,7 +36,7 @@ from typing import Literal
 from ragline.models._base import ToolCall
 
 StopReason = Literal[
-    "completed", "step_limit", "loop_detected", "budget", "timeout", "handoff", "error"
+    "completed", "step_limit", "loop_detected", "budget", "timeout", "handoff", "error", "blocked"
 ]
 STOP_REASONS: tuple[StopReason, ...] = (
     "completed",
@@ -44,6 +46,7 @@ STOP_REASONS: tuple[StopReason, ...] = (
     "timeout",
     "handoff",
     "error",
+    "blocked",
 )
 
 

@@ -4,7 +4,7 @@ This module builds the app: the global options, then every command and command
 group in the order ``ragline --help`` lists them. The commands live one group per
 module (``_project_cmds``, ``_search``, ``_ask``, ``_chat``, ``_doctor``, ``_serve``,
 ``_traces``, ``_feedback``, ``_eval``, ``_guards``, ``_store``, ``_postgres``, ``_monitor``,
-``_alerts``, ``_memory``, ``_prompts``, ``_mcp``), and share what they
+``_alerts``, ``_memory``, ``_tickets``, ``_prompts``, ``_mcp``), and share what they
 need through ``_common``. Only typer is imported at start-up; everything else is imported by the
 command that needs it, so ``ragline --help`` stays fast. (``_replay`` holds replay and routing.)
 """
@@ -37,6 +37,7 @@ from ragline.cli._replay import replay, routing_app
 from ragline.cli._search import search
 from ragline.cli._serve import keys_app, serve
 from ragline.cli._store import store_app
+from ragline.cli._tickets import tickets_app
 from ragline.cli._traces import traces_app
 
 __all__ = ["app", "main"]
@@ -94,6 +95,7 @@ app.add_typer(postgres_app, name="postgres")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(memory_app, name="memory")
+app.add_typer(tickets_app, name="tickets")
 app.add_typer(prompts_app, name="prompts")
 app.command()(mcp)
 

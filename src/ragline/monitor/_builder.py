@@ -34,7 +34,7 @@ from ragline.store._traces import SpanRecord
 
 QUESTION_LANGUAGE = "ragline.question.language"
 DEFAULT_MIN_SUPPORT = 0.45
-_HIST = frozenset({"latency", "top1_score", "mean_score", "quality"})
+_HIST = frozenset({"latency", "top1_score", "mean_score", "quality", "agent_steps"})
 
 
 class Rows:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Unpack
 
+from ragline.monitor._agent_rollups import add_agent_run, is_agent_run
 from ragline.monitor._builder import QUESTION_LANGUAGE, Rows, add_ask, is_ask, route_of
 from ragline.store._rollups import Gap, RollupRow, RollupStore, minute_of
 from ragline.store._traces import (
@@ -138,6 +139,8 @@ class RollupRecorder:
                     add_ask(out, s, children)
                     asks.append((s, children))
                     self._asks += 1
+                elif is_agent_run(s):
+                    add_agent_run(out, s, children)
             while len(pending) > self.max_pending_traces:
                 pending.popitem(last=False)
                 self._orphans += 1

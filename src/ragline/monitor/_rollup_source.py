@@ -59,7 +59,17 @@ from ragline.store._rollups import RollupRow, RollupStore, bucket_value, minute_
 
 #: rate metrics: a sample is one ask judged, its value 1 when the condition held
 RATE_METRICS = frozenset(
-    {"errors", "timeouts", "shed", "abstentions", "guard_triggers", "cross_language", "cache_hits"}
+    {
+        "errors",
+        "timeouts",
+        "shed",
+        "abstentions",
+        "guard_triggers",
+        "cross_language",
+        "cache_hits",
+        "agent_limit_hits",  # a sample is one agent run
+        "agent_tool_errors",  # a sample is one tool call
+    }
 )
 #: which filter a metric's rollup label holds, and whether label "" is its overall row
 LABELS: Mapping[str, tuple[str, bool]] = {
@@ -70,6 +80,8 @@ LABELS: Mapping[str, tuple[str, bool]] = {
     "cost": ("model", False),
     "feedback": ("kind", False),
     "quality": ("kind", False),
+    "agent_runs": ("kind", True),  # kind: the stop reason
+    "agent_tool_calls": ("kind", True),  # kind: the tool
 }
 _HISTOGRAM_AGGS = frozenset({"p50", "p95", "p99", "psi", "ks"})
 _QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}

@@ -20,6 +20,7 @@ MAIN: Mapping[str, Aggregation] = {
     "tokens": "sum",
     "cost": "sum",
     "feedback": "count",
+    "agent_runs": "count",
 }
 _PERCENTILES: tuple[Aggregation, ...] = ("p50", "p95", "p99", "max")
 

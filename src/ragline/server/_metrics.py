@@ -26,9 +26,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ragline.server._agent_metrics import AgentMetrics
 from ragline.server._metrics_mp import StateMirror, multiprocess_dir, scrape_registry
 
 if TYPE_CHECKING:
+    from ragline.agent import AgentRun
     from ragline.server._state import ServerState
     from ragline.types import Answer
 
@@ -147,6 +149,7 @@ class Metrics:
             ["notifier", "outcome"],
             registry=r,
         )
+        self.agent = AgentMetrics(r, tenant)
         rerank_fallbacks = getattr(getattr(state.project, "parts", None), "rerank_fallbacks", None)
         folder = multiprocess_dir()
         self._mirror: StateMirror | None = None
@@ -183,6 +186,9 @@ class Metrics:
 
     def count_notification(self, notifier: str, outcome: str) -> None:
         self.notifications.labels(notifier, outcome).inc()
+
+    def observe_agent_run(self, tenant: str, run: AgentRun) -> None:
+        self.agent.observe(self._tenant(tenant), run)
 
     def _tenant(self, tenant: str) -> tuple[str, ...]:
         return (tenant,) if self._by_tenant else ()

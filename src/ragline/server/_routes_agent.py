@@ -16,6 +16,7 @@ that tenant's requests: a run keeps its state to itself.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -29,7 +30,7 @@ from ragline.server._sse import ReleasingStream, event_frames
 from ragline.server._state import Caller, CallerDep
 
 if TYPE_CHECKING:
-    from ragline.agent import Agent
+    from ragline.agent import Agent, AgentEvent, AgentRun
 
 router = APIRouter(tags=["agent"])
 _agents: dict[tuple[int, str], Agent] = {}
@@ -52,7 +53,9 @@ class AgentRequest(BaseModel):
 class AgentRunOut(BaseModel):
     text: str
     stop_reason: str = Field(
-        description="completed, step_limit, loop_detected, budget, timeout, handoff or error"
+        description=(
+            "completed, step_limit, loop_detected, budget, timeout, handoff, error or blocked"
+        )
     )
     detail: str
     steps: int
@@ -101,9 +104,13 @@ async def run_agent(body: AgentRequest, request: Request, caller: CallerDep) -> 
             caller,
             lambda: agent.run(message, user=body.user, conversation_id=body.conversation_id),
         )
+        state.metrics.observe_agent_run(caller.tenant, run)
         return json_response(run.to_dict())
     # an unknown conversation is a 404 here, before the stream starts
-    events = agent.stream(message, user=body.user, conversation_id=body.conversation_id)
+    events = _observed(
+        agent.stream(message, user=body.user, conversation_id=body.conversation_id),
+        lambda run: state.metrics.observe_agent_run(caller.tenant, run),
+    )
     await state.admission.enter()
     try:
         frames = event_frames(events, timeout_s=state.settings.server.request_timeout_s)
@@ -114,6 +121,24 @@ async def run_agent(body: AgentRequest, request: Request, caller: CallerDep) -> 
         if close is not None:
             close()
         raise
+
+
+def _observed(
+    events: Iterator[AgentEvent], observe: Callable[[AgentRun], None]
+) -> Iterator[AgentEvent]:
+    """The events as they are; the run of the ``done`` event goes to ``observe`` (the
+    agent's metrics). Closing this closes the run's stream at once."""
+    from ragline.agent import AgentDoneEvent
+
+    try:
+        for event in events:
+            if isinstance(event, AgentDoneEvent):
+                observe(event.run)
+            yield event
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 __all__ = ["router"]

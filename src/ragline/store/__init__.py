@@ -27,6 +27,7 @@ from ragline.store._filters import Condition, matches, parse_filter, parse_filte
 from ragline.store._open import open_backend
 from ragline.store._prompts import LabelEvent, PromptLabel, PromptStore, PromptVersion
 from ragline.store._sentences import SentenceStore
+from ragline.store._tickets import Ticket, TicketStore
 from ragline.store._traces import TraceStore
 from ragline.store._user_memory import (
     MemoryEntry,
@@ -76,6 +77,8 @@ __all__ = [
     "Silence",
     "Store",
     "StoreStats",
+    "Ticket",
+    "TicketStore",
     "TraceStore",
     "UserMemoryStore",
     "Vector",

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ragline.store._prompts import PromptStore
     from ragline.store._rollups import RollupStore
     from ragline.store._sentences import SentenceStore
+    from ragline.store._tickets import TicketStore
     from ragline.store._traces import TraceStore
     from ragline.store._user_memory import UserMemoryStore
 
@@ -70,6 +71,11 @@ class Backend(Protocol):
     @property
     def prompts(self) -> PromptStore:
         """Prompt versions (kept forever) and their labels per tenant."""
+        ...
+
+    @property
+    def tickets(self) -> TicketStore:
+        """The agent's hand-off tickets per tenant."""
         ...
 
     def migrate(self) -> tuple[list[str], list[str]]:

@@ -16,6 +16,7 @@ from ragline.store.memory._documents import MemoryStore
 from ragline.store.memory._prompts import MemoryPromptStore
 from ragline.store.memory._rollups import MemoryRollupStore
 from ragline.store.memory._sentences import MemorySentenceStore
+from ragline.store.memory._tickets import MemoryTicketStore
 from ragline.store.memory._traces import MemoryTraceStore
 from ragline.store.memory._user_memory import MemoryUserMemoryStore
 
@@ -32,6 +33,7 @@ __all__ = [
     "MemoryRollupStore",
     "MemorySentenceStore",
     "MemoryStore",
+    "MemoryTicketStore",
     "MemoryTraceStore",
     "MemoryUserMemoryStore",
 ]
@@ -65,6 +67,7 @@ class MemoryBackend(LazyFamilies):
     rollups = Family(lambda backend: MemoryRollupStore())
     user_memory = Family(lambda backend: MemoryUserMemoryStore())
     prompts = Family(lambda backend: MemoryPromptStore())
+    tickets = Family(lambda backend: MemoryTicketStore())
 
     def __init__(self, documents: Store | None = None, *, base_dir: str | Path = ".") -> None:
         super().__init__()

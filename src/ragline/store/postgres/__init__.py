@@ -17,6 +17,7 @@ from ragline.store.postgres._documents import PostgresStore
 from ragline.store.postgres._prompts import PostgresPromptStore
 from ragline.store.postgres._rollups import PostgresRollupStore
 from ragline.store.postgres._sentences import PostgresSentenceStore
+from ragline.store.postgres._tickets import PostgresTicketStore
 from ragline.store.postgres._traces import PostgresTraceStore
 from ragline.store.postgres._user_memory import PostgresUserMemoryStore
 
@@ -65,6 +66,7 @@ class PostgresBackend(LazyFamilies):
     rollups = Family(lambda backend: PostgresRollupStore(backend.documents))
     user_memory = Family(lambda backend: PostgresUserMemoryStore(backend.documents))
     prompts = Family(lambda backend: PostgresPromptStore(backend.documents))
+    tickets = Family(lambda backend: PostgresTicketStore(backend.documents))
 
     def __init__(self, url: str) -> None:
         super().__init__()

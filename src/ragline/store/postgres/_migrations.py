@@ -435,6 +435,28 @@ CREATE TABLE prompt_label_events (
 CREATE INDEX prompt_label_events_key ON prompt_label_events (tenant, name, label, seq);
 """ + tenant_policy("prompt_label_events", all_tenants=True)
 
+# ragline.agent hand-off tickets (see ragline.store._tickets): per tenant, with RLS like
+# the conversation tables
+_TICKETS = """
+CREATE TABLE tickets (
+    tenant          text NOT NULL,
+    id              text NOT NULL,
+    reason          text NOT NULL,
+    summary         text NOT NULL,
+    priority        text NOT NULL,
+    created_at      double precision NOT NULL,
+    status          text NOT NULL DEFAULT 'open',
+    user_id         text,
+    conversation_id text,
+    trace_id        text,
+    closed_at       double precision,
+    closed_by       text,
+    resolution      text NOT NULL DEFAULT '',
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX tickets_recent ON tickets (tenant, created_at DESC, id DESC);
+""" + tenant_policy("tickets", all_tenants=True)
+
 PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0001_vector_extension", _EXTENSION),
     PgMigration("0002_documents_chunks", _CORE),
@@ -451,6 +473,7 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0013_alerts", _ALERTS),
     PgMigration("0014_prompts", _PROMPTS),
     PgMigration("0015_memory", _MEMORY),
+    PgMigration("0016_tickets", _TICKETS),
 ]
 
 _TABLE = (

@@ -24,6 +24,7 @@ from ragline.store.sqlite._evals import SQLiteEvalStore
 from ragline.store.sqlite._prompts import SQLitePromptStore
 from ragline.store.sqlite._rollups import SQLiteRollupStore
 from ragline.store.sqlite._sentences import SQLiteSentenceStore
+from ragline.store.sqlite._tickets import SQLiteTicketStore
 from ragline.store.sqlite._traces import SQLiteTraceStore
 from ragline.store.sqlite._user_memory import SQLiteUserMemoryStore
 
@@ -37,6 +38,7 @@ __all__ = [
     "SQLiteRollupStore",
     "SQLiteSentenceStore",
     "SQLiteStore",
+    "SQLiteTicketStore",
     "SQLiteTraceStore",
     "SQLiteUserMemoryStore",
 ]
@@ -54,6 +56,7 @@ IN_MEMORY = (
     "rollups",
     "user_memory",
     "prompts",
+    "tickets",
 )
 
 
@@ -74,6 +77,7 @@ class SQLiteBackend(LazyFamilies):
     )
     user_memory = Family(lambda backend: SQLiteUserMemoryStore(backend.path))
     prompts = Family(lambda backend: SQLitePromptStore(backend.path))
+    tickets = Family(lambda backend: SQLiteTicketStore(backend.path))
 
     def __init__(
         self, path: str | Path, *, base_dir: str | Path = ".", trace_busy_timeout_ms: int = 500

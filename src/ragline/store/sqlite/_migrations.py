@@ -35,6 +35,7 @@ from ragline.store.sqlite._schema import (
     RESPONSE_CACHE_SQL,
     ROLLUPS_SQL,
     SENTENCES_SQL,
+    TICKETS_SQL,
     TRACES_SQL,
 )
 
@@ -97,6 +98,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0013_alerts", ALERTS_SQL),  # ragline.monitor: alert states, history, silences
     Migration("0014_prompts", PROMPTS_SQL),  # ragline.prompts: versions and labels
     Migration("0015_memory", MEMORY_SQL),  # ragline.agent: long-term memory per user
+    Migration("0016_tickets", TICKETS_SQL),  # ragline.agent: hand-off tickets
 ]
 
 

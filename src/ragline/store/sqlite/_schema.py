@@ -356,3 +356,24 @@ CREATE TABLE prompt_label_events (
 );
 CREATE INDEX prompt_label_events_key ON prompt_label_events (tenant, name, label, seq);
 """
+
+# ragline.agent hand-off tickets (see ragline.store._tickets): one row per ticket
+TICKETS_SQL = """
+CREATE TABLE tickets (
+    tenant          TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    summary         TEXT NOT NULL,
+    priority        TEXT NOT NULL,
+    created_at      REAL NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'open',
+    user_id         TEXT,
+    conversation_id TEXT,
+    trace_id        TEXT,
+    closed_at       REAL,
+    closed_by       TEXT,
+    resolution      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX tickets_recent ON tickets (tenant, created_at, id);
+"""
