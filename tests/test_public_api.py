@@ -22,6 +22,7 @@ PUBLIC = {
         "parse_filter", "parse_filters",
         "MemoryEntry", "MemoryItem", "MemoryPage", "ScoredMemory", "UserMemoryStore",
         "LabelEvent", "PromptLabel", "PromptStore", "PromptVersion",
+        "MemoryRateLimits", "RateLimits",
     ],
     "ragline.store.memory": [
         "MemoryAlertStore", "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore",

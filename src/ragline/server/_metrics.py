@@ -12,7 +12,9 @@ pipeline: embed_query, keyword, dense, fusion, mmr, then score and compose (extr
 or generate, first_token and cite (a model), and the retrieval and answer phases),
 so P95s come from buckets, not averages.
 Notifications: ``ragline_notifications_total{notifier,outcome}``. Under ``--workers N``
-every number is the sum over the workers (:mod:`ragline.server._metrics_mp`).
+every number is the sum over the workers (:mod:`ragline.server._metrics_mp`). Every
+series carries ``instance`` (``RAGLINE_INSTANCE``, ``server.instance``, or
+``hostname:port``), so replicas scraped into one place stay apart.
 """
 
 from __future__ import annotations
@@ -80,10 +82,28 @@ class _StateCollector(Collector):
         )
 
 
+class _InstanceLabel(Collector):
+    """Every series of ``source`` with ``instance="…"`` added: the replica's name, so
+    series from several replicas stay apart wherever they are gathered."""
+
+    def __init__(self, source: CollectorRegistry, instance: str) -> None:
+        self._source = source
+        self._instance = instance
+
+    def collect(self) -> Iterator[Any]:
+        for family in self._source.collect():
+            family.samples = [
+                sample._replace(labels={**sample.labels, "instance": self._instance})
+                for sample in family.samples
+            ]
+            yield family
+
+
 class Metrics:
     def __init__(self, state: ServerState) -> None:
         disable_created_metrics()  # type: ignore[no-untyped-call] # *_created series double the output for no use here
         self.registry = CollectorRegistry()
+        self._instance = state.instance
         r = self.registry
         self.requests = Counter(
             "ragline_http_requests",
@@ -179,7 +199,9 @@ class Metrics:
         from prometheus_client import generate_latest
 
         self.sync()
-        return generate_latest(self.registry)
+        labelled = CollectorRegistry(auto_describe=False)
+        labelled.register(_InstanceLabel(self.registry, self._instance))
+        return generate_latest(labelled)
 
     def count_notification(self, notifier: str, outcome: str) -> None:
         self.notifications.labels(notifier, outcome).inc()

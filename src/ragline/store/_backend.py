@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ragline.store._base import Store
     from ragline.store._conversations import ConversationStore
     from ragline.store._evals import EvalStore
+    from ragline.store._limits import RateLimits
     from ragline.store._prompts import PromptStore
     from ragline.store._rollups import RollupStore
     from ragline.store._sentences import SentenceStore
@@ -70,6 +71,11 @@ class Backend(Protocol):
     @property
     def prompts(self) -> PromptStore:
         """Prompt versions (kept forever) and their labels per tenant."""
+        ...
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        """The server's rate-limit buckets (shared by every process on PostgreSQL)."""
         ...
 
     def migrate(self) -> tuple[list[str], list[str]]:

@@ -435,6 +435,20 @@ CREATE TABLE prompt_label_events (
 CREATE INDEX prompt_label_events_key ON prompt_label_events (tenant, name, label, seq);
 """ + tenant_policy("prompt_label_events", all_tenants=True)
 
+# The server's rate-limit buckets, shared by every replica (store/postgres/_limits.py).
+# UNLOGGED: no WAL write per request; a database crash only forgives a minute of
+# requests. Server-wide, like response_cache: no row-level security.
+_REPLICAS = """
+CREATE UNLOGGED TABLE rate_limits (
+    tenant  text NOT NULL,
+    name    text NOT NULL,
+    tokens  double precision NOT NULL,
+    at      double precision NOT NULL,
+    granted boolean NOT NULL,
+    PRIMARY KEY (tenant, name)
+);
+"""
+
 PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0001_vector_extension", _EXTENSION),
     PgMigration("0002_documents_chunks", _CORE),
@@ -451,6 +465,7 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0013_alerts", _ALERTS),
     PgMigration("0014_prompts", _PROMPTS),
     PgMigration("0015_memory", _MEMORY),
+    PgMigration("0019_replicas", _REPLICAS),
 ]
 
 _TABLE = (
