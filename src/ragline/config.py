@@ -438,8 +438,8 @@ class ServerSettings(_Strict):
     )
     instance: str | None = Field(
         None,
-        description="this replica's name, the instance label on /metrics "
-        "(env RAGLINE_INSTANCE wins; default hostname:port)",
+        description="this replica's name on /metrics: an instance label on every series "
+        "(env RAGLINE_INSTANCE wins); unset: ragline_instance_info says hostname:port",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="browser origins allowed to call the API"

@@ -193,12 +193,17 @@ def test_dashboard_session_from_one_replica_works_on_the_others(
 
 
 def test_each_replica_names_itself_on_metrics(replicas: list[ServerProcess]) -> None:
-    names = ["replica-0", "replica-1", f"{socket.gethostname()}:{replicas[2].port}"]
-    for replica, name in zip(replicas, names, strict=True):
+    default = f"{socket.gethostname()}:{replicas[2].port}"
+    for i, replica in enumerate(replicas):
         text = httpx.get(replica.url + "/metrics", timeout=10).text
         series = [ln for ln in text.splitlines() if ln.startswith("ragline_http_requests_total")]
         assert series, text[:500]
-        assert all(f'instance="{name}"' in ln for ln in series), series[:3]
+        if i < 2:  # RAGLINE_INSTANCE set: on every series
+            assert all(f'instance="replica-{i}"' in ln for ln in series), series[:3]
+            assert f'ragline_instance_info{{instance="replica-{i}"}} 1.0' in text
+        else:  # the default name: one info series, the others as they were
+            assert not any("instance=" in ln for ln in series), series[:3]
+            assert f'ragline_instance_info{{instance="{default}"}} 1.0' in text
 
 
 def _notified(root: Path) -> list[dict[str, Any]]:

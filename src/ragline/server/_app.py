@@ -277,10 +277,8 @@ def serve(
     proj = _as_project(project)
     s = proj.settings.server
     n = workers if workers is not None else s.workers
-    if s.instance is None:  # hostname:port of the port really served (--port included)
-        from ragline.server._state import INSTANCE_ENV, instance_name
-
-        os.environ.setdefault(INSTANCE_ENV, instance_name(proj.settings, port))
+    if port is not None:  # the flag wins over the file: the default instance name
+        s.port = port  # (hostname:port) is the port really served
     common: dict[str, Any] = {
         "host": host or s.host,
         "port": s.port if port is None else port,

@@ -40,12 +40,13 @@ TENANT_HEADER = "x-ragline-tenant"
 INSTANCE_ENV = "RAGLINE_INSTANCE"
 
 
-def instance_name(settings: Settings, port: int | None = None) -> str:
-    """``RAGLINE_INSTANCE``, else ``server.instance``, else ``hostname:port``."""
+def instance_name(settings: Settings) -> tuple[str, bool]:
+    """This replica's name and whether it was set: ``RAGLINE_INSTANCE``, else
+    ``server.instance`` (True); else ``hostname:port`` (False)."""
     found = os.environ.get(INSTANCE_ENV) or settings.server.instance
     if found:
-        return found
-    return f"{socket.gethostname()}:{settings.server.port if port is None else port}"
+        return found, True
+    return f"{socket.gethostname()}:{settings.server.port}", False
 
 
 def forbidden(message: str, hint: str) -> ApiError:
@@ -62,7 +63,8 @@ class ServerState:
         self.keys = keys if isinstance(keys, LiveKeys) else LiveKeys.fixed(keys)
         self.usage = KeyUsage(self.keys.path)
         self.admission = Admission(s.max_concurrency, s.max_queue)
-        self.instance = instance_name(project.settings)
+        # a set name labels every /metrics series (see ragline.server._metrics)
+        self.instance, self.instance_labelled = instance_name(project.settings)
         # SIGTERM: /readyz says "draining" (requests are still served, server.drain_s);
         # stopping: the app is shutting down and refuses new requests
         self.draining = False
