@@ -130,6 +130,7 @@ PUBLIC = {
         "real_requests_blocked",
         "RollupConformance",
         "UserMemoryStoreConformance", "PromptStoreConformance", "SupportCheckerConformance",
+        "RateLimitsConformance",
         "FAKE_ORDERS", "lookup_order", "tool_turn",
     ],
     "ragline.agent": [

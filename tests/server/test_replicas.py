@@ -89,7 +89,11 @@ def replicas(root: Path) -> Iterator[list[ServerProcess]]:
     """Three replicas started at once (the migrations queue on their lock); the third
     keeps the default instance name (hostname:port)."""
     procs = [
-        ServerProcess(root, env={**ENV, "RAGLINE_INSTANCE": f"replica-{i}"} if i < 2 else ENV)
+        ServerProcess(
+            root,
+            env={**ENV, "RAGLINE_INSTANCE": f"replica-{i}"} if i < 2 else ENV,
+            start_timeout_s=180,  # three at once on a busy machine
+        )
         for i in range(3)
     ]
     with ThreadPoolExecutor(3) as pool:

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from ragline.errors import InputError
+
 
 @runtime_checkable
 class RateLimits(Protocol):
@@ -28,8 +30,19 @@ class RateLimits(Protocol):
 
     def take(self, tenant: str, name: str, per_minute: int) -> float:
         """Take one token from the bucket ``(tenant, name)``: ``0.0`` when granted,
-        otherwise the seconds until one is free (nothing taken)."""
+        otherwise the seconds until one is free (nothing taken). ``per_minute`` below
+        1 is an :class:`~ragline.errors.InputError`."""
         ...
+
+
+def check_rate(per_minute: int) -> int:
+    """``per_minute`` itself, or :class:`InputError` when it is below 1."""
+    if per_minute < 1:
+        raise InputError(
+            f"a rate limit must allow at least 1 request per minute, not {per_minute}",
+            hint="set rate_limit_per_minute to 1 or more, or remove it for no limit",
+        )
+    return per_minute
 
 
 def refill(tokens: float, elapsed_s: float, per_minute: int) -> float:
@@ -53,6 +66,7 @@ class MemoryRateLimits:
         self._lock = threading.Lock()
 
     def take(self, tenant: str, name: str, per_minute: int) -> float:
+        check_rate(per_minute)
         now = self._clock()
         with self._lock:
             tokens, at = self._buckets.get((tenant, name), (float(per_minute), now))

@@ -21,7 +21,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ragline.errors import StoreError
-from ragline.store._limits import wait_s
+from ragline.store._limits import check_rate, wait_s
 
 if TYPE_CHECKING:
     from ragline.store.postgres._documents import PostgresStore
@@ -67,7 +67,7 @@ class PostgresRateLimits:
     def take(self, tenant: str, name: str, per_minute: int) -> float:
         import psycopg
 
-        params = {"tenant": tenant, "name": name, "cap": float(per_minute)}
+        params = {"tenant": tenant, "name": name, "cap": float(check_rate(per_minute))}
         with self._mutex:
             for attempt in range(2):  # a connection lost since the last request: once more
                 if self._conn is None:
