@@ -281,7 +281,7 @@ def serve(
         s.port = port  # (hostname:port) is the port really served
     common: dict[str, Any] = {
         "host": host or s.host,
-        "port": s.port if port is None else port,
+        "port": s.port,
         "access_log": access_log,
         "log_level": log_level,
         "timeout_graceful_shutdown": int(s.shutdown_grace_s) or None,
