@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -132,6 +133,7 @@ def main() -> None:
     from ragline import Project
     from ragline.testing._postgres import TempPostgres
 
+    load_before = os.getloadavg()[0]
     server = TempPostgres().start()
     try:
         url = str(server.create_database("bench_replicas"))
@@ -154,12 +156,15 @@ def main() -> None:
             unlimited = run_phase(root, 1, args.clients, args.seconds)
     finally:
         server.stop()
+    load_after = os.getloadavg()[0]
 
     body = (
         f"PostgreSQL + pgvector (pgserver wheel) on loopback; sample KB (13 documents), hash "
         f"embedder, extractive answers, tracing off. The load generator runs on the same box "
         f"as the replicas and the database: {args.clients} clients asking back to back for "
-        f"{args.seconds:g} s per row, round-robin over the replicas.\n\n"
+        f"{args.seconds:g} s per row, round-robin over the replicas. The box was shared: "
+        f"1-minute load average {load_before:.1f} at the start, {load_after:.1f} at the end "
+        f"(on {os.cpu_count()} cores), so rows differ by noise as much as by design.\n\n"
         + table(["replicas", "asks/s", "P50 ms", "P95 ms", "errors"], rows)
         + "\n\nShared rate limiter (one `INSERT … ON CONFLICT DO UPDATE` on an autocommit "
         f"connection, {args.takes} takes):\n\n"
