@@ -175,11 +175,13 @@ def main() -> None:
         + "\n\nEnd to end, one replica, a tenant limit that never refuses vs none: "
         f"{limited['asks_s']:.1f} vs {unlimited['asks_s']:.1f} asks/s, P50 "
         f"{limited['p50']:.1f} vs {unlimited['p50']:.1f} ms.\n\n"
-        "- reading: on this 2-core box the replicas share the same two cores with the "
-        "database and the load generator, so more replicas cannot add throughput here; "
-        "the rows show that spreading over replicas costs nothing and fails nothing. On "
+        "- reading: here the replicas, the database and the load generator share two "
+        "cores with other work, so more replicas cannot add throughput and the rows move "
+        "by noise; what holds is that every row failed no request. The limiter's time per "
+        "take is one round trip to a database process that must be scheduled on those "
+        "busy cores: an upper bound, paid once per request (asks take ~100 ms here). On "
         "separate machines each replica brings its own cores, and the database's share "
-        "per ask is one limiter statement plus the search queries."
+        "per ask is that one statement plus the search queries."
     )
     write_section("replicas", "Replicas on one PostgreSQL: ask throughput and the limiter", body)
 
