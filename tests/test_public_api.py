@@ -23,6 +23,7 @@ PUBLIC = {
         "MemoryEntry", "MemoryItem", "MemoryPage", "ScoredMemory", "UserMemoryStore",
         "LabelEvent", "PromptLabel", "PromptStore", "PromptVersion",
         "Ticket", "TicketStore",
+        "MemoryRateLimits", "RateLimits",
     ],
     "ragline.store.memory": [
         "MemoryAlertStore", "MemoryBackend", "MemoryConversationStore", "MemorySentenceStore",
@@ -131,6 +132,7 @@ PUBLIC = {
         "RollupConformance",
         "UserMemoryStoreConformance", "PromptStoreConformance", "SupportCheckerConformance",
         "FAKE_ORDERS", "lookup_order", "tool_turn", "TicketStoreConformance",
+        "RateLimitsConformance",
     ],
     "ragline.agent": [
         "STOP_REASONS", "SYSTEM_PROMPT", "Agent", "AgentDoneEvent", "AgentEvent", "AgentLimits",

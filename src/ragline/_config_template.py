@@ -213,8 +213,10 @@ server:
   request_timeout_s: 30    # 504 (or an SSE error event) beyond
   max_concurrency: 16      # requests working at once…
   max_queue: 64            # …and waiting; more are shed with 503 + Retry-After
-  # rate_limit_per_minute: 600     # per tenant (429 beyond)
+  # rate_limit_per_minute: 600     # per tenant (429 beyond); PostgreSQL: across replicas
   shutdown_grace_s: 10     # SIGTERM: in-flight requests finish, traces are flushed
+  # drain_s: 5             # SIGTERM: /readyz 503 "draining" this long first, still serving
+  # instance: ragline-1    # this replica's name on /metrics (env RAGLINE_INSTANCE wins)
   workers: 1               # processes; 2 on 2+ cores answers more (limits are per process)
 
 # Routing rules: a regular expression on the query boosts or filters by metadata.

@@ -430,6 +430,18 @@ class ServerSettings(_Strict):
     shutdown_grace_s: float = Field(
         10.0, ge=0, description="on SIGTERM, how long in-flight requests may finish"
     )
+    drain_s: float = Field(
+        0.0,
+        ge=0,
+        description="on SIGTERM, how long /readyz answers 503 'draining' while requests are "
+        "still served (time for a load balancer to move traffic away), before the listener "
+        "closes and shutdown_grace_s begins",
+    )
+    instance: str | None = Field(
+        None,
+        description="this replica's name on /metrics: an instance label on every series "
+        "(env RAGLINE_INSTANCE wins); unset: ragline_instance_info says hostname:port",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="browser origins allowed to call the API"
     )

@@ -131,7 +131,7 @@ def create_app(
             yield
         finally:
             state.ready = False
-            state.draining = True
+            state.draining = state.stopping = True
             state.usage.flush()
             if monitor is not None:  # lets the evaluator lock go: another process takes over
                 await anyio.to_thread.run_sync(monitor.stop)
@@ -175,12 +175,14 @@ def create_app(
     @app.get(
         "/readyz",
         tags=["operations"],
-        summary="Ready to serve: models loaded, store reachable",
-        responses={503: {"description": "not ready (starting, shutting down, store down)"}},
+        summary="Ready to serve: models loaded, store reachable, not draining",
+        responses={503: {"description": "not ready (starting, draining, store down)"}},
     )
     async def readyz() -> JSONResponse:
-        if not state.ready or state.draining:
-            return JSONResponse({"status": "not ready", "reason": "starting or stopping"}, 503)
+        if state.draining:  # SIGTERM: a load balancer takes this replica out of rotation
+            return JSONResponse({"status": "not ready", "reason": "draining"}, 503)
+        if not state.ready:
+            return JSONResponse({"status": "not ready", "reason": "starting"}, 503)
         try:
             await anyio.to_thread.run_sync(proj.store.tenants)
         except Exception as e:
@@ -275,9 +277,11 @@ def serve(
     proj = _as_project(project)
     s = proj.settings.server
     n = workers if workers is not None else s.workers
+    if port is not None:  # the flag wins over the file: the default instance name
+        s.port = port  # (hostname:port) is the port really served
     common: dict[str, Any] = {
         "host": host or s.host,
-        "port": s.port if port is None else port,
+        "port": s.port,
         "access_log": access_log,
         "log_level": log_level,
         "timeout_graceful_shutdown": int(s.shutdown_grace_s) or None,
@@ -306,8 +310,11 @@ def serve(
             if made_here:
                 remove_multiprocess_dir(folder)
         return
-    config = uvicorn.Config(create_app(proj, extend=extend), **common)
-    uvicorn.Server(config).run()
+    from ragline.server._drain import DrainingServer
+
+    app = create_app(proj, extend=extend)
+    config = uvicorn.Config(app, **common)
+    DrainingServer(config, app.state.ragline, drain_s=s.drain_s).run()
 
 
 __all__ = ["AppHook", "create_app", "openapi_schema", "serve", "worker_app"]

@@ -3,7 +3,8 @@
 * :class:`BodyLimit` (ASGI middleware) answers 413 before reading a body that is too
   large, including chunked uploads that grow past the limit.
 * :class:`RateLimiter` is a token bucket per tenant: ``n`` requests per minute, bursts
-  up to ``n``; beyond, 429 with ``Retry-After``.
+  up to ``n``; beyond, 429 with ``Retry-After``. The buckets are the backend's
+  (:class:`~ragline.store.RateLimits`): shared by every replica on PostgreSQL.
 * :class:`Admission` lets ``max_concurrency`` requests work at once and ``max_queue``
   wait; the next one gets 503 at once instead of joining an unbounded queue. Work runs
   in a worker thread; a request past ``request_timeout_s`` gets 504, and its slot is
@@ -16,7 +17,6 @@ import asyncio
 import functools
 import json
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragline.server._errors import ApiError, error_body
+from ragline.store._limits import MemoryRateLimits, RateLimits
 
 T = TypeVar("T")
 
@@ -103,33 +104,28 @@ class BodyLimit:
 
 
 class RateLimiter:
-    """Token buckets per tenant; thread-safe."""
+    """A tenant's requests per minute, counted in the backend's buckets (one per
+    tenant): this process's own on SQLite, every replica's together on PostgreSQL."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # tenant -> (tokens, at)
-        self._lock = threading.Lock()
+    def __init__(
+        self, buckets: RateLimits | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.buckets = buckets if buckets is not None else MemoryRateLimits(clock)
 
     def check(self, tenant: str, per_minute: int | None) -> None:
         """Take one token or raise 429 with ``Retry-After`` seconds."""
         if per_minute is None:
             return
-        rate = per_minute / 60.0
-        now = self._clock()
-        with self._lock:
-            tokens, at = self._buckets.get(tenant, (float(per_minute), now))
-            tokens = min(float(per_minute), tokens + (now - at) * rate)
-            if tokens >= 1.0:
-                self._buckets[tenant] = (tokens - 1.0, now)
-                return
-            self._buckets[tenant] = (tokens, now)
-        wait = math.ceil((1.0 - tokens) / rate)
+        wait = self.buckets.take(tenant, "requests", per_minute)
+        if wait <= 0:
+            return
+        retry = max(1, math.ceil(wait))
         raise ApiError(
             429,
             "rate_limited",
             f"rate limit of {per_minute} requests per minute reached",
-            hint=f"retry after {wait} s",
-            headers={"Retry-After": str(max(1, wait))},
+            hint=f"retry after {retry} s",
+            headers={"Retry-After": str(retry)},
         )
 
 

@@ -13,6 +13,9 @@ or generate, first_token and cite (a model), and the retrieval and answer phases
 so P95s come from buckets, not averages.
 Notifications: ``ragline_notifications_total{notifier,outcome}``. Under ``--workers N``
 every number is the sum over the workers (:mod:`ragline.server._metrics_mp`).
+``ragline_instance_info{instance} 1`` names the replica (``RAGLINE_INSTANCE``,
+``server.instance``, else ``hostname:port``); when a name is set, every series also
+carries ``instance``, so replicas scraped through one address stay apart.
 """
 
 from __future__ import annotations
@@ -82,10 +85,39 @@ class _StateCollector(Collector):
         )
 
 
+class _Instance(Collector):
+    """Every series of ``source`` plus ``ragline_instance_info{instance} 1`` (which
+    replica answered the scrape); with ``label``, ``instance="…"`` on every series too,
+    so replicas scraped through one address (a load balancer, a federation) stay apart."""
+
+    def __init__(self, source: CollectorRegistry, instance: str, *, label: bool) -> None:
+        self._source = source
+        self._instance = instance
+        self._label = label
+
+    def collect(self) -> Iterator[Any]:
+        if self._instance:
+            info = GaugeMetricFamily(
+                "ragline_instance_info", "this replica's name (always 1)", labels=["instance"]
+            )
+            info.add_metric([self._instance], 1.0)
+            yield info
+        for family in self._source.collect():
+            if self._label:
+                family.samples = [
+                    sample._replace(labels={**sample.labels, "instance": self._instance})
+                    for sample in family.samples
+                ]
+            yield family
+
+
 class Metrics:
     def __init__(self, state: ServerState) -> None:
         disable_created_metrics()  # type: ignore[no-untyped-call] # *_created series double the output for no use here
         self.registry = CollectorRegistry()
+        # a stand-in state (tests) may have no name: then no info series, no label
+        self._instance: str = getattr(state, "instance", "")
+        self._label: bool = getattr(state, "instance_labelled", False)
         r = self.registry
         self.requests = Counter(
             "ragline_http_requests",
@@ -182,7 +214,9 @@ class Metrics:
         from prometheus_client import generate_latest
 
         self.sync()
-        return generate_latest(self.registry)
+        exposed = CollectorRegistry(auto_describe=False)
+        exposed.register(_Instance(self.registry, self._instance, label=self._label))
+        return generate_latest(exposed)
 
     def count_notification(self, notifier: str, outcome: str) -> None:
         self.notifications.labels(notifier, outcome).inc()

@@ -8,8 +8,11 @@ for any tenant by naming it in ``X-Ragline-Tenant``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
@@ -24,12 +27,26 @@ from ragline.server._limits import Admission, RateLimiter
 
 if TYPE_CHECKING:
     from ragline._project import Project
+    from ragline.config import Settings
     from ragline.monitor import Dispatcher
     from ragline.server._metrics import Metrics
 
 log = logging.getLogger("ragline.server")
 
 TENANT_HEADER = "x-ragline-tenant"
+
+
+#: this replica's name on /metrics (wins over server.instance)
+INSTANCE_ENV = "RAGLINE_INSTANCE"
+
+
+def instance_name(settings: Settings) -> tuple[str, bool]:
+    """This replica's name and whether it was set: ``RAGLINE_INSTANCE``, else
+    ``server.instance`` (True); else ``hostname:port`` (False)."""
+    found = os.environ.get(INSTANCE_ENV) or settings.server.instance
+    if found:
+        return found, True
+    return f"{socket.gethostname()}:{settings.server.port}", False
 
 
 def forbidden(message: str, hint: str) -> ApiError:
@@ -45,9 +62,13 @@ class ServerState:
         self.settings = project.settings
         self.keys = keys if isinstance(keys, LiveKeys) else LiveKeys.fixed(keys)
         self.usage = KeyUsage(self.keys.path)
-        self.limiter = RateLimiter()
         self.admission = Admission(s.max_concurrency, s.max_queue)
+        # a set name labels every /metrics series (see ragline.server._metrics)
+        self.instance, self.instance_labelled = instance_name(project.settings)
+        # SIGTERM: /readyz says "draining" (requests are still served, server.drain_s);
+        # stopping: the app is shutting down and refuses new requests
         self.draining = False
+        self.stopping = False
         self.ready = False
         self.metrics_allow = [ipaddress.ip_network(n, strict=False) for n in s.metrics_allow]
         ring = self.keys.current()
@@ -88,6 +109,11 @@ class ServerState:
             for outcome in OUTCOMES:
                 self.metrics.notifications.labels(name, outcome)
         return dispatcher
+
+    @functools.cached_property
+    def limiter(self) -> RateLimiter:
+        """Per-tenant limits in the backend's buckets (opened on the first request)."""
+        return RateLimiter(self.project.parts.backend.rate_limits)
 
     @property
     def open(self) -> bool:
@@ -175,7 +201,7 @@ def authenticate(request: Request, scope: str) -> Caller:
             tenant = check_tenant_name(other)
         except ConfigError as e:
             raise ApiError(400, "invalid_request", str(e), hint=e.hint) from None
-    if state.draining:
+    if state.stopping:
         raise ApiError(
             503, "shutting_down", "the server is shutting down", headers={"Retry-After": "1"}
         )

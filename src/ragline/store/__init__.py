@@ -24,6 +24,7 @@ from ragline.store._base import Matrix, ScoredChunk, Store, StoreStats, Vector
 from ragline.store._claims import ClaimHolder, ClaimOutcome, DocumentClaim
 from ragline.store._conversations import ConversationStore
 from ragline.store._filters import Condition, matches, parse_filter, parse_filters
+from ragline.store._limits import MemoryRateLimits, RateLimits
 from ragline.store._open import open_backend
 from ragline.store._prompts import LabelEvent, PromptLabel, PromptStore, PromptVersion
 from ragline.store._sentences import SentenceStore
@@ -65,11 +66,13 @@ __all__ = [
     "MemoryEntry",
     "MemoryItem",
     "MemoryPage",
+    "MemoryRateLimits",
     "MemoryStore",
     "PostgresStore",
     "PromptLabel",
     "PromptStore",
     "PromptVersion",
+    "RateLimits",
     "SQLiteStore",
     "ScoredChunk",
     "ScoredMemory",

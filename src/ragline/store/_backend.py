@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ragline.store._base import Store
     from ragline.store._conversations import ConversationStore
     from ragline.store._evals import EvalStore
+    from ragline.store._limits import RateLimits
     from ragline.store._prompts import PromptStore
     from ragline.store._rollups import RollupStore
     from ragline.store._sentences import SentenceStore
@@ -76,6 +77,11 @@ class Backend(Protocol):
     @property
     def tickets(self) -> TicketStore:
         """The agent's hand-off tickets per tenant."""
+        ...
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        """The server's rate-limit buckets (shared by every process on PostgreSQL)."""
         ...
 
     def migrate(self) -> tuple[list[str], list[str]]:

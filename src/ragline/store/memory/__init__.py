@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragline.store._backend import Family, LazyFamilies
+from ragline.store._limits import MemoryRateLimits
 from ragline.store.memory._alerts import MemoryAlertStore
 from ragline.store.memory._conversations import MemoryConversationStore
 from ragline.store.memory._documents import MemoryStore
@@ -68,6 +69,7 @@ class MemoryBackend(LazyFamilies):
     user_memory = Family(lambda backend: MemoryUserMemoryStore())
     prompts = Family(lambda backend: MemoryPromptStore())
     tickets = Family(lambda backend: MemoryTicketStore())
+    rate_limits = Family(lambda backend: MemoryRateLimits())  # per process
 
     def __init__(self, documents: Store | None = None, *, base_dir: str | Path = ".") -> None:
         super().__init__()

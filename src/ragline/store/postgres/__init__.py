@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ragline.models._cache import ResponseCache
     from ragline.store._alerts import AlertStore
     from ragline.store._evals import EvalStore
+    from ragline.store._limits import RateLimits
 
 from ragline.store.postgres._local import LocalPostgres
 from ragline.store.postgres._roles import create_postgres_role
@@ -50,6 +51,12 @@ def _alerts(backend: PostgresBackend) -> AlertStore:
     return PostgresAlertStore(backend.documents)
 
 
+def _rate_limits(backend: PostgresBackend) -> RateLimits:
+    from ragline.store.postgres._limits import PostgresRateLimits
+
+    return PostgresRateLimits(backend.documents)
+
+
 class PostgresBackend(LazyFamilies):
     """Every family in the PostgreSQL database ``url`` (migrated when first opened).
 
@@ -67,6 +74,7 @@ class PostgresBackend(LazyFamilies):
     user_memory = Family(lambda backend: PostgresUserMemoryStore(backend.documents))
     prompts = Family(lambda backend: PostgresPromptStore(backend.documents))
     tickets = Family(lambda backend: PostgresTicketStore(backend.documents))
+    rate_limits = Family(_rate_limits)
 
     def __init__(self, url: str) -> None:
         super().__init__()

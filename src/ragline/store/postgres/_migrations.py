@@ -456,6 +456,19 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_recent ON tickets (tenant, created_at DESC, id DESC);
 """ + tenant_policy("tickets", all_tenants=True)
+# The server's rate-limit buckets, shared by every replica (store/postgres/_limits.py).
+# UNLOGGED: no WAL write per request; a database crash only forgives a minute of
+# requests. Server-wide, like response_cache: no row-level security.
+_REPLICAS = """
+CREATE UNLOGGED TABLE rate_limits (
+    tenant  text NOT NULL,
+    name    text NOT NULL,
+    tokens  double precision NOT NULL,
+    at      double precision NOT NULL,
+    granted boolean NOT NULL,
+    PRIMARY KEY (tenant, name)
+);
+"""
 
 PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0001_vector_extension", _EXTENSION),
@@ -474,6 +487,7 @@ PG_MIGRATIONS: list[PgMigration] = [
     PgMigration("0014_prompts", _PROMPTS),
     PgMigration("0015_memory", _MEMORY),
     PgMigration("0016_tickets", _TICKETS),
+    PgMigration("0019_replicas", _REPLICAS),
 ]
 
 _TABLE = (

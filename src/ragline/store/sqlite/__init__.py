@@ -16,6 +16,7 @@ from typing import TypeVar, cast
 
 from ragline.errors import StoreError
 from ragline.store._backend import Family, LazyFamilies
+from ragline.store._limits import MemoryRateLimits
 from ragline.store.sqlite._alerts import SQLiteAlertStore
 from ragline.store.sqlite._cache import SQLiteResponseCache
 from ragline.store.sqlite._conversations import SQLiteConversationStore
@@ -78,6 +79,7 @@ class SQLiteBackend(LazyFamilies):
     user_memory = Family(lambda backend: SQLiteUserMemoryStore(backend.path))
     prompts = Family(lambda backend: SQLitePromptStore(backend.path))
     tickets = Family(lambda backend: SQLiteTicketStore(backend.path))
+    rate_limits = Family(lambda backend: MemoryRateLimits())  # per process
 
     def __init__(
         self, path: str | Path, *, base_dir: str | Path = ".", trace_busy_timeout_ms: int = 500

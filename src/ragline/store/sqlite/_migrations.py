@@ -82,6 +82,11 @@ def _bm25_terms(conn: sqlite3.Connection) -> None:
         )
 
 
+def _replicas(conn: sqlite3.Connection) -> None:
+    """Nothing on SQLite: PostgreSQL's 0019 holds the rate limits replicas share; one
+    SQLite server keeps them in memory. Kept so both lists number alike."""
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_documents_chunks", CORE_SQL),
     Migration("0002_chunks_fts", FTS_SQL),
@@ -99,6 +104,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0014_prompts", PROMPTS_SQL),  # ragline.prompts: versions and labels
     Migration("0015_memory", MEMORY_SQL),  # ragline.agent: long-term memory per user
     Migration("0016_tickets", TICKETS_SQL),  # ragline.agent: hand-off tickets
+    Migration("0019_replicas", _replicas),  # PostgreSQL only: shared rate limits
 ]
 
 
