@@ -1,5 +1,9 @@
 """``ragline experiments``: how an experiment's variants do on live traffic.
 
+- ``experiments promote NAME VARIANT [--tenant T]`` points the prompt label (default
+  ``production``) at the variant's prompt version (refused when the variant has no
+  answers traced yet, unless ``--force``); ``experiments rollback NAME`` undoes the
+  experiment's last promotion (see :mod:`ragline.prompts._promote`);
 - ``experiments report NAME`` reads the experiment's traces (served and shadow) and the
   feedback on them, and prints per variant: requests, errors, abstention, thumbs-up,
   latency P50/P95 and citation support, then each variant against the control with a
@@ -22,7 +26,7 @@ if TYPE_CHECKING:
     from ragline.prompts._report import ExperimentReport
 
 experiments_app = typer.Typer(
-    help="Report on experiments (experiments: in ragline.yaml) from live traces.",
+    help="Report on experiments (experiments: in ragline.yaml); promote or roll back a variant.",
     no_args_is_help=True,
 )
 
@@ -126,3 +130,85 @@ def render_report(report: ExperimentReport) -> None:
         )
     for warning in report.warnings:
         say(f"warning: {warning}")
+
+
+TenantArg = Annotated[
+    str | None,
+    typer.Option("--tenant", "-t", help="The tenant whose label moves (default: every tenant's)."),
+]
+LabelArg = Annotated[str, typer.Option("--label", "-l", help="The prompt label to move.")]
+
+
+@experiments_app.command("promote")
+def experiments_promote(
+    name: NameArg,
+    variant: Annotated[str, typer.Argument(help="The winning variant.")],
+    tenant: TenantArg = None,
+    label: LabelArg = "production",
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even with no answers in the traces.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Point the prompt label at the variant's prompt version (audited, atomic)."""
+    from ragline.cli._prompts import _registry, _tenant
+    from ragline.prompts._promote import promote
+    from ragline.prompts._report import collect
+
+    with open_project() as project:
+        experiment = find_experiment(project, name)
+        owner = _tenant(project, tenant)
+        project.flush_traces(project.settings.tracing.flush_timeout_s)
+        answers = sum(
+            1
+            for o in collect(project.trace_store, experiment)
+            if o.variant == variant and not o.failed and (tenant is None or o.tenant == owner)
+        )
+        done = promote(
+            _registry(project),
+            experiment,
+            variant,
+            tenant=owner,
+            answers=answers,
+            label=label,
+            force=force,
+        )
+    if as_json:
+        print_json({**done.to_dict(), "answers": answers})
+        return
+    e = done.event
+    was = f" (was {done.previous})" if done.previous and done.previous != e.version else ""
+    new_console().print(
+        f"{e.name}: {e.label} -> {e.version} for tenant {e.tenant}{was}: variant {variant} "
+        f"of {name} ({answers} answers traced); undo: ragline experiments rollback {name}"
+        + (f" --tenant {e.tenant}" if tenant else ""),
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@experiments_app.command("rollback")
+def experiments_rollback(
+    name: NameArg,
+    tenant: TenantArg = None,
+    label: LabelArg = "production",
+    as_json: JsonOpt = False,
+) -> None:
+    """Move the label back to where it pointed before the experiment's last promote."""
+    from ragline.cli._prompts import _registry, _tenant
+    from ragline.prompts._promote import rollback
+
+    with open_project() as project:
+        experiment = find_experiment(project, name)
+        done = rollback(
+            _registry(project), experiment, tenant=_tenant(project, tenant), label=label
+        )
+    if as_json:
+        print_json(done.to_dict())
+        return
+    e = done.event
+    new_console().print(
+        f"{e.name}: {e.label} -> {e.version} for tenant {e.tenant} "
+        f"(rolled back from {done.previous})",
+        markup=False,
+    )

@@ -50,6 +50,7 @@ class Observation:
     citation_support: float | None  #: supported share of the cited sentences
     feedback: bool | None = None  #: True: thumbs up (good); False: any other kind
     shadow_of: str | None = None
+    tenant: str = ""
 
 
 @dataclass(slots=True)
@@ -111,6 +112,7 @@ def observe(root: SpanRecord, children: Sequence[SpanRecord]) -> Observation | N
         abstained if isinstance(abstained, bool) and not failed else None,
         cited[1] / cited[0] if cited else None,
         shadow_of=shadow_of if isinstance(shadow_of, str) else None,
+        tenant=root.tenant,
     )
 
 
