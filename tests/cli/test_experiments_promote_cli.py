@@ -125,7 +125,7 @@ def test_promote_moves_the_tenants_label_and_rollback_restores_it(
 def test_rollback_refuses_to_undo_a_move_the_experiment_did_not_make(
     project_dir: tuple[Path, str, str],
 ) -> None:
-    root, v1, v2 = project_dir
+    root, v1, _ = project_dir
     code, out = cli(root, "experiments", "promote", "cite-exp", "better", "--force")
     assert code == 0, out
     assert "for tenant default" in out and "(0 answers traced)" in out
