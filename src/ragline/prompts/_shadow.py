@@ -19,6 +19,11 @@ Nothing is written for it but its trace: no conversation turn, no feedback.
 
 :meth:`Shadows.close` (the project's ``close``) lets the workers finish what is queued,
 up to a timeout; what is still queued then is dropped and counted.
+
+:meth:`Shadows.listen` adds a callback told of each outcome (``queued``, ``ran``,
+``failed``, ``dropped``, ``expired``) with the experiment and variant: the server's
+``/metrics`` counts ``ragline_shadow_runs`` with it. A callback must not block; one
+that raises is logged and skipped.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ class ShadowStats:
     queued: int = 0  #: waiting now
 
 
+Listener = Callable[[str, str, str], object]  #: (experiment, variant, outcome)
+
+
 class _Runner:
     """One experiment's queue and workers."""
 
@@ -59,10 +67,12 @@ class _Runner:
         experiment: ExperimentSettings,
         run: Callable[[AskRequest], object],
         clock: Callable[[], float],
+        listeners: list[Listener],
     ) -> None:
         self.settings = experiment.shadow
         self.name = experiment.name
         self._run = run
+        self._listeners = listeners
         self._clock = clock
         self._queue: queue.Queue[tuple[float, AskRequest] | None] = queue.Queue(
             maxsize=self.settings.queue
@@ -80,17 +90,26 @@ class _Runner:
 
     def submit(self, request: AskRequest) -> bool:
         with self._lock:
-            if self._closed:
+            queued = not self._closed
+            if queued:
+                try:
+                    self._queue.put_nowait((self._clock(), request))
+                except queue.Full:
+                    queued = False
+            if queued:
+                self._stats.submitted += 1
+                self._stats.queued += 1
+            else:
                 self._stats.dropped += 1
-                return False
+        self._tell(request, "queued" if queued else "dropped")
+        return queued
+
+    def _tell(self, request: AskRequest, outcome: str) -> None:
+        for listener in self._listeners:
             try:
-                self._queue.put_nowait((self._clock(), request))
-            except queue.Full:
-                self._stats.dropped += 1
-                return False
-            self._stats.submitted += 1
-            self._stats.queued += 1
-            return True
+                listener(self.name, _variant(request), outcome)
+            except Exception:  # a metrics callback never breaks a shadow run
+                log.exception("shadow listener failed")
 
     def _work(self) -> None:
         while True:
@@ -114,6 +133,7 @@ class _Runner:
                 with self._lock:
                     self._busy -= 1
                     setattr(self._stats, outcome, getattr(self._stats, outcome) + 1)
+                self._tell(request, outcome)
 
     def stats(self) -> ShadowStats:
         with self._lock:
@@ -128,6 +148,7 @@ class _Runner:
             self._closed = True
         while not self.idle() and time.monotonic() < deadline:
             time.sleep(0.01)
+        left: list[AskRequest] = []
         with self._lock:  # what no worker reached in time is dropped, counted
             while True:
                 try:
@@ -137,6 +158,9 @@ class _Runner:
                 if item is not None:
                     self._stats.dropped += 1
                     self._stats.queued -= 1
+                    left.append(item[1])
+        for request in left:
+            self._tell(request, "dropped")
         for _ in self._workers:  # a worker still busy past the deadline is a daemon
             try:
                 self._queue.put_nowait(None)
@@ -166,7 +190,12 @@ class Shadows:
         self._run = run
         self._clock = clock
         self._runners: dict[str, _Runner] = {}
+        self._listeners: list[Listener] = []
         self._lock = threading.Lock()
+
+    def listen(self, listener: Listener) -> None:
+        """Tell ``listener(experiment, variant, outcome)`` of every shadow run's outcome."""
+        self._listeners.append(listener)
 
     def submit(self, request: AskRequest, answer: Answer) -> int:
         """Queue ``request`` for each shadow variant its assignment lists, linked to
@@ -199,7 +228,9 @@ class Shadows:
             with self._lock:
                 found = self._runners.get(experiment)
                 if found is None:
-                    found = self._runners[experiment] = _Runner(settings, self._run, self._clock)
+                    found = self._runners[experiment] = _Runner(
+                        settings, self._run, self._clock, self._listeners
+                    )
         return found
 
     def stats(self) -> dict[str, ShadowStats]:
