@@ -77,7 +77,7 @@ def test_the_report_counts_served_and_shadow_answers_with_feedback(project_dir: 
     assert control["latency_p50_ms"] > 0 and k1["latency_p95_ms"] >= k1["latency_p50_ms"]
     by_metric = {c["metric"]: c for c in report["comparisons"]}
     assert by_metric["latency_ms"]["difference"]["method"] == "bootstrap (paired)"
-    assert by_metric["abstention"]["difference"]["method"].startswith("Newcombe")
+    assert by_metric["abstention"]["difference"]["method"] == "bootstrap (paired), McNemar"
     assert by_metric["thumbs_up"]["note"] == "no feedback: shadow answers are never shown"
     assert report["warnings"] == []
 
@@ -90,7 +90,7 @@ def test_the_table_says_which_test_and_when_there_is_not_enough_data(project_dir
     assert "not enough data yet (n = 34 vs 34; at least 50 each)" in out
     assert "warning: variant 'control' has 34 requests (fewer than 50)" in out
     code, out = _report(project_dir, "narrow")
-    assert "bootstrap (paired)" in out and "Newcombe score interval" in out
+    assert "bootstrap (paired)" in out and "McNemar" in out
 
 
 def test_an_experiment_with_no_traffic_yet_reports_zeros(project_dir: Path) -> None:

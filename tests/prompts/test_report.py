@@ -130,6 +130,20 @@ def test_shadow_mode_pairs_each_shadow_run_with_the_answer_it_shadows() -> None:
     assert unpaired.high - unpaired.low > 50  # what ignoring the pairing would say
 
 
+def test_shadow_abstention_is_paired_with_mcnemar() -> None:
+    served = [_obs("control", i, abstained=i < 20) for i in range(60)]
+    # the shadow abstains on the same 20 questions and on 10 more: 10 discordant pairs
+    shadows = [_obs("v2", i, abstained=i < 30, shadow_of=s.trace_id) for i, s in enumerate(served)]
+    report = build_report(_experiment("shadow"), [*served, *shadows])
+    d = _metric(report, "v2", "abstention").difference
+    assert d.method == "bootstrap (paired), McNemar"
+    assert d.delta == pytest.approx(10 / 60)
+    assert d.p_value == pytest.approx(2 / 2**10)  # exact: all 10 discordant pairs one way
+    assert d.significant
+    errors = _metric(report, "v2", "errors").difference
+    assert errors.delta == 0 and errors.p_value == 1.0
+
+
 def test_traces_of_a_removed_variant_are_named_not_counted() -> None:
     rows = [_obs("control", 1), _obs("v0", 1)]
     report = build_report(_experiment(), rows)

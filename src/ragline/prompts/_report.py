@@ -7,10 +7,12 @@ citation support (the share of an answer's cited sentences whose support reaches
 ``ragline.citations.min_support``, as the monitor's ``citation_support``).
 
 Each other variant is compared with the control (the first variant), with the methods
-of :mod:`ragline.prompts._significance`: rates by Newcombe's score interval and the
-two-proportion z-test; latency and citation support by the bootstrap — **paired** in
-``mode: shadow``, where a shadow run and the served answer it shadows
-(``ragline.shadow.of``) answered the same request. A comparison with fewer than
+of :mod:`ragline.prompts._significance`. A/B traffic (different requests): rates by
+Newcombe's score interval and the two-proportion z-test, latency and citation support
+by the unpaired bootstrap. ``mode: shadow`` (a shadow run and the served answer it
+shadows, ``ragline.shadow.of``, answered the same request): every metric by the paired
+bootstrap over those pairs, with McNemar's test for abstention and errors; thumbs-up
+has no shadow side (never shown). A comparison with fewer than
 ``min_n`` observations on either side is reported as "not enough data yet" instead of an
 interval that would mean little.
 """
@@ -192,6 +194,52 @@ def _rate(
     return few or Comparison(variant, metric, rate_difference(a, b))
 
 
+def _pairs(
+    control: Sequence[Observation],
+    rows: Sequence[Observation],
+    value: Callable[[Observation], float | None],
+) -> list[tuple[float, float]]:
+    """(served, shadow) values of each shadow run and the answer it shadows."""
+    served = {r.trace_id: value(r) for r in control}
+    return [
+        (a, b)
+        for r in rows
+        if r.shadow_of is not None
+        and (a := served.get(r.shadow_of)) is not None
+        and (b := value(r)) is not None
+    ]
+
+
+def _paired(
+    metric: str,
+    variant: str,
+    control: Sequence[Observation],
+    rows: Sequence[Observation],
+    value: Callable[[Observation], float | None],
+    min_n: int,
+    *,
+    binary: bool = False,
+) -> Comparison:
+    """Shadow mode: each shadow run against the answer it shadows (paired bootstrap;
+    for a yes/no metric also McNemar's test on the discordant pairs)."""
+    from dataclasses import replace
+
+    from ragline.evals._stats import mcnemar
+
+    pairs = _pairs(control, rows, value)
+    few = _few(metric, variant, len(pairs), len(pairs), min_n)
+    if few:
+        return few
+    found = paired_difference([a for a, _ in pairs], [b for _, b in pairs])
+    if binary:
+        only_a = sum(1 for a, b in pairs if a and not b)
+        only_b = sum(1 for a, b in pairs if b and not a)
+        found = replace(
+            found, p_value=mcnemar(only_a, only_b), method="bootstrap (paired), McNemar"
+        )
+    return Comparison(variant, metric, found)
+
+
 def _means(
     metric: str,
     variant: str,
@@ -199,23 +247,7 @@ def _means(
     rows: Sequence[Observation],
     value: Callable[[Observation], float | None],
     min_n: int,
-    paired: bool,
 ) -> Comparison:
-    if paired:  # the same requests: compare each shadow run with the answer it shadows
-        served = {r.trace_id: value(r) for r in control}
-        pairs = [
-            (a, b)
-            for r in rows
-            if r.shadow_of is not None
-            and (a := served.get(r.shadow_of)) is not None
-            and (b := value(r)) is not None
-        ]
-        few = _few(metric, variant, len(pairs), len(pairs), min_n)
-        if few:
-            return few
-        return Comparison(
-            variant, metric, paired_difference([a for a, _ in pairs], [b for _, b in pairs])
-        )
     xa = [v for r in control if (v := value(r)) is not None]
     xb = [v for r in rows if (v := value(r)) is not None]
     return _few(metric, variant, len(xa), len(xb), min_n) or Comparison(
@@ -247,13 +279,23 @@ def build_report(
         v = result.variant
         rows, first = by_variant[v], by_variant[control]
         unseen = "no feedback: shadow answers are never shown" if result.shadow else ""
-        comparisons += [
-            _rate("thumbs_up", v, base.thumbs_up, result.thumbs_up, min_n, why_empty=unseen),
-            _rate("abstention", v, base.abstention, result.abstention, min_n),
-            _rate("errors", v, base.errors, result.errors, min_n),
-            _means("latency_ms", v, first, rows, _latency, min_n, shadow),
-            _means("citation_support", v, first, rows, _support, min_n, shadow),
-        ]
+        thumbs = _rate("thumbs_up", v, base.thumbs_up, result.thumbs_up, min_n, why_empty=unseen)
+        if shadow:  # the same requests answered twice: paired comparisons
+            comparisons += [
+                thumbs,
+                _paired("abstention", v, first, rows, _abstained, min_n, binary=True),
+                _paired("errors", v, first, rows, _failed, min_n, binary=True),
+                _paired("latency_ms", v, first, rows, _latency, min_n),
+                _paired("citation_support", v, first, rows, _support, min_n),
+            ]
+        else:
+            comparisons += [
+                thumbs,
+                _rate("abstention", v, base.abstention, result.abstention, min_n),
+                _rate("errors", v, base.errors, result.errors, min_n),
+                _means("latency_ms", v, first, rows, _latency, min_n),
+                _means("citation_support", v, first, rows, _support, min_n),
+            ]
     warnings = [
         f"variant {r.variant!r} has {r.requests} requests (fewer than {min_n}): "
         "its numbers are not conclusive yet"
@@ -275,6 +317,14 @@ def _latency(row: Observation) -> float | None:
 
 def _support(row: Observation) -> float | None:
     return row.citation_support
+
+
+def _abstained(row: Observation) -> float | None:
+    return None if row.abstained is None else float(row.abstained)
+
+
+def _failed(row: Observation) -> float | None:
+    return float(row.failed)
 
 
 __all__ = [
