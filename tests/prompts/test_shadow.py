@@ -267,3 +267,22 @@ class _Broken:
 
     def run(self, ask: Any) -> None:
         raise RuntimeError("k1 is broken")
+
+
+def test_a_chat_is_shadowed_with_its_history_and_nothing_else_is_stored(tmp_path: Path) -> None:
+    project = _project(tmp_path, _shadow_experiment(key="request"))
+    first = project.chat(None, "How long is the X100 warranty?", tenant="acme")
+    second = project.chat(first.conversation_id, "And the X200?", tenant="acme")
+    project.parts.shadows.close(30.0)
+    assert project.parts.shadows.stats()["narrow"].ran == 4  # 2 messages x 2 variants
+    turns = project.conversations.turns("acme", first.conversation_id)
+    assert len(turns) == 4  # the two messages and the two served answers, no shadow turn
+    assert turns[-1].content == second.answer.text
+    shadows = [
+        r
+        for r in _roots(project, "ragline.shadow")
+        if r.attributes["ragline.shadow.of"] == second.answer.trace_id
+    ]
+    assert len(shadows) == 2
+    assert all(r.attributes["ragline.message"] == "And the X200?" for r in shadows)
+    project.close()
