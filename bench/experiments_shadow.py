@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -82,6 +83,7 @@ def main() -> None:
         sys.exit("../shared/datasets/beir_scifact is absent; nothing to measure")
     import ragline
 
+    load_before = os.getloadavg()[0]
     root = WORK / "experiments_shadow"
     build(root, args.docs)
     lines = (DATASETS / "beir_scifact" / "queries.jsonl").read_text().splitlines()
@@ -126,7 +128,8 @@ def main() -> None:
         f"({args.gap_ms:g} ms idle after each) by each configuration in rotating order (same "
         "run), hash embedder, extractive "
         "answerer, SQLite, tracing on. Shadow variants: k=1, k=3, keyword retrieval; "
-        "queue 64, 1 worker each experiment.\n\n"
+        f"queue 64, 1 worker each experiment. Machine load average (1 min) {load_before:.1f} "
+        f"before, {os.getloadavg()[0]:.1f} after (other work on the same 2 cores).\n\n"
         + table(
             [
                 "shadow variants",
