@@ -4,7 +4,7 @@ Re-exported by :mod:`ragline.config`::
 
     experiments:
       - name: cite-v3
-        mode: ab                     # variants are served (shadow mode: not yet)
+        mode: ab                     # ab: variants are served; shadow: see below
         key: user                    # what assignment hashes: user, conversation, request
         tenants: [acme]              # the scope (empty: every tenant)
         start: 2026-12-01T00:00:00Z  # optional window, UTC unless an offset is given
@@ -17,7 +17,13 @@ Re-exported by :mod:`ragline.config`::
             retrieval: {k: 8, fusion: weighted, dense_weight: 0.7}
             answer: {min_support: 0.5}
 
-Weights are relative (50/50, 1/3, 0.9/0.1), at least one above zero. A variant's
+Weights are relative (50/50, 1/3, 0.9/0.1), at least one above zero.
+
+``mode: shadow`` serves the first variant (the control) to everyone; each other variant
+with a weight above 0 answers a sampled share of the same requests in the background
+(``shadow: {sample, queue, workers, max_wait_s}``, see :class:`ShadowSettings`): never
+shown, never delaying the response, traced as a ``ragline.shadow`` trace linked to the
+served one (:mod:`ragline.prompts._shadow`). A variant's
 ``retrieval`` and ``answer`` keys override those sections for its requests and are
 checked like the sections themselves when the project opens. Two experiments that could run on the
 same tenant at the same time are refused (one request answers in one variant). The
@@ -76,11 +82,29 @@ class VariantSettings(_Strict):
         return self
 
 
+class ShadowSettings(_Strict):
+    """How a ``mode: shadow`` experiment runs its shadow variants: its own bounded queue
+    and workers, so shadow work never holds up a served request."""
+
+    sample: float = Field(
+        1.0, gt=0, le=1, description="share of the control's requests the shadows also answer"
+    )
+    queue: int = Field(
+        64, ge=1, le=100_000, description="shadow runs waiting at most; more are dropped, counted"
+    )
+    workers: int = Field(1, ge=1, le=16, description="shadow runs at once (its concurrency)")
+    max_wait_s: float = Field(
+        60.0, gt=0, description="a shadow run waiting longer is dropped as stale, counted"
+    )
+
+
 class ExperimentSettings(_Strict):
     """One experiment: who is in it, when, and its weighted variants."""
 
     name: str = Field(description="the experiment's name (traces and responses carry it)")
-    mode: Literal["ab", "shadow"] = Field("ab", description="ab: the variants are served")
+    mode: Literal["ab", "shadow"] = Field(
+        "ab", description="ab: the variants are served; shadow: the control is, the rest shadow"
+    )
     key: Literal["user", "conversation", "request"] = Field(
         "user", description="what assignment hashes, so the same key keeps its variant"
     )
@@ -88,6 +112,10 @@ class ExperimentSettings(_Strict):
     start: datetime | None = Field(None, description="not before (UTC unless an offset)")
     stop: datetime | None = Field(None, description="not from this time on")
     variants: list[VariantSettings] = Field(min_length=2)
+    shadow: ShadowSettings = Field(
+        default_factory=ShadowSettings,
+        description="mode: shadow only: sampling, queue and workers of the shadows",
+    )
 
     @field_validator("name")
     @classmethod
@@ -108,14 +136,17 @@ class ExperimentSettings(_Strict):
     @model_validator(mode="after")
     def _check(self) -> ExperimentSettings:
         where = f"experiment {self.name!r}"
-        if self.mode == "shadow":
-            raise ValueError(
-                f"{where}: mode: shadow is not supported yet; use mode: ab (variants served)"
-            )
+        if self.mode == "ab" and "shadow" in self.model_fields_set:
+            raise ValueError(f"{where}: shadow: is for mode: shadow; drop it or set mode: shadow")
         names = [v.name for v in self.variants]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"{where}: two variants are named {twice[0]!r}")
+        if self.mode == "shadow" and all(v.weight <= 0 for v in self.variants[1:]):
+            raise ValueError(
+                f"{where}: mode: shadow runs the variants after the first (the control) with a "
+                "weight above 0, and every one has weight 0"
+            )
         if sum(v.weight for v in self.variants) <= 0:
             raise ValueError(f"{where}: every variant's weight is 0; give one a weight above 0")
         if self.start and self.stop and self.stop <= self.start:
@@ -204,4 +235,4 @@ class ExperimentsSettings(RootModel[list[ExperimentSettings]]):
         return next((e for e in self.root if e.name == name), None)
 
 
-__all__ = ["ExperimentSettings", "ExperimentsSettings", "VariantSettings"]
+__all__ = ["ExperimentSettings", "ExperimentsSettings", "ShadowSettings", "VariantSettings"]

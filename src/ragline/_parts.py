@@ -26,7 +26,7 @@ from ragline.config import Settings
 
 if TYPE_CHECKING:
     from ragline.agent._memory import LongTermMemory
-    from ragline.answer import Answerer, Pipeline
+    from ragline.answer import Answerer, AskRequest, Pipeline
     from ragline.answer._chat import Chat
     from ragline.embed import Embedder
     from ragline.guards._policy import GuardSet
@@ -35,11 +35,13 @@ if TYPE_CHECKING:
     from ragline.monitor._quality import QualityResources
     from ragline.prompts import PromptRegistry
     from ragline.prompts._experiments import Assignment, Experiments
+    from ragline.prompts._shadow import Shadows
     from ragline.rerank import Reranker
     from ragline.retrieve import Retriever
     from ragline.retrieve._rewrite import FollowUpRewriter
     from ragline.store import Backend, EvalStore, Store, TraceStore
     from ragline.trace import Tracer
+    from ragline.types import Answer
 
 log = logging.getLogger("ragline")
 
@@ -95,6 +97,7 @@ class Parts:
         self._views: dict[str, View] = {}
         self._prompts: PromptRegistry | None = None
         self._experiments: Experiments | None = None
+        self._shadows: Shadows | None = None
 
     # -- shared parts ----------------------------------------------------------------
 
@@ -309,6 +312,26 @@ class Parts:
         return self._experiments
 
     @property
+    def shadows(self) -> Shadows:
+        """The background runs of ``mode: shadow`` variants (:mod:`ragline.prompts._shadow`)."""
+        if self._shadows is None:
+            with self._lock:
+                if self._shadows is None:
+                    from ragline.prompts._shadow import Shadows
+
+                    def run(request: AskRequest) -> object:
+                        view = self.view(request.tenant, request.assignment)
+                        return view.pipeline.ask(request)
+
+                    self._shadows = Shadows(list(self.settings.experiments), run)
+        return self._shadows
+
+    def answered(self, request: AskRequest, answer: Answer) -> None:
+        """Every pipeline's hook after an answer: queue the request's shadow variants."""
+        if request.assignment is not None and request.assignment.shadows:
+            self.shadows.submit(request, answer)
+
+    @property
     def chat(self) -> Chat:
         if self._chat is None:
             from ragline.answer._chat import Chat
@@ -401,7 +424,10 @@ class Parts:
         return out
 
     def close(self) -> None:
-        """Flush and stop the trace writer (up to ``tracing.flush_timeout_s``), close stores."""
+        """Let queued shadow runs finish, flush and stop the trace writer (each up to
+        ``tracing.flush_timeout_s``), close stores."""
+        if self._shadows is not None:
+            self._shadows.close(self.settings.tracing.flush_timeout_s)
         if self._tracer is not None:
             self._tracer.close(self.settings.tracing.flush_timeout_s)
         if self._evals_backend is not None:
@@ -592,6 +618,7 @@ class View:
                 attributes={"gen_ai.request.model": ",".join(self.model_specs)},
                 warmup=self.warm,
                 watch=guard_out.watch,
+                answered=self.parts.answered,
             )
         return self._pipeline
 

@@ -113,8 +113,29 @@ def test_a_forced_variant_wins_and_an_unknown_one_is_refused() -> None:
             "variant y: settings: answer: nope: Extra inputs are not permitted",
         ),
         (
-            [{"name": "a", "mode": "shadow", "variants": [{"name": "x"}, {"name": "y"}]}],
-            "mode: shadow is not supported yet",
+            [{"name": "a", "shadow": {"sample": 0.5}, "variants": [{"name": "x"}, {"name": "y"}]}],
+            "experiment 'a': shadow: is for mode: shadow",
+        ),
+        (
+            [
+                {
+                    "name": "a",
+                    "mode": "shadow",
+                    "variants": [{"name": "x"}, {"name": "y", "weight": 0}],
+                }
+            ],
+            "experiment 'a': mode: shadow runs the variants after the first",
+        ),
+        (
+            [
+                {
+                    "name": "a",
+                    "mode": "shadow",
+                    "shadow": {"queue": 0},
+                    "variants": [{"name": "x"}, {"name": "y"}],
+                }
+            ],
+            "queue",
         ),
         (
             [

@@ -56,6 +56,7 @@ class Pipeline:
         attributes: Mapping[str, Any] | None = None,
         warmup: Callable[[], float] | None = None,
         watch: Callable[[Ask, Iterator[Event]], Iterator[Event]] | None = None,
+        answered: Callable[[AskRequest, Answer], object] | None = None,
     ) -> None:
         self.retrieval = list(retrieval)
         self.answering = list(answering)
@@ -66,6 +67,9 @@ class Pipeline:
         self._warmup = warmup
         #: filters a streamed answer's events (the output guard's held-back window)
         self.watch = watch
+        #: told of each answered request before its ``done`` event (shadow variants);
+        #: must not block or raise
+        self.answered = answered
 
     @property
     def stages(self) -> list[Stage]:
@@ -108,7 +112,9 @@ class Pipeline:
         The last event (``done`` or ``error``) is sent after the trace has ended, so a
         consumer that stops once it has it has not abandoned anything.
         """
-        ask, root, load_ms = self._begin(request, "ragline.ask", "ask")
+        shadow = request.shadow_of is not None  # a shadow run has a root of its own name
+        name, kind = ("ragline.shadow", "shadow") if shadow else ("ragline.ask", "ask")
+        ask, root, load_ms = self._begin(request, name, kind)
         last: Event | None = None
         try:
             root.update(self._request_attributes(request))
@@ -159,6 +165,8 @@ class Pipeline:
         finally:
             root.end()
         assert last is not None
+        if self.answered is not None and isinstance(last, DoneEvent) and not last.answer.blocked:
+            self.answered(request, last.answer)
         yield last
 
     def _refused(self, ask: Ask, root: AnySpan, start: float) -> DoneEvent:
@@ -234,6 +242,8 @@ def _assignment_attributes(request: AskRequest) -> dict[str, Any]:
         "ragline.experiment": a.experiment,
         "ragline.variant": a.variant,
         "ragline.variant.key": a.key,
+        **({"ragline.shadows": list(a.shadows)} if a.shadows else {}),
+        **({"ragline.shadow.of": request.shadow_of} if request.shadow_of is not None else {}),
     }
 
 

@@ -73,6 +73,8 @@ class AskRequest:
     user: str | None = None
     #: the experiment variant that answers (``experiments:``), set by the project
     assignment: Assignment | None = None
+    #: a shadow run (``mode: shadow``): the trace id of the served request it shadows
+    shadow_of: str | None = None
 
     @classmethod
     def build(

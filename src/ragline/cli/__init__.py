@@ -24,6 +24,7 @@ from ragline.cli._chat import chat
 from ragline.cli._common import check_config_flags, state
 from ragline.cli._doctor import doctor
 from ragline.cli._eval import eval_app
+from ragline.cli._experiments import experiments_app
 from ragline.cli._feedback import cases_app, feedback_app
 from ragline.cli._guards import guards_app
 from ragline.cli._mcp import mcp
@@ -97,6 +98,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(memory_app, name="memory")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(experiments_app, name="experiments")
 app.command()(mcp)
 
 

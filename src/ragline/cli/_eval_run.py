@@ -132,6 +132,10 @@ def run_cmd(
             "empty (exit 2); exit 1 when a metric was n/a on some cases.",
         ),
     ] = False,
+    experiment: Annotated[
+        str | None,
+        typer.Option("--experiment", help="Run once per variant of this experiment; compare."),
+    ] = None,
 ) -> None:
     """Run every case of DATASET through the pipeline (or --target) and score it."""
     from ragline.errors import EvalWarningsError, InputError, RaglineError
@@ -150,10 +154,23 @@ def run_cmd(
             overrides.setdefault("retrieval.candidates", depth)
         if beir and target:
             raise InputError("beir: runs evaluate the project's retrieval, not a --target")
+        if experiment and (beir or target or resume or gates_file):
+            raise InputError(
+                "--experiment runs the project's variants on a JSONL dataset; it does not "
+                "combine with beir:, --target, --resume or --gates",
+                hint="gate one variant's run with ragline eval gate RUN --gates FILE",
+            )
     except RaglineError as e:
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     strict_error: EvalWarningsError | None = None
+    if experiment:
+        from ragline.cli._eval_experiment import eval_experiment
+
+        eval_experiment(
+            config, overrides, experiment, dataset, repeat, concurrency, no_cache, as_json, strict
+        )
+        return
     with open_project(config, **overrides) as project:
         try:
             run = _run(

@@ -8,6 +8,12 @@ lands in a variant with probability weight / sum of weights, and renaming the
 experiment reshuffles everyone. A request without the key (no user id) is answered
 by the first variant, the control, and says so (``key: none``).
 
+In ``mode: shadow`` the first variant (the control) answers every request; each other
+variant with a weight above 0 also answers the request in the background when the
+request's key (its request id when it has none) falls in the experiment's ``sample``
+share — a second stable hash, so a sampled user stays sampled. The assignment lists
+those variants (``shadows``); :mod:`ragline.prompts._shadow` runs them.
+
 One experiment at most applies to a request: the first active one whose tenants
 include the request's (the configuration refuses overlapping ones). A trusted caller
 may force a variant by name (HTTP ``X-Ragline-Variant``); a name the experiment does
@@ -37,6 +43,8 @@ class Assignment:
     experiment: str
     variant: str
     key: str  #: "user", "conversation", "request", "forced" or "none" (no key: control)
+    #: mode: shadow: the variants that also answer this request, in the background
+    shadows: tuple[str, ...] = ()
 
 
 def bucket(experiment: str, key: str) -> float:
@@ -99,6 +107,14 @@ class Experiments:
                 )
             return Assignment(experiment.name, forced, "forced")
         key = {"user": user, "conversation": conversation, "request": request}[experiment.key]
+        if experiment.mode == "shadow":
+            control = experiment.variants[0].name
+            sampled = bucket(f"{experiment.name}\x00shadow", key or request or "") < (
+                experiment.shadow.sample
+            )
+            shadows = tuple(v.name for v in experiment.variants[1:] if v.weight > 0)
+            used = experiment.key if key else "none"
+            return Assignment(experiment.name, control, used, shadows if sampled else ())
         if not key:
             return Assignment(experiment.name, experiment.variants[0].name, "none")
         chosen = pick(experiment.variants, bucket(experiment.name, key))

@@ -11,7 +11,10 @@ end) and ``ragline_stage_duration_seconds{stage,tenant}`` (each timed step of th
 pipeline: embed_query, keyword, dense, fusion, mmr, then score and compose (extractive)
 or generate, first_token and cite (a model), and the retrieval and answer phases),
 so P95s come from buckets, not averages.
-Notifications: ``ragline_notifications_total{notifier,outcome}``. Under ``--workers N``
+Notifications: ``ragline_notifications_total{notifier,outcome}``. Experiments:
+``ragline_experiment_asks_total{experiment,variant,outcome}`` (the served answers of each
+variant) and ``ragline_shadow_runs_total{experiment,variant,outcome}`` (``mode: shadow``:
+queued, ran, failed, dropped, expired). Under ``--workers N``
 every number is the sum over the workers (:mod:`ragline.server._metrics_mp`).
 ``ragline_instance_info{instance} 1`` names the replica (``RAGLINE_INSTANCE``,
 ``server.instance``, else ``hostname:port``); when a name is set, every series also
@@ -182,7 +185,23 @@ class Metrics:
             registry=r,
         )
         self.agent = AgentMetrics(r, tenant)
-        rerank_fallbacks = getattr(getattr(state.project, "parts", None), "rerank_fallbacks", None)
+        self.variant_asks = Counter(
+            "ragline_experiment_asks",
+            "served answers by experiment, variant and outcome",
+            ["experiment", "variant", "outcome"],
+            registry=r,
+        )
+        self.shadow_runs = Counter(
+            "ragline_shadow_runs",
+            "shadow runs (mode: shadow) by experiment, variant and outcome "
+            "(queued, ran, failed, dropped, expired)",
+            ["experiment", "variant", "outcome"],
+            registry=r,
+        )
+        parts = getattr(state.project, "parts", None)
+        if parts is not None and any(e.mode == "shadow" for e in state.settings.experiments):
+            parts.shadows.listen(lambda e, v, o: self.shadow_runs.labels(e, v, o).inc())
+        rerank_fallbacks = getattr(parts, "rerank_fallbacks", None)
         folder = multiprocess_dir()
         self._mirror: StateMirror | None = None
         if folder is None:
@@ -230,6 +249,8 @@ class Metrics:
     def observe_answer(self, tenant: str, answer: Answer) -> None:
         outcome = "blocked" if answer.blocked else "abstained" if answer.abstained else "answered"
         self.asks.labels(*self._tenant(tenant), outcome).inc()
+        if answer.experiment and answer.variant:
+            self.variant_asks.labels(answer.experiment, answer.variant, outcome).inc()
         for trigger in answer.guards:
             labels = self._tenant(tenant)
             if trigger.action != "allow":

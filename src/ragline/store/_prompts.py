@@ -14,6 +14,12 @@ history is replayed as a stack (``set`` pushes a version, ``rollback`` pops one)
 rolling back twice after three moves lands on the first version, and a label with a
 single move has nothing to roll back to.
 
+A move is atomic (:meth:`BasePromptStore._move`): the label's history is read and the
+new event appended in one transaction that holds the label's lock (SQLite's
+``BEGIN IMMEDIATE``, a PostgreSQL transaction advisory lock on tenant, name and label),
+so two rollbacks at once undo two moves, and a rollback racing a ``set`` never appends
+a version computed from a history that no longer holds — no update is lost.
+
 Every backend (memory, SQLite, PostgreSQL) passes
 ``ragline.testing.PromptStoreConformance``. The checks are written once, in
 :class:`BasePromptStore`; a backend supplies the few primitives under it.
@@ -190,8 +196,11 @@ class BasePromptStore(ABC):
         """Label events of ``tenant`` (of ``name``, of ``label``), oldest first."""
 
     @abstractmethod
-    def _append(self, event: LabelEvent) -> None:
-        """Record ``event``."""
+    def _move(
+        self, tenant: str, name: str, label: str, decide: Callable[[list[LabelEvent]], LabelEvent]
+    ) -> LabelEvent:
+        """Atomically: the label's events (oldest first) to ``decide``, then record the
+        event it returns (nothing when it raises); the recorded event."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -268,28 +277,35 @@ class BasePromptStore(ABC):
                 f"prompt {name!r} has no version {version!r}",
                 hint=f"`ragline prompts show {name}` lists its versions",
             )
-        event = LabelEvent(tenant, name, label, found.version, "set", actor, self._clock())
-        self._append(event)
-        return event
+        version = found.version
+        return self._move(
+            tenant,
+            name,
+            label,
+            lambda _: LabelEvent(tenant, name, label, version, "set", actor, self._clock()),
+        )
 
     def rollback(self, tenant: str, name: str, label: str, *, actor: str = "") -> LabelEvent:
         self._check_label(tenant, name, label)
         check_text(actor, "actor")
-        stack = _replay(self._events(tenant, name, label))
-        if not stack:
-            raise NotFoundError(
-                f"label {label!r} of prompt {name!r} was never set for tenant {tenant!r}",
-                hint=f"ragline prompts label {name}@VERSION {label} --tenant {tenant}",
-            )
-        if len(stack) < 2:
-            raise InputError(
-                f"label {label!r} of prompt {name!r} (tenant {tenant!r}) has no earlier "
-                f"version to roll back to (it was set once, to {stack[0]})",
-                hint=f"point it at another version: ragline prompts label {name}@VERSION {label}",
-            )
-        event = LabelEvent(tenant, name, label, stack[-2], "rollback", actor, self._clock())
-        self._append(event)
-        return event
+
+        def back(events: list[LabelEvent]) -> LabelEvent:
+            stack = _replay(events)
+            if not stack:
+                raise NotFoundError(
+                    f"label {label!r} of prompt {name!r} was never set for tenant {tenant!r}",
+                    hint=f"ragline prompts label {name}@VERSION {label} --tenant {tenant}",
+                )
+            if len(stack) < 2:
+                raise InputError(
+                    f"label {label!r} of prompt {name!r} (tenant {tenant!r}) has no earlier "
+                    f"version to roll back to (it was set once, to {stack[0]})",
+                    hint=f"point it at another version: ragline prompts label {name}@VERSION "
+                    f"{label}",
+                )
+            return LabelEvent(tenant, name, label, stack[-2], "rollback", actor, self._clock())
+
+        return self._move(tenant, name, label, back)
 
     def label(self, tenant: str, name: str, label: str) -> str | None:
         self._check_label(tenant, name, label)

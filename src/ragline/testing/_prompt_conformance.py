@@ -13,7 +13,9 @@ instead (it may take the ``clock`` fixture) and yield the store.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -195,6 +197,46 @@ class PromptStoreConformance:
         assert prompt_store.label("b", "cite", "production") == v2
         assert len(prompt_store.history("b", "cite")) == 2
 
+    def test_concurrent_rollbacks_each_undo_one_move(
+        self, prompt_store: PromptStore, clock: FakeClock
+    ) -> None:
+        v1, v2, v3 = self._two(prompt_store, clock)
+        v4 = prompt_store.add_version(version_of("cite", "four {{ question }}")).version
+        for v in (v1, v2, v3, v4):
+            prompt_store.set_label("acme", "cite", "production", v)
+        got = _at_once(prompt_store, [lambda s: s.rollback("acme", "cite", "production")] * 4)
+        # three moves to undo: three rollbacks land on v3, v2, v1 (none lost, none twice)
+        assert sorted(e.version for e in got if not isinstance(e, Exception)) == sorted(
+            [v1, v2, v3]
+        )
+        assert sum(isinstance(e, InputError) for e in got) == 1  # nothing earlier than v1
+        assert prompt_store.label("acme", "cite", "production") == v1
+
+    def test_a_rollback_racing_a_move_never_computes_from_a_stale_history(
+        self, prompt_store: PromptStore, clock: FakeClock
+    ) -> None:
+        v1, v2, v3 = self._two(prompt_store, clock)
+        for round_ in range(6):
+            label = f"race{round_}"
+            for v in (v1, v2):
+                prompt_store.set_label("acme", "cite", label, v)
+
+            def move(store: PromptStore, x: str = label) -> object:
+                return store.set_label("acme", "cite", x, v3)
+
+            def undo(store: PromptStore, x: str = label) -> object:
+                return store.rollback("acme", "cite", x)
+
+            moved, back = _at_once(prompt_store, [move, undo])
+            assert not isinstance(moved, Exception) and not isinstance(back, Exception)
+            order = [e.action for e in prompt_store.history("acme", "cite", label)][2:]
+            if order == ["set", "rollback"]:  # the move first: the rollback undoes it
+                assert back.version == v2
+                assert prompt_store.label("acme", "cite", label) == v2
+            else:  # the rollback first (to v1), then the move on top of it
+                assert order == ["rollback", "set"] and back.version == v1
+                assert prompt_store.label("acme", "cite", label) == v3
+
     def test_bad_labels_and_tenants_are_refused(
         self, prompt_store: PromptStore, clock: FakeClock
     ) -> None:
@@ -206,3 +248,24 @@ class PromptStoreConformance:
         with pytest.raises(InputError, match="NUL"):
             prompt_store.set_label("ac\x00me", "cite", "production", v1)
         assert prompt_store.labels("acme") == []
+
+
+def _at_once(store: PromptStore, calls: list[Callable[[PromptStore], object]]) -> list[Any]:
+    """Run each call on its own thread, all released together; results (or the errors
+    they raised) in the order of ``calls``."""
+    barrier = threading.Barrier(len(calls))
+    out: list[Any] = [None] * len(calls)
+
+    def one(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = calls[i](store)
+        except Exception as e:
+            out[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return out

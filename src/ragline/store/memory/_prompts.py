@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from ragline.errors import StoreError
 from ragline.store._prompts import BasePromptStore, Clock, LabelEvent, PromptVersion
@@ -52,10 +53,15 @@ class MemoryPromptStore(BasePromptStore):
                 if e.tenant == tenant and name in (None, e.name) and label in (None, e.label)
             ]
 
-    def _append(self, event: LabelEvent) -> None:
+    def _move(
+        self, tenant: str, name: str, label: str, decide: Callable[[list[LabelEvent]], LabelEvent]
+    ) -> LabelEvent:
         with self._lock:
             self._check_open()
+            mine = [e for e in self._log if (e.tenant, e.name, e.label) == (tenant, name, label)]
+            event = decide(mine)
             self._log.append(event)
+            return event
 
     def close(self) -> None:
         with self._lock:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from ragline.store.postgres._rows import clean_text
-from ragline.store.sql._dialect import Dialect, Rows, RunOptions, Work
+from ragline.store.sql._dialect import Dialect, Rows, RunOptions, Statements, Work
 
 if TYPE_CHECKING:
     import psycopg
@@ -76,6 +76,10 @@ class PostgresDialect(Dialect):
         return self.store.run(
             tenant, in_transaction, idempotent=idempotent, all_tenants=tenant is None
         )
+
+    def lock(self, db: Statements, key: str) -> None:
+        """A transaction advisory lock on the 64-bit hash of ``key``."""
+        db.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
     def close(self) -> None:
         if self._owns:

@@ -121,6 +121,11 @@ class Dialect(ABC):
         """``work`` in one transaction for ``tenant`` (``None``: every tenant), committed
         when it returns, rolled back when it raises (see :class:`RunOptions`)."""
 
+    def lock(self, db: Statements, key: str) -> None:  # noqa: B027  # most need none
+        """Inside :meth:`run`'s work: hold ``key``'s lock until the transaction ends, so
+        writers of one key queue. SQLite: nothing to do (a write transaction is ``BEGIN
+        IMMEDIATE``: one writer at a time)."""
+
     @abstractmethod
     def close(self) -> None:
         """Close what this dialect opened (a shared pool or file stays open)."""

@@ -11,11 +11,12 @@ holds a copy that could drift.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ragline.store._prompts import BasePromptStore, Clock, LabelEvent, PromptVersion
 from ragline.store._rows import Layout
-from ragline.store.sql._dialect import Dialect
+from ragline.store.sql._dialect import Dialect, Statements
 
 VERSION: Layout[PromptVersion] = Layout(
     PromptVersion, "name version text format source created_at", read={"created_at": float}
@@ -69,9 +70,24 @@ class SQLPromptStore(BasePromptStore):
         sql += " ORDER BY seq"
         return [EVENT.decode(r) for r in self._sql.fetch(tenant, sql, params)]
 
-    def _append(self, event: LabelEvent) -> None:
-        row = tuple(getattr(event, f) for f in EVENT.fields)
-        self._sql.run(event.tenant, lambda db: db.execute(self._event_sql, row), idempotent=False)
+    def _move(
+        self, tenant: str, name: str, label: str, decide: Callable[[list[LabelEvent]], LabelEvent]
+    ) -> LabelEvent:
+        m = self._sql.mark
+        select = (
+            f"SELECT {EVENT.select()} FROM prompt_label_events "
+            f"WHERE tenant = {m} AND name = {m} AND label = {m} ORDER BY seq"
+        )
+
+        def work(db: Statements) -> LabelEvent:
+            self._sql.lock(db, f"prompt-label\x1f{tenant}\x1f{name}\x1f{label}")
+            rows = db.execute(select, (tenant, name, label)).fetchall()
+            event = decide([EVENT.decode(r) for r in rows])
+            db.execute(self._event_sql, tuple(getattr(event, f) for f in EVENT.fields))
+            return event
+
+        # not retried: after a lost connection the first attempt may have committed
+        return self._sql.run(tenant, work, idempotent=False)
 
     def close(self) -> None:
         self._sql.close()
