@@ -66,6 +66,13 @@ class Project:
         if self.settings.experiments:
             self.parts.experiments  # noqa: B018  # checks every variant now, named
 
+    def reopener(self) -> Callable[[], Project]:
+        """A picklable callable that opens this project again, with these very settings,
+        in another process (a Ray worker of ``ragline eval run --executor ray``)."""
+        import functools
+
+        return functools.partial(Project, self.path, settings=self.settings)
+
     # -- parts -------------------------------------------------------------------------
 
     @property
