@@ -89,6 +89,8 @@ def ray_session(spec: ExecutorSpec, *, num_cpus: int | None = None) -> Iterator[
     ``num_cpus`` caps a private cluster started here (ignored when joining one).
     """
     ray = import_ray()
+    if spec.address is not None:
+        _check_reachable(spec.address)
     if ray.is_initialized():
         yield ray
         return
@@ -98,7 +100,6 @@ def ray_session(spec: ExecutorSpec, *, num_cpus: int | None = None) -> Iterator[
         "configure_logging": False,
     }
     if spec.address is not None:
-        _check_reachable(spec.address)
         options["address"] = spec.address
     elif num_cpus is not None:
         options["num_cpus"] = num_cpus
