@@ -5,7 +5,7 @@ constants.
     python bench/ray_ingest.py [--docs N] [--embedder minilm]
 
 SciFact records (JSONL), each run into a fresh SQLite project. Ray is started once
-(``ray.init(num_cpus=2)``; its start-up is reported apart) and reused by every Ray run.
+(``ray.init(address="local", num_cpus=2)``; its start-up is reported apart) and reused by every Ray run.
 ``ingest s`` is the ingest itself (the report's ``elapsed_s``); ``wall s`` adds what
 ``Project.ingest`` does before it: for Ray, starting the actors and loading one model
 per actor (the local run's model is loaded before the clock starts, as in a warm
@@ -79,7 +79,7 @@ def main() -> None:
     import ray
 
     t = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     t_ray = time.perf_counter() - t
 
     runs = [

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +74,11 @@ def head() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        # the head wrote this machine's "current cluster" for `ray.init()` to find; it is
+        # gone now, so a later `--executor ray` must not try to join it
+        current = Path(tempfile.gettempdir(), "ray", "ray_current_cluster")
+        if current.is_file() and current.read_text().strip() == f"127.0.0.1:{port}":
+            current.unlink()
 
 
 def _cli(project: Path, *args: str) -> Any:

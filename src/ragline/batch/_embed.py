@@ -61,8 +61,10 @@ def gather(ray: ModuleType, refs: Any, what: str) -> Any:
             raise cause from None
         raise ExecutorError(f"{what} failed on a Ray worker: {cause or e}") from e
     except ray.exceptions.RayError as e:
+        lines = str(e).strip().splitlines()
+        detail = f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
         raise ExecutorError(
-            f"{what}: a Ray worker was lost past {RETRIES} retries ({type(e).__name__})",
+            f"{what}: a Ray worker was lost past {RETRIES} restarts ({detail})",
             hint="what was written stays; run the command again to resume",
         ) from e
 

@@ -100,7 +100,7 @@ def ray_target(
 ) -> Iterator[RayTarget]:
     """A :class:`RayTarget` for ``local``'s project with ``workers`` actors (default: one
     per cluster CPU), connected for the duration; its actors are stopped after."""
-    with ray_session(spec, num_cpus=workers) as ray:
+    with ray_session(spec) as ray:
         target = RayTarget(
             ray, local, local.project.reopener(), workers=workers or cluster_cpus(ray)
         )

@@ -30,7 +30,7 @@ def ray_embedder(
 ) -> Iterator[RayEmbedder]:
     """A :class:`RayEmbedder` with ``workers`` actors (default: one per cluster CPU),
     connected for the duration; its actors are stopped after."""
-    with ray_session(spec, num_cpus=workers) as ray:
+    with ray_session(spec) as ray:
         embedder = RayEmbedder(
             ray, factory, workers=workers or cluster_cpus(ray), batch_size=batch_size
         )

@@ -82,11 +82,10 @@ def _check_reachable(address: str) -> None:
 
 
 @contextmanager
-def ray_session(spec: ExecutorSpec, *, num_cpus: int | None = None) -> Iterator[ModuleType]:
+def ray_session(spec: ExecutorSpec) -> Iterator[ModuleType]:
     """Ray, connected for the duration; a Ray this call started is shut down after.
 
     Reuses a Ray the process already initialised (a test's, an application's).
-    ``num_cpus`` caps a private cluster started here (ignored when joining one).
     """
     ray = import_ray()
     if spec.address is not None:
@@ -101,8 +100,6 @@ def ray_session(spec: ExecutorSpec, *, num_cpus: int | None = None) -> Iterator[
     }
     if spec.address is not None:
         options["address"] = spec.address
-    elif num_cpus is not None:
-        options["num_cpus"] = num_cpus
     try:
         ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as e:
