@@ -5,7 +5,8 @@ constants.
     python bench/ray_ingest.py [--docs N] [--embedder minilm]
 
 SciFact records (JSONL), each run into a fresh SQLite project. Ray is started once
-(``ray.init(address="local", num_cpus=2)``; its start-up is reported apart) and reused by every Ray run.
+(``ray.init(address="local", num_cpus=2)``; its start-up is reported apart) and
+reused by every Ray run.
 ``ingest s`` is the ingest itself (the report's ``elapsed_s``); ``wall s`` adds what
 ``Project.ingest`` does before it: for Ray, starting the actors and loading one model
 per actor (the local run's model is loaded before the clock starts, as in a warm
