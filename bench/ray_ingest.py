@@ -49,7 +49,7 @@ def _run(
     folder.mkdir()
     project = ragline.Project(folder, overrides={"embedder": embedder})
     if executor == "local":
-        project.load_models()
+        project.parts.load_models()
     t = time.perf_counter()
     report = project.ingest(
         [corpus],
