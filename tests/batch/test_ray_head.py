@@ -77,7 +77,7 @@ def head() -> Iterator[str]:
         # the head wrote this machine's "current cluster" for `ray.init()` to find; it is
         # gone now, so a later `--executor ray` must not try to join it
         current = Path(tempfile.gettempdir(), "ray", "ray_current_cluster")
-        if current.is_file() and current.read_text().strip() == f"127.0.0.1:{port}":
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
             current.unlink()
 
 
