@@ -11,6 +11,10 @@ PUBLIC = {
         "Answer", "AnswerSentence", "Chunk", "ConfigError", "Document", "Hit", "InputError",
         "Project", "ProviderError", "RaglineError", "Reference", "StoreError", "__version__",
     ],
+    "ragline.batch": [
+        "ExecutorSpec", "RayEmbedder", "flush_chunks", "import_ray", "parse_executor",
+        "ray_embedder", "ray_session",
+    ],
     "ragline.server": ["KeyRing", "create_app", "hash_key", "new_key", "openapi_schema", "serve"],
     "ragline.store": [
         "AlertEvent", "AlertState", "AlertStore", "EvaluatorLock", "Silence",

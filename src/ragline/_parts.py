@@ -144,19 +144,39 @@ class Parts:
         self._load_ms = elapsed_ms(start)
         return self._load_ms
 
-    def ingestor(self, tenant: str, *, root: str | os.PathLike[str] | None = None) -> Ingestor:
+    def ingestor(
+        self,
+        tenant: str,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        embedder: Embedder | None = None,
+        flush_chunks: int | None = None,
+    ) -> Ingestor:
         """An ingestor into ``tenant``'s documents; ids are paths relative to ``root``
-        (default: the project folder)."""
+        (default: the project folder). ``embedder`` replaces the project's for this
+        ingest (a pool of Ray actors with the same model: ``--executor ray``)."""
         from ragline.ingest import Ingestor
 
         return Ingestor(
             self.backend.documents,
-            self.embedder,
+            embedder or self.embedder,
             self.settings.ingest,
             project_dir=root if root is not None else self.path,
-            on_embedded=self.view(tenant).sentence_hook(),
+            on_embedded=self.view(tenant).sentence_hook(embedder),
             tracer=self.tracer,
+            flush_chunks=flush_chunks,
         )
+
+    def embedder_factory(self) -> Callable[[], Embedder]:
+        """A picklable callable that builds this project's embedder in another process
+        (a Ray actor): from the settings, or a copy of an injected embedder."""
+        import functools
+
+        if self._embedder is not None:
+            return functools.partial(_same, self._embedder)
+        from ragline.embed import make_embedder
+
+        return functools.partial(make_embedder, self.settings.embedder, self.settings.embedding)
 
     def precompute_sentences(
         self,
@@ -662,15 +682,20 @@ class View:
         cache = self.parts.backend.response_cache if cached else None
         return judge_model(spec, timeout_ms, self.settings, cache=cache)
 
-    def sentence_hook(self) -> Callable[[str, list[Any]], int] | None:
-        """Ingest's hook that precomputes sentence vectors, if this tenant's answers use them."""
+    def sentence_hook(
+        self, embedder: Embedder | None = None
+    ) -> Callable[[str, list[Any]], int] | None:
+        """Ingest's hook that precomputes sentence vectors, if this tenant's answers use
+        them (with ``embedder``, default the project's)."""
         if self.uses_llm or not self.settings.answer.precompute_sentences:
             return None
         from ragline.answer._sentence_vectors import sentence_hook
 
         p = self.parts
         return sentence_hook(
-            p.backend.sentences, p.embedder, batch_size=self.settings.ingest.batch_size * 4
+            p.backend.sentences,
+            embedder or p.embedder,
+            batch_size=self.settings.ingest.batch_size * 4,
         )
 
     def _build_answerer(self) -> Answerer:
@@ -733,3 +758,8 @@ class View:
             price=price_for(first, ms) if isinstance(spec, str) else None,
             canary=self.canary,
         )
+
+
+def _same(embedder: Embedder) -> Embedder:
+    """The embedder itself (unpickled in a worker: a copy of an injected embedder)."""
+    return embedder

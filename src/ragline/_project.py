@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ragline.evals._replay import ReplayQuery, ReplayReport
     from ragline.evals._types import Case
     from ragline.guards._rescan import RescanReport
-    from ragline.ingest import IngestReport
+    from ragline.ingest import Ingestor, IngestReport
     from ragline.models import Model
     from ragline.retrieve import SearchResult
     from ragline.retrieve._explain import RoutingExplanation
@@ -65,6 +65,13 @@ class Project:
         self.parts.view()  # checks the model specs now, not at the first ask
         if self.settings.experiments:
             self.parts.experiments  # noqa: B018  # checks every variant now, named
+
+    def reopener(self) -> Callable[[], Project]:
+        """A picklable callable that opens this project again, with these very settings,
+        in another process (a Ray worker of ``ragline eval run --executor ray``)."""
+        import functools
+
+        return functools.partial(Project, self.path, settings=self.settings)
 
     # -- parts -------------------------------------------------------------------------
 
@@ -117,22 +124,43 @@ class Project:
         meta_fields: Sequence[str] | None = None,
         on_progress: Callable[[int, int, str], None] | None = None,
         root: str | os.PathLike[str] | None = None,
+        executor: str | None = None,
+        workers: int | None = None,
     ) -> IngestReport:
         """Ingest files and folders; unchanged files are skipped, changed ones replaced.
 
         Document ids are paths relative to ``root`` (default: the project folder).
+        ``executor``: ``local`` (default), ``ray`` or ``ray://HOST:PORT`` — embedding on
+        ``workers`` Ray actors (default one per cluster CPU; see :mod:`ragline.batch`).
         """
+        from ragline.batch import parse_executor
         from ragline.ingest import JsonFields
 
+        spec = parse_executor(executor)
         name = self.tenant_or_default(tenant)
         fields = JsonFields(id_field, text_field or "text", title_field or "title")
-        return self.parts.ingestor(name, root=root).ingest(
-            [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths],
-            tenant=name,
-            sync=sync,
-            json_fields=replace(fields, meta_fields=tuple(meta_fields or ())),
-            on_progress=on_progress,
+        targets = (
+            [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
         )
+        json_fields = replace(fields, meta_fields=tuple(meta_fields or ()))
+
+        def run(ingestor: Ingestor) -> IngestReport:
+            return ingestor.ingest(
+                targets, tenant=name, sync=sync, json_fields=json_fields, on_progress=on_progress
+            )
+
+        if spec.is_local:
+            return run(self.parts.ingestor(name, root=root))
+        from ragline.batch import flush_chunks, ray_embedder
+
+        batch = self.settings.ingest.batch_size
+        factory = self.parts.embedder_factory()
+        with ray_embedder(spec, factory, batch_size=batch, workers=workers) as embedder:
+            return run(
+                self.parts.ingestor(
+                    name, root=root, embedder=embedder, flush_chunks=flush_chunks(embedder)
+                )
+            )
 
     def rescan_guards(
         self,

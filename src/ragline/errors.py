@@ -67,6 +67,10 @@ class BusyError(RaglineError):
     """Another live run holds what this one needs (an ingest holding the documents)."""
 
 
+class ExecutorError(RaglineError):
+    """The batch executor (Ray) is not installed, unreachable, or lost its work."""
+
+
 class EmbedderError(RaglineError):
     """The embedder could not be loaded or failed on input."""
 

@@ -132,6 +132,19 @@ TenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant.")
 # traces, feedback and cases: the tenant narrows what is listed or looked up
 OnlyTenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+# ingest, eval run: where the batch work runs (ragline.batch)
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="local, ray (this machine's Ray cluster, or a private one) or "
+        "ray://HOST:PORT (a Ray head node); ray needs pip install 'ragline[ray]'.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Ray actors (default: one per cluster CPU)."),
+]
 # ask and chat: how many chunks to answer from, and the model that answers
 ChunksOpt = Annotated[int | None, typer.Option("-k", help="Chunks to retrieve.", min=1)]
 ModelOpt = Annotated[

@@ -13,15 +13,17 @@ module level (``ragline --help`` must stay fast).
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ragline.cli._common import new_console, open_project, print_json
+from ragline.cli._common import ExecutorOpt, WorkersOpt, new_console, open_project, print_json
 
 if TYPE_CHECKING:
     from ragline._project import Project
+    from ragline.batch import ExecutorSpec
     from ragline.evals._gates import GateResult
     from ragline.evals._preflight import DatasetCheck
     from ragline.evals._runner import ProjectTarget
@@ -136,6 +138,8 @@ def run_cmd(
         str | None,
         typer.Option("--experiment", help="Run once per variant of this experiment; compare."),
     ] = None,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
 ) -> None:
     """Run every case of DATASET through the pipeline (or --target) and score it."""
     from ragline.errors import EvalWarningsError, InputError, RaglineError
@@ -154,11 +158,19 @@ def run_cmd(
             overrides.setdefault("retrieval.candidates", depth)
         if beir and target:
             raise InputError("beir: runs evaluate the project's retrieval, not a --target")
-        if experiment and (beir or target or resume or gates_file):
+        from ragline.batch import parse_executor
+
+        spec = parse_executor(executor)
+        if experiment and (beir or target or resume or gates_file or not spec.is_local):
             raise InputError(
                 "--experiment runs the project's variants on a JSONL dataset; it does not "
-                "combine with beir:, --target, --resume or --gates",
+                "combine with beir:, --target, --resume, --gates or --executor ray",
                 hint="gate one variant's run with ragline eval gate RUN --gates FILE",
+            )
+        if target and not spec.is_local:
+            raise InputError(
+                "--executor ray runs the project's own pipeline, not a --target",
+                hint="use --concurrency to evaluate an HTTP endpoint in parallel",
             )
     except RaglineError as e:
         sys.stderr.write(f"error: {e}\n")
@@ -193,6 +205,8 @@ def run_cmd(
                 depth=depth,
                 quiet=as_json,
                 strict=strict,
+                executor=spec,
+                workers=workers,
             )
         except EvalInterrupted as e:
             sys.stderr.write(f"\n{e}\n")
@@ -259,6 +273,8 @@ def _run(
     depth: int,
     quiet: bool,
     strict: bool = False,
+    executor: ExecutorSpec | None = None,
+    workers: int | None = None,
 ) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -341,7 +357,14 @@ def _run(
 
     store = project.evals
     try:
-        with progress:
+        with ExitStack() as stack:
+            if executor is not None and not executor.is_local:
+                from ragline.batch._evals import ray_target
+
+                assert isinstance(run_target, ProjectTarget)  # --target is refused before
+                on_ray = stack.enter_context(ray_target(executor, run_target, workers=workers))
+                run_target, concurrency = on_ray, on_ray.workers
+            stack.enter_context(progress)
             runner = EvalRunner(
                 store,
                 run_target,

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ragline.cli._common import (
+    ExecutorOpt,
     TenantOpt,
+    WorkersOpt,
     display_path,
     file_progress,
     new_console,
@@ -64,6 +66,8 @@ def ingest(
         typer.Option("--meta-fields", help="JSON/JSONL: comma-separated fields kept as metadata."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
 ) -> None:
     """Ingest .txt .md .html .pdf .docx .json .jsonl files (unchanged files are skipped)."""
 
@@ -85,6 +89,8 @@ def ingest(
                 title_field=title_field,
                 meta_fields=metas,
                 on_progress=on_progress,
+                executor=executor,
+                workers=workers,
             )
     if as_json:
         print_json(report.to_dict())

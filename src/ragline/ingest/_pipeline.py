@@ -155,12 +155,15 @@ class Ingestor:
         project_dir: str | os.PathLike[str] = ".",
         on_embedded: EmbeddedHook | None = None,
         tracer: Tracer | None = None,
+        flush_chunks: int | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.on_embedded = on_embedded
         self.tracer = tracer
         self.settings = settings or IngestSettings.model_validate({})
+        #: chunks embedded per flush (a pool of embedders wants several batches at once)
+        self.flush_chunks = max(1, flush_chunks or self.settings.batch_size * 4)
         self.project_dir = Path(os.path.normpath(Path(project_dir).absolute()))
         self.languages = LanguageDetector(self.settings.languages)
         s = self.settings
@@ -522,7 +525,7 @@ class _Run:
     # ----------------------------------------------------------------- embed + write
 
     def _maybe_flush(self) -> None:
-        if self.pending_chunks >= self.ing.settings.batch_size * 4:
+        if self.pending_chunks >= self.ing.flush_chunks:
             self._flush()
 
     def _flush(self) -> None:
@@ -596,7 +599,7 @@ class _Run:
         missing = [h for h in texts if h not in vectors]
         fresh = set(missing)
         self.embedded += sum(1 for c in chunks if c.content_hash in fresh)
-        step = max(1, self.ing.settings.batch_size * 4)
+        step = self.ing.flush_chunks
         for i in range(0, len(missing), step):
             hashes = missing[i : i + step]
             out = np.asarray(embedder.embed_documents([texts[h] for h in hashes]))
