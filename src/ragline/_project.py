@@ -12,8 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
-from ragline._parts import Parts
-from ragline.config import Settings, load_settings
 from ragline.types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -21,6 +19,7 @@ if TYPE_CHECKING:
     from ragline.agent._memory import LongTermMemory
     from ragline.answer import AskOptions, AskRequest, Event, SearchOptions
     from ragline.answer._chat import ChatReply
+    from ragline.config import Settings
     from ragline.embed import Embedder
     from ragline.evals._replay import ReplayQuery, ReplayReport
     from ragline.evals._types import Case
@@ -55,6 +54,10 @@ class Project:
         store: Store | Backend | None = None,
         embedder: Embedder | None = None,
     ) -> None:
+        # Settings (pydantic) and the parts load here, not when ``ragline`` is imported.
+        from ragline._parts import Parts
+        from ragline.config import load_settings
+
         self.path = Path(path).resolve()
         self._overrides = dict(overrides or {})  # replay starts from these
         self._config_file = config_file
@@ -304,6 +307,7 @@ class Project:
         """Re-run traced asks (``query`` picks them; default: all) under this project's
         settings, or with dotted ``overrides`` / another ``config_file``, and compare
         each with its trace. Writes nothing: no documents, traces or feedback."""
+        from ragline._parts import Parts
         from ragline.evals._replay import Replayer, ReplayQuery, candidate_settings
 
         settings = candidate_settings(
