@@ -113,23 +113,37 @@ class Project:
         text_field: str | None = None,
         title_field: str | None = None,
         meta_fields: Sequence[str] | None = None,
+        vector_field: str | None = None,
         on_progress: Callable[[int, int, str], None] | None = None,
         root: str | os.PathLike[str] | None = None,
     ) -> IngestReport:
         """Ingest files and folders; unchanged files are skipped, changed ones replaced.
 
         Document ids are paths relative to ``root`` (default: the project folder).
+        ``vector_field`` loads JSONL records with precomputed vectors in that field, one
+        chunk each, without embedding (:mod:`ragline.ingest._bulk`).
         """
         from ragline.ingest import JsonFields
 
         name = self.tenant_or_default(tenant)
         fields = JsonFields(id_field, text_field or "text", title_field or "title")
-        return self.parts.ingestor(name, root=root).ingest(
-            [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths],
-            tenant=name,
-            sync=sync,
-            json_fields=replace(fields, meta_fields=tuple(meta_fields or ())),
-            on_progress=on_progress,
+        fields = replace(fields, meta_fields=tuple(meta_fields or ()))
+        files = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
+        ingestor = self.parts.ingestor(name, root=root)
+        if vector_field is not None:
+            from ragline.ingest._bulk import load_vector_files
+
+            return load_vector_files(
+                ingestor,
+                files,
+                tenant=name,
+                fields=fields,
+                vector_field=vector_field,
+                sync=sync,
+                on_progress=on_progress,
+            )
+        return ingestor.ingest(
+            files, tenant=name, sync=sync, json_fields=fields, on_progress=on_progress
         )
 
     def rescan_guards(

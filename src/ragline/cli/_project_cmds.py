@@ -63,6 +63,14 @@ def ingest(
         str | None,
         typer.Option("--meta-fields", help="JSON/JSONL: comma-separated fields kept as metadata."),
     ] = None,
+    vector_field: Annotated[
+        str | None,
+        typer.Option(
+            "--vector-field",
+            help="JSONL: field holding each record's precomputed vector (one chunk per "
+            "record; nothing is embedded).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Ingest .txt .md .html .pdf .docx .json .jsonl files (unchanged files are skipped)."""
@@ -84,6 +92,7 @@ def ingest(
                 text_field=text_field,
                 title_field=title_field,
                 meta_fields=metas,
+                vector_field=vector_field,
                 on_progress=on_progress,
             )
     if as_json:
