@@ -53,6 +53,7 @@ def main() -> None:
             row = {"id": f"d{i}", "title": doc["title"], "text": doc["text"]}
             out.write(json.dumps({**row, "embedding": [round(float(x), 6) for x in v]}) + "\n")
     size_mb = data.stat().st_size / 2**20
+    (work / "kb").mkdir()
     project = Project(work / "kb")
     started = time.perf_counter()
     first = project.ingest(data, vector_field="embedding")
