@@ -4,7 +4,7 @@ opening a SQLite project (median of 15 runs each, one fresh interpreter per run)
 python bench/startup.py [--before-src PATH]
 
 ``--before-src`` also times the import rows with ``PYTHONPATH=PATH`` (e.g. an older
-checkout's ``src/``), interleaved with the current ones in the same run.
+checkout's ``src/``), in the same run as the current ones.
 """
 
 from __future__ import annotations
@@ -57,14 +57,18 @@ def main() -> None:
             ("before: 'from ragline import Project'", cases[2][1], before),
             ("before: … and Project(dir)", cases[3][1], before),
         ]
+    load_before = os.getloadavg()[0]
     rows = []
     for label, cmd, run_env in cases:
         med, worst = timeit(cmd, run_env)
         rows.append([label, f"{med:.0f}", f"{worst:.0f}"])
         print(label, f"{med:.0f} ms")
     shutil.rmtree(folder, ignore_errors=True)
+    load = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
     body = (
-        table(["command", "median ms", "max ms"], rows)
+        f"Load average (1 min) of the shared machine before / after: {load}. Compare rows "
+        "of one run (the *before* rows are from the same run).\n\n"
+        + table(["command", "median ms", "max ms"], rows)
         + "\n\nTargets: `ragline --help` ≤ 500 ms; `from ragline import Project` ≤ 150 ms "
         "(it loads no store backend, no pydantic config and no numpy: `Project(dir)` "
         "loads the settings and the SQLite store when a project is opened).\n"
