@@ -135,13 +135,12 @@ def _vector(
             f"{where}: no vector in field {field!r}",
             hint=f"add the field to every record, or name the right one with --vector-field; {fix}",
         )
-    if not isinstance(value, list) or not all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) for x in value
-    ):
-        raise InputError(
-            f"{where}: field {field!r} must be a list of numbers, found {type(value).__name__}",
-            hint=f"write the vector as a JSON array of floats; {fix}",
-        )
+    not_numbers = InputError(
+        f"{where}: field {field!r} must be a list of numbers, found {type(value).__name__}",
+        hint=f"write the vector as a JSON array of floats; {fix}",
+    )
+    if not isinstance(value, list):
+        raise not_numbers
     if len(value) != dimension:
         raise InputError(
             f"{where}: field {field!r} has {len(value)} numbers but the project's embedder "
@@ -149,20 +148,26 @@ def _vector(
             hint="compute the vectors with the project's embedder, or set `embedder:` in "
             f"ragline.yaml to the model that made them (queries are embedded with it); {fix}",
         )
+    try:  # one C-level conversion: any string, null or list inside gives another dtype
+        vector = np.array(value)
+    except ValueError:  # ragged nested lists
+        raise not_numbers from None
+    if vector.ndim != 1 or vector.dtype.kind not in "iuf":
+        raise not_numbers
     with np.errstate(over="ignore"):  # an out-of-range number is refused just below
-        vector = np.asarray(value, dtype=np.float32)
-    if not np.isfinite(vector).all():
+        vector32 = vector.astype(np.float32)
+    if not np.isfinite(vector32).all():
         raise InputError(
             f"{where}: field {field!r} holds a number too large for float32",
             hint=f"check how the vectors were written; {fix}",
         )
-    norm = math.sqrt(float(np.dot(vector, vector)))
+    norm = math.sqrt(float(np.dot(vector32, vector32)))
     if norm == 0.0:
         raise InputError(
             f"{where}: field {field!r} is all zeros",
             hint=f"a zero vector matches nothing; compute it again or drop the record; {fix}",
         )
-    return vector / np.float32(norm)
+    return vector32 / np.float32(norm)
 
 
 class VectorLoad:
