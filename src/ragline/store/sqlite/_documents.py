@@ -38,7 +38,7 @@ from ragline.store._claims import (
     claim_from_row,
     decide_claims,
 )
-from ragline.store._common import normalize_query, stack_vectors, validate_upsert
+from ragline.store._common import normalize_query, stack_vectors, top_k, validate_upsert
 from ragline.store._filters import Condition
 from ragline.store._rows import CHUNK, DOCUMENT
 from ragline.store.sqlite._connect import Database
@@ -409,8 +409,12 @@ class SQLiteStore(ClosesOnExit):
             mask = snap.mask(filters)
         # Scoring runs outside the store's lock (the snapshot's indexes are read-only),
         # so concurrent searches overlap their numpy work.
-        best, scores = index.top(ids.values(), k, mask)
-        return self._scored(snap, [int(snap.pks[i]) for i in best], scores)
+        scores = index.scores(ids.values())
+        if mask is not None:
+            scores[~mask] = 0.0
+        candidates = np.flatnonzero(scores > 0)
+        best = candidates[top_k(scores[candidates], k)]
+        return self._scored(snap, [int(snap.pks[i]) for i in best], scores[best])
 
     def vector_search(
         self, tenant: str, vector: Vector, *, k: int, filters: Sequence[Condition] = ()
