@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import shutil
 import sys
 import time
@@ -80,7 +81,8 @@ def main() -> None:
     body = (
         f"{n:,} records (SciFact title + abstract, mean {sum(map(len, texts)) // n} chars, "
         f"384-d float vectors; {size_mb:.0f} MiB of JSONL), one file, fresh SQLite project, "
-        "default settings.\n\n"
+        f"default settings. Load average (1 min) of the shared machine at the end: "
+        f"{os.getloadavg()[0]:.1f}.\n\n"
         + table(["step", "s", "chunks/s"], rows)
         + "\n\nThe file is read twice (every record is checked before anything is written); "
         "the injection scan is the one the regular ingest stores with each chunk (the "
