@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +48,9 @@ def write(path: Path, rows: list[dict[str, object]] | list[str]) -> Path:
 
 
 @pytest.fixture()
-def project(tmp_path: Path) -> Project:
-    return Project(tmp_path, overrides={"embedder": f"hash:{DIM}"})
+def project(tmp_path: Path) -> Iterator[Project]:
+    with Project(tmp_path, overrides={"embedder": f"hash:{DIM}"}) as p:
+        yield p
 
 
 def test_vectors_are_stored_as_given_and_searchable(project: Project, tmp_path: Path) -> None:
