@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
-from ragline._parts import Parts
-from ragline.config import Settings, load_settings
 from ragline.types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -21,11 +18,12 @@ if TYPE_CHECKING:
     from ragline.agent._memory import LongTermMemory
     from ragline.answer import AskOptions, AskRequest, Event, SearchOptions
     from ragline.answer._chat import ChatReply
+    from ragline.config import Settings
     from ragline.embed import Embedder
     from ragline.evals._replay import ReplayQuery, ReplayReport
     from ragline.evals._types import Case
     from ragline.guards._rescan import RescanReport
-    from ragline.ingest import Ingestor, IngestReport
+    from ragline.ingest import IngestReport
     from ragline.models import Model
     from ragline.retrieve import SearchResult
     from ragline.retrieve._explain import RoutingExplanation
@@ -55,6 +53,10 @@ class Project:
         store: Store | Backend | None = None,
         embedder: Embedder | None = None,
     ) -> None:
+        # Settings (pydantic) and the parts load here, not when ``ragline`` is imported.
+        from ragline._parts import Parts
+        from ragline.config import load_settings
+
         self.path = Path(path).resolve()
         self._overrides = dict(overrides or {})  # replay starts from these
         self._config_file = config_file
@@ -122,6 +124,7 @@ class Project:
         text_field: str | None = None,
         title_field: str | None = None,
         meta_fields: Sequence[str] | None = None,
+        vector_field: str | None = None,
         on_progress: Callable[[int, int, str], None] | None = None,
         root: str | os.PathLike[str] | None = None,
         executor: str | None = None,
@@ -132,35 +135,27 @@ class Project:
         Document ids are paths relative to ``root`` (default: the project folder).
         ``executor``: ``local`` (default), ``ray`` or ``ray://HOST:PORT`` — embedding on
         ``workers`` Ray actors (default one per cluster CPU; see :mod:`ragline.batch`).
+        ``vector_field`` loads JSONL records with precomputed vectors in that field, one
+        chunk each, without embedding (:mod:`ragline.ingest._bulk`).
         """
-        from ragline.batch import parse_executor
         from ragline.ingest import JsonFields
+        from ragline.ingest._run import run_ingest
 
-        spec = parse_executor(executor)
-        name = self.tenant_or_default(tenant)
-        fields = JsonFields(id_field, text_field or "text", title_field or "title")
-        targets = (
-            [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
+        fields = JsonFields(
+            id_field, text_field or "text", title_field or "title", tuple(meta_fields or ())
         )
-        json_fields = replace(fields, meta_fields=tuple(meta_fields or ()))
-
-        def run(ingestor: Ingestor) -> IngestReport:
-            return ingestor.ingest(
-                targets, tenant=name, sync=sync, json_fields=json_fields, on_progress=on_progress
-            )
-
-        if spec.is_local:
-            return run(self.parts.ingestor(name, root=root))
-        from ragline.batch import flush_chunks, ray_embedder
-
-        batch = self.settings.ingest.batch_size
-        factory = self.parts.embedder_factory()
-        with ray_embedder(spec, factory, batch_size=batch, workers=workers) as embedder:
-            return run(
-                self.parts.ingestor(
-                    name, root=root, embedder=embedder, flush_chunks=flush_chunks(embedder)
-                )
-            )
+        return run_ingest(
+            self.parts,
+            [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths],
+            tenant=self.tenant_or_default(tenant),
+            fields=fields,
+            sync=sync,
+            vector_field=vector_field,
+            on_progress=on_progress,
+            root=root,
+            executor=executor,
+            workers=workers,
+        )
 
     def rescan_guards(
         self,
@@ -338,6 +333,7 @@ class Project:
         """Re-run traced asks (``query`` picks them; default: all) under this project's
         settings, or with dotted ``overrides`` / another ``config_file``, and compare
         each with its trace. Writes nothing: no documents, traces or feedback."""
+        from ragline._parts import Parts
         from ragline.evals._replay import Replayer, ReplayQuery, candidate_settings
 
         settings = candidate_settings(

@@ -65,6 +65,14 @@ def ingest(
         str | None,
         typer.Option("--meta-fields", help="JSON/JSONL: comma-separated fields kept as metadata."),
     ] = None,
+    vector_field: Annotated[
+        str | None,
+        typer.Option(
+            "--vector-field",
+            help="JSONL: field holding each record's precomputed vector (one chunk per "
+            "record; nothing is embedded).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     executor: ExecutorOpt = "local",
     workers: WorkersOpt = None,
@@ -88,6 +96,7 @@ def ingest(
                 text_field=text_field,
                 title_field=title_field,
                 meta_fields=metas,
+                vector_field=vector_field,
                 on_progress=on_progress,
                 executor=executor,
                 workers=workers,
