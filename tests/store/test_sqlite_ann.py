@@ -271,3 +271,44 @@ def test_disk_full_while_writing_falls_back_to_exact(
     assert files(db).index.exists()
     assert not list(files(db).index.parent.glob("*.tmp"))
     os.sync()
+
+
+@pytest.mark.parametrize(("threshold", "plan"), [(1, "ann"), (0, "exact"), (1000, "exact")])
+def test_project_setting_and_the_plan_on_the_dense_span(
+    tmp_path: Path, threshold: int, plan: str
+) -> None:
+    import ragline
+    from ragline.testing import HashEmbedder
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "warranty.md").write_text(
+        "# Warranty\n\nEvery X200 comes with a two-year warranty. The warranty covers the "
+        "motor and the battery.\n"
+    )
+    (docs / "shipping.md").write_text("# Shipping\n\nOrders ship within three days.\n")
+    (tmp_path / "ragline.yaml").write_text(
+        f"store: sqlite:///ragline.db\nembedder: hash\nretrieval: {{ann_threshold: {threshold}}}\n"
+    )
+    with ragline.Project(tmp_path, embedder=HashEmbedder()) as project:
+        project.ingest([docs])
+        answer = project.ask("How long is the warranty?")
+        assert "two-year warranty" in answer.hits[0].chunk.text
+        spans = {s.name: s for s in project.get_trace(answer.trace_id)}
+    attrs = spans["ragline.retriever.dense"].attributes
+    assert attrs["ragline.vector.plan"] == plan
+    assert (tmp_path / "ragline.db.ann").exists() == (plan == "ann")
+    if plan == "ann":
+        assert attrs["ragline.vector.candidates"] >= 1 and attrs["ragline.vector.overfetch"] == 2
+
+
+def test_planner_choices() -> None:
+    from ragline.store.sqlite._vector_plan import plan_search
+
+    assert plan_search(100, 10, None, 0).reason == "ann off"
+    assert plan_search(100, 10, None, 1000).method == "exact"
+    half = np.arange(10_000) % 2 == 0
+    p = plan_search(10_000, 10, half, 1000)
+    assert (p.method, p.overfetch, p.candidates) == ("ann", 4, 40)
+    rare = np.arange(10_000) % 100 == 0
+    assert plan_search(10_000, 10, rare, 1000).reason == "selective filter (100 of 10000 rows)"
