@@ -132,25 +132,42 @@ class AnnIndexes:
                         why,
                         len(snap),
                     )
-            if ann is None:
-                ann = TenantAnn.build(snap.pks, matrix, generation)
-            with ann.lock:
-                if ann.generation != generation:
-                    before = ann.generation
-                    added, removed = ann.catch_up(snap.pks, matrix, generation)
-                    log.warning(
-                        "ANN index of tenant %r was stale (generation %d, store %d): "
-                        "caught up from the store (%d rows added or replaced, %d removed)",
-                        tenant,
-                        before,
-                        generation,
-                        added,
-                        removed,
-                    )
+            try:
+                ann = self._in_step(ann, snap, matrix)
+            except (RuntimeError, ValueError, MemoryError) as exc:
+                log.warning(
+                    "could not build the ANN index of tenant %r (%s); its vector searches use "
+                    "the exact scan until its next write",
+                    tenant,
+                    exc,
+                )
+                self._failed[tenant] = generation
+                self._loaded.pop(tenant, None)
+                return None
             self._loaded[tenant] = ann
             if ann.dirty and files is not None and not self._save(conn, ann, files, tenant):
                 return None
             return ann
+
+    @staticmethod
+    def _in_step(ann: TenantAnn | None, snap: TenantSnapshot, matrix: Matrix) -> TenantAnn:
+        """``ann`` caught up with ``snap`` (built from it when None)."""
+        if ann is None:
+            return TenantAnn.build(snap.pks, matrix, snap.generation)
+        with ann.lock:
+            if ann.generation != snap.generation:
+                before = ann.generation
+                added, removed = ann.catch_up(snap.pks, matrix, snap.generation)
+                log.warning(
+                    "ANN index of tenant %r was stale (generation %d, store %d): caught up "
+                    "from the store (%d rows added or replaced, %d removed)",
+                    snap.tenant,
+                    before,
+                    snap.generation,
+                    added,
+                    removed,
+                )
+        return ann
 
     def applied(
         self,
@@ -176,7 +193,16 @@ class AnnIndexes:
             if after < 0:  # not committed yet (an outer transaction): catch up later
                 ann.generation = -1
             elif ann.generation == before and (not len(added) or ann.dimension == vectors.shape[1]):
-                ann.apply(removed, added, vectors, after)
+                try:
+                    ann.apply(removed, added, vectors, after)
+                except (RuntimeError, ValueError) as exc:  # the commit stands: catch up later
+                    log.warning(
+                        "ANN index of tenant %r: could not apply a write (%s); the next "
+                        "search catches it up from the store",
+                        tenant,
+                        exc,
+                    )
+                    ann.generation = -1
 
     def save_all(self, conn: sqlite3.Connection) -> None:
         """Write every changed index (the store is closing)."""
