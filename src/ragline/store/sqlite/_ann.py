@@ -51,8 +51,10 @@ FORMAT = 1
 #: HNSW graph degree and build width (bench/ann_choice.py)
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
-#: the narrowest search; a search for more candidates widens it to their count
-EXPANSION_SEARCH = 64
+#: the narrowest search width; a search for more candidates widens it to twice their
+#: count (measured at 20k clustered vectors, int8, rescored: recall@10 0.92 at 64, 0.96
+#: at 128, 0.99 at 256)
+EXPANSION_SEARCH = 128
 #: int8 storage: a quarter of f32's memory; hits are rescored from the exact vectors
 DTYPE = "i8"
 #: a stored vector differing from SQLite's by more than this is another row's
@@ -136,7 +138,7 @@ class TenantAnn:
 
     def search(self, query: Vector, count: int) -> IntArray:
         """Row ids of about the ``count`` nearest rows (unordered use: rescore them)."""
-        self.index.expansion_search = max(EXPANSION_SEARCH, count)
+        self.index.expansion_search = max(EXPANSION_SEARCH, 2 * count)
         found = self.index.search(query, count, threads=1)
         return np.asarray(found.keys, dtype=np.uint64).astype(np.int64)
 
