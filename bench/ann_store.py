@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import re
 import shutil
@@ -173,7 +174,8 @@ def main() -> None:
     notes = (
         f"{args.chunks:,} chunks, {args.queries} queries, one thread; ANN index build "
         f"{built:.1f} s (from the store, all cores), load on reopen {loaded:.2f} s; "
-        f"peak RSS {peak_rss_mb():.0f} MiB (both stores open: two snapshots)."
+        f"peak RSS {peak_rss_mb():.0f} MiB (both stores open: two snapshots); load "
+        f"average at the end {os.getloadavg()[0]:.1f}."
     )
     print(notes)
     print(body)
