@@ -42,6 +42,7 @@ from ragline.store._claims import (
 )
 from ragline.store._common import normalize_query, stack_vectors, top_k, validate_upsert
 from ragline.store._filters import Condition
+from ragline.store._plan import note_plan
 from ragline.store._rows import CHUNK, DOCUMENT
 from ragline.store.sqlite._connect import Database
 from ragline.store.sqlite._index import (
@@ -101,15 +102,6 @@ def _document_pks(conn: sqlite3.Connection, tenant: str, document_id: str) -> li
         (tenant, document_id),
     ).fetchall()
     return [int(r[0]) for r in rows]
-
-
-def _record(plan: VectorPlan) -> None:
-    """The planner's choice, on the current span (the dense retriever's)."""
-    from ragline.trace._tracer import current_span
-
-    span = current_span()
-    if span.is_recording:
-        span.update(plan.attributes())
 
 
 def fts_query(text: str) -> str:
@@ -500,7 +492,7 @@ class SQLiteStore(ClosesOnExit):
             plan = VectorPlan("exact", "ANN index unavailable (see the log)")
         if found is None:  # outside the lock, as in keyword_search
             found = index.search(q, k, mask)
-        _record(plan)
+        note_plan(plan.attributes())  # the dense retriever's span records it
         rows, scores = found
         return self._scored(snap, [int(snap.pks[i]) for i in rows], scores)
 

@@ -1,7 +1,7 @@
 """How the SQLite store answers a vector search: exact scan or ANN, and the ANN indexes.
 
-The planner, per search (its choice is recorded on the current span, the dense
-retriever's, as ``ragline.vector.*``):
+The planner, per search (its choice is noted with :func:`ragline.store._plan.note_plan`
+and recorded on the dense retriever's span as ``ragline.vector.*``):
 
 - **exact** when the tenant has fewer chunks than ``ann_threshold`` (0: always), when
   a metadata filter is selective (fewer than 1 row in ``MAX_OVERFETCH`` passes: the
