@@ -112,6 +112,7 @@ class Parts:
                         self.settings.store,
                         base_dir=self.path,
                         trace_busy_timeout_ms=self.settings.tracing.write_timeout_ms,
+                        ann_threshold=self.settings.retrieval.ann_threshold,
                     )
         return self._backend
 

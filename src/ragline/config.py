@@ -236,6 +236,13 @@ class RetrievalSettings(_Strict):
     metadata_boost: float = Field(
         2.0, gt=0, description="the factor a matched metadata value multiplies a hit's score by"
     )
+    ann_threshold: int = Field(
+        20_000,
+        ge=0,
+        description="SQLite store: a tenant with at least this many chunks searches vectors "
+        "through an approximate (HNSW) index kept beside the database file; below it, and "
+        "for selective filters, an exact scan (0: always exact)",
+    )
 
 
 class AnswerSettings(_Strict):

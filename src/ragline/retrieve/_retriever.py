@@ -24,6 +24,7 @@ from ragline.retrieve._mmr import mmr_select
 from ragline.retrieve._routing import Boost, RoutingPlan, apply_boosts, plan_routing
 from ragline.store import Condition, ScoredChunk, Store, Vector, parse_filter
 from ragline.store._filters import condition_matches, field_value
+from ragline.store._plan import collect_plan
 from ragline.trace import _attrs
 from ragline.trace._tracer import NoopSpan, Span, span
 from ragline.types import Hit
@@ -239,10 +240,11 @@ class Retriever:
         def leg(name: str, search: Callable[..., list[ScoredChunk]], needle: object) -> None:
             """One retriever's candidates, found in its own span and timed."""
             start = time.perf_counter()
-            with span(f"ragline.retriever.{name}", "retriever") as sp:
+            with span(f"ragline.retriever.{name}", "retriever") as sp, collect_plan() as plan:
                 legs[name] = search(tenant, needle, k=n_candidates, filters=conditions)
                 if sp.is_recording:
                     _leg_attrs(sp, name, n_candidates, legs[name])
+                    sp.update(plan)  # how the store searched (exact or ANN), if it says
             timings[name] = elapsed_ms(start)
 
         if run_mode in ("hybrid", "keyword"):

@@ -58,7 +58,11 @@ def backend_kind(url: str) -> str:
 
 
 def open_backend(
-    url: str, *, base_dir: str | Path | None = None, trace_busy_timeout_ms: int = 500
+    url: str,
+    *,
+    base_dir: str | Path | None = None,
+    trace_busy_timeout_ms: int = 500,
+    ann_threshold: int | None = None,
 ) -> Backend:
     """The :class:`Backend` a store URL names (nothing is opened until first used).
 
@@ -71,7 +75,9 @@ def open_backend(
 
     ``base_dir`` is also where the evaluation runs of an in-memory store are kept
     (``ragline-evals.db``). ``trace_busy_timeout_ms`` bounds how long the trace writer
-    waits for a SQLite lock before it drops (and counts) a batch.
+    waits for a SQLite lock before it drops (and counts) a batch. ``ann_threshold``
+    (SQLite only; default :data:`~ragline.store.sqlite._vector_plan.ANN_THRESHOLD`) is
+    the tenant size from which vector search uses the approximate index.
     """
     kind = backend_kind(url)
     text = url.strip()
@@ -87,6 +93,7 @@ def open_backend(
             sqlite_path(text, base_dir=base),
             base_dir=base,
             trace_busy_timeout_ms=trace_busy_timeout_ms,
+            ann_threshold=ann_threshold,
         )
     import importlib.util
 

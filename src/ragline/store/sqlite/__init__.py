@@ -64,7 +64,7 @@ IN_MEMORY = (
 class SQLiteBackend(LazyFamilies):
     """Every family in the SQLite file ``path`` (``":memory:"``: see the module docstring)."""
 
-    documents = Family(lambda backend: SQLiteStore(backend.path))
+    documents = Family(lambda backend: backend._documents_store())
     traces = Family(
         lambda backend: SQLiteTraceStore(backend.path, busy_timeout_ms=backend._trace_timeout_ms)
     )
@@ -82,9 +82,15 @@ class SQLiteBackend(LazyFamilies):
     rate_limits = Family(lambda backend: MemoryRateLimits())  # per process
 
     def __init__(
-        self, path: str | Path, *, base_dir: str | Path = ".", trace_busy_timeout_ms: int = 500
+        self,
+        path: str | Path,
+        *,
+        base_dir: str | Path = ".",
+        trace_busy_timeout_ms: int = 500,
+        ann_threshold: int | None = None,
     ) -> None:
         super().__init__()
+        self._ann_threshold = ann_threshold
         self.path = str(path)
         self.url = f"sqlite:///{self.path}" if self.path != ":memory:" else "sqlite://:memory:"
         self.in_memory = self.path == ":memory:"
@@ -95,6 +101,11 @@ class SQLiteBackend(LazyFamilies):
             self._memory: MemoryBackend | None = MemoryBackend(base_dir=base_dir)
         else:
             self._memory = None
+
+    def _documents_store(self) -> SQLiteStore:
+        if self._ann_threshold is None:
+            return SQLiteStore(self.path)
+        return SQLiteStore(self.path, ann_threshold=self._ann_threshold)
 
     def _family(self, name: str, make: Callable[[], T]) -> T:
         if self._memory is not None and name in IN_MEMORY:

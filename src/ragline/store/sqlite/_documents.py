@@ -9,7 +9,9 @@
   index over ``chunks.indexed_text``, kept in sync by triggers in the same transaction,
   for phrase/prefix lookups and snippets (:func:`fts_query` makes any text safe for it).
 - Vector search is brute-force cosine over a per-tenant float32 matrix cached in
-  memory and reloaded when the tenant's generation changes (any process's write).
+  memory and reloaded when the tenant's generation changes (any process's write);
+  above ``ann_threshold`` chunks it goes through a per-tenant HNSW index persisted
+  beside the file (:mod:`._vector_plan` decides, :mod:`._ann` keeps the index).
 - Filters are evaluated with the reference semantics on each distinct value of a
   field (see :class:`~ragline.store._common.FilterColumns`), before the top ``k``.
 - One connection, a :class:`~ragline.store.sqlite._connect.Database` with
@@ -40,6 +42,7 @@ from ragline.store._claims import (
 )
 from ragline.store._common import normalize_query, stack_vectors, top_k, validate_upsert
 from ragline.store._filters import Condition
+from ragline.store._plan import note_plan
 from ragline.store._rows import CHUNK, DOCUMENT
 from ragline.store.sqlite._connect import Database
 from ragline.store.sqlite._index import (
@@ -48,6 +51,13 @@ from ragline.store.sqlite._index import (
     tenant_generation,
     term_blobs,
     term_ids,
+)
+from ragline.store.sqlite._vector_plan import (
+    ANN_THRESHOLD,
+    AnnIndexes,
+    VectorPlan,
+    ann_search,
+    plan_search,
 )
 from ragline.types import Chunk, Document, Metadata
 
@@ -82,6 +92,18 @@ def _fresh(c: Chunk) -> Chunk:
     )
 
 
+_NO_VECTORS: Matrix = np.zeros((0, 0), dtype=np.float32)
+
+
+def _document_pks(conn: sqlite3.Connection, tenant: str, document_id: str) -> list[int]:
+    """The row ids of a document's chunks, in ordinal order (the upsert's row order)."""
+    rows = conn.execute(
+        "SELECT pk FROM chunks WHERE tenant = ? AND document_id = ? ORDER BY ordinal, pk",
+        (tenant, document_id),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def fts_query(text: str) -> str:
     """A safe FTS5 query for any user text: its non-stopword words, quoted, ORed."""
     return " OR ".join(f'"{t}"' for t in query_terms(text))
@@ -91,7 +113,12 @@ class SQLiteStore(ClosesOnExit):
     """The default store: ``SQLiteStore("ragline.db")`` or ``SQLiteStore(":memory:")``."""
 
     def __init__(
-        self, path: str | Path, *, busy_timeout_ms: int = 10_000, max_cached_tenants: int = 16
+        self,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = 10_000,
+        max_cached_tenants: int = 16,
+        ann_threshold: int = ANN_THRESHOLD,
     ) -> None:
         self.path = str(path)
         self.max_cached_tenants = max(1, max_cached_tenants)
@@ -104,6 +131,7 @@ class SQLiteStore(ClosesOnExit):
             synchronous="FULL",
         )
         self._snapshots: dict[str, TenantSnapshot] = {}  # read and written under its lock
+        self._ann = AnnIndexes(self.path, ann_threshold)
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -117,6 +145,11 @@ class SQLiteStore(ClosesOnExit):
         Nested calls join the outer transaction (see :meth:`Database.transaction`).
         """
         return self._db.transaction(write=write, durable=durable)
+
+    def _committed(self) -> bool:
+        """Whether the write just done is committed (not joined to an outer transaction,
+        which may still roll back: then the ANN index is caught up by the next search)."""
+        return not self._db.conn.in_transaction
 
     def _snapshot(self, conn: sqlite3.Connection, tenant: str) -> TenantSnapshot:
         generation = tenant_generation(conn, tenant)
@@ -181,6 +214,7 @@ class SQLiteStore(ClosesOnExit):
                         hint="use one embedder per store, or delete the tenant's documents "
                         "and re-ingest",
                     )
+            removed = _document_pks(conn, tenant, doc_id)
             conn.execute(
                 "DELETE FROM chunks WHERE tenant = ? AND document_id = ?", (tenant, doc_id)
             )
@@ -234,8 +268,14 @@ class SQLiteStore(ClosesOnExit):
                     for i, c in enumerate(chunks)
                 ),
             )
+            added = _document_pks(conn, tenant, doc_id)
+            before = tenant_generation(conn, tenant)
             bump_generation(conn, tenant)
             self._snapshots.pop(tenant, None)
+        # committed: now the ANN index (a crash before this is caught up from SQLite)
+        self._ann.applied(
+            tenant, before, before + 1 if self._committed() else -1, removed, added, matrix
+        )
 
     def get_document(self, tenant: str, document_id: str) -> Document | None:
         with self.transaction(write=False) as conn:
@@ -254,6 +294,8 @@ class SQLiteStore(ClosesOnExit):
 
     def delete_document(self, tenant: str, document_id: str) -> bool:
         with self.transaction(write=True) as conn:
+            removed = _document_pks(conn, tenant, document_id)
+            before = tenant_generation(conn, tenant)
             conn.execute(
                 "DELETE FROM chunks WHERE tenant = ? AND document_id = ?", (tenant, document_id)
             )
@@ -264,6 +306,10 @@ class SQLiteStore(ClosesOnExit):
             if deleted:
                 bump_generation(conn, tenant)
                 self._snapshots.pop(tenant, None)
+        if deleted:
+            self._ann.applied(
+                tenant, before, before + 1 if self._committed() else -1, removed, [], _NO_VECTORS
+            )
         return deleted
 
     def update_chunk_metadata(self, tenant: str, metadata: Mapping[str, Metadata]) -> int:
@@ -275,9 +321,14 @@ class SQLiteStore(ClosesOnExit):
                 [(_dumps(dict(value)), tenant, cid) for cid, value in metadata.items()],
             )
             updated = max(cur.rowcount, 0)
+            before = tenant_generation(conn, tenant)
             if updated:  # the snapshot caches chunks and filter columns: reload it
                 bump_generation(conn, tenant)
                 self._snapshots.pop(tenant, None)
+        if updated:  # vectors unchanged: the ANN index only moves to the new generation
+            self._ann.applied(
+                tenant, before, before + 1 if self._committed() else -1, [], [], _NO_VECTORS
+            )
         return updated
 
     # -- ingest claims ---------------------------------------------------------------
@@ -427,10 +478,22 @@ class SQLiteStore(ClosesOnExit):
                 return []
             index = snap.vectors()
             mask = snap.mask(filters)
+            plan = plan_search(len(snap), k, mask, self._ann.threshold)
+            ann = self._ann.get(conn, snap, index.matrix) if plan.method == "ann" else None
         q = normalize_query(vector, index.dimension)
         if q is None:
             return []
-        rows, scores = index.search(q, k, mask)  # outside the lock, as in keyword_search
+        found = None
+        if ann is not None:
+            found = ann_search(ann, snap, index.matrix, q, k, mask, plan)
+            if found is None:
+                plan = VectorPlan("exact", "filter left too few ANN candidates")
+        elif plan.method == "ann":
+            plan = VectorPlan("exact", "ANN index unavailable (see the log)")
+        if found is None:  # outside the lock, as in keyword_search
+            found = index.search(q, k, mask)
+        note_plan(plan.attributes())  # the dense retriever's span records it
+        rows, scores = found
         return self._scored(snap, [int(snap.pks[i]) for i in rows], scores)
 
     def _scored(
@@ -471,6 +534,8 @@ class SQLiteStore(ClosesOnExit):
     def close(self) -> None:
         with self._db.lock:
             self._snapshots.clear()
+            if not self._db.closed:
+                self._ann.save_all(self._db.conn)
             self._db.close()
 
     def __repr__(self) -> str:

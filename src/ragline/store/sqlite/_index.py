@@ -127,7 +127,7 @@ class TenantSnapshot:
             self._bm25 = BM25Index([r[0] for r in rows])
         return self._bm25
 
-    def positions(self, pks: Sequence[int]) -> tuple[npt.NDArray[np.intp], BoolArray]:
+    def positions(self, pks: Sequence[int] | IntArray) -> tuple[npt.NDArray[np.intp], BoolArray]:
         """Positions of ``pks`` in this snapshot, and whether each belongs to it."""
         arr = np.asarray(pks, dtype=np.int64)
         pos = np.searchsorted(self.pks, arr)
