@@ -171,6 +171,31 @@ def test_missing_index_is_rebuilt_with_a_log_line(
     assert f.index.exists()
 
 
+def test_a_large_index_is_built_in_the_background_while_exact_answers(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragline.store import _plan
+    from ragline.store.sqlite import _vector_plan
+
+    monkeypatch.setattr(_vector_plan, "SYNC_BUILD_MAX", 100)  # 2,000 chunks: background
+    f = files(db)
+    f.index.unlink()
+    with SQLiteStore(db, ann_threshold=1) as s:
+        with _plan.collect_plan() as plan:
+            first = ids(s, QUERIES[0])
+        # the search did not wait for the build: the exact scan answered it
+        assert plan["ragline.vector.plan"] == "exact"
+        assert plan["ragline.vector.reason"] == "ANN index building"
+        assert first == exact_ids(db, QUERIES[0])
+        s._ann.wait_built(TENANT, timeout=120)
+        assert not s._ann.building(TENANT)
+        with _plan.collect_plan() as plan:
+            ids(s, QUERIES[1])
+        assert plan["ragline.vector.plan"] == "ann"
+        assert recall(db, s) >= 0.97
+    assert f.index.exists()  # written by the first search after the build
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage manifest"])
 def test_damaged_index_is_rebuilt(db: Path, damage: str, caplog: pytest.LogCaptureFixture) -> None:
     f = files(db)

@@ -479,7 +479,9 @@ class SQLiteStore(ClosesOnExit):
             index = snap.vectors()
             mask = snap.mask(filters)
             plan = plan_search(len(snap), k, mask, self._ann.threshold)
-            ann = self._ann.get(conn, snap, index.matrix) if plan.method == "ann" else None
+            ann, why = (
+                self._ann.get(conn, snap, index.matrix) if plan.method == "ann" else (None, "")
+            )
         q = normalize_query(vector, index.dimension)
         if q is None:
             return []
@@ -489,7 +491,7 @@ class SQLiteStore(ClosesOnExit):
             if found is None:
                 plan = VectorPlan("exact", "filter left too few ANN candidates")
         elif plan.method == "ann":
-            plan = VectorPlan("exact", "ANN index unavailable (see the log)")
+            plan = VectorPlan("exact", why)
         if found is None:  # outside the lock, as in keyword_search
             found = index.search(q, k, mask)
         note_plan(plan.attributes())  # the dense retriever's span records it

@@ -41,6 +41,12 @@ ANN_THRESHOLD = 20_000
 BASE_OVERFETCH = 2
 #: a filter that needs more overfetch than this is searched exactly (pre-filter)
 MAX_OVERFETCH = 8
+#: an index of at most this many rows is built inside the search that needs it (well
+#: under a second); a larger one on a background thread, the exact scan answering
+#: until it is ready (a build of 100k rows took minutes on 2 busy cores)
+SYNC_BUILD_MAX = 5_000
+BUILDING = "ANN index building"
+UNAVAILABLE = "ANN index unavailable (see the log)"
 
 
 @dataclass(slots=True)
@@ -107,16 +113,61 @@ class AnnIndexes:
         self.threshold = threshold
         self._loaded: dict[str, TenantAnn] = {}
         self._failed: dict[str, int] = {}  #: tenant -> generation whose write failed
+        self._building: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+
+    def building(self, tenant: str) -> bool:
+        """Whether the tenant's index is being built in the background."""
+        with self._lock:
+            return tenant in self._building
+
+    def wait_built(self, tenant: str, timeout: float | None = None) -> None:
+        """Wait for a background build of the tenant's index (tests, benchmarks)."""
+        with self._lock:
+            thread = self._building.get(tenant)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _build_in_background(self, tenant: str, snap: TenantSnapshot, matrix: Matrix) -> None:
+        """Start building the tenant's index off the search path (called under the lock)."""
+        if tenant in self._building:
+            return
+        pks, generation = snap.pks.copy(), snap.generation
+
+        def build() -> None:
+            try:
+                ann = TenantAnn.build(pks, matrix, generation)
+            except (RuntimeError, ValueError, MemoryError) as exc:
+                log.warning(
+                    "could not build the ANN index of tenant %r (%s); its vector searches "
+                    "use the exact scan until its next write",
+                    tenant,
+                    exc,
+                )
+                with self._lock:
+                    self._failed[tenant] = generation
+                    self._building.pop(tenant, None)
+                return
+            with self._lock:  # the next search catches it up and writes it
+                self._loaded.setdefault(tenant, ann)
+                self._building.pop(tenant, None)
+            log.info("ANN index of tenant %r built (%d chunks)", tenant, len(pks))
+
+        thread = threading.Thread(target=build, name=f"ragline-ann-{tenant}", daemon=True)
+        self._building[tenant] = thread
+        thread.start()
 
     def get(
         self, conn: sqlite3.Connection, snap: TenantSnapshot, matrix: Matrix
-    ) -> TenantAnn | None:
-        """The tenant's index, in step with ``snap``: loaded, caught up or rebuilt."""
+    ) -> tuple[TenantAnn | None, str]:
+        """The tenant's index, in step with ``snap`` (loaded, caught up or rebuilt), or
+        None and why the exact scan answers instead."""
         tenant, generation = snap.tenant, snap.generation
         with self._lock:
+            if tenant in self._building:
+                return None, BUILDING
             if self._failed.get(tenant) == generation:
-                return None
+                return None, UNAVAILABLE
             ann = self._loaded.get(tenant)
             if ann is not None and ann.dimension != matrix.shape[1]:
                 ann = None
@@ -132,6 +183,9 @@ class AnnIndexes:
                         why,
                         len(snap),
                     )
+            if ann is None and len(snap) > SYNC_BUILD_MAX:
+                self._build_in_background(tenant, snap, matrix)
+                return None, BUILDING
             try:
                 ann = self._in_step(ann, snap, matrix)
             except (RuntimeError, ValueError, MemoryError) as exc:
@@ -143,11 +197,11 @@ class AnnIndexes:
                 )
                 self._failed[tenant] = generation
                 self._loaded.pop(tenant, None)
-                return None
+                return None, UNAVAILABLE
             self._loaded[tenant] = ann
             if ann.dirty and files is not None and not self._save(conn, ann, files, tenant):
-                return None
-            return ann
+                return None, UNAVAILABLE
+            return ann, ""
 
     @staticmethod
     def _in_step(ann: TenantAnn | None, snap: TenantSnapshot, matrix: Matrix) -> TenantAnn:
