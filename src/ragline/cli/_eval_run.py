@@ -124,6 +124,14 @@ def run_cmd(
     depth: Annotated[
         int, typer.Option("--depth", min=1, help="beir: hits retrieved per query.")
     ] = 100,
+    agent: Annotated[
+        bool,
+        typer.Option(
+            "--agent",
+            help="Run the agent on every case (agent tasks: expected tool calls, stop "
+            "reason) and score it with the agent metrics.",
+        ),
+    ] = False,
     strict: Annotated[
         bool,
         typer.Option(
@@ -150,6 +158,8 @@ def run_cmd(
             overrides.setdefault("retrieval.candidates", depth)
         if beir and target:
             raise InputError("beir: runs evaluate the project's retrieval, not a --target")
+        if agent and (beir or target):
+            raise InputError("--agent runs the project's agent: not with beir: or --target")
     except RaglineError as e:
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -176,6 +186,7 @@ def run_cmd(
                 depth=depth,
                 quiet=as_json,
                 strict=strict,
+                agent=agent,
             )
         except EvalInterrupted as e:
             sys.stderr.write(f"\n{e}\n")
@@ -242,6 +253,7 @@ def _run(
     depth: int,
     quiet: bool,
     strict: bool = False,
+    agent: bool = False,
 ) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -262,6 +274,15 @@ def _run(
         check = _check_dataset(retrieval, cases, strict=strict)
         run_target = retrieval
         metrics = retrieval_metrics(10, recall_k=100 if depth >= 100 else None)
+    elif agent:
+        from ragline.evals._agent_target import AgentTarget
+        from ragline.evals._dataset import load_cases
+        from ragline.evals._metrics import agent_metrics
+
+        cases = load_cases(dataset)
+        project.agent(tenant=cases[0].tenant if cases else None)  # a config error, up front
+        run_target = AgentTarget(project)
+        metrics = agent_metrics()
     else:
         from ragline.evals._dataset import load_cases
         from ragline.evals._metrics import default_metrics
