@@ -83,6 +83,7 @@ def test_the_reference_policy_does_every_task(reference_run: RunInfo) -> None:
     assert means["tool_error_recovery"] == 1.0
     assert means["memory_recall"] == 1.0
     assert 1.0 < means["agent_steps"] < 4.0
+    assert reference_run.summary["categories"]["agent"]["score"]["mean"] == 1.0
 
 
 def test_runs_are_stored_and_compared_like_answer_runs(
@@ -192,3 +193,18 @@ def test_eval_run_agent_on_the_command_line(
         app, ["-C", str(tmp_path), "eval", "run", str(subset), "--agent", "--target", "http://x"]
     )
     assert bad.exit_code == 2 and "--agent runs the project's agent" in bad.output
+
+
+def test_eval_run_agent_without_a_tool_calling_model_says_so_and_stores_nothing(
+    tmp_path: Path, cases: list[Case]
+) -> None:
+    from ragline.errors import ConfigError
+
+    (tmp_path / "ragline.yaml").write_text("embedder: hash\n")  # model: extractive
+    subset = tmp_path / "tasks.jsonl"
+    subset.write_text(cases[0].model_dump_json() + "\n")
+    result = CliRunner().invoke(app, ["-C", str(tmp_path), "eval", "run", str(subset), "--agent"])
+    assert isinstance(result.exception, ConfigError)
+    assert "the agent needs a model that calls tools" in str(result.exception)
+    with Project(tmp_path) as p:
+        assert p.evals.list_runs() == []
