@@ -187,8 +187,15 @@ def test_eval_run_agent_on_the_command_line(
         app, ["-C", str(tmp_path), "eval", "run", str(subset), "--agent", "--json"]
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)["summary"]
+    out = json.loads(result.stdout)
+    summary = out["summary"]
     assert summary["categories"]["all"]["metrics"]["agent_success"]["mean"] == 1.0
+    with Project(tmp_path) as p:  # the SQLite eval store keeps the agent run
+        stored = {r.case.id: r for r in p.evals.results(out["run"])}
+    recovered = stored["recover-order-1043"]
+    assert recovered.case.agent is not None and recovered.case.agent.fail_once == ["lookup_order"]
+    assert recovered.output.agent is not None
+    assert [c["ok"] for c in recovered.output.agent["tool_calls"]] == [False, True]
     bad = runner.invoke(
         app, ["-C", str(tmp_path), "eval", "run", str(subset), "--agent", "--target", "http://x"]
     )

@@ -44,7 +44,9 @@ def cases_hash(cases: Sequence[Case]) -> str:
 
 
 def case_hash(case: Case) -> str:
-    return digest(case.model_dump(mode="json"))
+    # a case without an agent block hashes as before the field existed (stored
+    # results stay reusable)
+    return digest(case.model_dump(mode="json", exclude={"agent"} if case.agent is None else None))
 
 
 def cache_key(pipeline_hash: str, case: Case, repeat_index: int) -> str:
