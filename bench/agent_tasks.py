@@ -13,6 +13,7 @@ tasks only (a 270M base model on 2 shared cores takes seconds a step).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ def _row(label: str, project: Project, cases: list[Case], model: Any, memory: bo
         cases, dataset_path=str(TASKS)
     )
     seconds = time.perf_counter() - t0
+    print(f"{label}: {seconds:.1f} s", file=sys.stderr)
     metrics = run.summary["categories"]["all"]["metrics"]
 
     def mean(name: str) -> str:
@@ -81,6 +83,8 @@ def main() -> None:
         if args.local_tasks > 0:
             subset = cases[: args.local_tasks]
             rows.append(_row(f"local model (first {len(subset)})", project, subset, "local", True))
+        else:
+            notes.append("- local model not run here (--local-tasks 0)")
     notes.append("- OpenAI-compatible model: not run (no key in this environment)")
     header = [
         "policy",
