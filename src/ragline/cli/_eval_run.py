@@ -280,8 +280,10 @@ def _run(
         from ragline.evals._metrics import agent_metrics
 
         cases = load_cases(dataset)
-        project.agent(tenant=cases[0].tenant if cases else None)  # a config error, up front
-        run_target = AgentTarget(project)
+        agent_target = AgentTarget(project)
+        for tenant in {c.tenant for c in cases}:  # a config error: one line, before the run
+            agent_target.agent_for(tenant)
+        run_target = agent_target
         metrics = agent_metrics()
     else:
         from ragline.evals._dataset import load_cases

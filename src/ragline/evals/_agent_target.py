@@ -1,6 +1,6 @@
 """The agent as an evaluation target (``ragline eval run --agent``).
 
-Each case runs the project's agent (``Project.agent``: the tenant's tools, limits,
+Each case runs the project's agent (``Project.agent``, built once per tenant: its tools, limits,
 guards and memory) on its question and records the run in ``CaseOutput.agent``: stop
 reason, steps, tokens, memories recalled and every tool call with its arguments and
 outcome, which the agent metrics (:mod:`ragline.evals._metrics._agent`) score. The
@@ -17,6 +17,7 @@ without an agent block runs as a plain agent task (nothing expected but the answ
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import threading
 import time
@@ -71,6 +72,8 @@ class AgentTarget:
         self.tools = list(tools)
         self.memory = memory
         self.name = "agent"
+        self._agents: dict[str | None, Agent] = {}
+        self._lock = threading.Lock()
 
     def fingerprint(self, cases: Sequence[Case]) -> dict[str, Any]:
         from ragline.evals._fingerprint import project_fingerprint
@@ -86,10 +89,21 @@ class AgentTarget:
         fp["agent_tools"] = sorted(getattr(t, "name", repr(t)) for t in self.tools)
         return fp
 
-    def _agent(self, case: Case) -> Agent:
-        agent = self.project.agent(
-            tenant=case.tenant, model=self.model, tools=self.tools, memory=self.memory
-        )
+    def agent_for(self, tenant: str | None) -> Agent:
+        """The tenant's agent, built once per target (its MCP sessions too); raises the
+        :class:`~ragline.errors.ConfigError` of a bad ``agent:`` configuration."""
+        with self._lock:
+            agent = self._agents.get(tenant)
+            if agent is None:
+                agent = self.project.agent(
+                    tenant=tenant, model=self.model, tools=self.tools, memory=self.memory
+                )
+                self._agents[tenant] = agent
+            return agent
+
+    def _case_agent(self, case: Case) -> Agent:
+        """The agent for ``case``: a copy whose ``fail_once`` tools fail on their first call."""
+        agent = self.agent_for(case.tenant)
         flaky = set(case.agent.fail_once) if case.agent else set()
         if flaky:
             names = {t.name for t in agent.tools}
@@ -99,13 +113,14 @@ class AgentTarget:
                     f"case {case.id}: fail_once names {unknown}, not user tools of the agent",
                     hint=f"name one of {sorted(names)} (built-in tools cannot be failed)",
                 )
+            agent = copy.copy(agent)
             agent.tools = [fail_once(t) if t.name in flaky else t for t in agent.tools]
         return agent
 
     def run_case(self, case: Case) -> CaseOutput:
         t0 = time.perf_counter()
         try:
-            agent = self._agent(case)
+            agent = self._case_agent(case)
             user = case.agent.user if case.agent else None
             for message in case.agent.earlier if case.agent else ():
                 agent.run(message, user=user)
