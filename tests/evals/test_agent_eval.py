@@ -31,6 +31,7 @@ from ragline.evals import (
     load_cases,
 )
 from ragline.store import MemoryStore
+from ragline.store._evals import AgentExpect
 from ragline.testing import HashEmbedder, broken_policy, lookup_order, reference_policy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -215,3 +216,13 @@ def test_eval_run_agent_without_a_tool_calling_model_says_so_and_stores_nothing(
     assert "the agent needs a model that calls tools" in str(result.exception)
     with Project(tmp_path) as p:
         assert p.evals.list_runs() == []
+
+
+def test_changing_a_tasks_agent_block_does_not_reuse_a_cached_run() -> None:
+    from ragline.evals._fingerprint import cache_key
+
+    plain = Case.model_validate({"id": "r", "question": "Where is my order 1043?"})
+    task = plain.model_copy(update={"agent": AgentExpect(fail_once=["lookup_order"])})
+    other = plain.model_copy(update={"agent": AgentExpect()})
+    keys = {cache_key("p", c, 0) for c in (plain, task, other)}
+    assert len(keys) == 3

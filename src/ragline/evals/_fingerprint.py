@@ -50,7 +50,10 @@ def case_hash(case: Case) -> str:
 
 
 def cache_key(pipeline_hash: str, case: Case, repeat_index: int) -> str:
-    return digest([pipeline_hash, case.tenant, case.question, repeat_index], 32)
+    parts: list[Any] = [pipeline_hash, case.tenant, case.question, repeat_index]
+    if case.agent is not None:  # earlier sessions and injected faults change the run
+        parts.append(case.agent.model_dump(mode="json"))
+    return digest(parts, 32)
 
 
 def metrics_key(metrics: Iterable[Metric], extra: Mapping[str, Any] | None = None) -> str:
