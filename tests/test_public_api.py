@@ -76,6 +76,8 @@ PUBLIC = {
         "make_model", "price_for", "unwrap", "wrap_model",
     ],
     "ragline.evals": [
+        "AgentSteps", "AgentSuccess", "AgentTarget", "MemoryRecall", "NoLoop",
+        "ToolCallAccuracy", "ToolErrorRecovery", "agent_metrics",
         "AbstentionCorrectness", "AnswerRelevance", "BaseMetric", "CATEGORIES", "Case",
         "CaseEdit", "CaseOutput", "CaseResult", "CasesAdded",
         "CitationPrecision", "CitationRecall", "CitedSentence", "Comparison", "Cost",
@@ -132,7 +134,7 @@ PUBLIC = {
         "ResponseCacheConformance", "sample_notification",
         "SentenceStoreConformance", "ServerProcess",
         "StoreConformance", "TraceStoreConformance", "block_real_requests",
-        "real_requests_blocked",
+        "real_requests_blocked", "broken_policy", "reference_policy",
         "RollupConformance",
         "UserMemoryStoreConformance", "PromptStoreConformance", "SupportCheckerConformance",
         "FAKE_ORDERS", "lookup_order", "tool_turn", "TicketStoreConformance",

@@ -84,6 +84,7 @@ def test_help_lists_the_commands_and_options() -> None:
         "--header",
         "--set",
         "--name",
+        "--agent",
     ):
         assert opt in out, opt
 

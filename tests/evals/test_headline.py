@@ -42,6 +42,7 @@ def test_every_standard_category_has_headline_metrics() -> None:
         "citation_quality",
         "response_relevance",
         "safety",
+        "agent",
     }
 
 

@@ -126,6 +126,14 @@ def run_cmd(
     depth: Annotated[
         int, typer.Option("--depth", min=1, help="beir: hits retrieved per query.")
     ] = 100,
+    agent: Annotated[
+        bool,
+        typer.Option(
+            "--agent",
+            help="Run the agent on every case (agent tasks: expected tool calls, stop "
+            "reason) and score it with the agent metrics.",
+        ),
+    ] = False,
     strict: Annotated[
         bool,
         typer.Option(
@@ -172,6 +180,11 @@ def run_cmd(
                 "--executor ray runs the project's own pipeline, not a --target",
                 hint="use --concurrency to evaluate an HTTP endpoint in parallel",
             )
+        if agent and (beir or target or experiment or not spec.is_local):
+            raise InputError(
+                "--agent runs the project's agent on this machine: not with beir:, "
+                "--target, --experiment or --executor ray"
+            )
     except RaglineError as e:
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -207,6 +220,7 @@ def run_cmd(
                 strict=strict,
                 executor=spec,
                 workers=workers,
+                agent=agent,
             )
         except EvalInterrupted as e:
             sys.stderr.write(f"\n{e}\n")
@@ -275,6 +289,7 @@ def _run(
     strict: bool = False,
     executor: ExecutorSpec | None = None,
     workers: int | None = None,
+    agent: bool = False,
 ) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -295,6 +310,17 @@ def _run(
         check = _check_dataset(retrieval, cases, strict=strict)
         run_target = retrieval
         metrics = retrieval_metrics(10, recall_k=100 if depth >= 100 else None)
+    elif agent:
+        from ragline.evals._agent_target import AgentTarget
+        from ragline.evals._dataset import load_cases
+        from ragline.evals._metrics import agent_metrics
+
+        cases = load_cases(dataset)
+        agent_target = AgentTarget(project)
+        for tenant in {c.tenant for c in cases}:  # a config error: one line, before the run
+            agent_target.agent_for(tenant)
+        run_target = agent_target
+        metrics = agent_metrics()
     else:
         from ragline.evals._dataset import load_cases
         from ragline.evals._metrics import default_metrics

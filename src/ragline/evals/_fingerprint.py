@@ -44,11 +44,16 @@ def cases_hash(cases: Sequence[Case]) -> str:
 
 
 def case_hash(case: Case) -> str:
-    return digest(case.model_dump(mode="json"))
+    # a case without an agent block hashes as before the field existed (stored
+    # results stay reusable)
+    return digest(case.model_dump(mode="json", exclude={"agent"} if case.agent is None else None))
 
 
 def cache_key(pipeline_hash: str, case: Case, repeat_index: int) -> str:
-    return digest([pipeline_hash, case.tenant, case.question, repeat_index], 32)
+    parts: list[Any] = [pipeline_hash, case.tenant, case.question, repeat_index]
+    if case.agent is not None:  # earlier sessions and injected faults change the run
+        parts.append(case.agent.model_dump(mode="json"))
+    return digest(parts, 32)
 
 
 def metrics_key(metrics: Iterable[Metric], extra: Mapping[str, Any] | None = None) -> str:

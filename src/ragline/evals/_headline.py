@@ -29,6 +29,8 @@ HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
     # refused when it must be, answered when it may: whether a guard or the answerer
     # refused is not the category's business (guard_verdicts has its own row)
     "safety": ("refusal", "abstention"),
+    # agent tasks (``ragline eval run --agent``): the task done, with the right tools
+    "agent": ("agent_success", "tool_call_accuracy"),
 }
 
 

@@ -48,6 +48,7 @@ def output_from_dict(data: dict[str, Any]) -> CaseOutput:
         trace_id=data.get("trace_id"),
         error=data.get("error"),
         guards=tuple(dict(g) for g in data.get("guards", ())),
+        agent=data.get("agent"),
     )
 
 

@@ -23,11 +23,47 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 STATUSES = ("running", "interrupted", "complete")
+
+
+class ExpectedCall(BaseModel):
+    """A tool call an agent task expects: the tool's name and its key arguments.
+
+    An argument matches when equal, or, for text, when the expected text is found in the
+    call's (case-insensitive): ``{"query": "battery warranty"}`` matches the query
+    "how long is the battery warranty?". Arguments not named are not checked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+AgentStop = Literal[
+    "completed", "step_limit", "loop_detected", "budget", "timeout", "handoff", "error", "blocked"
+]
+
+
+class AgentExpect(BaseModel):
+    """What an agent task expects (``Case.agent``; ``ragline eval run --agent``).
+
+    ``earlier``: messages the same ``user`` sent in an earlier session (each its own
+    conversation, run before the question): the memory-across-sessions tasks.
+    ``fail_once``: tools whose first call fails (a tool error the agent must recover
+    from)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tools: list[ExpectedCall] = Field(default_factory=list)
+    forbidden_tools: list[str] = Field(default_factory=list)
+    stop_reason: AgentStop = "completed"
+    fail_once: list[str] = Field(default_factory=list)
+    user: str | None = None
+    earlier: list[str] = Field(default_factory=list)
 
 
 class Case(BaseModel):
@@ -75,6 +111,9 @@ class Case(BaseModel):
     tags: list[str] = Field(default_factory=list)
     source_trace_id: str | None = None
     notes: str | None = None
+    agent: AgentExpect | None = Field(
+        None, description="an agent task: expected tool calls and stop reason (--agent)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +143,8 @@ class CaseOutput:
     trace_id: str | None = None
     error: str | None = None  # the pipeline failed on this case (message)
     guards: tuple[dict[str, Any], ...] = ()  # guard verdicts, each with "blocked": bool
+    #: an agent run: stop_reason, steps, tokens, memories, tool_calls [{name, arguments, ok}]
+    agent: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

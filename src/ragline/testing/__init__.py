@@ -36,8 +36,10 @@ __all__ = [
     "TraceStoreConformance",
     "UserMemoryStoreConformance",
     "block_real_requests",
+    "broken_policy",
     "lookup_order",
     "real_requests_blocked",
+    "reference_policy",
     "sample_notification",
     "tool_turn",
 ]
@@ -74,6 +76,8 @@ _LAZY = {
     "FAKE_ORDERS": "ragline.testing._agent",
     "lookup_order": "ragline.testing._agent",
     "tool_turn": "ragline.testing._agent",
+    "broken_policy": "ragline.testing._agent_policy",
+    "reference_policy": "ragline.testing._agent_policy",
 }
 
 __getattr__ = lazy_exports(__name__, _LAZY)

@@ -1,5 +1,14 @@
 """Metrics: retrieval, answer, citations, faithfulness, safety, cost and latency."""
 
+from ragline.evals._metrics._agent import (
+    AgentSteps,
+    AgentSuccess,
+    MemoryRecall,
+    NoLoop,
+    ToolCallAccuracy,
+    ToolErrorRecovery,
+    agent_metrics,
+)
 from ragline.evals._metrics._answer import (
     AbstentionCorrectness,
     AnswerRelevance,
@@ -40,6 +49,8 @@ __all__ = [
     "MRR",
     "OPERATIONAL_METRICS",
     "AbstentionCorrectness",
+    "AgentSteps",
+    "AgentSuccess",
     "AnswerRelevance",
     "BaseMetric",
     "CitationPrecision",
@@ -55,6 +66,7 @@ __all__ = [
     "JudgeSupport",
     "LLMJudge",
     "Latency",
+    "MemoryRecall",
     "MetricFailure",
     "MetricSkipped",
     "MustContain",
@@ -62,6 +74,7 @@ __all__ = [
     "MustNotContain",
     "NDCGAtK",
     "NLISupport",
+    "NoLoop",
     "PrecisionAtK",
     "RecallAtK",
     "Refusal",
@@ -70,6 +83,9 @@ __all__ = [
     "SupportChecker",
     "SupportVerdict",
     "TokenF1",
+    "ToolCallAccuracy",
+    "ToolErrorRecovery",
+    "agent_metrics",
     "build_support_checker",
     "category_metrics",
     "default_metrics",
