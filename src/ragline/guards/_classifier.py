@@ -3,9 +3,9 @@ structural features, a document-context contrast and hashed word n-grams, scored
 two logistic regressions shipped in the package (one for whole windows, one for the
 sentences of a document).
 
-The weights (``data/injection-v3.npz``, ~80 KB) are trained by
+The weights (``data/injection-v2.npz``, ~80 KB) are trained by
 ``tools/train_injection.py`` from ``../shared/datasets`` (which datasets, their
-licences, the split and the metrics are in ``data/injection-v3.json``); the script
+licences, the split and the metrics are in ``data/injection-v2.json``); the script
 reproduces the file bit for bit from its seed.
 
 Two ways to score, each with its own calibrated thresholds:
@@ -32,8 +32,12 @@ are linear-time over each piece. A text's probability is the highest of its piec
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
+import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -41,18 +45,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragline.errors import ConfigError
-from ragline.guards._classifier_features import (
-    FEATURE_NAMES,
-    HASH_BUCKETS,
-    TAIL_CHARS,
-    WINDOW_CHARS,
-    cap,
-    hashed_ngrams,
-    structural_features,
-)
-from ragline.guards._classifier_features import (
-    HEAD_CHARS as HEAD_CHARS,
-)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,33 +52,208 @@ if TYPE_CHECKING:
 
     from ragline.embed import Embedder
 
+#: characters of a text that are looked at: its first HEAD_CHARS and last TAIL_CHARS
+HEAD_CHARS = 2000
+TAIL_CHARS = 500
+#: a window the embedder sees (MiniLM reads 256 tokens, about 1,000 characters)
+WINDOW_CHARS = 1000
 #: a document longer than this is also scored sentence by sentence (when it has two)
 SEGMENT_MIN = 150
 #: a sentence is cut at SEGMENT_CHARS; shorter runs are joined up to SEGMENT_JOIN
 SEGMENT_CHARS = 200
 SEGMENT_JOIN = 40
 MAX_SEGMENTS = 40
-PACKAGED = "injection-v3.npz"
+#: hashed word unigrams and bigrams (crc32, stable across runs and machines)
+HASH_BUCKETS = 4096
+PACKAGED = "injection-v2.npz"
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n+")
+_HASH_WORD = re.compile(r"[a-z0-9']+")
+
+# --- structural features ---------------------------------------------------------
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
+_SECOND_PERSON = frozenset(
+    [
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "you're",
+        "you'll",
+        "you've",
+        "you'd",
+        "u",
+        "ur",
+    ]
+)
+_IMPERATIVE = frozenset(
+    [
+        "ignore",
+        "disregard",
+        "forget",
+        "pretend",
+        "act",
+        "respond",
+        "answer",
+        "reply",
+        "write",
+        "print",
+        "repeat",
+        "reveal",
+        "say",
+        "output",
+        "tell",
+        "show",
+        "stop",
+        "start",
+        "begin",
+        "continue",
+        "imagine",
+        "assume",
+        "roleplay",
+        "simulate",
+        "generate",
+        "provide",
+        "list",
+        "translate",
+        "obey",
+        "follow",
+        "comply",
+        "override",
+        "bypass",
+        "enable",
+        "disable",
+        "remember",
+        "keep",
+        "never",
+        "always",
+        "must",
+        "include",
+        "insert",
+        "add",
+        "replace",
+        "type",
+        "return",
+    ]
+)
+_INJECTION_PHRASE = re.compile(
+    r"ignore (?:all |any |the |your )?(?:previous|prior|above|earlier|preceding)"
+    r"|disregard (?:all |any |the |your )?(?:previous|prior|above|earlier|instructions|rules)"
+    r"|forget (?:all |everything|your|the )"
+    r"|system (?:prompt|message|instructions?)"
+    r"|(?:initial|original|hidden|secret) (?:prompt|instructions?)"
+    r"|developer mode|jailbr[eo]ak|do anything now|\bDAN\b|\bSTAN\b|\bDUDE\b"
+    r"|no (?:restrictions|limits|limitations|filters|rules|ethics|morals|censorship)"
+    r"|(?:without|free from|free of) (?:any )?(?:restrictions|limits|filters|censorship|rules)"
+    r"|from now on|stay in character|break character|you are (?:now |no longer )"
+    r"|openai(?:'s)? (?:content )?polic|content polic|(?:unfiltered|uncensored|amoral)"
+    r"|new instructions|instead,? (?:you|respond|say|print|write)|respond only with"
+    r"|(?:act|behave) as (?:if|a|an)|pretend (?:to be|you)|roleplay|role-play",
+    re.IGNORECASE,
+)
+_ROLE_MARKER = re.compile(
+    r"(?:^|\n)[ \t]*(?:#+[ \t]*)?"
+    r"(?:system|assistant|user|human|ai|developer|bot|instruction|response)[ \t]*:"
+    r"|<\|?(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|?>"
+    r"|\[/?INST\]|<</?SYS>>|</?s>|\[/?(?:system|SYSTEM)\]|###\s*(?:Instruction|Response|System)",
+    re.IGNORECASE,
+)
+_TEMPLATE_CLOSE = re.compile(
+    r"\"\"\"|'''|```|\}\}|\]\]|</[a-z]+>|-{3,}|={3,}"
+    r"|end of (?:the )?(?:prompt|instructions?|context|document|text|input)",
+    re.IGNORECASE,
+)
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{24,}={0,2}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){16,}")
+_LEET = re.compile(r"[a-zA-Z][0-9@$]+[a-zA-Z]")
+_INVISIBLE = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\u00ad\u180e"
+    "\U000e0000-\U000e007f\ufe00-\ufe0f]"
+)
+_TAG_CHARS = re.compile("[\U000e0000-\U000e007f]")
+_COMMON = frozenset(
+    [
+        "the",
+        "and",
+        "you",
+        "to",
+        "of",
+        "is",
+        "in",
+        "that",
+        "it",
+        "for",
+        "are",
+        "this",
+        "with",
+        "be",
+        "your",
+        "on",
+        "not",
+        "have",
+        "as",
+        "what",
+        "all",
+        "ignore",
+        "previous",
+        "instructions",
+        "say",
+        "print",
+        "system",
+        "prompt",
+        "tell",
+        "me",
+        "now",
+        "do",
+    ]
+)
+_ROT13 = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
+)
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "log_length",
+    "long_text",
+    "second_person_share",
+    "imperative_share",
+    "imperative_start",
+    "injection_phrases",
+    "role_markers",
+    "template_closers",
+    "base64_runs",
+    "hex_runs",
+    "leet_share",
+    "invisible_share",
+    "tag_characters",
+    "mixed_script_words",
+    "rot13_words",
+    "non_ascii_share",
+    "upper_share",
+    "bracket_share",
+    "newlines",
+    "ends_with_question",
+)
 
 #: how a document's sentence compares with the rest of the document (for a window:
-#: ``1, 1, 1, 0, 0, 0, 0``): cosine with the mean of the other sentences, the highest
-#: cosine with another sentence, cosine with the document's head window, the first
-#: one's z-score among the document's sentences, "this is a sentence of a document",
-#: and how much more this sentence is a directive to the reader / talks to the model
-#: than the document's other sentences on average (an e-mail full of "please ..."
-#: is not suspicious for one more; a product description with one is)
+#: ``1, 1, 1, 0, 0``): cosine with the mean of the other sentences, the highest cosine
+#: with another sentence, cosine with the document's head window, the first one's
+#: z-score among the document's sentences, and "this is a sentence of a document"
 CONTEXT_NAMES: tuple[str, ...] = (
     "cos_rest_of_document",
     "cos_nearest_sentence",
     "cos_head_window",
     "cos_rest_zscore",
     "is_segment",
-    "directive_excess",
-    "addressed_excess",
 )
-#: the structural features whose excess over the rest of the document is a context one
-_EXCESS_OF = (FEATURE_NAMES.index("directive_to_reader"), FEATURE_NAMES.index("addressed_to_model"))
+
+
+def cap(text: str) -> str:
+    """The part of ``text`` that is looked at (at most HEAD_CHARS + TAIL_CHARS + 1)."""
+    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+        return text
+    return text[:HEAD_CHARS] + "\n" + text[-TAIL_CHARS:]
 
 
 def pieces(text: str, documents: bool = True) -> list[tuple[str, str]]:
@@ -135,15 +302,79 @@ def windows(text: str, documents: bool = True) -> list[str]:
     return [p for _kind, p in pieces(text, documents)]
 
 
+def _mixed_script(word: str) -> bool:
+    scripts = set()
+    for ch in word:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            scripts.add(name.split(" ", 1)[0])
+            if len(scripts) > 1:
+                return True
+    return False
+
+
+def structural_features(text: str) -> list[float]:
+    """``len(FEATURE_NAMES)`` cheap features of ``cap(text)``; linear time, bounded."""
+    n_orig = len(text)
+    t = cap(text)
+    n = max(len(t), 1)
+    words = _WORD.findall(t)
+    lower = [w.lower() for w in words]
+    nw = max(len(words), 1)
+    sentences = [s.strip() for s in re.split(r"[.!?\n]+", t) if s.strip()]
+    starts = [s.split(None, 1)[0].lower().strip("\"'*(-") for s in sentences]
+    imp_starts = sum(1 for s in starts if s in _IMPERATIVE)
+    alpha_words = [w for w in words if not w.isdigit()]
+    rot13 = sum(
+        1 for w in lower if len(w) > 2 and w not in _COMMON and w.translate(_ROT13) in _COMMON
+    )
+    letters = sum(1 for ch in t if ch.isalpha())
+    stripped = t.rstrip()
+
+    def log_count(k: int) -> float:
+        return math.log1p(k)
+
+    return [
+        math.log1p(n_orig) / 10.0,
+        1.0 if n_orig > WINDOW_CHARS else 0.0,
+        sum(1 for w in lower if w in _SECOND_PERSON) / nw,
+        sum(1 for w in lower if w in _IMPERATIVE) / nw,
+        imp_starts / max(len(sentences), 1),
+        log_count(len(_INJECTION_PHRASE.findall(t))),
+        log_count(len(_ROLE_MARKER.findall(t))),
+        log_count(len(_TEMPLATE_CLOSE.findall(t))),
+        log_count(len(_BASE64.findall(t))),
+        log_count(len(_HEX.findall(t))),
+        sum(1 for w in t.split() if len(w) <= 30 and _LEET.search(w)) / nw,
+        min(len(_INVISIBLE.findall(t)) / n * 10.0, 1.0),
+        1.0 if _TAG_CHARS.search(t) else 0.0,
+        log_count(sum(1 for w in alpha_words if _mixed_script(w))),
+        log_count(rot13),
+        sum(1 for ch in t if ord(ch) > 127) / n,
+        sum(1 for ch in t if ch.isupper()) / max(letters, 1),
+        sum(1 for ch in t if ch in "{}[]<>|\\") / n,
+        log_count(t.count("\n")),
+        1.0 if stripped.endswith("?") else 0.0,
+    ]
+
+
+def hashed_ngrams(piece: str, buckets: int = HASH_BUCKETS) -> npt.NDArray[np.float32]:
+    """Word unigrams and bigrams of ``piece`` (lower-cased) hashed into ``buckets``,
+    present/absent, scaled to unit length."""
+    import numpy as np
+
+    v = np.zeros(buckets, dtype=np.float32)
+    words = _HASH_WORD.findall(piece.lower())
+    for tok in [*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))]:
+        v[zlib.crc32(tok.encode("utf-8")) % buckets] = 1.0
+    n = float(np.linalg.norm(v))
+    return v / n if n else v
+
+
 def context_features(
-    emb: npt.NDArray[Any],
-    owner: npt.NDArray[np.int64],
-    kinds: Sequence[str],
-    struct: npt.NDArray[Any] | None = None,
+    emb: npt.NDArray[Any], owner: npt.NDArray[np.int64], kinds: Sequence[str]
 ) -> npt.NDArray[np.float64]:
-    """:data:`CONTEXT_NAMES` for every piece, from the pieces' embeddings and their
-    structural features (``struct``, one row per piece; without it the two excess
-    features are 0)."""
+    """:data:`CONTEXT_NAMES` for every piece, from the pieces' embeddings."""
     import numpy as np
 
     e = np.asarray(emb, dtype=np.float64)
@@ -167,46 +398,33 @@ def context_features(
         out[seg, 2] = es @ e[head]
         out[seg, 3] = (c_rest - c_rest.mean()) / (c_rest.std() + 0.05)
         out[seg, 4] = 1.0
-        if struct is not None:
-            for col, f in enumerate(_EXCESS_OF, start=5):
-                v = np.asarray(struct[seg, f], dtype=np.float64)
-                out[seg, col] = v - (v.sum() - v) / max(len(v) - 1, 1)
     return out
 
 
 def featurize(
-    texts: Sequence[str], embedder: Embedder, *, documents: bool | Sequence[bool] = True
+    texts: Sequence[str], embedder: Embedder, *, documents: bool = True
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """One row per piece (:func:`pieces`): ``[embedding, structural features, context
     features, hashed n-grams]``, each row's text index, and whether it is a segment.
-    ``documents``: for every text, or per text. Training and scoring both go through
-    here; each piece is embedded alone."""
+    Training and scoring both go through here."""
     import numpy as np
 
     wins: list[str] = []
     owner: list[int] = []
     kinds: list[str] = []
-    as_doc = [documents] * len(texts) if isinstance(documents, bool) else list(documents)
     for i, text in enumerate(texts):
-        for kind, w in pieces(text, as_doc[i]):
+        for kind, w in pieces(text, documents):
             wins.append(w)
             owner.append(i)
             kinds.append(kind)
     own = np.asarray(owner, dtype=np.int64)
-    # one piece per call: the int8 MiniLM quantizes a batch's activations together, so
-    # a batched vector (and the verdict) would move with whatever shares the batch;
-    # alone, a text always gets the same score, the one it was trained and measured on
-    emb = np.zeros((len(wins), embedder.dimension), dtype=np.float32)
-    for k, w in enumerate(wins):
-        emb[k] = np.asarray(embedder.embed_documents([w]), dtype=np.float32).reshape(-1)
-    struct = np.asarray([structural_features(w) for w in wins], dtype=np.float32).reshape(
-        len(wins), len(FEATURE_NAMES)
-    )
+    emb = np.asarray(embedder.embed_documents(wins), dtype=np.float32).reshape(len(wins), -1)
+    struct = np.asarray([structural_features(w) for w in wins], dtype=np.float32)
     rows = np.concatenate(
         [
             emb,
-            struct,
-            context_features(emb, own, kinds, struct).astype(np.float32),
+            struct.reshape(len(wins), len(FEATURE_NAMES)),
+            context_features(emb, own, kinds).astype(np.float32),
             np.stack([hashed_ngrams(w) for w in wins]).reshape(len(wins), HASH_BUCKETS),
         ],
         axis=1,
@@ -314,8 +532,7 @@ class InjectionClassifier:
                 f"injection classifier weights file {p} is corrupt: expected 2 x {n_feat} "
                 f"weights for a {dim}-dimension embedder, {len(FEATURE_NAMES)} structural "
                 f"and {len(CONTEXT_NAMES)} context features and {HASH_BUCKETS} hashed "
-                f"n-grams, got {weights.shape} (a file from another version of the "
-                f"classifier, such as injection-v2?)",
+                f"n-grams, got {weights.shape}",
                 hint=hint,
             )
         values = np.concatenate(
