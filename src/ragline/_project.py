@@ -138,8 +138,8 @@ class Project:
         ``vector_field`` loads JSONL records with precomputed vectors in that field, one
         chunk each, without embedding (:mod:`ragline.ingest._bulk`).
         """
+        from ragline.batch._run import run_ingest
         from ragline.ingest import JsonFields
-        from ragline.ingest._run import run_ingest
 
         fields = JsonFields(
             id_field, text_field or "text", title_field or "title", tuple(meta_fields or ())

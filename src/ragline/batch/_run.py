@@ -1,6 +1,6 @@
-"""One ingest of a project, as ``Project.ingest`` and ``ragline ingest`` run it: files
-through the :class:`~ragline.ingest.Ingestor` (embedding here or on Ray actors, see
-:mod:`ragline.batch`), or JSONL records with precomputed vectors (:mod:`._bulk`)."""
+"""One ingest of a project on its executor, as ``Project.ingest`` and ``ragline ingest``
+run it: files through the :class:`~ragline.ingest.Ingestor` (embedding here or on Ray
+actors), or JSONL records with precomputed vectors (:mod:`ragline.ingest._bulk`)."""
 
 from __future__ import annotations
 
