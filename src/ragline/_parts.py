@@ -232,6 +232,28 @@ class Parts:
         support = build_support_checker(self.settings, embedder=self.embedder, base_dir=self.path)
         return QualityResources(self.backend.documents, self.embedder, support, judge)
 
+    def request(
+        self,
+        question: str,
+        *,
+        stream: bool = False,
+        conversation: str | None = None,
+        **options: Any,
+    ) -> AskRequest:
+        """An ask's request, with the experiment variant that answers it."""
+        from ragline.answer import AskRequest
+
+        forced = options.pop("variant", None)
+        request = AskRequest.build(question, self.settings.default_tenant, stream, **options)
+        if not self.settings.experiments and not forced:
+            return request
+        return self.experiments.assign_request(request, conversation=conversation, forced=forced)
+
+    def candidate(self, settings: Settings) -> Parts:
+        """Parts for other ``settings`` sharing this project's open store and loaded
+        embedder (a replay's candidate; never closed: they are ours)."""
+        return Parts(self.path, settings, store=self.backend, embedder=self.embedder)
+
     def flush_traces(self, timeout: float | None = 5.0) -> bool:
         """Wait until every finished span is stored and the sampled asks are scored."""
         if self._tracer is None:

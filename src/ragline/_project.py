@@ -272,15 +272,7 @@ class Project:
         **options: Unpack[SearchOptions],
     ) -> AskRequest:
         """The request, with the experiment variant that answers it (``experiments:``)."""
-        from ragline.answer import AskRequest
-
-        forced = options.pop("variant", None)
-        request = AskRequest.build(question, self.settings.default_tenant, stream, **options)
-        if not self.settings.experiments and not forced:
-            return request
-        return self.parts.experiments.assign_request(
-            request, conversation=conversation, forced=forced
-        )
+        return self.parts.request(question, stream=stream, conversation=conversation, **options)
 
     # -- traces and feedback -------------------------------------------------------------
 
@@ -333,32 +325,16 @@ class Project:
         """Re-run traced asks (``query`` picks them; default: all) under this project's
         settings, or with dotted ``overrides`` / another ``config_file``, and compare
         each with its trace. Writes nothing: no documents, traces or feedback."""
-        from ragline._parts import Parts
-        from ragline.evals._replay import Replayer, ReplayQuery, candidate_settings
+        from ragline.evals._replay_project import replay_project
 
-        settings = candidate_settings(
-            self.path,
-            self.settings,
+        return replay_project(
+            self,
+            query,
             overrides=overrides,
             config_file=config_file,
-            base_overrides=self._overrides,
-            base_config_file=self._config_file,
-        )
-        self.flush_traces(self.settings.tracing.flush_timeout_s)
-        parts = self.parts
-        # shares the open store and the loaded embedder; never closed (they are ours)
-        candidate = Parts(self.path, settings, store=parts.backend, embedder=parts.embedder)
-        replayer = Replayer(candidate, base_settings=self.settings, traces=self.trace_store)
-        replayer.metrics = metrics
-        config = {
-            "overrides": dict(overrides or {}),
-            "config_file": str(config_file) if config_file is not None else None,
-        }
-        return replayer.run(
-            query or ReplayQuery(),
             retrieval_only=retrieval_only,
             cases=cases,
-            config=config,
+            metrics=metrics,
             on_progress=on_progress,
         )
 
